@@ -1,0 +1,51 @@
+# Frontdesk: website contact widgets in front of any SIP PBX.
+#
+#   make demo    set up this machine, start the demo PBX and the gateway
+#   make test    set up this machine and run every test (what CI runs)
+#
+# Both call scripts/setup.sh first, which installs what is missing (Debian
+# packages for the test PBX, Go modules) and does nothing when all is there.
+
+GO      ?= go
+BIN     := bin
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: all build setup demo test unit integration fuzz bench lint clean
+
+all: build
+
+setup:
+	./scripts/setup.sh
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/frontdesk ./cmd/frontdesk
+	$(GO) build -o $(BIN)/frontdesk-testbed ./cmd/frontdesk-testbed
+
+demo: setup build
+	./scripts/demo.sh
+
+test: setup lint unit integration
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+# Tests against real peers: Kamailio, baresip, sipp, Chromium.
+integration:
+	$(GO) test -race -count=1 -tags integration -timeout 15m ./e2e/...
+
+# A short run of every fuzz target (the seeds also run in 'unit').
+fuzz:
+	./scripts/fuzz.sh 20s
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf $(BIN)

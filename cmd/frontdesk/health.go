@@ -1,0 +1,122 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/frontdesk-gw/frontdesk/sip"
+)
+
+// routes adds the operational endpoints to the widget server's.
+func (g *gateway) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", g.web.Handler())
+	mux.HandleFunc("GET /healthz", g.serveHealth)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics(), promhttp.HandlerOpts{}))
+	return mux
+}
+
+// health is what /healthz reports.
+type health struct {
+	Status string       `json:"status"` // ok, degraded
+	SIP    healthSIP    `json:"sip"`
+	Config healthConfig `json:"config"`
+	// Sessions is the number of open widget sessions.
+	Sessions int `json:"sessions"`
+}
+
+type healthSIP struct {
+	Registration  sip.RegState `json:"registration"`
+	Error         string       `json:"error,omitempty"`
+	Subscriptions int          `json:"subscriptions"`
+	Active        int          `json:"active"`
+}
+
+type healthConfig struct {
+	Source      string    `json:"source"`
+	ReloadedAt  time.Time `json:"reloaded_at,omitzero"`
+	ReloadError string    `json:"reload_error,omitempty"`
+}
+
+// serveHealth answers 200 when registered and the config is current, 503
+// otherwise, with the reasons in the body.
+func (g *gateway) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	st := g.ua.Status()
+	g.mu.Lock()
+	h := health{
+		Status: "ok",
+		SIP: healthSIP{Registration: st.Registration, Error: g.regErr,
+			Subscriptions: st.Subscriptions, Active: st.Active},
+		Config:   healthConfig{Source: g.cfg.Load().Source, ReloadedAt: g.reloadAt},
+		Sessions: g.web.Sessions(),
+	}
+	g.mu.Unlock()
+	if h.SIP.Error == "" {
+		h.SIP.Error = st.LastError
+	}
+	if g.watcher != nil {
+		if err := g.watcher.LastError(); err != nil {
+			h.Config.ReloadError = err.Error()
+		}
+	}
+	code := http.StatusOK
+	if st.Registration != sip.RegRegistered || h.Config.ReloadError != "" {
+		h.Status = "degraded"
+		code = http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(h)
+}
+
+// metrics builds the Prometheus registry; every value is read when scraped.
+func (g *gateway) metrics() *prometheus.Registry {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	gauge := func(name, help string, f func() float64) {
+		r.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+	}
+	counter := func(name, help string, f func() float64) {
+		r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
+	}
+	gauge("frontdesk_sip_registered", "1 while the gateway is registered to the PBX.", func() float64 {
+		if g.ua.Status().Registration == sip.RegRegistered {
+			return 1
+		}
+		return 0
+	})
+	gauge("frontdesk_sip_subscriptions", "Subscriptions the config needs.", func() float64 {
+		return float64(g.ua.Status().Subscriptions)
+	})
+	gauge("frontdesk_sip_subscriptions_active", "Subscriptions with an active or pending dialog.", func() float64 {
+		return float64(g.ua.Status().Active)
+	})
+	gauge("frontdesk_widget_sessions", "Open widget websocket sessions.", func() float64 {
+		return float64(g.web.Sessions())
+	})
+	counter("frontdesk_sip_notifies_total", "NOTIFY requests received for subscriptions.", func() float64 {
+		return float64(g.notifies.Load())
+	})
+	counter("frontdesk_sip_notify_bad_bodies_total", "NOTIFY bodies that could not be parsed.", func() float64 {
+		return float64(g.badBody.Load())
+	})
+	if g.watcher != nil {
+		counter("frontdesk_config_reloads_total", "Successful config reloads.", func() float64 {
+			ok, _ := g.watcher.Reloads()
+			return float64(ok)
+		})
+		counter("frontdesk_config_reload_failures_total", "Config reloads rejected as invalid.", func() float64 {
+			_, failed := g.watcher.Reloads()
+			return float64(failed)
+		})
+	}
+	return r
+}

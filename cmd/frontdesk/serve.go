@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/frontdesk-gw/frontdesk/config"
+)
+
+func cmdServe(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("serve", "serve [--config FILE] [--sip-trace] [--log-level LEVEL] [--log-format text|json]", stderr)
+	path := fs.String("config", "", "config file, reloaded on change (default ./frontdesk.yaml, else the embedded demo config)")
+	trace := fs.Bool("sip-trace", false, "log every SIP message sent and received")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	format := fs.String("log-format", "text", "log format: text or json")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	_ = stdout // serve logs to stderr
+	log, err := newLogger(stderr, *level, *format)
+	if err != nil {
+		fmt.Fprintln(stderr, "frontdesk serve:", err)
+		return 2
+	}
+	cfg, warnings, err := loadConfig(*path)
+	if err != nil {
+		printProblems(stderr, err)
+		return 1
+	}
+	for _, w := range warnings {
+		log.Warn(w.String())
+	}
+	if cfg.Source == "" {
+		log.Info("using the embedded demo config; start the demo PBX with 'make demo' or pass --config")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	g, err := newGateway(cfg, gatewayOptions{Logger: log, SIPTrace: *trace})
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		log.Error("cannot listen for HTTP", "addr", cfg.HTTP.Listen, "err", err)
+		return 1
+	}
+	log.Info("http listening", "addr", ln.Addr().String(), "public_url", cfg.HTTP.PublicURL)
+	for _, w := range cfg.Widgets {
+		log.Info("widget", "id", w.ID, "type", w.Type, "name", w.Name, "agents", len(w.Agents),
+			"preview", strings.TrimRight(cfg.HTTP.PublicURL, "/")+"/preview/"+w.ID)
+	}
+
+	var watcher *config.Watcher
+	if cfg.Source != "" {
+		watcher = config.NewWatcher(cfg.Source, log.With("component", "config"), 200*time.Millisecond)
+		g.watcher = watcher
+	}
+	if err := g.run(ctx, ln, watcher); err != nil {
+		log.Error("stopped with errors", "err", err)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}

@@ -1,0 +1,34 @@
+// Package config reads, validates and watches frontdesk.yaml, the one file
+// that describes the gateway's SIP registration, web server, ICE servers,
+// limits, and the contact widgets with their agents.
+//
+// Loading is two steps. Parse decodes the YAML node tree strictly: unknown
+// keys, duplicate keys and wrong types are problems, each reported as
+// "file:line: key.path: sentence", and every problem in the file is
+// collected rather than only the first. Validation then fills defaults,
+// rejects conflicts, normalizes values (widget ids to 32 lowercase hex
+// digits, agent addresses to sip:user@domain) and reads what the file
+// refers to: password and secret variables or files, and agent pictures,
+// which must really be JPEG or PNG. An invalid file yields Errors and no
+// Config; warnings (an inline password) come back as []Problem.
+//
+// A *Config is immutable once returned. Reloading builds a new one: Watcher
+// watches the file's directory (so rename-over and symlink swaps are seen)
+// with a polling fallback, skips unchanged bytes, and hands old and new to
+// the caller, who uses Diff to touch only what changed and Monitored to
+// know which addresses to subscribe to. A bad edit is logged and counted
+// and the old config stays.
+//
+// Decisions worth knowing:
+//   - Durations take Go syntax ("30s", "1h") or a whole number of seconds.
+//   - An agent's media default to voice and chat, plus email when it has an
+//     email address. Video implies voice, which is added when missing: a
+//     visitor without a camera can still reach a video agent.
+//   - A widget without allowed_origins gets http.allowed_origins.
+//   - Files the config refers to are read again only when the config file
+//     itself changes.
+//
+// Default returns the embedded demo config; example.yaml is the same demo
+// with every key documented, and NewWidgetYAML writes a stanza for a new
+// widget.
+package config

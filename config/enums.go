@@ -1,0 +1,37 @@
+package config
+
+import "fmt"
+
+// String returns the YAML spelling of t.
+func (t WidgetType) String() string { return string(t) }
+
+// String returns the YAML spelling of m.
+func (m Medium) String() string { return string(m) }
+
+// String returns the YAML spelling of m.
+func (m Mode) String() string { return string(m) }
+
+var (
+	widgetTypes = []WidgetType{WidgetSidebar, WidgetCards}
+	media       = []Medium{MediumVoice, MediumVideo, MediumChat, MediumEmail}
+	modes       = []Mode{ModePresence, ModeAlways, ModeBoolean, ModeInactive}
+)
+
+// ParseWidgetType parses sidebar or cards.
+func ParseWidgetType(s string) (WidgetType, error) { return parseEnum(s, widgetTypes) }
+
+// ParseMedium parses voice, video, chat or email.
+func ParseMedium(s string) (Medium, error) { return parseEnum(s, media) }
+
+// ParseMode parses presence, always, boolean or inactive.
+func ParseMode(s string) (Mode, error) { return parseEnum(s, modes) }
+
+func parseEnum[T ~string](s string, allowed []T) (T, error) {
+	for _, a := range allowed {
+		if string(a) == s {
+			return a, nil
+		}
+	}
+	var unknown T
+	return unknown, fmt.Errorf("%s", oneOf(T(s), allowed...))
+}

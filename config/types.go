@@ -1,0 +1,263 @@
+package config
+
+import "time"
+
+// Config is one complete, validated gateway configuration. A *Config is never
+// modified after Load returns it: a reload builds a new one and swaps it in.
+type Config struct {
+	// SIP is how the gateway registers to the PBX and places requests.
+	SIP SIP `yaml:"sip"`
+	// HTTP is the web server that serves the Widget-API and the widget assets.
+	HTTP HTTP `yaml:"http"`
+	// ICE lists the STUN and TURN servers handed to visitors' browsers.
+	ICE ICE `yaml:"ice"`
+	// Limits bound what visitors can make the gateway do.
+	Limits Limits `yaml:"limits"`
+	// Widgets are the contact widgets websites embed, each with its agents.
+	Widgets []Widget `yaml:"widgets"`
+
+	// Source is the file the config was read from ("" for the embedded default).
+	Source string `yaml:"-"`
+
+	// digest is the SHA-256 of the bytes parsed, so a reload can tell when
+	// the file did not change.
+	digest [32]byte
+}
+
+// SIP configures the gateway's SIP user agent.
+type SIP struct {
+	// Registrar is the PBX's registrar: host, host:port or a sip:/sips: URI.
+	Registrar string `yaml:"registrar"`
+	// Domain is the SIP domain of the gateway's and the agents' addresses
+	// (default: the registrar's host).
+	Domain string `yaml:"domain"`
+	// Username is the user part of the gateway's address of record.
+	Username string `yaml:"username"`
+	// DisplayName is the display name of the gateway's own identity.
+	DisplayName string `yaml:"display_name"`
+	// AuthUser is the digest authentication user (default: Username).
+	AuthUser string `yaml:"auth_user"`
+	// Password is an inline digest password; it works but is warned about.
+	Password string `yaml:"password"`
+	// PasswordEnv names an environment variable holding the password.
+	PasswordEnv string `yaml:"password_env"`
+	// PasswordFile names a file holding the password (trailing newline ignored).
+	PasswordFile string `yaml:"password_file"`
+	// OutboundProxy, when set, receives every request (host[:port] or URI).
+	OutboundProxy string `yaml:"outbound_proxy"`
+	// Transport is udp, tcp or tls.
+	Transport string `yaml:"transport"`
+	// Listen is the local address the SIP stack binds (default 0.0.0.0:5060;
+	// port 0 picks a free port).
+	Listen string `yaml:"listen"`
+	// PublicAddress is host[:port] put into Contact and Via when the gateway is
+	// behind NAT (default: the listen address).
+	PublicAddress string `yaml:"public_address"`
+	// RegisterExpiry is the registration lifetime asked for.
+	RegisterExpiry time.Duration `yaml:"register_expiry"`
+	// SubscribeExpiry is the subscription lifetime asked for.
+	SubscribeExpiry time.Duration `yaml:"subscribe_expiry"`
+	// TrustedSources are addresses or CIDRs allowed to send requests to the
+	// gateway (default: the registrar's and outbound proxy's resolved addresses).
+	TrustedSources []string `yaml:"trusted_sources"`
+	// TLSInsecure skips verification of the PBX's TLS certificate (tests only).
+	TLSInsecure bool `yaml:"tls_insecure"`
+
+	// ResolvedPassword is the password after reading Password, PasswordEnv or
+	// PasswordFile. It is never logged.
+	ResolvedPassword string `yaml:"-"`
+}
+
+// HTTP configures the web server.
+type HTTP struct {
+	// Listen is the address to serve on (default :8080).
+	Listen string `yaml:"listen"`
+	// TLSCert and TLSKey are PEM files; with both set the server speaks HTTPS.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// PublicURL is the gateway's URL as websites reach it, used in snippets
+	// (default: derived from Listen).
+	PublicURL string `yaml:"public_url"`
+	// AllowedOrigins are the page origins allowed to open widget sessions when a
+	// widget does not list its own. "*" allows any origin.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+}
+
+// ICE lists the servers a browser uses to find a media path.
+type ICE struct {
+	// STUN servers as stun: URIs.
+	STUN []string `yaml:"stun"`
+	// TURN servers.
+	TURN []TURN `yaml:"turn"`
+}
+
+// TURN is one TURN server. With Secret (coturn's use-auth-secret) the gateway
+// mints short-lived credentials per session; else Username/Credential are
+// handed out as they are.
+type TURN struct {
+	// URLs are turn: or turns: URIs.
+	URLs []string `yaml:"urls"`
+	// Secret is the shared secret of coturn's use-auth-secret scheme.
+	Secret string `yaml:"secret"`
+	// SecretEnv names an environment variable holding Secret.
+	SecretEnv string `yaml:"secret_env"`
+	// TTL is how long minted credentials stay valid (default 1h).
+	TTL time.Duration `yaml:"ttl"`
+	// Username and Credential are static credentials (discouraged).
+	Username   string `yaml:"username"`
+	Credential string `yaml:"credential"`
+
+	// ResolvedSecret is Secret after reading SecretEnv.
+	ResolvedSecret string `yaml:"-"`
+}
+
+// Limits bound what visitors can make the gateway do.
+type Limits struct {
+	// MaxSessions is the global number of open widget sessions (default 20000).
+	MaxSessions int `yaml:"max_sessions"`
+	// MaxSessionsPerIP bounds sessions from one client address (default 50).
+	MaxSessionsPerIP int `yaml:"max_sessions_per_ip"`
+	// MaxMessageBytes bounds one websocket message from a visitor (default 64 KiB).
+	MaxMessageBytes int `yaml:"max_message_bytes"`
+	// MaxPictureBytes bounds an agent picture file (default 256 KiB).
+	MaxPictureBytes int `yaml:"max_picture_bytes"`
+	// StartTimeout is how long a new websocket may take to send Start (default 10s).
+	StartTimeout time.Duration `yaml:"start_timeout"`
+}
+
+// WidgetType is the kind of widget.
+type WidgetType string
+
+const (
+	WidgetUnknown WidgetType = ""
+	WidgetSidebar WidgetType = "sidebar"
+	WidgetCards   WidgetType = "cards"
+)
+
+// Widget is one contact widget.
+type Widget struct {
+	// ID is the widget's UUID, stable for its lifetime; websites embed it.
+	ID string `yaml:"id"`
+	// Type is sidebar or cards.
+	Type WidgetType `yaml:"type"`
+	// Name is the widget's display name.
+	Name string `yaml:"name"`
+	// Lang is the default language (two-letter code, default en).
+	Lang string `yaml:"lang"`
+	// Contact holds the company's contact details shown by the widget.
+	Contact Contact `yaml:"contact"`
+	// Style sets fonts, colours, margins, z-index and sidebar position.
+	Style Style `yaml:"style"`
+	// AlwaysShow makes a sidebar show agents that are not available.
+	AlwaysShow bool `yaml:"always_show"`
+	// AllowedOrigins are the page origins allowed to open this widget
+	// (default: http.allowed_origins).
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// EqualPriority makes the sidebar's "contact us" button pick a random
+	// available agent instead of the first available in order.
+	EqualPriority bool `yaml:"equal_priority"`
+	// CallerName, when set, is used as the visitor's name instead of asking.
+	CallerName string `yaml:"caller_name"`
+	// Teasers are texts the collapsed sidebar cycles through, per language.
+	Teasers map[string][]string `yaml:"teasers"`
+	// Strings override UI strings per language: lang -> key -> text.
+	Strings map[string]map[string]string `yaml:"strings"`
+	// Agents in display order.
+	Agents []Agent `yaml:"agents"`
+
+	// Line is where the widget starts in Source (for messages).
+	Line int `yaml:"-"`
+}
+
+// Contact holds a company's contact details.
+type Contact struct {
+	Company string `yaml:"company" json:"company,omitempty"`
+	Address string `yaml:"address" json:"address,omitempty"`
+	Phone   string `yaml:"phone" json:"phone,omitempty"`
+	Email   string `yaml:"email" json:"email,omitempty"`
+	Web     string `yaml:"web" json:"web,omitempty"`
+}
+
+// Style is a widget's look.
+type Style struct {
+	FontFamily string `yaml:"font_family" json:"fontFamily,omitempty"`
+	FontSize   string `yaml:"font_size" json:"fontSize,omitempty"`
+	// Colors: CSS colours (#rgb, #rrggbb, rgb(), or a name).
+	Foreground   string `yaml:"foreground" json:"foreground,omitempty"`
+	Background   string `yaml:"background" json:"background,omitempty"`
+	Accent       string `yaml:"accent" json:"accent,omitempty"`
+	AccentText   string `yaml:"accent_text" json:"accentText,omitempty"`
+	MarginTop    string `yaml:"margin_top" json:"marginTop,omitempty"`
+	MarginRight  string `yaml:"margin_right" json:"marginRight,omitempty"`
+	MarginBottom string `yaml:"margin_bottom" json:"marginBottom,omitempty"`
+	MarginLeft   string `yaml:"margin_left" json:"marginLeft,omitempty"`
+	ZIndex       int    `yaml:"z_index" json:"zIndex,omitempty"`
+	// Position is the sidebar's page edge: right (default) or left.
+	Position string `yaml:"position" json:"position,omitempty"`
+}
+
+// Medium is a way to reach an agent.
+type Medium string
+
+const (
+	MediumUnknown Medium = ""
+	MediumVoice   Medium = "voice"
+	MediumVideo   Medium = "video"
+	MediumChat    Medium = "chat"
+	MediumEmail   Medium = "email"
+)
+
+// Mode says where an agent's availability comes from.
+type Mode string
+
+const (
+	ModeUnknown  Mode = ""
+	ModePresence Mode = "presence" // the agent's SIP presence and dialog state
+	ModeAlways   Mode = "always"   // always available (groups, queues)
+	ModeBoolean  Mode = "boolean"  // while a boolean object's presence is open
+	ModeInactive Mode = "inactive" // never available
+)
+
+// Agent is one person (or group, or queue) a widget offers.
+type Agent struct {
+	// ID is the agent's id in the Widget-API, unique within the widget
+	// (default: the user part of SIP).
+	ID string `yaml:"id"`
+	// SIP is the dialable address: a sip: URI, user@domain or a bare user
+	// (the SIP domain is appended).
+	SIP string `yaml:"sip"`
+	// Name is the display name (dn).
+	Name string `yaml:"name"`
+	// Department is shown under the name.
+	Department string `yaml:"department"`
+	// Phone is shown as a tel: link.
+	Phone string `yaml:"phone"`
+	// Email is used for mailto: links.
+	Email string `yaml:"email"`
+	// Link is an optional custom action.
+	Link *Link `yaml:"link"`
+	// Picture is a JPEG or PNG file, relative to the config file.
+	Picture string `yaml:"picture"`
+	// Media the agent takes (default voice, chat; email when Email is set).
+	Media []Medium `yaml:"media"`
+	// Mode is where availability comes from (default presence).
+	Mode Mode `yaml:"mode"`
+	// Boolean is the boolean object's SIP URI, with mode boolean.
+	Boolean string `yaml:"boolean"`
+
+	// URI is SIP normalized to a full sip: URI without parameters.
+	URI string `yaml:"-"`
+	// BooleanURI is Boolean normalized likewise.
+	BooleanURI string `yaml:"-"`
+	// PictureData and PictureType hold the picture's bytes and MIME type.
+	PictureData []byte `yaml:"-"`
+	PictureType string `yaml:"-"`
+	// Line is where the agent starts in Source.
+	Line int `yaml:"-"`
+}
+
+// Link is a custom action link on an agent's card.
+type Link struct {
+	URL   string `yaml:"url" json:"url"`
+	Title string `yaml:"title" json:"title"`
+}

@@ -1,0 +1,318 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+)
+
+// Defaults applied by validation.
+const (
+	DefaultSIPListen        = "0.0.0.0:5060"
+	DefaultExpiry           = 600 * time.Second
+	MinExpiry               = 60 * time.Second
+	DefaultHTTPListen       = ":8080"
+	DefaultTURNTTL          = time.Hour
+	DefaultMaxSessions      = 20000
+	DefaultMaxSessionsPerIP = 50
+	DefaultMaxMessageBytes  = 64 << 10
+	DefaultMaxPictureBytes  = 256 << 10
+	DefaultStartTimeout     = 10 * time.Second
+	DefaultWidgetName       = "Contact"
+	DefaultLang             = "en"
+	DefaultSidebarZIndex    = 2147483000
+	MaxPictureSide          = 2048
+	maxSecretFileBytes      = 64 << 10
+)
+
+// validator fills defaults and checks one decoded Config, reporting every
+// problem through p.
+type validator struct {
+	p        *problems
+	baseDir  string
+	pictures map[string]picture // by resolved path, so a shared picture is read once
+}
+
+func (v *validator) config(c *Config) {
+	v.sip(&c.SIP)
+	v.http(&c.HTTP)
+	v.ice(&c.ICE)
+	v.limits(&c.Limits)
+	v.widgets(c)
+}
+
+func (v *validator) sip(s *SIP) {
+	const path = "sip"
+	switch s.Transport = strings.ToLower(s.Transport); s.Transport {
+	case "":
+		s.Transport = "udp"
+	case "udp", "tcp", "tls":
+	default:
+		v.p.errf(path+".transport", "%s", oneOf(s.Transport, "udp", "tcp", "tls"))
+	}
+	if s.Registrar == "" {
+		v.p.errf(path+".registrar", "is required (the PBX's host, host:port or sip: URI)")
+	} else if host, err := serverHost(s.Registrar); err != nil {
+		v.p.errf(path+".registrar", "%v", err)
+	} else if s.Domain == "" {
+		s.Domain = host
+	}
+	if s.Domain != "" {
+		s.Domain = strings.ToLower(s.Domain)
+		if !isHost(s.Domain) {
+			v.p.errf(path+".domain", "%q is not a domain name or IP address", s.Domain)
+		}
+	}
+	if s.Username == "" {
+		v.p.errf(path+".username", "is required (the SIP user the gateway registers as)")
+	}
+	if s.AuthUser == "" {
+		s.AuthUser = s.Username
+	}
+	if s.OutboundProxy != "" {
+		if _, err := serverHost(s.OutboundProxy); err != nil {
+			v.p.errf(path+".outbound_proxy", "%v", err)
+		}
+	}
+	if s.Listen == "" {
+		s.Listen = DefaultSIPListen
+	}
+	if _, port, err := checkHostPort(s.Listen, true); err != nil || port == "" {
+		v.p.errf(path+".listen", "%q is not an address such as 0.0.0.0:5060", s.Listen)
+	}
+	if s.PublicAddress != "" {
+		if _, _, err := checkHostPort(s.PublicAddress, false); err != nil {
+			v.p.errf(path+".public_address", "%v", err)
+		}
+	}
+	s.RegisterExpiry = v.expiry(path+".register_expiry", s.RegisterExpiry)
+	s.SubscribeExpiry = v.expiry(path+".subscribe_expiry", s.SubscribeExpiry)
+	for i, src := range s.TrustedSources {
+		if _, _, err := net.ParseCIDR(src); err != nil && !isHost(src) {
+			v.p.errf(indexPath(path+".trusted_sources", i), "%q is not an IP address, CIDR or host name", src)
+		}
+	}
+	v.password(s)
+}
+
+func (v *validator) expiry(path string, d time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return DefaultExpiry
+	case d < MinExpiry:
+		v.p.errf(path, "%v is shorter than the minimum of %v", d, MinExpiry)
+	case d%time.Second != 0:
+		v.p.errf(path, "%v is not a whole number of seconds", d)
+	}
+	return d
+}
+
+// password resolves exactly one of password, password_env and password_file.
+func (v *validator) password(s *SIP) {
+	set := 0
+	for _, f := range []string{s.Password, s.PasswordEnv, s.PasswordFile} {
+		if f != "" {
+			set++
+		}
+	}
+	switch {
+	case set == 0:
+		v.p.errf("sip", "one of password, password_env or password_file is required")
+	case set > 1:
+		v.p.errf("sip.password", "set only one of password, password_env and password_file")
+	case s.Password != "":
+		s.ResolvedPassword = s.Password
+		v.p.warnf("sip.password", "inline password: prefer password_env or password_file")
+	case s.PasswordEnv != "":
+		s.ResolvedPassword = v.env("sip.password_env", s.PasswordEnv)
+	default:
+		s.ResolvedPassword = v.secretFile("sip.password_file", s.PasswordFile)
+	}
+}
+
+// env reads a non-empty environment variable.
+func (v *validator) env(path, name string) string {
+	val, ok := os.LookupEnv(name)
+	switch {
+	case !ok:
+		v.p.errf(path, "environment variable %s is not set", name)
+	case val == "":
+		v.p.errf(path, "environment variable %s is empty", name)
+	}
+	return val
+}
+
+// secretFile reads a secret from a file; one trailing newline is ignored.
+func (v *validator) secretFile(path, name string) string {
+	data, err := readBounded(resolvePath(v.baseDir, name), maxSecretFileBytes)
+	if err != nil {
+		v.p.errf(path, "cannot read %q: %v", name, unwrapPathErr(err))
+		return ""
+	}
+	secret := strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
+	if secret == "" {
+		v.p.errf(path, "%q is empty", name)
+	}
+	return secret
+}
+
+// unwrapPathErr drops the file name an *os.PathError repeats.
+func unwrapPathErr(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func (v *validator) http(h *HTTP) {
+	const path = "http"
+	if h.Listen == "" {
+		h.Listen = DefaultHTTPListen
+	}
+	host, port, err := checkHostPort(h.Listen, true)
+	if err != nil || port == "" {
+		v.p.errf(path+".listen", "%q is not an address such as :8080 or 127.0.0.1:8080", h.Listen)
+	}
+	if (h.TLSCert == "") != (h.TLSKey == "") {
+		v.p.errf(path+".tls_cert", "tls_cert and tls_key must be set together")
+	} else if h.TLSCert != "" {
+		h.TLSCert = v.existingFile(path+".tls_cert", h.TLSCert)
+		h.TLSKey = v.existingFile(path+".tls_key", h.TLSKey)
+	}
+	if h.PublicURL == "" && err == nil && port != "0" {
+		h.PublicURL = derivePublicURL(host, port, h.TLSCert != "")
+	} else if h.PublicURL != "" {
+		if perr := checkWebURL(h.PublicURL); perr != nil {
+			v.p.errf(path+".public_url", "%v", perr)
+		}
+		h.PublicURL = strings.TrimSuffix(h.PublicURL, "/")
+	}
+	h.AllowedOrigins = v.origins(path+".allowed_origins", h.AllowedOrigins)
+}
+
+func (v *validator) existingFile(path, name string) string {
+	full := resolvePath(v.baseDir, name)
+	if _, err := os.Stat(full); err != nil {
+		v.p.errf(path, "cannot use %q: %v", name, unwrapPathErr(err))
+	}
+	return full
+}
+
+// derivePublicURL builds http(s)://host:port from a listen address; an
+// unspecified host becomes 127.0.0.1.
+func derivePublicURL(host, port string, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+func (v *validator) origins(path string, in []string) []string {
+	out := make([]string, 0, len(in))
+	for i, o := range in {
+		norm, err := normalizeOrigin(o)
+		if err != nil {
+			v.p.errf(indexPath(path, i), "%v", err)
+			continue
+		}
+		out = append(out, norm)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func (v *validator) ice(ice *ICE) {
+	for i, u := range ice.STUN {
+		if err := checkICEURL(u, "stun:", "stuns:"); err != nil {
+			v.p.errf(indexPath("ice.stun", i), "%v", err)
+		}
+	}
+	for i := range ice.TURN {
+		v.turn(indexPath("ice.turn", i), &ice.TURN[i])
+	}
+}
+
+func (v *validator) turn(path string, t *TURN) {
+	if len(t.URLs) == 0 {
+		v.p.errf(path+".urls", "at least one turn: or turns: URL is required")
+	}
+	for i, u := range t.URLs {
+		if err := checkICEURL(u, "turn:", "turns:"); err != nil {
+			v.p.errf(indexPath(path+".urls", i), "%v", err)
+		}
+	}
+	static := t.Username != "" || t.Credential != ""
+	switch {
+	case t.Secret != "" && t.SecretEnv != "":
+		v.p.errf(path+".secret", "set only one of secret and secret_env")
+	case (t.Secret != "" || t.SecretEnv != "") && static:
+		v.p.errf(path+".username", "use either secret/secret_env or username/credential, not both")
+	case t.Secret != "":
+		t.ResolvedSecret = t.Secret
+		v.p.warnf(path+".secret", "inline secret: prefer secret_env")
+	case t.SecretEnv != "":
+		t.ResolvedSecret = v.env(path+".secret_env", t.SecretEnv)
+	case t.Username == "" || t.Credential == "":
+		v.p.errf(path, "set secret_env (short-lived credentials) or both username and credential")
+	default:
+		v.p.warnf(path+".username", "static TURN credentials are handed to every visitor; prefer secret_env")
+	}
+	switch {
+	case t.TTL == 0:
+		t.TTL = DefaultTURNTTL
+	case t.TTL < time.Minute:
+		v.p.errf(path+".ttl", "%v is shorter than one minute", t.TTL)
+	}
+}
+
+// checkICEURL checks that u starts with one of the schemes and names a host.
+func checkICEURL(u string, schemes ...string) error {
+	for _, s := range schemes {
+		if rest, ok := strings.CutPrefix(strings.ToLower(u), s); ok {
+			if i := strings.IndexByte(rest, '?'); i >= 0 {
+				rest = rest[:i]
+			}
+			if _, _, err := checkHostPort(rest, false); err != nil {
+				return fmt.Errorf("%q: %w", u, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%q does not start with %s", u, strings.Join(schemes, " or "))
+}
+
+func (v *validator) limits(l *Limits) {
+	const path = "limits"
+	positive := func(key string, val *int, def int) {
+		switch {
+		case *val == 0:
+			*val = def
+		case *val < 0:
+			v.p.errf(joinPath(path, key), "%d is negative", *val)
+		}
+	}
+	positive("max_sessions", &l.MaxSessions, DefaultMaxSessions)
+	positive("max_sessions_per_ip", &l.MaxSessionsPerIP, DefaultMaxSessionsPerIP)
+	positive("max_message_bytes", &l.MaxMessageBytes, DefaultMaxMessageBytes)
+	positive("max_picture_bytes", &l.MaxPictureBytes, DefaultMaxPictureBytes)
+	if l.MaxSessionsPerIP > l.MaxSessions {
+		v.p.errf(path+".max_sessions_per_ip", "%d is more than max_sessions (%d)", l.MaxSessionsPerIP, l.MaxSessions)
+	}
+	if l.MaxPictureBytes > MaxFileBytes {
+		v.p.errf(path+".max_picture_bytes", "%d is more than %d", l.MaxPictureBytes, MaxFileBytes)
+	}
+	switch {
+	case l.StartTimeout == 0:
+		l.StartTimeout = DefaultStartTimeout
+	case l.StartTimeout < 0:
+		v.p.errf(path+".start_timeout", "%v is negative", l.StartTimeout)
+	}
+}

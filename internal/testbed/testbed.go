@@ -1,0 +1,275 @@
+// Package testbed runs a real SIP PBX on loopback for integration tests and the
+// demo: Kamailio as registrar and presence server (presence and dialog events)
+// plus baresip user agents acting as agents that register and answer calls.
+//
+// Everything listens on 127.0.0.1 only. Ports are chosen at run time unless the
+// caller fixes them. Every process is started by this package and ended by its
+// PID in Close.
+//
+// Presence of agents is published from Go (PIDF with RPID activities), not by
+// baresip: baresip 1.0.0 can only publish open/closed with empty activities and
+// its first PUBLISH carries an invalid <basic>unknown</basic>, so its presence
+// module is not loaded at all.
+package testbed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Domain is the SIP domain the test bed serves.
+const Domain = "frontdesk.test"
+
+// Presence states understood by SetPresence and PublishPresence.
+const (
+	StatusOnline     = "online"       // basic open, no activity
+	StatusBusy       = "busy"         // basic open, rpid:busy
+	StatusOnThePhone = "on-the-phone" // basic open, rpid:on-the-phone
+	StatusAway       = "away"         // basic open, rpid:away
+	StatusClosed     = "closed"       // basic closed
+	StatusOffline    = "offline"      // publication removed (nothing published)
+)
+
+// Options configure Start.
+type Options struct {
+	Dir    string      // working directory (e.g. t.TempDir()); config, db and logs go here
+	Port   int         // Kamailio UDP+TCP port on 127.0.0.1; 0 picks a free one
+	Users  []User      // SIP accounts to create (the gateway's own among them)
+	Agents []AgentSpec // baresip agents to start (each also gets an account)
+	Log    *slog.Logger
+
+	// StartTimeout bounds each readiness wait in Start (Kamailio answering
+	// OPTIONS, each agent registering). 0 means 10 seconds.
+	StartTimeout time.Duration
+}
+
+// User is a SIP account on the test bed: sip:Name@frontdesk.test.
+type User struct{ Name, Password string }
+
+// AgentSpec describes one baresip agent.
+type AgentSpec struct {
+	Name, Password string
+	// Presence is the initial state: "online" (default when empty), "busy",
+	// "on-the-phone", "away", "closed" or "offline" (nothing published).
+	Presence string
+	// AnswerCalls makes baresip answer incoming calls at once; otherwise calls
+	// stay ringing (dialog state early) until Accept or until the caller gives up.
+	AnswerCalls bool
+	// SIPPort and CtrlPort fix baresip's SIP port (it also takes SIPPort+1 for
+	// TLS) and its ctrl_tcp port; 0 picks free ones.
+	SIPPort, CtrlPort int
+}
+
+// Testbed is a running Kamailio plus agents. Close it.
+type Testbed struct {
+	dir    string
+	port   int
+	log    *slog.Logger
+	kam    *proc
+	agents []*Agent
+	byName map[string]*Agent
+	pub    *publisher
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var userNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// Start creates the accounts, starts Kamailio and the agents, and returns once
+// Kamailio answers OPTIONS, every agent is registered (an OPTIONS to
+// sip:agent@frontdesk.test through Kamailio reaches it) and every initial
+// presence publication has been accepted. On error everything started so far
+// is stopped again.
+func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
+	if opts.Dir == "" {
+		return nil, errors.New("testbed: Options.Dir is required")
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 10 * time.Second
+	}
+	if err := CheckBinaries(len(opts.Agents) > 0); err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("testbed: dir: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("testbed: dir: %w", err)
+	}
+
+	users, err := collectUsers(opts)
+	if err != nil {
+		return nil, err
+	}
+
+	port := opts.Port
+	if port == 0 {
+		if port, err = freePort(false); err != nil {
+			return nil, err
+		}
+	}
+
+	tb = &Testbed{dir: dir, port: port, log: opts.Log, byName: map[string]*Agent{}}
+	defer func() {
+		if err != nil {
+			_ = tb.Close()
+			tb = nil
+		}
+	}()
+
+	began := time.Now()
+	if err := createDB(ctx, filepath.Join(dir, "kamailio.db"), users); err != nil {
+		return tb, err
+	}
+	if err := tb.startKamailio(ctx, opts.StartTimeout); err != nil {
+		return tb, err
+	}
+	tb.pub, err = newPublisher(tb.Addr(), opts.Log)
+	if err != nil {
+		return tb, err
+	}
+	tb.log.Info("kamailio ready", "addr", tb.Addr(), "after", time.Since(began).Round(time.Millisecond))
+
+	for _, spec := range opts.Agents {
+		if _, err := tb.startAgent(ctx, spec); err != nil {
+			return tb, err
+		}
+	}
+	for _, a := range tb.agents {
+		if err := tb.waitRegistered(ctx, a, opts.StartTimeout); err != nil {
+			return tb, err
+		}
+		if err := a.SetPresence(ctx, a.initialPresence); err != nil {
+			return tb, fmt.Errorf("testbed: initial presence of %s: %w", a.name, err)
+		}
+	}
+	tb.log.Info("testbed ready", "addr", tb.Addr(), "agents", len(tb.agents), "after", time.Since(began).Round(time.Millisecond))
+	return tb, nil
+}
+
+func collectUsers(opts Options) ([]User, error) {
+	seen := map[string]bool{}
+	var users []User
+	add := func(u User) error {
+		if !userNameRE.MatchString(u.Name) {
+			return fmt.Errorf("testbed: invalid user name %q (want [A-Za-z0-9._-]{1,64})", u.Name)
+		}
+		if u.Password == "" {
+			return fmt.Errorf("testbed: user %q has no password", u.Name)
+		}
+		if seen[u.Name] {
+			return fmt.Errorf("testbed: user %q defined twice", u.Name)
+		}
+		seen[u.Name] = true
+		users = append(users, u)
+		return nil
+	}
+	for _, u := range opts.Users {
+		if err := add(u); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range opts.Agents {
+		switch a.Presence {
+		case "", StatusOnline, StatusBusy, StatusOnThePhone, StatusAway, StatusClosed, StatusOffline:
+		default:
+			return nil, fmt.Errorf("testbed: agent %q: unknown presence %q", a.Name, a.Presence)
+		}
+		if err := add(User{Name: a.Name, Password: a.Password}); err != nil {
+			return nil, err
+		}
+	}
+	return users, nil
+}
+
+// CheckBinaries reports a clear error when a program the test bed runs is not
+// installed. Tests use it to skip.
+func CheckBinaries(withAgents bool) error {
+	bins := []string{"kamailio", "sqlite3"}
+	if withAgents {
+		bins = append(bins, "baresip")
+	}
+	for _, b := range bins {
+		if _, err := exec.LookPath(b); err != nil {
+			return fmt.Errorf("%s not found: run testbed/install.sh", b)
+		}
+	}
+	return nil
+}
+
+// Addr is Kamailio's "127.0.0.1:PORT".
+func (t *Testbed) Addr() string { return "127.0.0.1:" + strconv.Itoa(t.port) }
+
+// Port is Kamailio's UDP and TCP port.
+func (t *Testbed) Port() int { return t.port }
+
+// Domain is the SIP domain, "frontdesk.test".
+func (t *Testbed) Domain() string { return Domain }
+
+// Dir is the working directory holding config, database and logs.
+func (t *Testbed) Dir() string { return t.dir }
+
+// Agent returns the agent with that name, or nil.
+func (t *Testbed) Agent(name string) *Agent { return t.byName[name] }
+
+// Agents returns the agents in start order.
+func (t *Testbed) Agents() []*Agent { return append([]*Agent(nil), t.agents...) }
+
+// PublishBoolean publishes a boolean object: PIDF basic open (true) or closed
+// (false) for sip:user@frontdesk.test, authenticated as that user. The entity
+// tag is kept, so later calls modify the same publication.
+func (t *Testbed) PublishBoolean(ctx context.Context, user, password string, value bool) error {
+	status := StatusClosed
+	if value {
+		status = StatusOnline
+	}
+	return t.PublishPresence(ctx, user, password, status)
+}
+
+// PublishPresence publishes presence for sip:user@frontdesk.test as that user
+// and returns once Kamailio accepted it (200). status is one of the Status
+// constants; StatusOffline removes the publication.
+func (t *Testbed) PublishPresence(ctx context.Context, user, password, status string) error {
+	if t.pub == nil {
+		return errors.New("testbed: not started")
+	}
+	return t.pub.publish(ctx, user, password, status)
+}
+
+// Close stops the agents and Kamailio (SIGTERM, SIGKILL after 5 s) and waits
+// for them. It is safe to call more than once.
+func (t *Testbed) Close() error {
+	t.closeOnce.Do(func() {
+		var errs []error
+		if t.pub != nil {
+			t.pub.close()
+		}
+		for i := len(t.agents) - 1; i >= 0; i-- {
+			if err := t.agents[i].proc.stop(5 * time.Second); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if t.kam != nil {
+			if err := t.kam.stop(5 * time.Second); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		t.closeErr = errors.Join(errs...)
+	})
+	return t.closeErr
+}

@@ -1,0 +1,73 @@
+package sip
+
+import "time"
+
+// Event is a SIP event package the UA subscribes to.
+type Event string
+
+const (
+	EventPresence Event = "presence"
+	EventDialog   Event = "dialog"
+)
+
+// Target is one subscription: a monitored URI and an event package.
+type Target struct {
+	URI   string // sip:user@domain, without parameters
+	Event Event
+}
+
+// SubState is the subscription state of a NOTIFY (RFC 6665).
+type SubState string
+
+const (
+	SubUnknown    SubState = ""
+	SubPending    SubState = "pending"
+	SubActive     SubState = "active"
+	SubTerminated SubState = "terminated"
+)
+
+// Notification is what one NOTIFY said about a Target.
+type Notification struct {
+	Target      Target
+	State       SubState
+	ContentType string // media type without parameters, lower case
+	Body        []byte // may be empty
+}
+
+// RegState is the registration state.
+type RegState string
+
+const (
+	RegUnknown      RegState = ""
+	RegRegistering  RegState = "registering"
+	RegRegistered   RegState = "registered"
+	RegFailed       RegState = "failed"
+	RegUnregistered RegState = "unregistered"
+)
+
+// Handler receives what the UA hears. Calls come from the UA's goroutines and
+// must not block for long.
+type Handler interface {
+	// Registration reports a change of registration state; err explains a
+	// failure.
+	Registration(state RegState, err error)
+	// Notify delivers one NOTIFY for a subscription the UA holds.
+	Notify(n Notification)
+	// SubscriptionLost reports that a subscription is not active any more
+	// (terminated, refused, timed out); the UA keeps retrying with backoff.
+	// The state it reported so far is no longer current.
+	SubscriptionLost(t Target, err error)
+}
+
+// Status is a snapshot for /healthz and metrics.
+type Status struct {
+	Registration  RegState
+	LastError     string
+	RegisteredAt  time.Time
+	Expires       time.Time
+	Subscriptions int // wanted
+	Active        int // with an active or pending dialog
+
+	NotifiesReceived int64 // NOTIFYs delivered to the Handler
+	RegisterFailures int64 // failed REGISTER attempts
+}

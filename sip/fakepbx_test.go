@@ -1,0 +1,242 @@
+package sip
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/frontdesk-gw/frontdesk/config"
+)
+
+// fakePBX is an in-process registrar and notifier on a loopback UDP port.
+// Its handlers only answer and record; tests assert on what was recorded.
+type fakePBX struct {
+	t    *testing.T
+	addr string
+	cli  *sipgo.Client
+	reqs chan *sip.Request // every request received, in arrival order
+
+	mu     sync.Mutex
+	answer func(req *sip.Request) *sip.Response // nil: 200 OK
+}
+
+func newFakePBX(t *testing.T, host string) *fakePBX {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("fakepbx"),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(testLogger())),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(testLogger())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(testLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := net.ListenPacket("udp", host+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakePBX{t: t, addr: pc.LocalAddr().String(), reqs: make(chan *sip.Request, 100)}
+	h, p, _ := net.SplitHostPort(f.addr)
+	port := mustAtoi(t, p)
+	f.cli, err = sipgo.NewClient(ua, sipgo.WithClientHostname(h), sipgo.WithClientPort(port),
+		sipgo.WithClientConnectionAddr(f.addr), sipgo.WithClientLogger(testLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.OnNoRoute(func(req *sip.Request, tx sip.ServerTransaction) {
+		if tx == nil {
+			return
+		}
+		f.reqs <- req
+		f.mu.Lock()
+		answer := f.answer
+		f.mu.Unlock()
+		var res *sip.Response
+		if answer != nil {
+			res = answer(req)
+		}
+		if res == nil {
+			res = okWithTag(req)
+		}
+		_ = tx.Respond(res)
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.ServeUDP(pc)
+	}()
+	t.Cleanup(func() {
+		_ = pc.Close()
+		<-done
+		_ = ua.Close()
+	})
+	return f
+}
+
+func (f *fakePBX) setAnswer(a func(req *sip.Request) *sip.Response) {
+	f.mu.Lock()
+	f.answer = a
+	f.mu.Unlock()
+}
+
+// next returns the next request of method, skipping others.
+func (f *fakePBX) next(method sip.RequestMethod) *sip.Request {
+	f.t.Helper()
+	deadline := time.After(3 * time.Second)
+	for {
+		select {
+		case r := <-f.reqs:
+			if r.Method == method {
+				return r
+			}
+		case <-deadline:
+			f.t.Fatalf("no %s within 3s", method)
+			return nil
+		}
+	}
+}
+
+// notify sends a NOTIFY in the dialog of sub (as accepted with toTag) and
+// returns the UA's status code.
+func (f *fakePBX) notify(sub *sip.Request, toTag string, cseq uint32, state, ctype, body string) int {
+	f.t.Helper()
+	req := sip.NewRequest(sip.NOTIFY, sub.Contact().Address)
+	from := sub.To().AsFrom()
+	from.Params = sip.NewParams()
+	from.Params.Add("tag", toTag)
+	req.AppendHeader(&from)
+	to := sub.From().AsTo()
+	req.AppendHeader(&to)
+	req.AppendHeader(sub.CallID())
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.NOTIFY})
+	req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: hostOf(f.addr), Port: portOf(f.addr)}})
+	req.AppendHeader(sip.NewHeader("Event", firstValue(sub, "Event")))
+	req.AppendHeader(sip.NewHeader("Subscription-State", state))
+	if ctype != "" {
+		req.AppendHeader(sip.NewHeader("Content-Type", ctype))
+	}
+	req.SetBody([]byte(body))
+	return f.send(req)
+}
+
+func (f *fakePBX) send(req *sip.Request) int {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	res, err := f.cli.Do(ctx, req)
+	if err != nil {
+		f.t.Fatalf("%s from fake: %v", req.Method, err)
+	}
+	return res.StatusCode
+}
+
+func okWithTag(req *sip.Request) *sip.Response {
+	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	if _, ok := res.To().Params.Get("tag"); !ok {
+		res.To().Params.Add("tag", "fake"+string(*req.CallID())[:8])
+	}
+	return res
+}
+
+// recorder is a Handler that records what it is told.
+type recorder struct {
+	regs  chan regEvent
+	notes chan Notification
+	lost  chan Target
+}
+
+type regEvent struct {
+	state RegState
+	err   error
+}
+
+func newRecorder() *recorder {
+	return &recorder{regs: make(chan regEvent, 100), notes: make(chan Notification, 100), lost: make(chan Target, 100)}
+}
+
+func (r *recorder) Registration(s RegState, err error) { r.regs <- regEvent{s, err} }
+func (r *recorder) Notify(n Notification)              { r.notes <- n }
+func (r *recorder) SubscriptionLost(t Target, _ error) { r.lost <- t }
+
+func waitFor[T any](t *testing.T, ch <-chan T, what string, ok func(T) bool) T {
+	t.Helper()
+	deadline := time.After(3 * time.Second)
+	for {
+		select {
+		case v := <-ch:
+			if ok(v) {
+				return v
+			}
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// startUA runs a UA against f until the test ends and returns it once bound.
+func startUA(t *testing.T, f *fakePBX, h Handler, mod func(*config.SIP), opts Options) (*UA, context.CancelFunc, <-chan error) {
+	t.Helper()
+	cfg := config.SIP{
+		Registrar: f.addr, Domain: "example.test", Username: "frontdesk", AuthUser: "fd-auth",
+		ResolvedPassword: "s3cret-pw", Transport: "udp", Listen: "127.0.0.1:0",
+		RegisterExpiry: 60 * time.Second, SubscribeExpiry: 60 * time.Second,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	if opts.Logger == nil {
+		opts.Logger = testLogger()
+	}
+	u, err := New(cfg, h, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.tm = timing{backoffMin: 20 * time.Millisecond, backoffMax: 200 * time.Millisecond,
+		requestTimeout: 500 * time.Millisecond, closeTimeout: 500 * time.Millisecond,
+		linger: 50 * time.Millisecond, minRefresh: 10 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- u.Run(ctx) }()
+	select {
+	case <-u.Ready():
+	case err := <-errc:
+		t.Fatalf("Run: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-errc:
+		case <-time.After(5 * time.Second):
+			t.Error("Run did not return")
+		}
+	})
+	return u, cancel, errc
+}
+
+func testLogger() *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func hostOf(a string) string { h, _, _ := net.SplitHostPort(a); return h }
+func portOf(a string) int    { _, p, _ := net.SplitHostPort(a); n := 0; for _, c := range p { n = n*10 + int(c-'0') }; return n }
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n := portOf("x:" + s)
+	if n == 0 {
+		t.Fatalf("bad port %q", s)
+	}
+	return n
+}

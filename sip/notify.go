@@ -1,0 +1,142 @@
+package sip
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// maxNotifyBody bounds a NOTIFY body; presence and dialog documents are small.
+const maxNotifyBody = 64 << 10
+
+// onNotify answers a NOTIFY and delivers it to the Handler when it belongs
+// to a subscription the UA holds.
+func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
+	if len(req.Body()) > maxNotifyBody {
+		u.log.Warn("sip NOTIFY body too large", "source", req.Source(), "bytes", len(req.Body()))
+		u.respond(tx, req, sip.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		return
+	}
+	key, ok := notifyKey(req)
+	if !ok {
+		u.respond(tx, req, sip.StatusBadRequest, "Missing Dialog Identifiers")
+		return
+	}
+	st, err := parseSubState(firstValue(req, "Subscription-State"))
+	if err != nil {
+		u.respond(tx, req, sip.StatusBadRequest, "Bad Subscription-State")
+		return
+	}
+	ev := eventPackage(firstValue(req, "Event"))
+
+	u.mu.Lock()
+	d := u.dialogs[key]
+	if d == nil {
+		u.mu.Unlock()
+		u.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
+		return
+	}
+	if ev != string(d.sub.t.Event) {
+		u.mu.Unlock()
+		u.respond(tx, req, 489, "Bad Event")
+		return
+	}
+	// NOTIFYs are handled concurrently: never let an older one overwrite a
+	// newer one (RFC 3261 12.2.2 answers a lower CSeq with 500).
+	if cseq := req.CSeq(); cseq == nil || (d.remoteSeq != 0 && cseq.SeqNo <= d.remoteSeq) {
+		u.mu.Unlock()
+		u.respond(tx, req, sip.StatusInternalServerError, "CSeq Out Of Order")
+		return
+	} else {
+		d.remoteSeq = cseq.SeqNo
+	}
+	d.updateFromNotify(req)
+	deliver := !d.closing && d.sub.d == d
+	sub := d.sub
+	u.mu.Unlock()
+
+	u.respond(tx, req, sip.StatusOK, "OK")
+	if !deliver {
+		return
+	}
+	u.notifies.Add(1)
+	u.h.Notify(Notification{
+		Target:      sub.t,
+		State:       st.state,
+		ContentType: mediaType(firstValue(req, "Content-Type")),
+		Body:        append([]byte(nil), req.Body()...),
+	})
+	if st.state == SubTerminated {
+		select {
+		case sub.lost <- lostEvent{d: d, err: &terminatedError{reason: st.reason, retryAfter: st.retryAfter}}:
+		default: // a loss is already pending
+		}
+	}
+}
+
+func notifyKey(req *sip.Request) (dialogKey, bool) {
+	cid, to := req.CallID(), req.To()
+	if cid == nil || to == nil {
+		return dialogKey{}, false
+	}
+	tag, ok := to.Params.Get("tag")
+	if !ok || tag == "" {
+		return dialogKey{}, false
+	}
+	return dialogKey{callID: string(*cid), localTag: tag}, true
+}
+
+// subState is a parsed Subscription-State header.
+type subState struct {
+	state      SubState
+	expires    time.Duration
+	reason     string
+	retryAfter time.Duration
+}
+
+// parseSubState parses "active;expires=600", "pending" or
+// "terminated;reason=timeout;retry-after=30".
+func parseSubState(v string) (subState, error) {
+	parts := strings.Split(v, ";")
+	var st subState
+	switch s := SubState(strings.ToLower(strings.TrimSpace(parts[0]))); s {
+	case SubActive, SubPending, SubTerminated:
+		st.state = s
+	default:
+		return st, fmt.Errorf("subscription state %q", v)
+	}
+	for _, p := range parts[1:] {
+		k, val, _ := strings.Cut(p, "=")
+		k, val = strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(val)
+		switch k {
+		case "expires":
+			if n, err := strconv.Atoi(val); err == nil && n >= 0 {
+				st.expires = time.Duration(n) * time.Second
+			}
+		case "reason":
+			st.reason = strings.ToLower(val)
+		case "retry-after":
+			st.retryAfter = parseSeconds(val)
+		}
+	}
+	return st, nil
+}
+
+// mediaType lower-cases a Content-Type and strips its parameters.
+func mediaType(v string) string {
+	mt, _, _ := strings.Cut(v, ";")
+	return strings.ToLower(strings.TrimSpace(mt))
+}
+
+// eventPackage is the package of an Event header, without parameters.
+func eventPackage(v string) string { return mediaType(v) }
+
+func firstValue(m sip.Message, name string) string {
+	if hs := m.GetHeaders(name); len(hs) > 0 {
+		return hs[0].Value()
+	}
+	return ""
+}

@@ -1,0 +1,178 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// registration is one REGISTER Call-ID with its CSeq; it is owned by the
+// registration loop.
+type registration struct {
+	s      settings
+	callID string
+	tag    string
+	cseq   uint32
+}
+
+func newRegistration(s settings) *registration {
+	return &registration{s: s, callID: newCallID(), tag: newTag()}
+}
+
+// runRegister keeps the UA registered until ctx ends, then unregisters.
+func (u *UA) runRegister(ctx context.Context) {
+	r := newRegistration(u.settings())
+	attempt := 0
+	bound := false // the registrar may hold our binding
+	u.setReg(RegRegistering, nil, 0)
+	for {
+		granted, err := u.register(ctx, r, r.s.regExpiry)
+		var wait time.Duration
+		switch {
+		case ctx.Err() != nil:
+			bound = true // the request may have reached the registrar
+		case err != nil:
+			bound = false
+			u.regFailures.Add(1)
+			u.setReg(RegFailed, err, 0)
+			wait = u.backoff(attempt, retryAfter(err))
+			attempt++
+		default:
+			bound = true
+			attempt = 0
+			u.setReg(RegRegistered, nil, granted)
+			wait = u.refreshIn(granted)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		case ns := <-u.regReconf:
+			if bound {
+				u.unregister(ctx, r)
+			}
+			r, attempt, bound = newRegistration(ns), 0, false
+			u.setReg(RegRegistering, nil, 0)
+		}
+		t.Stop()
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if bound {
+		u.unregister(context.WithoutCancel(ctx), r)
+	}
+	u.setReg(RegUnregistered, nil, 0)
+}
+
+// register sends one REGISTER (with auth) and returns the granted expiry.
+func (u *UA) register(ctx context.Context, r *registration, expiry time.Duration) (time.Duration, error) {
+	for range 2 { // a second round only after 423 Interval Too Brief
+		res, err := u.exchange(ctx, r.s, func() *sip.Request { return u.registerRequest(r, expiry) })
+		if err != nil {
+			return 0, fmt.Errorf("register %s: %w", r.s.aor.String(), err)
+		}
+		if res.StatusCode == sip.StatusIntervalToBrief {
+			if h := res.GetHeader("Min-Expires"); h != nil {
+				if me := parseSeconds(h.Value()); me > expiry {
+					expiry = me
+					continue
+				}
+			}
+		}
+		if !res.IsSuccess() {
+			return 0, fmt.Errorf("register %s: %w", r.s.aor.String(), statusError("REGISTER", res))
+		}
+		return u.grantedExpiry(res, r.s, expiry), nil
+	}
+	return 0, fmt.Errorf("register %s: registrar keeps rejecting the expiry", r.s.aor.String())
+}
+
+// unregister removes our binding (Expires: 0), bounded by closeTimeout.
+func (u *UA) unregister(ctx context.Context, r *registration) {
+	ctx, cancel := context.WithTimeout(ctx, u.tm.closeTimeout)
+	defer cancel()
+	res, err := u.exchange(ctx, r.s, func() *sip.Request { return u.registerRequest(r, 0) })
+	if err == nil && !res.IsSuccess() {
+		err = statusError("REGISTER", res)
+	}
+	if err != nil {
+		u.log.Warn("sip unregister failed", "aor", r.s.aor.String(), "error", err)
+	}
+}
+
+func (u *UA) registerRequest(r *registration, expiry time.Duration) *sip.Request {
+	r.cseq++
+	ruri := sip.Uri{Scheme: "sip", Host: r.s.aor.Host}
+	if r.s.aor.Host == r.s.registrar.Host {
+		ruri.Port = r.s.registrar.Port
+	}
+	req := u.outOfDialog(r.s, sip.REGISTER, ruri, r.s.aor, r.callID, r.tag, r.cseq)
+	exp := sip.ExpiresHeader(uint32(expiry / time.Second))
+	req.AppendHeader(&exp)
+	return req
+}
+
+// grantedExpiry reads the expiry the registrar granted to our contact: its
+// expires parameter, else the Expires header, else what was asked.
+func (u *UA) grantedExpiry(res *sip.Response, s settings, asked time.Duration) time.Duration {
+	ours := u.contactHeader(s).Address
+	for _, h := range res.GetHeaders("Contact") {
+		c, ok := h.(*sip.ContactHeader)
+		if !ok || c.Address.User != ours.User || c.Address.Host != ours.Host || c.Address.Port != ours.Port {
+			continue
+		}
+		if v, ok := c.Params.Get("expires"); ok {
+			if n, err := strconv.Atoi(v); err == nil && n > 0 {
+				return time.Duration(n) * time.Second
+			}
+		}
+	}
+	if h := res.GetHeader("Expires"); h != nil {
+		if d := parseSeconds(h.Value()); d > 0 {
+			return d
+		}
+	}
+	return asked
+}
+
+// setReg records a registration state and tells the Handler when the state
+// or its error changed.
+func (u *UA) setReg(state RegState, err error, granted time.Duration) {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	u.mu.Lock()
+	changed := u.status.Registration != state || (err != nil && u.status.LastError != msg)
+	u.status.Registration = state
+	if err != nil {
+		u.status.LastError = msg
+	}
+	now := time.Now()
+	switch state {
+	case RegRegistered:
+		if changed {
+			u.status.RegisteredAt = now
+		}
+		u.status.Expires = now.Add(granted)
+	case RegFailed, RegUnregistered:
+		u.status.Expires = time.Time{}
+	}
+	u.mu.Unlock()
+	if !changed {
+		return
+	}
+	if err != nil {
+		u.log.Warn("sip registration failed", "error", err)
+	} else {
+		u.log.Info("sip registration", "state", string(state))
+	}
+	u.h.Registration(state, err)
+}

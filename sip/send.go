@@ -1,0 +1,157 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/google/uuid"
+)
+
+// maxAuthRounds bounds challenge-response rounds for one request (a proxy
+// challenge, a registrar challenge and one stale nonce).
+const maxAuthRounds = 3
+
+// exchange sends the request mk builds and returns its final response,
+// answering 401/407 digest challenges. mk is called once per attempt and
+// must return a fresh request with the next CSeq.
+func (u *UA) exchange(ctx context.Context, s settings, mk func() *sip.Request) (*sip.Response, error) {
+	creds := map[string][]string{} // Authorization / Proxy-Authorization values
+	tried := map[string]bool{}
+	for round := 0; ; round++ {
+		req := mk()
+		for name, vals := range creds {
+			for _, v := range vals {
+				req.AppendHeader(sip.NewHeader(name, v))
+			}
+		}
+		res, err := u.roundTrip(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		if res.StatusCode != sip.StatusUnauthorized && res.StatusCode != sip.StatusProxyAuthRequired {
+			return res, nil
+		}
+		chName, credName := "WWW-Authenticate", "Authorization"
+		if res.StatusCode == sip.StatusProxyAuthRequired {
+			chName, credName = "Proxy-Authenticate", "Proxy-Authorization"
+		}
+		chosen := chooseChallenges(parseChallenges(headerValues(res, chName)))
+		if len(chosen) == 0 {
+			return res, fmt.Errorf("%s %d: %w", req.Method, res.StatusCode, ErrNoChallenge)
+		}
+		stale := false
+		for _, c := range chosen {
+			stale = stale || c.Stale
+		}
+		if (tried[credName] && !stale) || round >= maxAuthRounds {
+			return res, fmt.Errorf("%s %d: %w", req.Method, res.StatusCode, ErrAuthRejected)
+		}
+		tried[credName] = true
+		uri := req.Recipient.String()
+		vals := make([]string, 0, len(chosen))
+		for _, c := range chosen {
+			vals = append(vals, c.authorization(s.authUser, s.cfg.ResolvedPassword, string(req.Method), uri, ""))
+		}
+		creds[credName] = vals
+	}
+}
+
+// roundTrip sends one request in a client transaction and waits, at most
+// requestTimeout, for its final response.
+func (u *UA) roundTrip(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, u.tm.requestTimeout)
+	defer cancel()
+	if err := sipgo.ClientRequestBuild(u.cli, req); err != nil {
+		return nil, fmt.Errorf("build %s: %w", req.Method, err)
+	}
+	u.traceOut(req, req.Destination())
+	// Already built: the option only fills what is still missing.
+	tx, err := u.cli.TransactionRequest(ctx, req, sipgo.ClientRequestBuild)
+	if err != nil {
+		return nil, fmt.Errorf("send %s to %s: %w", req.Method, req.Destination(), err)
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				continue
+			}
+			return res, nil
+		case <-tx.Done():
+			err := tx.Err()
+			if err == nil {
+				err = errors.New("transaction ended without response")
+			}
+			return nil, fmt.Errorf("%s to %s: %w", req.Method, req.Destination(), err)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s to %s: no final response: %w", req.Method, req.Destination(), ctx.Err())
+		}
+	}
+}
+
+// outOfDialog builds a request outside any dialog, routed via the outbound
+// proxy or straight to the registrar.
+func (u *UA) outOfDialog(s settings, method sip.RequestMethod, ruri, to sip.Uri, callID, fromTag string, cseq uint32) *sip.Request {
+	req := sip.NewRequest(method, ruri)
+	req.SetTransport(s.transport)
+	if s.proxy != nil {
+		req.AppendHeader(&sip.RouteHeader{Address: *s.proxy})
+	} else {
+		req.SetDestination(hostPort(s.registrar, s.transport))
+	}
+	from := &sip.FromHeader{DisplayName: s.cfg.DisplayName, Address: s.aor, Params: sip.NewParams()}
+	from.Params.Add("tag", fromTag)
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: to, Params: sip.NewParams()})
+	cid := sip.CallIDHeader(callID)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: method})
+	req.AppendHeader(u.contactHeader(s))
+	req.AppendHeader(sip.NewHeader("User-Agent", u.agent))
+	return req
+}
+
+func headerValues(m sip.Message, name string) []string {
+	var out []string
+	for _, h := range m.GetHeaders(name) {
+		out = append(out, h.Value())
+	}
+	return out
+}
+
+func newCallID() string { return uuid.NewString() }
+func newTag() string    { return sip.GenerateTagN(16) }
+
+// backoff is the wait before retry number attempt (from 0): doubling from
+// backoffMin up to backoffMax, with jitter, and never below floor.
+func (u *UA) backoff(attempt int, floor time.Duration) time.Duration {
+	d := u.tm.backoffMax
+	if attempt < 20 {
+		d = min(u.tm.backoffMin<<attempt, u.tm.backoffMax)
+	}
+	d = d/2 + rand.N(d/2+1)
+	return max(d, floor)
+}
+
+// sleep waits d or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// refreshIn is when to refresh something granted for expiry.
+func (u *UA) refreshIn(expiry time.Duration) time.Duration {
+	return max(expiry/2, u.tm.minRefresh)
+}

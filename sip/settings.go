@@ -1,0 +1,119 @@
+package sip
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/frontdesk-gw/frontdesk/config"
+)
+
+const (
+	defaultRegisterExpiry  = 600 * time.Second
+	defaultSubscribeExpiry = 600 * time.Second
+)
+
+// settings is config.SIP parsed into what requests are built from.
+type settings struct {
+	cfg       config.SIP
+	transport string  // UDP, TCP or TLS (sipgo's spelling)
+	aor       sip.Uri // sip:username@domain
+	registrar sip.Uri // where REGISTER and out-of-dialog requests go without a proxy
+	proxy     *sip.Uri
+	authUser  string
+	regExpiry time.Duration
+	subExpiry time.Duration
+}
+
+func parseSettings(c config.SIP) (settings, error) {
+	s := settings{cfg: c, regExpiry: c.RegisterExpiry, subExpiry: c.SubscribeExpiry, authUser: c.AuthUser}
+	switch strings.ToLower(c.Transport) {
+	case "", "udp":
+		s.transport = "UDP"
+	case "tcp":
+		s.transport = "TCP"
+	case "tls":
+		s.transport = "TLS"
+	default:
+		return s, fmt.Errorf("transport %q: want udp, tcp or tls", c.Transport)
+	}
+	if c.Username == "" {
+		return s, fmt.Errorf("username is empty")
+	}
+	reg, err := parseHostURI(c.Registrar)
+	if err != nil {
+		return s, fmt.Errorf("registrar: %w", err)
+	}
+	s.registrar = reg
+	if c.OutboundProxy != "" {
+		p, err := parseHostURI(c.OutboundProxy)
+		if err != nil {
+			return s, fmt.Errorf("outbound proxy: %w", err)
+		}
+		p.UriParams = sip.HeaderParams{{K: "lr", V: ""}}
+		s.proxy = &p
+	}
+	domain := c.Domain
+	if domain == "" {
+		domain = reg.Host
+	}
+	s.aor = sip.Uri{Scheme: "sip", User: c.Username, Host: domain}
+	if s.authUser == "" {
+		s.authUser = c.Username
+	}
+	if s.regExpiry <= 0 {
+		s.regExpiry = defaultRegisterExpiry
+	}
+	if s.subExpiry <= 0 {
+		s.subExpiry = defaultSubscribeExpiry
+	}
+	return s, nil
+}
+
+// parseHostURI accepts host, host:port or a sip:/sips: URI and keeps only
+// scheme, host and port.
+func parseHostURI(v string) (sip.Uri, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return sip.Uri{}, fmt.Errorf("empty address")
+	}
+	lv := strings.ToLower(v)
+	if strings.HasPrefix(lv, "sip:") || strings.HasPrefix(lv, "sips:") {
+		var u sip.Uri
+		if err := sip.ParseUri(v, &u); err != nil {
+			return sip.Uri{}, fmt.Errorf("parse %q: %w", v, err)
+		}
+		return sip.Uri{Scheme: strings.ToLower(u.Scheme), Host: u.Host, Port: u.Port}, nil
+	}
+	host, port := v, 0
+	if h, p, err := net.SplitHostPort(v); err == nil {
+		n, err := strconv.Atoi(p)
+		if err != nil || n <= 0 || n > 65535 {
+			return sip.Uri{}, fmt.Errorf("bad port in %q", v)
+		}
+		host, port = h, n
+	}
+	if host == "" || strings.ContainsAny(host, "@;<> ") {
+		return sip.Uri{}, fmt.Errorf("bad host in %q", v)
+	}
+	return sip.Uri{Scheme: "sip", Host: host, Port: port}, nil
+}
+
+// hostPort returns the URI's host:port, with the transport's default port.
+func hostPort(u sip.Uri, transport string) string {
+	port := u.Port
+	if port == 0 {
+		port = sip.DefaultPort(transport)
+	}
+	return net.JoinHostPort(u.Host, strconv.Itoa(port))
+}
+
+// transportChanged says whether moving from a to b needs a new transport.
+func transportChanged(a, b config.SIP) bool {
+	return !strings.EqualFold(a.Transport, b.Transport) || a.Listen != b.Listen ||
+		a.PublicAddress != b.PublicAddress || a.TLSInsecure != b.TLSInsecure
+}

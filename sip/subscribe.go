@@ -1,0 +1,230 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// accept lists the body types asked for per event package.
+var accept = map[Event]string{
+	EventPresence: "application/pidf+xml, application/xpidf+xml, application/cpim-pidf+xml",
+	EventDialog:   "application/dialog-info+xml",
+}
+
+// subscription keeps one Target subscribed. Its goroutine (runSub) owns the
+// SUBSCRIBE side; NOTIFYs reach it through lost.
+type subscription struct {
+	t      Target
+	uri    sip.Uri
+	cancel context.CancelFunc
+	lost   chan lostEvent // buffered: the current dialog was terminated
+	d      *dialog        // current dialog or nil; guarded by UA.mu
+}
+
+type lostEvent struct {
+	d   *dialog
+	err error
+}
+
+// SetSubscriptions sets the wanted subscriptions. Duplicates collapse into
+// one per (URI, Event); new ones are subscribed, removed ones unsubscribed
+// (Expires: 0), unchanged ones left alone. It may be called before Run.
+func (u *UA) SetSubscriptions(want []Target) {
+	set := make(map[Target]struct{}, len(want))
+	for _, t := range want {
+		t = Target{URI: strings.TrimSpace(t.URI), Event: Event(strings.ToLower(string(t.Event)))}
+		var uri sip.Uri
+		if err := sip.ParseUri(t.URI, &uri); err != nil || uri.Host == "" {
+			u.log.Warn("sip subscription target skipped: bad URI", "uri", t.URI, "error", err)
+			continue
+		}
+		if _, ok := accept[t.Event]; !ok {
+			u.log.Warn("sip subscription target skipped: unknown event", "uri", t.URI, "event", t.Event)
+			continue
+		}
+		set[t] = struct{}{}
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.wanted = set
+	u.reconcileLocked()
+}
+
+// reconcileLocked starts and stops subscription loops to match u.wanted.
+// Caller holds u.mu.
+func (u *UA) reconcileLocked() {
+	if u.runCtx == nil || u.stopping {
+		return
+	}
+	for t, sub := range u.subs {
+		if _, ok := u.wanted[t]; !ok {
+			sub.cancel()
+			delete(u.subs, t)
+		}
+	}
+	for t := range u.wanted {
+		if _, ok := u.subs[t]; ok {
+			continue
+		}
+		sub := &subscription{t: t, lost: make(chan lostEvent, 1)}
+		_ = sip.ParseUri(t.URI, &sub.uri) // validated by SetSubscriptions
+		ctx, cancel := context.WithCancel(u.runCtx)
+		sub.cancel = cancel
+		u.subs[t] = sub
+		u.subWG.Add(1)
+		go u.runSub(ctx, sub)
+	}
+}
+
+// runSub keeps sub subscribed until ctx ends, then unsubscribes.
+func (u *UA) runSub(ctx context.Context, sub *subscription) {
+	defer u.subWG.Done()
+	attempt := 0
+	for {
+		d, expires, err := u.subscribeNew(ctx, sub)
+		if err == nil {
+			err = u.keepSub(ctx, sub, d, expires, &attempt)
+		}
+		if ctx.Err() != nil {
+			if d != nil {
+				u.unsubscribe(ctx, d)
+			}
+			return
+		}
+		if d != nil {
+			u.dropDialog(d)
+		}
+		u.log.Info("sip subscription lost", "uri", sub.t.URI, "event", string(sub.t.Event), "error", err)
+		u.h.SubscriptionLost(sub.t, err)
+		if !sleep(ctx, u.backoff(attempt, retryAfter(err))) {
+			return
+		}
+		attempt++
+	}
+}
+
+// subscribeNew creates a dialog with an initial SUBSCRIBE and returns it
+// with the granted expiry. The dialog is findable before the request is sent
+// because a NOTIFY may beat the 2xx.
+func (u *UA) subscribeNew(ctx context.Context, sub *subscription) (*dialog, time.Duration, error) {
+	s := u.settings()
+	d := &dialog{sub: sub, callID: newCallID(), localTag: newTag()}
+	u.mu.Lock()
+	u.dialogs[d.key()] = d
+	sub.d = d
+	u.mu.Unlock()
+	res, err := u.exchange(ctx, s, func() *sip.Request {
+		u.mu.Lock()
+		d.localSeq++
+		seq := d.localSeq
+		u.mu.Unlock()
+		req := u.outOfDialog(s, sip.SUBSCRIBE, sub.uri, sub.uri, d.callID, d.localTag, seq)
+		addSubscribeHeaders(req, sub.t.Event, s.subExpiry)
+		return req
+	})
+	if err == nil && !res.IsSuccess() {
+		err = statusError("SUBSCRIBE", res)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return d, 0, err // the notifier may have accepted: unsubscribe
+		}
+		u.dropDialog(d)
+		return nil, 0, fmt.Errorf("subscribe %s %s: %w", sub.t.Event, sub.t.URI, err)
+	}
+	u.mu.Lock()
+	d.establishFrom2xx(res)
+	u.mu.Unlock()
+	return d, expiresOf(res, s.subExpiry), nil
+}
+
+// keepSub refreshes d before it expires until it is lost or ctx ends.
+func (u *UA) keepSub(ctx context.Context, sub *subscription, d *dialog, expires time.Duration, attempt *int) error {
+	for {
+		t := time.NewTimer(u.refreshIn(expires))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case ev := <-sub.lost:
+			t.Stop()
+			if ev.d != d {
+				continue // from an earlier dialog
+			}
+			return ev.err
+		case <-t.C:
+		}
+		s := u.settings()
+		res, err := u.exchange(ctx, s, func() *sip.Request {
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			req := u.inDialogRequest(s, d, sip.SUBSCRIBE, sub.uri)
+			addSubscribeHeaders(req, sub.t.Event, s.subExpiry)
+			return req
+		})
+		if err == nil && !res.IsSuccess() {
+			err = statusError("SUBSCRIBE", res)
+		}
+		if err != nil {
+			return fmt.Errorf("refresh %s %s: %w", sub.t.Event, sub.t.URI, err)
+		}
+		expires = expiresOf(res, s.subExpiry)
+		*attempt = 0
+	}
+}
+
+// unsubscribe ends d with SUBSCRIBE Expires: 0, then keeps it around for a
+// while to answer the notifier's final NOTIFY with 200 instead of 481.
+func (u *UA) unsubscribe(ctx context.Context, d *dialog) {
+	u.mu.Lock()
+	d.closing = true
+	confirmed := d.confirmed
+	u.mu.Unlock()
+	if confirmed {
+		s := u.settings()
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), u.tm.closeTimeout)
+		res, err := u.exchange(cctx, s, func() *sip.Request {
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			req := u.inDialogRequest(s, d, sip.SUBSCRIBE, d.sub.uri)
+			addSubscribeHeaders(req, d.sub.t.Event, 0)
+			return req
+		})
+		cancel()
+		if err == nil && !res.IsSuccess() {
+			err = statusError("SUBSCRIBE", res)
+		}
+		if err != nil {
+			u.log.Debug("sip unsubscribe failed", "uri", d.sub.t.URI, "error", err)
+		}
+	}
+	u.mu.Lock()
+	stopping, runCtx := u.stopping, u.runCtx
+	u.mu.Unlock()
+	if !stopping && runCtx != nil {
+		sleep(runCtx, u.tm.linger)
+	}
+	u.dropDialog(d)
+}
+
+func (u *UA) dropDialog(d *dialog) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.dialogs[d.key()] == d {
+		delete(u.dialogs, d.key())
+	}
+	if d.sub.d == d {
+		d.sub.d = nil
+	}
+}
+
+func addSubscribeHeaders(req *sip.Request, ev Event, expiry time.Duration) {
+	req.AppendHeader(sip.NewHeader("Event", string(ev)))
+	req.AppendHeader(sip.NewHeader("Accept", accept[ev]))
+	exp := sip.ExpiresHeader(uint32(expiry / time.Second))
+	req.AppendHeader(&exp)
+}

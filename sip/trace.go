@@ -1,0 +1,41 @@
+package sip
+
+import (
+	"log/slog"
+	"net"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// Tracing hooks into this UA's own transport and send paths, not sipgo's
+// process-wide sip.SIPDebug switch, so two UAs (or tests) never share it.
+// Incoming bytes are logged by the transport read filter as read (on TCP a
+// read may hold part of a message or several). Outgoing messages are logged
+// by the UA when it sends them; transaction-layer retransmissions of the same
+// message are not logged again. Digest credentials carry a hash, never the
+// password, so messages are logged whole.
+
+// traceReadFilter returns a transport read filter that logs and passes data
+// through unchanged.
+func traceReadFilter(log *slog.Logger) sip.TransportReadFilter {
+	return func(p sip.TransportReadProps, data []byte) ([]byte, error) {
+		log.Info("sip trace", "dir", "in", "transport", p.Transport,
+			"remote", addrString(p.RemoteAddr), "local", addrString(p.LocalAddr), "msg", string(data))
+		return data, nil
+	}
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
+
+// traceOut logs one message the UA sends.
+func (u *UA) traceOut(m sip.Message, remote string) {
+	if !u.opts.Trace {
+		return
+	}
+	u.log.Info("sip trace", "dir", "out", "transport", m.Transport(), "remote", remote, "msg", m.String())
+}

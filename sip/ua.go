@@ -1,0 +1,340 @@
+package sip
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/frontdesk-gw/frontdesk/config"
+)
+
+// Options tune a UA.
+type Options struct {
+	// Logger receives the UA's logs (default: slog.Default()).
+	Logger *slog.Logger
+	// Trace logs every SIP message in and out at info level.
+	Trace bool
+	// UserAgent is the User-Agent header value (default "frontdesk").
+	UserAgent string
+}
+
+// timing holds the durations tests shorten.
+type timing struct {
+	backoffMin     time.Duration // first retry delay after a failure
+	backoffMax     time.Duration
+	requestTimeout time.Duration // wait for one final response
+	closeTimeout   time.Duration // unregister / unsubscribe when stopping
+	linger         time.Duration // keep a removed dialog to answer its last NOTIFY
+	minRefresh     time.Duration // floor of refresh intervals
+}
+
+func defaultTiming() timing {
+	return timing{
+		backoffMin:     time.Second,
+		backoffMax:     60 * time.Second,
+		requestTimeout: 10 * time.Second,
+		closeTimeout:   2 * time.Second,
+		linger:         5 * time.Second,
+		minRefresh:     time.Second,
+	}
+}
+
+// UA is the gateway's SIP user agent: one sipgo UserAgent, Server and Client
+// sharing one transport. It runs once: create, Run until the context ends.
+type UA struct {
+	log      *slog.Logger
+	h        Handler
+	opts     Options
+	agent    string
+	tm       timing
+	resolver *net.Resolver
+
+	sua *sipgo.UserAgent
+	srv *sipgo.Server
+	cli *sipgo.Client // set by Run before any request is sent
+
+	started atomic.Bool
+	ready   chan struct{}
+
+	mu        sync.Mutex
+	set       settings
+	trust     *trustList
+	status    Status
+	localAddr string
+	contact   sip.Uri
+	wanted    map[Target]struct{}
+	subs      map[Target]*subscription
+	dialogs   map[dialogKey]*dialog
+	runCtx    context.Context // nil until Run starts subscriptions
+	stopping  bool
+	subWG     sync.WaitGroup
+	regReconf chan settings // latest settings for the registration loop
+
+	notifies    atomic.Int64
+	regFailures atomic.Int64
+	rejectGate  rateGate
+}
+
+// New builds a UA from cfg. Nothing is bound or sent until Run.
+func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
+	s, err := parseSettings(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sip config: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	agent := opts.UserAgent
+	if agent == "" {
+		agent = "frontdesk"
+	}
+	u := &UA{
+		log: log, h: h, opts: opts, agent: agent, tm: defaultTiming(),
+		resolver:   net.DefaultResolver,
+		ready:      make(chan struct{}),
+		set:        s,
+		wanted:     map[Target]struct{}{},
+		subs:       map[Target]*subscription{},
+		dialogs:    map[dialogKey]*dialog{},
+		regReconf:  make(chan settings, 1),
+		rejectGate: rateGate{interval: time.Second},
+	}
+	// sipgo logs through these loggers only at debug level for normal traffic.
+	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(log)}
+	if opts.Trace {
+		tpOpts = append(tpOpts, sip.WithTransportLayerReadFilter(traceReadFilter(log)))
+	}
+	u.sua, err = sipgo.NewUA(
+		sipgo.WithUserAgent(agent),
+		sipgo.WithUserAgentHostname(s.aor.Host),
+		sipgo.WithUserAgenTLSConfig(&tls.Config{InsecureSkipVerify: cfg.TLSInsecure, MinVersion: tls.VersionTLS12}),
+		sipgo.WithUserAgentTransportLayerOptions(tpOpts...),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("create sip user agent: %w", err)
+	}
+	u.srv, err = sipgo.NewServer(u.sua, sipgo.WithServerLogger(log))
+	if err != nil {
+		_ = u.sua.Close()
+		return nil, fmt.Errorf("create sip server: %w", err)
+	}
+	u.srv.OnNoRoute(u.route) // every method goes through route
+	return u, nil
+}
+
+// Ready is closed once Run has bound the transport.
+func (u *UA) Ready() <-chan struct{} { return u.ready }
+
+// LocalAddr is the bound listen address (host:port), "" before Ready.
+func (u *UA) LocalAddr() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.localAddr
+}
+
+// Status returns a snapshot of registration and subscriptions.
+func (u *UA) Status() Status {
+	u.mu.Lock()
+	st := u.status
+	st.Subscriptions = len(u.wanted)
+	st.Active = 0
+	for _, sub := range u.subs {
+		if d := sub.d; d != nil && d.confirmed && !d.closing {
+			st.Active++
+		}
+	}
+	u.mu.Unlock()
+	st.NotifiesReceived = u.notifies.Load()
+	st.RegisterFailures = u.regFailures.Load()
+	return st
+}
+
+// Run binds the transport, registers and subscribes, and keeps both alive
+// until ctx ends; then it unregisters and unsubscribes (each bounded by a
+// short timeout) and returns. A bind failure is returned at once.
+func (u *UA) Run(ctx context.Context) error {
+	if !u.started.CompareAndSwap(false, true) {
+		return ErrAlreadyRun
+	}
+	defer u.sua.Close()
+
+	s := u.settings()
+	trust, err := buildTrust(ctx, s, u.resolver)
+	if err != nil {
+		return err
+	}
+	stopServe, serveDone, err := u.listen(ctx, s)
+	if err != nil {
+		return err
+	}
+	u.mu.Lock()
+	u.trust = trust
+	u.mu.Unlock()
+	close(u.ready)
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	regDone := make(chan struct{})
+	go func() {
+		defer close(regDone)
+		u.runRegister(runCtx)
+	}()
+	u.mu.Lock()
+	u.runCtx = runCtx
+	u.reconcileLocked()
+	u.mu.Unlock()
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-serveDone:
+		serveErr = fmt.Errorf("sip transport stopped: %w", serveErr)
+	}
+	// Stop new subscriptions, let the loops unregister and unsubscribe while
+	// the transport still works, then close it.
+	u.mu.Lock()
+	u.stopping = true
+	u.mu.Unlock()
+	cancel()
+	<-regDone
+	u.subWG.Wait()
+	stopServe()
+	if serveErr == nil {
+		<-serveDone
+	}
+	u.mu.Lock()
+	clear(u.dialogs)
+	clear(u.subs)
+	u.mu.Unlock()
+	return serveErr
+}
+
+// listen binds the configured address and serves it on a goroutine that ends
+// when stop is called; serveDone yields its result.
+func (u *UA) listen(ctx context.Context, s settings) (stop func(), serveDone <-chan error, err error) {
+	done := make(chan error, 1)
+	var closer io.Closer
+	var bound net.Addr
+	var lc net.ListenConfig
+	switch s.transport {
+	case "UDP":
+		pc, err := lc.ListenPacket(ctx, "udp", s.cfg.Listen)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listen udp %s: %w", s.cfg.Listen, err)
+		}
+		closer, bound = pc, pc.LocalAddr()
+		go func() { done <- u.srv.ServeUDP(pc) }()
+	case "TCP":
+		l, err := lc.Listen(ctx, "tcp", s.cfg.Listen)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listen tcp %s: %w", s.cfg.Listen, err)
+		}
+		closer, bound = l, l.Addr()
+		go func() { done <- u.srv.ServeTCP(l) }()
+	default:
+		// TLS needs a certificate to listen; the PBX reaches us over the
+		// connection we opened, so nothing is bound.
+		bound = &net.TCPAddr{IP: net.IPv4zero}
+		close(done)
+	}
+	if err := u.setContact(ctx, s, bound); err != nil {
+		if closer != nil {
+			_ = closer.Close()
+			<-done
+		}
+		return nil, nil, err
+	}
+	stop = func() {
+		if closer != nil {
+			_ = closer.Close()
+		}
+	}
+	return stop, done, nil
+}
+
+// setContact derives the Contact/Via address from the public address or the
+// bound one and creates the client that sends from the bound socket.
+func (u *UA) setContact(ctx context.Context, s settings, bound net.Addr) error {
+	boundHost, boundPortStr, _ := net.SplitHostPort(bound.String())
+	boundPort, _ := strconv.Atoi(boundPortStr)
+	host, port := boundHost, boundPort
+	if pa := s.cfg.PublicAddress; pa != "" {
+		host = pa
+		if h, p, err := net.SplitHostPort(pa); err == nil {
+			host = h
+			port, _ = strconv.Atoi(p)
+		}
+	} else if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		ip, err := localIPToward(ctx, hostPort(s.registrar, s.transport))
+		if err != nil {
+			return err
+		}
+		host = ip
+	}
+	copts := []sipgo.ClientOption{
+		sipgo.WithClientLogger(u.log),
+		sipgo.WithClientHostname(host),
+		sipgo.WithClientNAT(), // rport
+	}
+	if port > 0 {
+		copts = append(copts, sipgo.WithClientPort(port))
+	}
+	if s.transport == "UDP" {
+		// Send from the listening socket so replies and NAT bindings match
+		// the Contact.
+		copts = append(copts, sipgo.WithClientConnectionAddr(bound.String()))
+	}
+	cli, err := sipgo.NewClient(u.sua, copts...)
+	if err != nil {
+		return fmt.Errorf("create sip client: %w", err)
+	}
+	u.cli = cli
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if s.transport != "TLS" {
+		u.localAddr = bound.String()
+	}
+	u.contact = sip.Uri{Scheme: "sip", Host: host, Port: port}
+	return nil
+}
+
+// localIPToward finds the local address the kernel would use to reach addr;
+// no packet is sent.
+func localIPToward(ctx context.Context, addr string) (string, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "udp", addr)
+	if err != nil {
+		return "", fmt.Errorf("find local address toward %s: %w", addr, err)
+	}
+	defer c.Close()
+	h, _, _ := net.SplitHostPort(c.LocalAddr().String())
+	return h, nil
+}
+
+func (u *UA) settings() settings {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.set
+}
+
+// contactHeader is the UA's Contact for the given settings.
+func (u *UA) contactHeader(s settings) *sip.ContactHeader {
+	u.mu.Lock()
+	c := u.contact
+	u.mu.Unlock()
+	c.User = s.cfg.Username
+	c.UriParams = sip.HeaderParams{{K: "transport", V: sip.NetworkToLower(s.transport)}}
+	return &sip.ContactHeader{Address: c}
+}

@@ -1,0 +1,151 @@
+package widget
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/frontdesk-gw/frontdesk/config"
+)
+
+//go:embed assets
+var assetsFS embed.FS
+
+// cssPlaceholder in frontdesk.js is replaced by the stylesheet as a JSON
+// string, so the widget is one request and needs no inline <style> or
+// stylesheet origin on the host page.
+const cssPlaceholder = `"__FRONTDESK_CSS__"`
+
+// asset is a file served with a strong ETag and a pre-compressed variant.
+type asset struct {
+	body, gz    []byte
+	contentType string
+	etag        string
+}
+
+func newAsset(body []byte, contentType string) (*asset, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	if _, err := zw.Write(body); err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	sum := sha256.Sum256(body)
+	return &asset{body: body, gz: buf.Bytes(), contentType: contentType,
+		etag: `"` + hex.EncodeToString(sum[:8]) + `"`}, nil
+}
+
+func (a *asset) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", a.contentType)
+	h.Set("ETag", a.etag)
+	h.Set("Cache-Control", "public, max-age=300")
+	h.Set("Vary", "Accept-Encoding")
+	h.Set("X-Content-Type-Options", "nosniff")
+	// Pages on any site load the widget script.
+	h.Set("Access-Control-Allow-Origin", "*")
+	if match := r.Header.Get("If-None-Match"); match != "" && strings.Contains(match, a.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	body := a.body
+	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		h.Set("Content-Encoding", "gzip")
+		body = a.gz
+	}
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+}
+
+// widgetScript returns frontdesk.js with the stylesheet inlined.
+func widgetScript() ([]byte, error) {
+	js, err := assetsFS.ReadFile("assets/frontdesk.js")
+	if err != nil {
+		return nil, fmt.Errorf("read widget script: %w", err)
+	}
+	css, err := assetsFS.ReadFile("assets/frontdesk.css")
+	if err != nil {
+		return nil, fmt.Errorf("read widget stylesheet: %w", err)
+	}
+	quoted, err := json.Marshal(string(css))
+	if err != nil {
+		return nil, fmt.Errorf("quote widget stylesheet: %w", err)
+	}
+	if !bytes.Contains(js, []byte(cssPlaceholder)) {
+		return nil, fmt.Errorf("widget script lacks the %s placeholder", cssPlaceholder)
+	}
+	return bytes.Replace(js, []byte(cssPlaceholder), quoted, 1), nil
+}
+
+var previewTmpl = template.Must(template.ParseFS(assetsFS, "assets/preview.html"))
+
+// registerAssets adds the widget script and the preview pages to mux.
+func (s *Server) registerAssets(mux *http.ServeMux) {
+	js, err := widgetScript()
+	if err != nil {
+		s.log.Error("widget assets unavailable", "err", err)
+		return
+	}
+	script, err := newAsset(js, "text/javascript; charset=utf-8")
+	if err != nil {
+		s.log.Error("widget assets unavailable", "err", err)
+		return
+	}
+	mux.Handle("GET /frontdesk.js", script)
+	mux.HandleFunc("GET /preview/{id}", s.servePreview)
+	mux.HandleFunc("GET /{$}", s.serveIndex)
+}
+
+// servePreview serves the concept's [Download] page: a small HTML file that
+// shows the widget and its snippet. ?download=1 makes it an attachment.
+func (s *Server) servePreview(w http.ResponseWriter, r *http.Request) {
+	cfg := s.state.Load().cfg
+	wc := cfg.Widget(r.PathValue("id"))
+	if wc == nil {
+		http.NotFound(w, r)
+		return
+	}
+	var buf bytes.Buffer
+	err := previewTmpl.Execute(&buf, previewData{
+		Widget:  wc,
+		Snippet: Snippet(wc, cfg.HTTP.PublicURL),
+		Cards:   wc.Type == config.WidgetCards,
+	})
+	if err != nil {
+		s.log.Error("render preview", "widget", wc.ID, "err", err)
+		http.Error(w, "cannot render preview", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	if r.URL.Query().Get("download") != "" {
+		h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=\"frontdesk-%s.html\"", wc.ID))
+	}
+	_, _ = w.Write(buf.Bytes())
+}
+
+type previewData struct {
+	Widget  *config.Widget
+	Snippet string
+	Cards   bool
+}
+
+// serveIndex says what this server is, without listing widgets: widget ids
+// are for the pages that embed them.
+func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "Frontdesk gateway. Preview a widget at /preview/<widget id>; embed it with the snippet `frontdesk snippet <id>` prints.")
+}

@@ -1,0 +1,217 @@
+package widget
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/frontdesk-gw/frontdesk/config"
+	"github.com/frontdesk-gw/frontdesk/presence"
+)
+
+// Availabilities answers what visitors see of an agent now. Version changes
+// whenever any answer may have changed.
+type Availabilities interface {
+	Availability(a config.Agent) presence.Availability
+	Version() uint64
+}
+
+// Options are a Server's collaborators.
+type Options struct {
+	Logger       *slog.Logger
+	Availability Availabilities
+	// Hub signals presence and config changes to every session.
+	Hub *presence.Hub
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+	// PingInterval is how often idle sessions are pinged (default 30s).
+	PingInterval time.Duration
+}
+
+// Server serves the Widget-API and the widget's web assets.
+type Server struct {
+	log   *slog.Logger
+	opts  Options
+	cat   catalog
+	state atomic.Pointer[cfgState]
+
+	viewsMu sync.RWMutex
+	views   map[string]*view
+
+	upgrader websocket.Upgrader
+	limiter  *connLimiter
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closed atomic.Bool
+	open   atomic.Int64
+}
+
+// cfgState is a config with the version the server numbered it with.
+type cfgState struct {
+	cfg     *config.Config
+	version uint64
+}
+
+// New returns a server for cfg. Close ends it.
+func New(cfg *config.Config, opts Options) (*Server, error) {
+	if opts.Availability == nil || opts.Hub == nil {
+		return nil, errors.New("widget server: Availability and Hub are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = 30 * time.Second
+	}
+	cat, err := loadCatalog()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		log:     opts.Logger,
+		opts:    opts,
+		cat:     cat,
+		views:   map[string]*view{},
+		limiter: newConnLimiter(),
+	}
+	s.upgrader = websocket.Upgrader{
+		ReadBufferSize:   1024,
+		WriteBufferSize:  4096,
+		WriteBufferPool:  &sync.Pool{},
+		HandshakeTimeout: 10 * time.Second,
+		// Origins are checked per widget once Start names it; see checkOrigin.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.state.Store(&cfgState{cfg: cfg, version: 1})
+	return s, nil
+}
+
+// SetConfig swaps in a new configuration. Open sessions pick it up at the next
+// Hub signal: the caller calls Hub.Changed after SetConfig.
+func (s *Server) SetConfig(cfg *config.Config) {
+	old := s.state.Load()
+	s.state.Store(&cfgState{cfg: cfg, version: old.version + 1})
+}
+
+// Config returns the configuration in force.
+func (s *Server) Config() *config.Config { return s.state.Load().cfg }
+
+// Sessions returns the number of open websocket sessions.
+func (s *Server) Sessions() int { return int(s.open.Load()) }
+
+// Languages lists the languages the gateway ships UI strings for.
+func (s *Server) Languages() []string { return s.cat.languages() }
+
+// view returns the current view of widget id, or nil if no such widget.
+func (s *Server) view(id string) (*view, error) {
+	st := s.state.Load()
+	av := s.opts.Availability.Version()
+	s.viewsMu.RLock()
+	v := s.views[id]
+	s.viewsMu.RUnlock()
+	if v != nil && v.cfgVersion == st.version && v.availVersion == av {
+		return v, nil
+	}
+	s.viewsMu.Lock()
+	defer s.viewsMu.Unlock()
+	if v := s.views[id]; v != nil && v.cfgVersion == st.version && v.availVersion == av {
+		return v, nil
+	}
+	w := st.cfg.Widget(id)
+	if w == nil {
+		delete(s.views, id)
+		return nil, nil
+	}
+	v, err := buildView(w, s.opts.Availability, st.version, av)
+	if err != nil {
+		return nil, fmt.Errorf("build view of widget %s: %w", id, err)
+	}
+	s.views[id] = v
+	// Drop views of widgets that no longer exist.
+	for wid, old := range s.views {
+		if old.cfgVersion != st.version && st.cfg.Widget(wid) == nil {
+			delete(s.views, wid)
+		}
+	}
+	return v, nil
+}
+
+// Handler returns the HTTP handler: the websocket endpoint and web assets.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ws", s.serveWS)
+	s.registerAssets(mux)
+	return mux
+}
+
+// serveWS upgrades a request to a widget session.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if s.closed.Load() {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	cfg := s.state.Load().cfg
+	ip := clientIP(r)
+	release, code := s.limiter.acquire(ip, cfg.Limits.MaxSessions, cfg.Limits.MaxSessionsPerIP)
+	if code != CodeUnknown {
+		s.log.Warn("session refused", "ip", ip, "reason", code)
+		http.Error(w, "too many sessions", http.StatusServiceUnavailable)
+		return
+	}
+	// An early check when the page names its widget in the URL saves an
+	// upgrade for a page that may not use this gateway.
+	if id := r.URL.Query().Get("widget"); id != "" {
+		if wc := cfg.Widget(id); wc != nil && !originAllowed(cfg, wc, r.Header.Get("Origin")) {
+			release()
+			http.Error(w, "origin not allowed", http.StatusForbidden)
+			return
+		}
+	}
+	conn, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		release()
+		s.log.Debug("websocket upgrade failed", "ip", ip, "err", err)
+		return
+	}
+	sess := newSession(s, conn, ip, r.Header.Get("Origin"))
+	s.open.Add(1)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer release()
+		defer s.open.Add(-1)
+		sess.run(s.ctx)
+	}()
+}
+
+// Close ends every session (with a going-away close frame) and waits for
+// them. It is idempotent.
+func (s *Server) Close() {
+	if !s.closed.CompareAndSwap(false, true) {
+		return
+	}
+	s.cancel()
+	s.wg.Wait()
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,149 @@
+package widget
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"sync"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/frontdesk-gw/frontdesk/config"
+)
+
+// encoded is one message, serialized once and shared by every session that
+// sends it: the websocket frame is prepared once, however many visitors get
+// it.
+type encoded struct {
+	hash uint64
+	msg  *websocket.PreparedMessage
+}
+
+func encode(v any) (encoded, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return encoded{}, fmt.Errorf("encode %T: %w", v, err)
+	}
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
+	if err != nil {
+		return encoded{}, fmt.Errorf("prepare %T: %w", v, err)
+	}
+	h := fnv.New64a()
+	h.Write(data)
+	return encoded{hash: h.Sum64(), msg: pm}, nil
+}
+
+// agentView is what sessions send about one agent.
+type agentView struct {
+	id      string
+	info    encoded
+	picture *encoded // nil when the agent has no picture
+}
+
+// view is a widget as visitors see it at one config version and one presence
+// version. Views are immutable except for the per-language Session messages,
+// which are built on first use.
+type view struct {
+	cfgVersion   uint64
+	availVersion uint64
+	widget       *config.Widget
+	agents       []agentView
+	byID         map[string]int
+
+	mu       sync.Mutex
+	sessions map[string]encoded // by language
+}
+
+// buildView encodes every agent of w with its current availability.
+func buildView(w *config.Widget, avail Availabilities, cfgVersion, availVersion uint64) (*view, error) {
+	v := &view{
+		cfgVersion:   cfgVersion,
+		availVersion: availVersion,
+		widget:       w,
+		agents:       make([]agentView, 0, len(w.Agents)),
+		byID:         make(map[string]int, len(w.Agents)),
+		sessions:     map[string]encoded{},
+	}
+	for i := range w.Agents {
+		a := &w.Agents[i]
+		info := infoMsg{
+			MT:          mtInfo,
+			ID:          a.ID,
+			DN:          a.Name,
+			Department:  a.Department,
+			PhoneNumber: a.Phone,
+			Email:       a.Email,
+			Company:     w.Contact,
+			Presence:    string(avail.Availability(*a)),
+			Media:       a.Media,
+			Order:       i,
+			Link:        a.Link,
+			Picture:     pictureTag(a.PictureData),
+		}
+		if info.Media == nil {
+			info.Media = []config.Medium{}
+		}
+		ie, err := encode(info)
+		if err != nil {
+			return nil, fmt.Errorf("agent %s: %w", a.ID, err)
+		}
+		av := agentView{id: a.ID, info: ie}
+		if len(a.PictureData) > 0 {
+			url := "data:" + a.PictureType + ";base64," + base64.StdEncoding.EncodeToString(a.PictureData)
+			pe, err := encode(pictureMsg{MT: mtPicture, ID: a.ID, URL: url})
+			if err != nil {
+				return nil, fmt.Errorf("agent %s picture: %w", a.ID, err)
+			}
+			av.picture = &pe
+		}
+		v.byID[a.ID] = len(v.agents)
+		v.agents = append(v.agents, av)
+	}
+	return v, nil
+}
+
+// pictureTag is a short content tag, so a widget refetches a picture only
+// when it changed.
+func pictureTag(data []byte) string {
+	if len(data) == 0 {
+		return ""
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:6])
+}
+
+// session returns the Session message for lang, building it on first use.
+func (v *view) session(cat catalog, lang string) (encoded, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if e, ok := v.sessions[lang]; ok {
+		return e, nil
+	}
+	w := v.widget
+	teasers := w.Teasers[lang]
+	if teasers == nil {
+		teasers = w.Teasers[w.Lang]
+	}
+	e, err := encode(sessionMsg{
+		MT:            mtSession,
+		ID:            w.ID,
+		Type:          w.Type,
+		Name:          w.Name,
+		Lang:          lang,
+		Strings:       cat.strings(w, lang),
+		Style:         w.Style,
+		Company:       w.Contact,
+		AlwaysShow:    w.AlwaysShow,
+		EqualPriority: w.EqualPriority,
+		CallerName:    w.CallerName,
+		Teasers:       teasers,
+	})
+	if err != nil {
+		return encoded{}, err
+	}
+	v.sessions[lang] = e
+	return e, nil
+}
