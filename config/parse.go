@@ -18,6 +18,9 @@ import (
 // MaxFileBytes bounds the size of a config file.
 const MaxFileBytes = 4 << 20
 
+// errTooLarge is returned by readBounded for a file over its limit.
+var errTooLarge = errors.New("file is larger than allowed")
+
 // Load reads and parses the config file at path. Relative file names in it
 // (pictures, password and TLS files) are resolved against path's directory.
 // Problems are reported with path as the file name. An unreadable file is a
@@ -103,7 +106,7 @@ func readBounded(path string, limit int) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if len(data) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+		return nil, fmt.Errorf("%s: %w (%d bytes)", path, errTooLarge, limit)
 	}
 	return data, nil
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -34,8 +35,11 @@ func (v *validator) picture(name string, max int) (picture, error) {
 
 func loadPicture(name, full string, max int) picture {
 	data, err := readBounded(full, max)
+	if errors.Is(err, errTooLarge) {
+		return picture{err: fmt.Errorf("%q is larger than limits.max_picture_bytes (%d bytes)", name, max)}
+	}
 	if err != nil {
-		return picture{err: fmt.Errorf("cannot use %q: %v (limits.max_picture_bytes is %d)", name, unwrapPathErr(err), max)}
+		return picture{err: fmt.Errorf("cannot use %q: %v", name, unwrapPathErr(err))}
 	}
 	var (
 		cfg  image.Config

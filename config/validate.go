@@ -299,8 +299,12 @@ func (v *validator) limits(l *Limits) {
 			v.p.errf(joinPath(path, key), "%d is negative", *val)
 		}
 	}
+	perIPSet := l.MaxSessionsPerIP != 0
 	positive("max_sessions", &l.MaxSessions, DefaultMaxSessions)
 	positive("max_sessions_per_ip", &l.MaxSessionsPerIP, DefaultMaxSessionsPerIP)
+	if !perIPSet {
+		l.MaxSessionsPerIP = min(l.MaxSessionsPerIP, l.MaxSessions) // a small max_sessions caps the default
+	}
 	positive("max_message_bytes", &l.MaxMessageBytes, DefaultMaxMessageBytes)
 	positive("max_picture_bytes", &l.MaxPictureBytes, DefaultMaxPictureBytes)
 	if l.MaxSessionsPerIP > l.MaxSessions {

@@ -37,6 +37,8 @@ type Watcher struct {
 	mu       sync.Mutex
 	lastErr  error
 	ok, fail atomic.Uint64
+
+	ready func() // called once Run watches; lets tests write only after that
 }
 
 // NewWatcher returns a watcher for the config file at path. debounce is how
@@ -112,6 +114,9 @@ func (w *Watcher) Run(ctx context.Context, current *Config, apply func(old, new 
 	debounce := time.NewTimer(time.Hour)
 	debounce.Stop()
 	defer debounce.Stop()
+	if w.ready != nil {
+		w.ready()
+	}
 
 	for {
 		select {

@@ -3,14 +3,30 @@
 // availability changes out to any number of watchers.
 //
 // Parsers: ParsePresence reads PIDF (RFC 3863) with RPID (RFC 4480), the old
-// draft namespaces, and XPIDF; ParseDialogInfo reads dialog-info (RFC 4235).
-// Both are lenient about element order and vendor quirks and strict about
-// size.
+// draft namespaces, and XPIDF, under application/pidf+xml, xpidf+xml and
+// cpim-pidf+xml (the root element decides the format). ParseDialogInfo reads
+// dialog-info (RFC 4235). Both are lenient about element order, namespaces
+// and vendor quirks (see the shared corpus), and strict about size
+// (MaxBodySize) and DOCTYPE internal subsets. Errors wrap the sentinels in
+// errors.go. Status.MarshalPIDF and DialogInfo.MarshalDialogInfo produce
+// documents for test PBXs and round-trip tests.
 //
-// Store keeps the latest state per monitored URI and answers Availability for
-// an agent according to its mode (presence, always, boolean, inactive).
+// Store keeps the latest state per monitored URI: ApplyPresence and
+// ApplyDialog take NOTIFY bodies (an empty body means "no information"),
+// Reset forgets an event's state when its subscription ends, and
+// Availability answers for a config.Agent by its mode. Version increments on
+// every change.
 //
 // Hub coalesces rapid changes and signals watchers without ever blocking on a
 // slow one: each watcher owns a one-slot channel that is either empty or holds
 // "something changed"; watchers then read the current state from the Store.
+// Typical wiring:
+//
+//	if changed, err := store.ApplyPresence(uri, ctype, body); err == nil && changed {
+//		hub.Changed()
+//	}
+//
+//	w := hub.Watch()
+//	defer w.Close()
+//	for { send(snapshot(store)); select { case <-w.C(): case <-ctx.Done(): return } }
 package presence

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -183,7 +184,7 @@ func waitFor[T any](t *testing.T, ch <-chan T, what string, ok func(T) bool) T {
 }
 
 // startUA runs a UA against f until the test ends and returns it once bound.
-func startUA(t *testing.T, f *fakePBX, h Handler, mod func(*config.SIP), opts Options) (*UA, context.CancelFunc, <-chan error) {
+func startUA(t *testing.T, f *fakePBX, h Handler, mod func(*config.SIP), opts Options) (*UA, func() error) {
 	t.Helper()
 	cfg := config.SIP{
 		Registrar: f.addr, Domain: "example.test", Username: "frontdesk", AuthUser: "fd-auth",
@@ -211,15 +212,25 @@ func startUA(t *testing.T, f *fakePBX, h Handler, mod func(*config.SIP), opts Op
 	case err := <-errc:
 		t.Fatalf("Run: %v", err)
 	}
+	var once sync.Once
+	var runErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case runErr = <-errc:
+			case <-time.After(5 * time.Second):
+				runErr = errors.New("Run did not return")
+			}
+		})
+		return runErr
+	}
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-errc:
-		case <-time.After(5 * time.Second):
-			t.Error("Run did not return")
+		if err := stop(); err != nil {
+			t.Error(err)
 		}
 	})
-	return u, cancel, errc
+	return u, stop
 }
 
 func testLogger() *slog.Logger {
@@ -230,7 +241,14 @@ func testLogger() *slog.Logger {
 }
 
 func hostOf(a string) string { h, _, _ := net.SplitHostPort(a); return h }
-func portOf(a string) int    { _, p, _ := net.SplitHostPort(a); n := 0; for _, c := range p { n = n*10 + int(c-'0') }; return n }
+func portOf(a string) int {
+	_, p, _ := net.SplitHostPort(a)
+	n := 0
+	for _, c := range p {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
 
 func mustAtoi(t *testing.T, s string) int {
 	t.Helper()

@@ -71,7 +71,7 @@ type UA struct {
 	trust     *trustList
 	status    Status
 	localAddr string
-	contact   sip.Uri
+	contact   sip.Uri // set by Run before Ready, then read-only
 	wanted    map[Target]struct{}
 	subs      map[Target]*subscription
 	dialogs   map[dialogKey]*dialog
@@ -120,7 +120,11 @@ func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
 		sipgo.WithUserAgentHostname(s.aor.Host),
 		sipgo.WithUserAgenTLSConfig(&tls.Config{InsecureSkipVerify: cfg.TLSInsecure, MinVersion: tls.VersionTLS12}),
 		sipgo.WithUserAgentTransportLayerOptions(tpOpts...),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log),
+			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
+				// Late retransmissions of responses we already acted on.
+				log.Debug("sip response outside any transaction", "msg", r.Short())
+			})),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("create sip user agent: %w", err)
@@ -236,6 +240,10 @@ func (u *UA) listen(ctx context.Context, s settings) (stop func(), serveDone <-c
 		}
 		closer, bound = pc, pc.LocalAddr()
 		go func() { done <- u.srv.ServeUDP(pc) }()
+		if err := u.waitUDPServing(ctx, bound.String(), done); err != nil {
+			_ = pc.Close()
+			return nil, nil, err
+		}
 	case "TCP":
 		l, err := lc.Listen(ctx, "tcp", s.cfg.Listen)
 		if err != nil {
@@ -262,6 +270,26 @@ func (u *UA) listen(ctx context.Context, s settings) (stop func(), serveDone <-c
 		}
 	}
 	return stop, done, nil
+}
+
+// waitUDPServing waits until sipgo has put the listening socket in its pool:
+// requests sent before that would go out from a fresh ephemeral socket.
+func (u *UA) waitUDPServing(ctx context.Context, addr string, done <-chan error) error {
+	pool := u.sua.TransportLayer().Pool("udp")
+	for range 2000 {
+		if c := pool.Get(addr); c != nil {
+			_, _ = c.TryClose() // balance Get's reference; listeners stay open
+			return nil
+		}
+		select {
+		case err := <-done:
+			return fmt.Errorf("serve udp %s: %w", addr, err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return fmt.Errorf("serve udp %s: listener not ready", addr)
 }
 
 // setContact derives the Contact/Via address from the public address or the
@@ -329,11 +357,10 @@ func (u *UA) settings() settings {
 	return u.set
 }
 
-// contactHeader is the UA's Contact for the given settings.
+// contactHeader is the UA's Contact for the given settings. It takes no
+// lock: u.contact is written once before any request is built.
 func (u *UA) contactHeader(s settings) *sip.ContactHeader {
-	u.mu.Lock()
 	c := u.contact
-	u.mu.Unlock()
 	c.User = s.cfg.Username
 	c.UriParams = sip.HeaderParams{{K: "transport", V: sip.NetworkToLower(s.transport)}}
 	return &sip.ContactHeader{Address: c}

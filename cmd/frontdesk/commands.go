@@ -46,7 +46,8 @@ func loadConfig(path string) (*config.Config, []config.Problem, error) {
 		}
 	}
 	if path == "" {
-		return config.Default()
+		cfg, err := config.Default()
+		return cfg, nil, err
 	}
 	return config.Load(path)
 }

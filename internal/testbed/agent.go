@@ -157,7 +157,8 @@ func readNetstring(r *bufio.Reader) ([]byte, error) {
 }
 
 // baresipConfig is the config file of one agent: loopback only, no DNS, no
-// video, no sound card (ALSA's null device), a 440 Hz tone as microphone.
+// video, no sound card (ALSA's null device), a 440 Hz tone as microphone (ausine
+// needs 48 kHz stereo; baresip resamples for the codec).
 func baresipConfig(sipPort, ctrlPort int) string {
 	return fmt.Sprintf(`poll_method		epoll
 sip_listen		127.0.0.1:%d
@@ -168,8 +169,8 @@ call_max_calls		4
 audio_player		alsa,null
 audio_alert		alsa,null
 audio_source		ausine,440
-audio_srate		8000
-audio_channels		1
+ausrc_srate		48000
+ausrc_channels		2
 module_path		/usr/lib/baresip/modules
 module			g711.so
 module			alsa.so
@@ -236,11 +237,7 @@ func (t *Testbed) startAgent(_ context.Context, spec AgentSpec) (*Agent, error) 
 // waitRegistered polls with OPTIONS to sip:agent@frontdesk.test through
 // Kamailio until the agent itself answers 200 (so it is in the location table).
 func (t *Testbed) waitRegistered(ctx context.Context, a *Agent, timeout time.Duration) error {
-	c, err := newSIPClient(t.log)
-	if err != nil {
-		return err
-	}
-	defer c.close()
+	c := t.sip
 	uri := sip.Uri{Scheme: "sip", User: a.name, Host: Domain}
 	deadline := time.Now().Add(timeout)
 	var last string

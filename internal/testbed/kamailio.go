@@ -28,7 +28,7 @@ func RenderKamailioConfig(port int, dbPath string) ([]byte, error) {
 		Port   int
 		Domain string
 		DBURL  string
-	}{Port: port, Domain: Domain, DBURL: "sqlite://" + dbPath})
+	}{Port: port, Domain: Domain, DBURL: "sqlite:///" + dbPath})
 	if err != nil {
 		return nil, fmt.Errorf("testbed: render kamailio.cfg: %w", err)
 	}
@@ -96,11 +96,7 @@ func (t *Testbed) startKamailio(ctx context.Context, timeout time.Duration) erro
 	t.log.Debug("kamailio started", "pid", p.pid(), "log", logPath)
 
 	// Ready once it answers OPTIONS.
-	c, err := newSIPClient(t.log)
-	if err != nil {
-		return err
-	}
-	defer c.close()
+	c := t.sip
 	deadline := time.Now().Add(timeout)
 	var lastErr error
 	for {

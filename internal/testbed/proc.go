@@ -27,7 +27,7 @@ type proc struct {
 }
 
 func startProc(name, logPath, dir string, bin string, args ...string) (*proc, error) {
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("testbed: %s log: %w", name, err)
 	}

@@ -39,21 +39,16 @@ type publisher struct {
 	done chan struct{}
 }
 
-func newPublisher(proxy string, log *slog.Logger) (*publisher, error) {
-	c, err := newSIPClient(log)
-	if err != nil {
-		return nil, err
-	}
+func newPublisher(c *sipClient, proxy string, log *slog.Logger) *publisher {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &publisher{proxy: proxy, log: log, c: c, pubs: map[string]*publication{}, stop: cancel, done: make(chan struct{})}
 	go p.refreshLoop(ctx)
-	return p, nil
+	return p
 }
 
 func (p *publisher) close() {
 	p.stop()
 	<-p.done
-	p.c.close()
 }
 
 func (p *publisher) get(user, password string) *publication {

@@ -79,6 +79,7 @@ type Testbed struct {
 	agents []*Agent
 	byName map[string]*Agent
 	pub    *publisher
+	sip    *sipClient // OPTIONS pings and PUBLISH
 
 	closeOnce sync.Once
 	closeErr  error
@@ -136,13 +137,13 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 	if err := createDB(ctx, filepath.Join(dir, "kamailio.db"), users); err != nil {
 		return tb, err
 	}
+	if tb.sip, err = newSIPClient(opts.Log); err != nil {
+		return tb, err
+	}
 	if err := tb.startKamailio(ctx, opts.StartTimeout); err != nil {
 		return tb, err
 	}
-	tb.pub, err = newPublisher(tb.Addr(), opts.Log)
-	if err != nil {
-		return tb, err
-	}
+	tb.pub = newPublisher(tb.sip, tb.Addr(), opts.Log)
 	tb.log.Info("kamailio ready", "addr", tb.Addr(), "after", time.Since(began).Round(time.Millisecond))
 
 	for _, spec := range opts.Agents {
@@ -258,6 +259,9 @@ func (t *Testbed) Close() error {
 		var errs []error
 		if t.pub != nil {
 			t.pub.close()
+		}
+		if t.sip != nil {
+			t.sip.close()
 		}
 		for i := len(t.agents) - 1; i >= 0; i-- {
 			if err := t.agents[i].proc.stop(5 * time.Second); err != nil {
