@@ -54,12 +54,16 @@ func TestDiff(t *testing.T) {
 		},
 		{
 			name: "agent added",
-			edit: func(s string) string { return strings.Replace(s, "      - sip: carol\n", "      - sip: carol\n      - sip: erin\n", 1) },
+			edit: func(s string) string {
+				return strings.Replace(s, "      - sip: carol\n", "      - sip: carol\n      - sip: erin\n", 1)
+			},
 			want: Changes{Widgets: []WidgetChange{{ID: testWidgetID, AgentsAdded: []string{"erin"}}}},
 		},
 		{
 			name: "agent changed",
-			edit: func(s string) string { return strings.Replace(s, "- sip: alice\n", "- sip: alice\n        mode: always\n", 1) },
+			edit: func(s string) string {
+				return strings.Replace(s, "- sip: alice\n", "- sip: alice\n        mode: always\n", 1)
+			},
 			want: Changes{Widgets: []WidgetChange{{ID: testWidgetID, AgentsChanged: []string{"alice"}}}},
 		},
 		{

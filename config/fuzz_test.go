@@ -21,7 +21,6 @@ func FuzzParse(f *testing.F) {
 		"limits: {start_timeout: 99999999999999999999}\n",
 		"\t",
 	}
-	seeds = append(seeds, string(exampleYAML))
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}

@@ -49,12 +49,17 @@ func (e Errors) Error() string {
 // of every key path seen while decoding, so validation can report where a
 // value (or, for a missing value, its nearest parent) is.
 type problems struct {
-	file  string
-	lines map[string]int  // key path -> line
-	bad   map[string]bool // paths that failed to decode; validation stays quiet about them
-	errs  []Problem
-	warns []Problem
+	file    string
+	dropped int             // errors beyond maxProblems, counted but not kept
+	lines   map[string]int  // key path -> line
+	bad     map[string]bool // paths that failed to decode; validation stays quiet about them
+	errs    []Problem
+	warns   []Problem
 }
+
+// maxProblems bounds the errors kept for one file; a file with more is
+// mostly wrong, and aliases could otherwise multiply errors without end.
+const maxProblems = 200
 
 func newProblems(file string) *problems {
 	return &problems{file: file, lines: map[string]int{}, bad: map[string]bool{}}
@@ -87,7 +92,7 @@ func (p *problems) errf(path, format string, args ...any) {
 	if p.quiet(path) {
 		return
 	}
-	p.errs = append(p.errs, Problem{File: p.file, Line: p.line(path), Msg: withPath(path, fmt.Sprintf(format, args...))})
+	p.add(p.line(path), path, format, args...)
 }
 
 // warnf records a warning about path at path's line.
@@ -99,12 +104,20 @@ func (p *problems) warnf(path, format string, args ...any) {
 // path so validation does not pile follow-up errors onto it.
 func (p *problems) decodeErr(line int, path, format string, args ...any) {
 	p.bad[path] = true
-	p.errs = append(p.errs, Problem{File: p.file, Line: line, Msg: withPath(path, fmt.Sprintf(format, args...))})
+	p.add(line, path, format, args...)
 }
 
 // errAt records an error at a given line without silencing validation of
 // path (an unknown key says nothing about the keys next to it).
 func (p *problems) errAt(line int, path, format string, args ...any) {
+	p.add(line, path, format, args...)
+}
+
+func (p *problems) add(line int, path, format string, args ...any) {
+	if len(p.errs) >= maxProblems {
+		p.dropped++
+		return
+	}
 	p.errs = append(p.errs, Problem{File: p.file, Line: line, Msg: withPath(path, fmt.Sprintf(format, args...))})
 }
 
@@ -115,6 +128,12 @@ func (p *problems) result() (errs Errors, warns []Problem) {
 	}
 	byLine(p.errs)
 	byLine(p.warns)
+	if p.dropped > 0 {
+		p.errs = append(p.errs, Problem{File: p.file, Msg: fmt.Sprintf("and %d more problems", p.dropped)})
+	}
+	if len(p.warns) > maxProblems {
+		p.warns = p.warns[:maxProblems]
+	}
 	return Errors(p.errs), p.warns
 }
 

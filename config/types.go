@@ -76,7 +76,8 @@ type HTTP struct {
 	TLSCert string `yaml:"tls_cert"`
 	TLSKey  string `yaml:"tls_key"`
 	// PublicURL is the gateway's URL as websites reach it, used in snippets
-	// (default: derived from Listen).
+	// (default: derived from Listen, http://127.0.0.1:port for an unspecified
+	// host; left empty when Listen's port is 0).
 	PublicURL string `yaml:"public_url"`
 	// AllowedOrigins are the page origins allowed to open widget sessions when a
 	// widget does not list its own. "*" allows any origin.
@@ -137,6 +138,7 @@ const (
 // Widget is one contact widget.
 type Widget struct {
 	// ID is the widget's UUID, stable for its lifetime; websites embed it.
+	// Either form is accepted; it is kept as 32 lowercase hex digits.
 	ID string `yaml:"id"`
 	// Type is sidebar or cards.
 	Type WidgetType `yaml:"type"`
@@ -191,7 +193,8 @@ type Style struct {
 	MarginRight  string `yaml:"margin_right" json:"marginRight,omitempty"`
 	MarginBottom string `yaml:"margin_bottom" json:"marginBottom,omitempty"`
 	MarginLeft   string `yaml:"margin_left" json:"marginLeft,omitempty"`
-	ZIndex       int    `yaml:"z_index" json:"zIndex,omitempty"`
+	// ZIndex is 0..2147483647 (sidebar default 2147483000).
+	ZIndex int `yaml:"z_index" json:"zIndex,omitempty"`
 	// Position is the sidebar's page edge: right (default) or left.
 	Position string `yaml:"position" json:"position,omitempty"`
 }
@@ -238,7 +241,8 @@ type Agent struct {
 	Link *Link `yaml:"link"`
 	// Picture is a JPEG or PNG file, relative to the config file.
 	Picture string `yaml:"picture"`
-	// Media the agent takes (default voice, chat; email when Email is set).
+	// Media the agent takes (default voice, chat; email when Email is set),
+	// in the order voice, video, chat, email. Video implies voice.
 	Media []Medium `yaml:"media"`
 	// Mode is where availability comes from (default presence).
 	Mode Mode `yaml:"mode"`

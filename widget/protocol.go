@@ -1,7 +1,6 @@
 package widget
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -76,12 +75,9 @@ type inbound struct {
 // unknown message types.
 func decodeInbound(data []byte) (inbound, ErrorCode, error) {
 	var m inbound
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&m); err != nil {
-		return m, CodeBadJSON, fmt.Errorf("decode message: %w", err)
-	}
-	if dec.More() {
-		return m, CodeBadJSON, fmt.Errorf("decode message: trailing data after the JSON object")
+	// Unmarshal, unlike a Decoder, rejects anything after the object.
+	if err := json.Unmarshal(data, &m); err != nil {
+		return inbound{}, CodeBadJSON, fmt.Errorf("decode message: %w", err)
 	}
 	switch m.MT {
 	case mtStart:

@@ -610,6 +610,8 @@
   // scan starts every widget whose script tag is on the page and not yet
   // running.
   const scan = () => {
+    // Until the page is parsed, the DOMContentLoaded listener below scans.
+    if (doc.readyState === 'loading') return;
     doc.querySelectorAll('script[data-frontdesk-widget]').forEach((s) => {
       const id = (s.getAttribute('data-frontdesk-widget') || '').trim();
       if (!id || live.has(id) || gone.has(id)) return;
@@ -688,5 +690,5 @@
   });
 
   if (doc.readyState === 'loading') doc.addEventListener('DOMContentLoaded', scan);
-  else scan();
+  scan();
 })();

@@ -1,0 +1,157 @@
+// Command frontdesk-load measures the gateway under load against the real
+// loopback test bed (Kamailio on 127.0.0.1) and a real `frontdesk serve`.
+//
+//	frontdesk-load sessions [--sessions 10000] [--rounds 20] [--json]
+//
+// See `frontdesk-load --help` and docs/performance.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+const usage = `frontdesk-load — load measurements for the frontdesk gateway
+
+Usage:
+  frontdesk-load sessions [flags]
+
+Commands:
+  sessions  start the loopback test bed and a real 'frontdesk serve', open N idle
+            widget sessions, report the gateway's memory per session, then flip an
+            agent's presence R times and report how long the Info takes to reach
+            every session
+
+Run 'frontdesk-load sessions --help' for its flags. Everything runs on 127.0.0.1.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches a command line and returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "sessions":
+		return cmdSessions(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "frontdesk-load: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+func cmdSessions(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sessions", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: frontdesk-load sessions [flags]\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	def := defaultOptions()
+	o := def
+	fs.StringVar(&o.Frontdesk, "frontdesk", "", "gateway binary (default: build ./cmd/frontdesk of this module into a temporary directory)")
+	fs.IntVar(&o.Sessions, "sessions", def.Sessions, "idle websocket sessions to open")
+	fs.IntVar(&o.Rounds, "rounds", def.Rounds, "presence flips (busy, online, busy, …) to time")
+	fs.IntVar(&o.Ramp, "ramp", def.Ramp, fmt.Sprintf("sessions opened per second (1..%d)", maxRamp))
+	fs.DurationVar(&o.Timeout, "timeout", def.Timeout, "bound on the whole run")
+	fs.DurationVar(&o.GCWait, "gc-wait", def.GCWait, "after the ramp, wait up to this long for the gateway's next garbage collection before the second memory reading (0: skip)")
+	fs.StringVar(&o.Dir, "dir", "", "working directory for config and logs (default: a temporary directory, removed unless the run fails)")
+	asJSON := fs.Bool("json", false, "also print the result as JSON")
+	verbose := fs.Bool("v", false, "log progress at debug level")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() != 0 {
+		fs.Usage()
+		return 2
+	}
+	if err := o.validate(); err != nil {
+		fmt.Fprintln(stderr, "frontdesk-load sessions:", err)
+		return 2
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	res, err := runSessions(ctx, o)
+	if res != nil {
+		printTable(stdout, res)
+		if *asJSON {
+			if err := printJSON(stdout, res); err != nil {
+				fmt.Fprintln(stderr, "frontdesk-load sessions:", err)
+				return 1
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "frontdesk-load sessions:", err)
+		return 1
+	}
+	return 0
+}
+
+// Options configure runSessions.
+type Options struct {
+	Frontdesk string        // gateway binary; "" builds ./cmd/frontdesk
+	Sessions  int           // sessions to open
+	Rounds    int           // presence flips
+	Ramp      int           // sessions opened per second
+	Timeout   time.Duration // bound on the whole run
+	GCWait    time.Duration // bound on waiting for the gateway's next GC; 0 skips
+	Dir       string        // working directory; "" uses a temporary one
+	Log       *slog.Logger
+}
+
+const (
+	maxSessions = 100000
+	maxRounds   = 1000
+	maxRamp     = 20000
+)
+
+func defaultOptions() Options {
+	return Options{
+		Sessions: 10000,
+		Rounds:   20,
+		Ramp:     2000,
+		Timeout:  5 * time.Minute,
+		GCWait:   150 * time.Second,
+	}
+}
+
+func (o Options) validate() error {
+	switch {
+	case o.Sessions < 1 || o.Sessions > maxSessions:
+		return fmt.Errorf("--sessions %d: want 1..%d", o.Sessions, maxSessions)
+	case o.Rounds < 0 || o.Rounds > maxRounds:
+		return fmt.Errorf("--rounds %d: want 0..%d", o.Rounds, maxRounds)
+	case o.Ramp < 1 || o.Ramp > maxRamp:
+		return fmt.Errorf("--ramp %d: want 1..%d", o.Ramp, maxRamp)
+	case o.Timeout <= 0 || o.Timeout > 2*time.Hour:
+		return fmt.Errorf("--timeout %v: want more than 0 and at most 2h", o.Timeout)
+	case o.GCWait < 0 || o.GCWait > o.Timeout:
+		return fmt.Errorf("--gc-wait %v: want 0..--timeout", o.GCWait)
+	}
+	return nil
+}
