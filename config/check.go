@@ -178,8 +178,10 @@ func normalizeUUID(s string) (string, bool) {
 	return s, true
 }
 
-// normalizeOrigin accepts "*" or scheme://host[:port] and lowercases it.
-func normalizeOrigin(s string) (string, error) {
+// NormalizeOrigin accepts "*" or scheme://host[:port] and returns it in the
+// form browsers send in the Origin header: lower case, without a default
+// port. The gateway compares origins only in this form.
+func NormalizeOrigin(s string) (string, error) {
 	if s == "*" {
 		return s, nil
 	}
@@ -193,7 +195,17 @@ func normalizeOrigin(s string) (string, error) {
 	if _, _, err := checkHostPort(u.Host, false); err != nil {
 		return "", fmt.Errorf("origin %q: %w", s, err)
 	}
-	return strings.ToLower(u.Scheme + "://" + u.Host), nil
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		return scheme + "://" + host + ":" + port, nil
+	}
+	return scheme + "://" + host, nil
 }
 
 // checkWebURL accepts an absolute http or https URL.

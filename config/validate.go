@@ -216,7 +216,7 @@ func derivePublicURL(host, port string, tls bool) string {
 func (v *validator) origins(path string, in []string) []string {
 	out := make([]string, 0, len(in))
 	for i, o := range in {
-		norm, err := normalizeOrigin(o)
+		norm, err := NormalizeOrigin(o)
 		if err != nil {
 			v.p.errf(indexPath(path, i), "%v", err)
 			continue

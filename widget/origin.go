@@ -26,7 +26,7 @@ func originAllowed(cfg *config.Config, w *config.Widget, origin string) bool {
 		return false
 	}
 	o := normalizeOrigin(origin)
-	if o == normalizeOrigin(cfg.HTTP.PublicURL) {
+	if o == originOf(cfg.HTTP.PublicURL) {
 		return true
 	}
 	for _, a := range allowed {
@@ -37,26 +37,23 @@ func originAllowed(cfg *config.Config, w *config.Widget, origin string) bool {
 	return false
 }
 
-// normalizeOrigin reduces a URL or origin to scheme://host[:port] in lower
-// case, dropping default ports, so that equal origins compare equal.
+// normalizeOrigin is config.NormalizeOrigin for values that may be invalid
+// (a request's Origin header): those compare equal to nothing.
 func normalizeOrigin(s string) string {
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return ""
+	o, err := config.NormalizeOrigin(strings.TrimSpace(s))
+	if err != nil || o == "*" {
+		return "\x00invalid"
 	}
-	scheme := strings.ToLower(u.Scheme)
-	host := strings.ToLower(u.Hostname())
-	port := u.Port()
-	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
-		port = ""
+	return o
+}
+
+// originOf returns the origin of an absolute URL that may carry a path.
+func originOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "\x00invalid"
 	}
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if port != "" {
-		return scheme + "://" + host + ":" + port
-	}
-	return scheme + "://" + host
+	return normalizeOrigin(u.Scheme + "://" + u.Host)
 }
 
 // connLimiter counts open sessions globally and per client address.

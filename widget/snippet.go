@@ -26,7 +26,7 @@ func Snippet(w *config.Widget, publicURL string) string {
 // CSP returns the Content-Security-Policy sources a host page needs for the
 // gateway at publicURL, as directive → sources.
 func CSP(publicURL string) map[string]string {
-	origin := normalizeOrigin(publicURL)
+	origin := originOf(publicURL)
 	ws := strings.Replace(strings.Replace(origin, "https://", "wss://", 1), "http://", "ws://", 1)
 	return map[string]string{
 		"script-src":  origin,
