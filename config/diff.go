@@ -13,6 +13,8 @@ type Changes struct {
 	HTTP    bool
 	ICE     bool
 	Limits  bool
+	Calls   bool
+	Chat    bool
 	Widgets []WidgetChange // only widgets that changed: new config's order, then removed ones
 }
 
@@ -29,7 +31,7 @@ type WidgetChange struct {
 
 // Empty reports whether nothing changed.
 func (c Changes) Empty() bool {
-	return !c.SIP && !c.HTTP && !c.ICE && !c.Limits && len(c.Widgets) == 0
+	return !c.SIP && !c.HTTP && !c.ICE && !c.Limits && !c.Calls && !c.Chat && len(c.Widgets) == 0
 }
 
 // Diff compares two configs. A nil config counts as empty. Line numbers
@@ -46,6 +48,8 @@ func Diff(old, new *Config) Changes {
 		HTTP:   !reflect.DeepEqual(old.HTTP, new.HTTP),
 		ICE:    !reflect.DeepEqual(old.ICE, new.ICE),
 		Limits: old.Limits != new.Limits,
+		Calls:  old.Calls != new.Calls,
+		Chat:   old.Chat != new.Chat,
 	}
 	for i := range new.Widgets {
 		nw := &new.Widgets[i]

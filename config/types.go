@@ -13,6 +13,10 @@ type Config struct {
 	ICE ICE `yaml:"ice"`
 	// Limits bound what visitors can make the gateway do.
 	Limits Limits `yaml:"limits"`
+	// Calls configures voice and video calls (media ports, NAT, limits).
+	Calls Calls `yaml:"calls"`
+	// Chat configures chat over SIP MESSAGE.
+	Chat Chat `yaml:"chat"`
 	// Widgets are the contact widgets websites embed, each with its agents.
 	Widgets []Widget `yaml:"widgets"`
 
@@ -126,6 +130,82 @@ type Limits struct {
 	StartTimeout time.Duration `yaml:"start_timeout"`
 }
 
+// Calls configures the media bridge between browsers and the PBX.
+type Calls struct {
+	// WebRTCPorts is the UDP port range for media with browsers, "min-max"
+	// (default 40000-40999).
+	WebRTCPorts string `yaml:"webrtc_ports"`
+	// RTPPorts is the UDP port range for RTP with the PBX, "min-max"
+	// (default 30000-30999).
+	RTPPorts string `yaml:"rtp_ports"`
+	// RTPAddress is the local IP address RTP toward the PBX is sent from and
+	// announced in SDP (default: the SIP listen or public address's host).
+	RTPAddress string `yaml:"rtp_address"`
+	// PublicIP is announced to browsers as the gateway's media address when
+	// it is behind a 1:1 NAT.
+	PublicIP string `yaml:"public_ip"`
+	// SRTP toward the PBX: off (default) or sdes.
+	SRTP string `yaml:"srtp"`
+	// RTPTimeout ends a call when no media arrived from either side for this
+	// long, hold excepted (default 30s).
+	RTPTimeout time.Duration `yaml:"rtp_timeout"`
+	// RingTimeout ends a call that is not answered in time (default 60s).
+	RingTimeout time.Duration `yaml:"ring_timeout"`
+	// MaxCalls bounds concurrent calls in total (default 100).
+	MaxCalls int `yaml:"max_calls"`
+	// MaxCallsPerAgent bounds concurrent calls to one agent (default 1).
+	MaxCallsPerAgent int `yaml:"max_calls_per_agent"`
+}
+
+// Chat configures chat between visitors and agents.
+type Chat struct {
+	// MaxMessageLength bounds one chat message, in characters (default 2000).
+	MaxMessageLength int `yaml:"max_message_length"`
+	// MessagesPerMinute bounds what one visitor sends (default 20).
+	MessagesPerMinute int `yaml:"messages_per_minute"`
+	// MaxPerAgent bounds concurrent chats with one agent (default 1; with
+	// reply_routing "agent" it is always 1).
+	MaxPerAgent int `yaml:"max_per_agent"`
+	// ResumeGrace keeps a chat after its websocket is lost, for a page reload
+	// or a short drop (default 2m).
+	ResumeGrace time.Duration `yaml:"resume_grace"`
+	// ReplyRouting says how agents' replies find their visitor: "agent"
+	// (default: one chatting visitor per agent; replies are matched by the
+	// agent's address) or "subaddress" (each chat gets its own From address
+	// username+id@domain; the PBX must route those to the gateway).
+	ReplyRouting string `yaml:"reply_routing"`
+	// SendTimeout bounds one MESSAGE transaction (default 10s).
+	SendTimeout time.Duration `yaml:"send_timeout"`
+}
+
+// Fallback is where "leave a message" goes when nobody is available.
+type Fallback struct {
+	// SIP is an address that receives left messages as SIP MESSAGE.
+	SIP string `yaml:"sip"`
+	// Webhook receives left messages as a signed JSON POST.
+	Webhook *Webhook `yaml:"webhook"`
+
+	// URI is SIP normalized like Agent.URI.
+	URI string `yaml:"-"`
+}
+
+// Webhook is an HTTP endpoint that receives JSON.
+type Webhook struct {
+	// URL is an http or https URL.
+	URL string `yaml:"url"`
+	// Secret signs each body (HMAC-SHA256 in the X-Frontdesk-Signature
+	// header); SecretEnv names an environment variable holding it.
+	Secret    string `yaml:"secret"`
+	SecretEnv string `yaml:"secret_env"`
+	// Timeout bounds one attempt (default 10s).
+	Timeout time.Duration `yaml:"timeout"`
+	// Attempts is how often delivery is tried, with backoff (default 5).
+	Attempts int `yaml:"attempts"`
+
+	// ResolvedSecret is Secret after reading SecretEnv.
+	ResolvedSecret string `yaml:"-"`
+}
+
 // WidgetType is the kind of widget.
 type WidgetType string
 
@@ -162,6 +242,8 @@ type Widget struct {
 	CallerName string `yaml:"caller_name"`
 	// Teasers are texts the collapsed sidebar cycles through, per language.
 	Teasers map[string][]string `yaml:"teasers"`
+	// Fallback receives "leave a message" requests when nobody is available.
+	Fallback *Fallback `yaml:"fallback"`
 	// Strings override UI strings per language: lang -> key -> text.
 	Strings map[string]map[string]string `yaml:"strings"`
 	// Agents in display order.

@@ -40,6 +40,8 @@ func (v *validator) config(c *Config) {
 	v.http(&c.HTTP)
 	v.ice(&c.ICE)
 	v.limits(&c.Limits)
+	v.calls(&c.Calls)
+	v.chat(&c.Chat)
 	v.widgets(c)
 }
 

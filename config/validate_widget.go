@@ -74,6 +74,9 @@ func (v *validator) widget(path string, w *Widget, c *Config) {
 			}
 		}
 	}
+	if w.Fallback != nil {
+		v.fallback(path+".fallback", w.Fallback, c)
+	}
 	v.agents(path, w, c)
 }
 

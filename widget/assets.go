@@ -120,6 +120,7 @@ func (s *Server) servePreview(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	err := previewTmpl.Execute(&buf, previewData{
 		Widget:  wc,
+		Gateway: strings.TrimRight(cfg.HTTP.PublicURL, "/"),
 		Snippet: Snippet(wc, cfg.HTTP.PublicURL),
 		Cards:   wc.Type == config.WidgetCards,
 	})
@@ -138,7 +139,10 @@ func (s *Server) servePreview(w http.ResponseWriter, r *http.Request) {
 }
 
 type previewData struct {
-	Widget  *config.Widget
+	Widget *config.Widget
+	// Gateway is the public URL, so a downloaded copy of the page still
+	// reaches the gateway.
+	Gateway string
 	Snippet string
 	Cards   bool
 }

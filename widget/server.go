@@ -172,15 +172,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "too many sessions", http.StatusServiceUnavailable)
 		return
 	}
-	// An early check when the page names its widget in the URL saves an
-	// upgrade for a page that may not use this gateway.
-	if id := r.URL.Query().Get("widget"); id != "" {
-		if wc := cfg.Widget(id); wc != nil && !originAllowed(cfg, wc, r.Header.Get("Origin")) {
-			release()
-			http.Error(w, "origin not allowed", http.StatusForbidden)
-			return
-		}
-	}
 	conn, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		release()

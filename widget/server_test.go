@@ -453,15 +453,6 @@ func TestSessionLimitPerIP(t *testing.T) {
 	}
 }
 
-func TestEarlyOriginCheckRefusesUpgrade(t *testing.T) {
-	f := newFixture(t, testYAML)
-	url := "ws" + strings.TrimPrefix(f.http.URL, "http") + "/ws?widget=" + testWidget
-	_, resp, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {"https://evil.example.net"}})
-	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("err %v, response %v; want 403", err, resp)
-	}
-}
-
 func TestLanguageFromVisitorPreference(t *testing.T) {
 	f := newFixture(t, testYAML)
 	c := f.dial(testOrigin)

@@ -63,8 +63,9 @@ type fleet struct {
 	base   time.Time // receive times are offsets from base (monotonic)
 	rounds int
 
-	cur     atomic.Int32 // round being timed; -1 before the first
-	n       atomic.Int64 // sessions that count for "all reached"
+	cur     atomic.Int32    // round being timed; -1 before the first
+	t0      []time.Duration // per round: PUBLISH about to be sent, offset from base
+	n       atomic.Int64    // sessions that count for "all reached"
 	count   []atomic.Int64
 	done    []chan struct{} // closed when count[r] reaches n
 	closing atomic.Bool
@@ -99,6 +100,7 @@ func newFleet(url string, rounds int) *fleet {
 		base:   time.Now(),
 		rounds: rounds,
 		count:  make([]atomic.Int64, rounds),
+		t0:     make([]time.Duration, rounds),
 		done:   make([]chan struct{}, rounds),
 	}
 	for r := range f.done {
@@ -323,6 +325,8 @@ func (f *fleet) missing() []int {
 // initialPresences counts the sessions by the flipped agent's initial
 // presence.
 func (f *fleet) initialPresences() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	m := map[string]int{}
 	for _, c := range f.clients {
 		m[strings.Clone(c.initial)]++
