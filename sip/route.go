@@ -8,7 +8,7 @@ import (
 )
 
 // allowed lists the methods the UA handles, for Allow headers.
-const allowed = "OPTIONS, NOTIFY"
+const allowed = "OPTIONS, NOTIFY, MESSAGE"
 
 // route is the single entry point of requests from the network: the trust
 // check, then one case per method. INVITE and MESSAGE will be added here.
@@ -26,6 +26,8 @@ func (u *UA) route(req *sip.Request, tx sip.ServerTransaction) {
 		u.respond(tx, req, sip.StatusOK, "OK", sip.NewHeader("Allow", allowed))
 	case sip.NOTIFY:
 		u.onNotify(req, tx)
+	case sip.MESSAGE:
+		u.onMessage(req, tx)
 	default:
 		u.respond(tx, req, sip.StatusMethodNotAllowed, "Method Not Allowed", sip.NewHeader("Allow", allowed))
 	}

@@ -43,7 +43,8 @@ func FuzzDecodeInbound(f *testing.F) {
 			if m.ID == "" {
 				t.Fatalf("accepted GetPicture without id")
 			}
-		case mtPing:
+		case mtPing, mtCreateCall, mtChannels, mtClearCall, mtDtmf, mtChatOpen, mtChatSend,
+			mtChatTyping, mtChatClose, mtChatResume, mtLeaveMsg:
 		default:
 			t.Fatalf("accepted unknown type %q", m.MT)
 		}

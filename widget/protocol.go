@@ -3,6 +3,7 @@ package widget
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/frontdesk-gw/frontdesk/config"
 )
@@ -14,6 +15,16 @@ const (
 	mtStart      = "Start"
 	mtGetPicture = "GetPicture"
 	mtPing       = "Ping"
+	mtCreateCall = "CreateCall"
+	mtChannels   = "Channels"
+	mtClearCall  = "ClearCall"
+	mtDtmf       = "Dtmf"
+	mtChatOpen   = "ChatOpen"
+	mtChatSend   = "ChatSend"
+	mtChatTyping = "ChatTyping"
+	mtChatClose  = "ChatClose"
+	mtChatResume = "ChatResume"
+	mtLeaveMsg   = "LeaveMessage"
 
 	// Gateway to visitor.
 	mtSession   = "Session"
@@ -23,6 +34,13 @@ const (
 	mtIceConfig = "IceConfig"
 	mtError     = "Error"
 	mtPong      = "Pong"
+	mtCallInfo  = "CallInfo"
+	// mtChatTyping is used both ways.
+	mtChatOpened   = "ChatOpened"
+	mtChatDelivery = "ChatDelivery"
+	mtChatMessage  = "ChatMessage"
+	mtChatEnded    = "ChatEnded"
+	mtMessageLeft  = "MessageLeft"
 )
 
 // ErrorCode is the machine-readable reason in an Error message.
@@ -43,6 +61,16 @@ const (
 	CodeOverloaded       ErrorCode = "overloaded"
 	CodeTimeout          ErrorCode = "timeout"
 	CodeShuttingDown     ErrorCode = "shutting-down"
+	CodeMediumNotAllowed ErrorCode = "medium-not-allowed"
+	CodeAgentUnavailable ErrorCode = "agent-unavailable"
+	CodeCallInProgress   ErrorCode = "call-in-progress"
+	CodeNoCall           ErrorCode = "no-call"
+	CodeTooManyCalls     ErrorCode = "too-many-calls"
+	CodeChatInProgress   ErrorCode = "chat-in-progress"
+	CodeAgentBusy        ErrorCode = "agent-busy"
+	CodeNoChat           ErrorCode = "no-chat"
+	CodeChatExpired      ErrorCode = "chat-expired"
+	CodeNoFallback       ErrorCode = "no-fallback"
 )
 
 // errorCodes lists every code, for docs and tests.
@@ -50,12 +78,16 @@ var errorCodes = []ErrorCode{
 	CodeBadJSON, CodeUnknownMessage, CodeTooLarge, CodeRateLimited, CodeNotStarted,
 	CodeAlreadyStarted, CodeUnknownWidget, CodeOriginNotAllowed, CodeUnknownAgent,
 	CodeWidgetRemoved, CodeOverloaded, CodeTimeout, CodeShuttingDown,
+	CodeMediumNotAllowed, CodeAgentUnavailable, CodeCallInProgress, CodeNoCall, CodeTooManyCalls,
+	CodeChatInProgress, CodeAgentBusy, CodeNoChat, CodeChatExpired, CodeNoFallback,
 }
 
 // fatal reports whether the gateway closes the websocket after this error.
 func (c ErrorCode) fatal() bool {
 	switch c {
-	case CodeUnknownMessage, CodeUnknownAgent:
+	case CodeUnknownMessage, CodeUnknownAgent, CodeMediumNotAllowed, CodeAgentUnavailable,
+		CodeCallInProgress, CodeNoCall, CodeTooManyCalls, CodeChatInProgress, CodeAgentBusy,
+		CodeNoChat, CodeChatExpired, CodeNoFallback:
 		return false
 	}
 	return true
@@ -68,8 +100,24 @@ type inbound struct {
 	// Lang lists the visitor's preferred languages, best first (Start,
 	// optional): navigator.languages.
 	Lang []string `json:"lang,omitempty"`
-	ID   string   `json:"id,omitempty"` // GetPicture
+	ID   string   `json:"id,omitempty"` // GetPicture; ChatSend and LeaveMessage: the widget's id
+	// Calls and chat.
+	Dest  string `json:"dest,omitempty"` // CreateCall, ChatOpen: an agent id
+	DN    string `json:"dn,omitempty"`   // CreateCall, ChatOpen: the visitor's name
+	Video bool   `json:"video,omitempty"`
+	Cmd   string `json:"cmd,omitempty"` // Channels: PROPOSAL
+	SDP   string `json:"sdp,omitempty"`
+	Digit string `json:"digit,omitempty"`
+	Text  string `json:"text,omitempty"`
+	// Active is a pointer so a missing field can be told from false.
+	Active  *bool  `json:"active,omitempty"`
+	Token   string `json:"token,omitempty"`
+	Name    string `json:"name,omitempty"`    // LeaveMessage
+	Contact string `json:"contact,omitempty"` // LeaveMessage
 }
+
+// maxSDP bounds a browser's SDP offer.
+const maxSDP = 32 << 10
 
 // decodeInbound parses one visitor message. It rejects trailing data and
 // unknown message types.
@@ -91,7 +139,38 @@ func decodeInbound(data []byte) (inbound, ErrorCode, error) {
 		if m.ID == "" {
 			return m, CodeBadJSON, fmt.Errorf("GetPicture without id")
 		}
-	case mtPing:
+	case mtPing, mtClearCall, mtChatClose:
+	case mtCreateCall, mtChatOpen:
+		if m.Dest == "" {
+			return m, CodeBadJSON, fmt.Errorf("%s without dest", m.MT)
+		}
+	case mtChannels:
+		if m.Cmd != "PROPOSAL" {
+			return m, CodeBadJSON, fmt.Errorf("Channels cmd %q: only PROPOSAL is sent by widgets", truncate(m.Cmd, 20))
+		}
+		if m.SDP == "" || len(m.SDP) > maxSDP {
+			return m, CodeBadJSON, fmt.Errorf("Channels needs an sdp of at most %d bytes", maxSDP)
+		}
+	case mtDtmf:
+		if len(m.Digit) != 1 || !strings.Contains("0123456789*#ABCD", m.Digit) {
+			return m, CodeBadJSON, fmt.Errorf("Dtmf digit %q is not one of 0-9 * # A-D", truncate(m.Digit, 8))
+		}
+	case mtChatSend:
+		if m.ID == "" || len(m.ID) > 64 {
+			return m, CodeBadJSON, fmt.Errorf("ChatSend needs an id of at most 64 bytes")
+		}
+	case mtChatTyping:
+		if m.Active == nil {
+			return m, CodeBadJSON, fmt.Errorf("ChatTyping without active")
+		}
+	case mtChatResume:
+		if m.Token == "" || len(m.Token) > 128 {
+			return m, CodeBadJSON, fmt.Errorf("ChatResume needs a token")
+		}
+	case mtLeaveMsg:
+		if m.ID == "" || len(m.ID) > 64 {
+			return m, CodeBadJSON, fmt.Errorf("LeaveMessage needs an id of at most 64 bytes")
+		}
 	case "":
 		return m, CodeBadJSON, fmt.Errorf("message without mt")
 	default:
@@ -115,6 +194,8 @@ type sessionMsg struct {
 	EqualPriority bool              `json:"equalPriority"`
 	CallerName    string            `json:"callerName,omitempty"`
 	Teasers       []string          `json:"teasers,omitempty"`
+	// LeaveMessage says the widget has a fallback for LeaveMessage.
+	LeaveMessage bool `json:"leaveMessage"`
 }
 
 // infoMsg describes one agent; sent for each agent after Session and again
@@ -179,4 +260,51 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// callInfoMsg reports a call's state.
+type callInfoMsg struct {
+	MT     string `json:"mt"`
+	State  string `json:"state"`
+	Cmd    string `json:"cmd,omitempty"`
+	SDP    string `json:"sdp,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+type chatOpenedMsg struct {
+	MT      string `json:"mt"`
+	Dest    string `json:"dest"`
+	Token   string `json:"token"`
+	Resumed bool   `json:"resumed,omitempty"`
+}
+
+type chatDeliveryMsg struct {
+	MT     string `json:"mt"`
+	ID     string `json:"id"`
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
+}
+
+type chatMessageMsg struct {
+	MT   string `json:"mt"`
+	ID   string `json:"id"`
+	Text string `json:"text"`
+	Time string `json:"time"`
+}
+
+type chatTypingMsg struct {
+	MT     string `json:"mt"`
+	Active bool   `json:"active"`
+}
+
+type chatEndedMsg struct {
+	MT     string `json:"mt"`
+	Reason string `json:"reason"`
+}
+
+type messageLeftMsg struct {
+	MT     string `json:"mt"`
+	ID     string `json:"id"`
+	OK     bool   `json:"ok"`
+	Reason string `json:"reason,omitempty"`
 }

@@ -54,6 +54,14 @@ var outboundTypes = map[string]func() any{
 	mtIceConfig: func() any { return &iceConfigMsg{} },
 	mtError:     func() any { return &errorMsg{} },
 	mtPong:      func() any { return &pongMsg{} },
+	mtCallInfo:  func() any { return &callInfoMsg{} },
+	// ChatTyping is sent both ways; the gateway's form is chatTypingMsg.
+	mtChatTyping:   func() any { return &chatTypingMsg{} },
+	mtChatOpened:   func() any { return &chatOpenedMsg{} },
+	mtChatDelivery: func() any { return &chatDeliveryMsg{} },
+	mtChatMessage:  func() any { return &chatMessageMsg{} },
+	mtChatEnded:    func() any { return &chatEndedMsg{} },
+	mtMessageLeft:  func() any { return &messageLeftMsg{} },
 }
 
 // TestProtocolDocExamples keeps docs/protocol.md and the code in step: every
@@ -99,7 +107,8 @@ func TestProtocolDocExamples(t *testing.T) {
 			t.Errorf("protocol.md:%d: unknown error code %q", ex.line, e.Code)
 		}
 	}
-	for _, mt := range []string{mtStart, mtGetPicture, mtPing} {
+	for _, mt := range []string{mtStart, mtGetPicture, mtPing, mtCreateCall, mtChannels, mtClearCall, mtDtmf,
+		mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtLeaveMsg} {
 		if !seen[mt] {
 			t.Errorf("protocol.md has no example of %s", mt)
 		}

@@ -37,6 +37,10 @@ type session struct {
 
 	in      chan request
 	readErr chan readFailure
+	mail    *mailbox
+
+	call *callState // nil when no call
+	chat *chatState // nil when no chat
 }
 
 // request is one decoded visitor message, or the non-fatal reason it could
@@ -63,6 +67,7 @@ func newSession(srv *Server, conn *websocket.Conn, ip, origin string) *session {
 		label:   hex.EncodeToString(b[:]),
 		in:      make(chan request, 4),
 		readErr: make(chan readFailure, 1),
+		mail:    newMailbox(),
 	}
 }
 
@@ -86,6 +91,7 @@ func (s *session) run(ctx context.Context) {
 	}()
 
 	code, err := s.serve(ctx)
+	s.endFeatures(code)
 	switch {
 	case code == CodeUnknown && err == nil:
 		_ = s.conn.WriteControl(websocket.CloseMessage,
@@ -175,6 +181,16 @@ func (s *session) serve(ctx context.Context) (ErrorCode, error) {
 			if err := s.refresh(); err != nil {
 				return codeOf(err)
 			}
+		case <-s.mail.wake:
+			fns, overflow := s.mail.drain()
+			if overflow {
+				return CodeOverloaded, errors.New("session mailbox overflowed")
+			}
+			for _, fn := range fns {
+				if err := fn(); err != nil {
+					return codeOf(err)
+				}
+			}
 		case r := <-s.in:
 			s.extendReadDeadline()
 			code, err := r.code, r.err
@@ -261,6 +277,10 @@ func (s *session) handle(m inbound) (ErrorCode, error) {
 			return CodeUnknown, s.write(p.msg)
 		}
 		return CodeUnknown, s.writeJSON(pictureMsg{MT: mtPicture, ID: m.ID})
+	case mtCreateCall, mtChannels, mtClearCall, mtDtmf:
+		return s.handleCall(m)
+	case mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtLeaveMsg:
+		return s.handleChat(m)
 	}
 	return CodeUnknownMessage, fmt.Errorf("unexpected %s", m.MT)
 }

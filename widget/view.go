@@ -140,6 +140,7 @@ func (v *view) session(cat catalog, lang string) (encoded, error) {
 		EqualPriority: w.EqualPriority,
 		CallerName:    w.CallerName,
 		Teasers:       teasers,
+		LeaveMessage:  w.Fallback != nil,
 	})
 	if err != nil {
 		return encoded{}, err

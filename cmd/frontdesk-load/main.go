@@ -92,6 +92,9 @@ func cmdSessions(args []string, stdout, stderr io.Writer) int {
 		level = slog.LevelDebug
 	}
 	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// The SIP library under the test bed logs to the default logger; keep
+	// only its warnings unless -v.
+	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: max(level, slog.LevelWarn)})))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -85,7 +85,14 @@ func runSessions(ctx context.Context, o Options) (res *Result, err error) {
 		}
 	}
 
-	cfgPath := filepath.Join(dir, "frontdesk.yaml")
+	// The config gets a directory of its own: the gateway watches the
+	// config's directory and logs every event there at debug level, so a log
+	// file next to it would feed itself.
+	cfgDir := filepath.Join(dir, "config")
+	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
+		return nil, fmt.Errorf("config directory: %w", err)
+	}
+	cfgPath := filepath.Join(cfgDir, "frontdesk.yaml")
 	if err := os.WriteFile(cfgPath, []byte(gatewayConfig(tb.Addr())), 0o600); err != nil {
 		return nil, fmt.Errorf("write gateway config: %w", err)
 	}
