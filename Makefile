@@ -6,6 +6,10 @@
 # Both call scripts/setup.sh first, which installs what is missing (Debian
 # packages for the test PBX, Go modules) and does nothing when all is there.
 
+# Where scripts/setup.sh may have put Go; Go >= 1.21 then fetches the
+# toolchain go.mod names.
+export PATH := $(PATH):/usr/local/go/bin:/usr/lib/go-1.23/bin
+export GOTOOLCHAIN ?= auto
 GO      ?= go
 BIN     := bin
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)

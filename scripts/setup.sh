@@ -16,11 +16,23 @@ want=$(awk '/^go /{print $2; exit}' go.mod)
 if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
   export PATH=/usr/local/go/bin:$PATH
 fi
-if ! command -v go >/dev/null 2>&1; then
-  echo "setup: installing Go from Debian (the toolchain in go.mod, $want, is fetched on first use)"
-  sudo_if_needed apt-get install -y -q golang-go
+# go_minor prints the minor version of the go on PATH (0 when there is none).
+go_minor() { go env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p' | grep . || echo 0; }
+if ! command -v go >/dev/null 2>&1 || [ "$(go_minor)" -lt 21 ]; then
+  # Go >= 1.21 fetches the toolchain go.mod names ($want) from the Go module
+  # proxy by itself. Debian 12 ships 1.19; its backports have newer ones.
+  echo "setup: installing a Go that can fetch go$want"
+  . /etc/os-release
+  if [ "${VERSION_CODENAME:-}" = bookworm ] && ! apt-cache policy golang-1.23-go 2>/dev/null | grep -q Candidate:.*[0-9]; then
+    echo "deb http://deb.debian.org/debian bookworm-backports main" | sudo_if_needed tee /etc/apt/sources.list.d/bookworm-backports.list >/dev/null
+    sudo_if_needed apt-get update -q
+  fi
+  if sudo_if_needed apt-get install -y -q golang-1.23-go; then
+    export PATH=/usr/lib/go-1.23/bin:$PATH
+  else
+    sudo_if_needed apt-get install -y -q golang-go
+  fi
 fi
-# Go 1.21+ switches to the go.mod toolchain on its own (GOTOOLCHAIN=auto).
 export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
 go version
 go mod download
