@@ -15,7 +15,7 @@ BIN     := bin
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build setup demo test unit integration fuzz bench lint clean
+.PHONY: all build setup demo test check unit integration fuzz bench lint clean
 
 all: build
 
@@ -29,7 +29,12 @@ build:
 demo: setup build
 	./scripts/demo.sh
 
-test: setup lint unit integration
+test: setup lint check
+
+# Every test: unit, fuzz seeds, and those against real peers (Kamailio,
+# baresip, sipp, Chromium), once each, with the race detector.
+check:
+	$(GO) test -race -count=1 -tags integration -timeout 25m ./...
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -37,12 +42,13 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
 
+# Quick: without the end-to-end tests.
 unit:
 	$(GO) test -race -count=1 ./...
 
-# Tests against real peers: Kamailio, baresip, sipp, Chromium.
+# Only the end-to-end tests against real peers.
 integration:
-	$(GO) test -race -count=1 -tags integration -timeout 15m ./e2e/...
+	$(GO) test -race -count=1 -tags integration -timeout 20m ./e2e/...
 
 # A short run of every fuzz target (the seeds also run in 'unit').
 fuzz:
