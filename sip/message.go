@@ -161,11 +161,11 @@ func SanitizeDisplayName(s string) string {
 	var b strings.Builder
 	n, space := 0, false
 	for _, r := range s {
-		if r == '"' || r == '\\' || unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+		if unicode.IsSpace(r) && r != '\u2028' && r != '\u2029' {
+			space = b.Len() > 0
 			continue
 		}
-		if unicode.IsSpace(r) {
-			space = b.Len() > 0
+		if r == '"' || r == '\\' || unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
 			continue
 		}
 		if space {

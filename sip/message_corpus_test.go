@@ -85,7 +85,8 @@ func TestCorpusMessages(t *testing.T) {
 				got.ContentType != w.ContentType || got.Charset != w.Charset {
 				t.Errorf("got %+v\nwant %+v", got, w)
 			}
-			if len(got.Body) != 276 || !bytes.HasPrefix(got.Body, []byte("<?xml")) || !bytes.HasSuffix(got.Body, []byte("</VDUCMediaConfig>")) {
+			// The header's length wins: the last bytes of the XML are cut.
+			if len(got.Body) != 276 || !bytes.HasPrefix(got.Body, []byte("<?xml")) || !bytes.HasSuffix(got.Body, []byte("</VDUCMediaConfig")) {
 				t.Errorf("body %d bytes: %q", len(got.Body), got.Body)
 			}
 		})

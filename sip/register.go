@@ -53,6 +53,8 @@ func (u *UA) runRegister(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 		case <-t.C:
+		case <-u.regNow:
+			u.log.Info("sip registering again: the PBX lost a subscription of ours and may have restarted")
 		case ns := <-u.regReconf:
 			if bound {
 				u.unregister(ctx, r)
@@ -69,6 +71,16 @@ func (u *UA) runRegister(ctx context.Context) {
 		u.unregister(context.WithoutCancel(ctx), r)
 	}
 	u.setReg(RegUnregistered, nil, 0)
+}
+
+// reregisterSoon asks the registration loop to register again now, without
+// waiting for the refresh: a PBX that forgot our subscriptions (481 to a
+// refresh) has most likely restarted and forgotten our binding too.
+func (u *UA) reregisterSoon() {
+	select {
+	case u.regNow <- struct{}{}:
+	default:
+	}
 }
 
 // register sends one REGISTER (with auth) and returns the granted expiry.

@@ -168,6 +168,9 @@ func (u *UA) keepSub(ctx context.Context, sub *subscription, d *dialog, expires 
 		})
 		if err == nil && !res.IsSuccess() {
 			err = statusError("SUBSCRIBE", res)
+			if res.StatusCode == sip.StatusCallTransactionDoesNotExists {
+				u.reregisterSoon()
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("refresh %s %s: %w", sub.t.Event, sub.t.URI, err)

@@ -79,6 +79,7 @@ type UA struct {
 	stopping  bool
 	subWG     sync.WaitGroup
 	regReconf chan settings // latest settings for the registration loop
+	regNow    chan struct{} // re-register at once: the PBX seems to have lost our state
 
 	notifies    atomic.Int64
 	regFailures atomic.Int64
@@ -108,6 +109,7 @@ func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
 		subs:       map[Target]*subscription{},
 		dialogs:    map[dialogKey]*dialog{},
 		regReconf:  make(chan settings, 1),
+		regNow:     make(chan struct{}, 1),
 		rejectGate: rateGate{interval: time.Second},
 	}
 	// sipgo logs through these loggers only at debug level for normal traffic.

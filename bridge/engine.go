@@ -1,0 +1,152 @@
+package bridge
+
+import (
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/frontdesk-gw/frontdesk/config"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// defaultQuarantine is how long a released RTP port pair rests before reuse:
+// longer than a PBX keeps sending after BYE in practice.
+const defaultQuarantine = 30 * time.Second
+
+// Engine is the process-wide media side: one pion API (ports, NAT, codecs set
+// once) and the RTP port allocator toward the PBX.
+type Engine struct {
+	api     *webrtc.API
+	ports   *portAllocator
+	rtpAddr netip.Addr
+	sdes    bool
+	timeout time.Duration
+	log     *slog.Logger
+	closed  atomic.Bool
+}
+
+// engineOption adjusts an Engine before use; tests use it to keep ICE on
+// loopback and shorten the port quarantine.
+type engineOption func(*engineSetup)
+
+type engineSetup struct {
+	settings   *webrtc.SettingEngine
+	quarantine time.Duration
+}
+
+// NewEngine builds the Engine from the calls config. rtpHost is the local IP
+// used for RTP toward the PBX when cfg.RTPAddress is empty.
+func NewEngine(cfg config.Calls, rtpHost string, log *slog.Logger) (*Engine, error) {
+	return newEngine(cfg, rtpHost, log)
+}
+
+func newEngine(cfg config.Calls, rtpHost string, log *slog.Logger, opts ...engineOption) (*Engine, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	host := cfg.RTPAddress
+	if host == "" {
+		host = rtpHost
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return nil, fmt.Errorf("RTP address %q: %w", host, err)
+	}
+	if addr.IsUnspecified() {
+		return nil, fmt.Errorf("RTP address %s: must be a concrete IP, it is announced in SDP", addr)
+	}
+	rlo, rhi, err := config.PortRange(cfg.RTPPorts)
+	if err != nil {
+		return nil, fmt.Errorf("calls.rtp_ports: %w", err)
+	}
+	wlo, whi, err := config.PortRange(cfg.WebRTCPorts)
+	if err != nil {
+		return nil, fmt.Errorf("calls.webrtc_ports: %w", err)
+	}
+	setup := engineSetup{settings: &webrtc.SettingEngine{}, quarantine: defaultQuarantine}
+	se := setup.settings
+	if err := se.SetEphemeralUDPPortRange(uint16(wlo), uint16(whi)); err != nil {
+		return nil, fmt.Errorf("calls.webrtc_ports: %w", err)
+	}
+	if cfg.PublicIP != "" {
+		se.SetNAT1To1IPs([]string{cfg.PublicIP}, webrtc.ICECandidateTypeHost)
+	}
+	// Browsers hide host addresses behind mDNS names; the gateway does not
+	// need to resolve them (their checks arrive as peer-reflexive), so no
+	// multicast traffic from the server.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	for _, o := range opts {
+		o(&setup)
+	}
+	me := &webrtc.MediaEngine{}
+	if err := registerCodecs(me); err != nil {
+		return nil, fmt.Errorf("register codecs: %w", err)
+	}
+	ir := &interceptor.Registry{}
+	// Sender/receiver reports keep the browser's jitter buffer and bandwidth
+	// estimate informed; NACK repairs video loss on the WebRTC leg.
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, fmt.Errorf("configure RTCP reports: %w", err)
+	}
+	if err := webrtc.ConfigureNack(me, ir); err != nil {
+		return nil, fmt.Errorf("configure NACK: %w", err)
+	}
+	timeout := cfg.RTPTimeout
+	if timeout <= 0 {
+		timeout = config.DefaultRTPTimeout
+	}
+	return &Engine{
+		api:     webrtc.NewAPI(webrtc.WithSettingEngine(*se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir)),
+		ports:   newPortAllocator(addr, rlo, rhi, setup.quarantine),
+		rtpAddr: addr,
+		sdes:    cfg.SRTP == "sdes",
+		timeout: timeout,
+		log:     log,
+	}, nil
+}
+
+// registerCodecs lists what can be passed through. PTs follow Chrome so
+// answers usually keep the browser's numbers anyway.
+func registerCodecs(me *webrtc.MediaEngine) error {
+	audio := []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, PayloadType: 111},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeG722, ClockRate: 8000, Channels: 1}, PayloadType: 9},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1}, PayloadType: 0},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMA, ClockRate: 8000, Channels: 1}, PayloadType: 8},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "audio/telephone-event", ClockRate: 48000, Channels: 1, SDPFmtpLine: "0-16"}, PayloadType: 110},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "audio/telephone-event", ClockRate: 8000, Channels: 1, SDPFmtpLine: "0-16"}, PayloadType: 126},
+	}
+	for _, c := range audio {
+		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
+			return fmt.Errorf("%s: %w", c.MimeType, err)
+		}
+	}
+	fb := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+	video := []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb}, PayloadType: 96},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: fb,
+			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, PayloadType: 102},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: fb,
+			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f"}, PayloadType: 104},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: fb,
+			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f"}, PayloadType: 106},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: fb,
+			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640c1f"}, PayloadType: 112},
+	}
+	for _, c := range video {
+		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
+			return fmt.Errorf("%s: %w", c.MimeType, err)
+		}
+	}
+	return nil
+}
+
+// Close stops new calls. Calls already made are closed by their owners.
+func (e *Engine) Close() error {
+	e.closed.Store(true)
+	return nil
+}

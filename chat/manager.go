@@ -1,0 +1,309 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/frontdesk-gw/frontdesk/config"
+	"github.com/frontdesk-gw/frontdesk/sip"
+)
+
+// Sender sends one SIP MESSAGE and returns its final status; *sip.UA
+// satisfies it.
+type Sender interface {
+	SendMessage(ctx context.Context, m sip.OutgoingMessage) (int, error)
+}
+
+// Sink receives a chat's events. Deliver is called on the Manager's
+// goroutines, in order per chat, and must not block.
+type Sink interface {
+	Deliver(ev Event)
+}
+
+// Event is one thing the widget shows.
+type Event struct {
+	Kind     EventKind
+	ID       string // message id: the agent's message, or the visitor's one a delivery is about
+	ClientID string // the widget's id of a visitor message (delivery only)
+	Text     string // the agent's text (message only)
+	Time     time.Time
+	State    DeliveryState // delivery only
+	Reason   FailReason    // failed delivery; ended: why
+	Active   bool          // typing only
+}
+
+// Visitor opens a chat.
+type Visitor struct {
+	Name     string // shown to the agent as the From display name
+	WidgetID string
+	AgentID  string
+	AgentURI string // where messages go; its user@host is the agent's identity
+	Session  string // the widget session, for logs
+}
+
+// Options configure a Manager.
+type Options struct {
+	Config config.Chat
+	Sender Sender
+	// Username and Domain are the gateway's SIP identity; subaddresses are
+	// Username+chatid@Domain.
+	Username, Domain string
+	Log              *slog.Logger
+	Now              func() time.Time // default time.Now
+	HTTPClient       *http.Client     // webhook deliveries (default: a plain client)
+}
+
+// bufferLimit bounds the agent messages kept for a detached visitor.
+const bufferLimit = 200
+
+// queueLimit bounds a chat's outgoing queue (texts and typing indicators).
+const queueLimit = 64
+
+// timing holds the intervals tests shorten.
+type timing struct {
+	tick            time.Duration // how often Run checks grace periods and typing
+	typingResend    time.Duration // at most one "active" per interval
+	typingRefresh   time.Duration // the refresh interval announced in "active"
+	typingIdle      time.Duration // typing stops counting after this without activity
+	agentTypingIdle time.Duration // an agent's "active" without refresh lasts this long
+	webhookBackoff  time.Duration // first retry delay
+	webhookMax      time.Duration
+}
+
+func defaultTiming() timing {
+	return timing{
+		tick: time.Second, typingResend: 60 * time.Second, typingRefresh: 90 * time.Second,
+		typingIdle: 15 * time.Second, agentTypingIdle: 120 * time.Second,
+		webhookBackoff: time.Second, webhookMax: 30 * time.Second,
+	}
+}
+
+// Manager holds every chat of the gateway and routes MESSAGEs from the PBX
+// to them. Run must be running for chats to open.
+type Manager struct {
+	log    *slog.Logger
+	send   Sender
+	user   string // lower case, for subaddress matching
+	domain string
+	now    func() time.Time
+	http   *http.Client
+	tm     timing
+
+	mu       sync.Mutex
+	cfg      config.Chat
+	runCtx   context.Context // nil until Run starts
+	stopping bool
+	byToken  map[string]*Conversation
+	byID     map[string]*Conversation
+	byAgent  map[string][]*Conversation // normalized agent AOR -> live chats
+	wg       sync.WaitGroup             // chat workers and left-message legs
+}
+
+// NewManager builds a Manager; nothing runs until Run.
+func NewManager(o Options) *Manager {
+	m := &Manager{
+		log: o.Log, send: o.Sender, user: strings.ToLower(o.Username), domain: o.Domain,
+		now: o.Now, http: o.HTTPClient, tm: defaultTiming(), cfg: withDefaults(o.Config),
+		byToken: map[string]*Conversation{}, byID: map[string]*Conversation{}, byAgent: map[string][]*Conversation{},
+	}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.http == nil {
+		m.http = &http.Client{}
+	}
+	return m
+}
+
+// withDefaults fills what config validation fills, for callers that build
+// config.Chat by hand.
+func withDefaults(c config.Chat) config.Chat {
+	if c.MaxMessageLength <= 0 {
+		c.MaxMessageLength = config.DefaultChatMessageLength
+	}
+	if c.MessagesPerMinute <= 0 {
+		c.MessagesPerMinute = config.DefaultChatPerMinute
+	}
+	if c.MaxPerAgent <= 0 {
+		c.MaxPerAgent = config.DefaultChatPerAgent
+	}
+	if c.SendTimeout <= 0 {
+		c.SendTimeout = config.DefaultChatSendTimeout
+	}
+	if c.ReplyRouting == "" {
+		c.ReplyRouting = routingAgent
+	}
+	return c
+}
+
+const (
+	routingAgent      = "agent"
+	routingSubaddress = "subaddress"
+)
+
+// SetConfig applies a new chat config. Limits apply at once; the reply
+// routing applies to chats opened from now on, open chats keep theirs.
+func (m *Manager) SetConfig(c config.Chat) {
+	m.mu.Lock()
+	m.cfg = withDefaults(c)
+	m.mu.Unlock()
+}
+
+func (m *Manager) config() config.Chat {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cfg
+}
+
+// Run owns the timers (grace periods, typing) until ctx ends; then every
+// chat ends (the agent is told the visitor left) and Run returns once all
+// chat goroutines have finished.
+func (m *Manager) Run(ctx context.Context) {
+	m.mu.Lock()
+	if m.runCtx != nil || m.stopping {
+		m.mu.Unlock()
+		m.log.Error("chat manager run twice")
+		return
+	}
+	m.runCtx = ctx
+	m.mu.Unlock()
+	t := time.NewTicker(m.tm.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			m.shutdown()
+			m.wg.Wait()
+			return
+		case <-t.C:
+			m.sweep()
+		}
+	}
+}
+
+func (m *Manager) shutdown() {
+	m.mu.Lock()
+	m.stopping = true
+	live := make([]*Conversation, 0, len(m.byToken))
+	for _, c := range m.byToken {
+		live = append(live, c)
+	}
+	m.mu.Unlock()
+	for _, c := range live {
+		c.end(endShutdown)
+	}
+}
+
+// sweep ends chats whose grace period is over and expires typing states.
+func (m *Manager) sweep() {
+	now := m.now()
+	m.mu.Lock()
+	live := make([]*Conversation, 0, len(m.byToken))
+	for _, c := range m.byToken {
+		live = append(live, c)
+	}
+	m.mu.Unlock()
+	for _, c := range live {
+		c.tick(now)
+	}
+}
+
+// Open starts a chat between v and its agent. Events go to s.
+func (m *Manager) Open(v Visitor, s Sink) (*Conversation, error) {
+	agent := normalizeAOR(v.AgentURI)
+	if s == nil || agent == "" || !strings.Contains(agent, "@") {
+		return nil, fmt.Errorf("open chat with %q: %w", v.AgentURI, ErrBadRequest)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.runCtx == nil || m.stopping {
+		return nil, fmt.Errorf("open chat with %s: %w", agent, ErrNotRunning)
+	}
+	mode := m.cfg.ReplyRouting
+	limit := m.cfg.MaxPerAgent
+	chats := m.byAgent[agent]
+	for _, c := range chats {
+		if c.mode == routingAgent {
+			limit = 1 // replies are told apart by the agent alone
+		}
+	}
+	if mode == routingAgent {
+		limit = 1
+	}
+	if len(chats) >= limit {
+		return nil, fmt.Errorf("open chat with %s: %w", agent, ErrAgentBusy)
+	}
+	id := newChatID()
+	for i := 0; i < 8 && m.byID[id] != nil; i++ {
+		id = newChatID()
+	}
+	c := &Conversation{
+		m: m, id: id, token: newToken(), visitor: v, agent: agent, to: strings.TrimSpace(v.AgentURI), mode: mode,
+		out: make(chan outItem, queueLimit), endc: make(chan endReason, 1), sink: s,
+	}
+	if c.mode == routingSubaddress {
+		c.fromUser = m.user + "+" + id
+	}
+	m.byToken[c.token] = c
+	m.byID[id] = c
+	m.byAgent[agent] = append(chats, c)
+	m.wg.Add(1)
+	go c.run(context.WithoutCancel(m.runCtx))
+	m.log.Info("chat opened", "chat", id, "agent", agent, "widget", v.WidgetID, "session", v.Session, "routing", mode)
+	return c, nil
+}
+
+// Resume re-attaches a detached (or attached) chat to s: buffered events
+// are delivered to s in order before any new one.
+func (m *Manager) Resume(token string, s Sink) (*Conversation, error) {
+	if s == nil {
+		return nil, fmt.Errorf("resume chat: %w", ErrBadRequest)
+	}
+	m.mu.Lock()
+	c := m.byToken[token]
+	m.mu.Unlock()
+	if c == nil {
+		return nil, ErrUnknownToken
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		return nil, ErrUnknownToken
+	}
+	for _, ev := range c.buf {
+		s.Deliver(ev)
+	}
+	c.buf = nil
+	c.sink = s
+	c.deadline = time.Time{}
+	m.log.Info("chat resumed", "chat", c.id)
+	return c, nil
+}
+
+// remove forgets c; its token stops working and its agent slot is free.
+func (m *Manager) remove(c *Conversation) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.byToken, c.token)
+	delete(m.byID, c.id)
+	chats := m.byAgent[c.agent]
+	for i, o := range chats {
+		if o == c {
+			chats = append(chats[:i:i], chats[i+1:]...)
+			break
+		}
+	}
+	if len(chats) == 0 {
+		delete(m.byAgent, c.agent)
+	} else {
+		m.byAgent[c.agent] = chats
+	}
+}
