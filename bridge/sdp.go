@@ -184,7 +184,7 @@ func parseMLine(v string) (media, error) {
 		return media{}, fmt.Errorf("%w: m=%s port %q", ErrBadSDP, fs[0], fs[1])
 	}
 	m := media{kind: strings.ToLower(fs[0]), port: port, proto: fs[2]}
-	if !strings.HasPrefix(strings.ToUpper(m.proto), "RTP/") {
+	if !strings.Contains(strings.ToUpper(m.proto), "RTP/") {
 		return m, nil // not RTP (e.g. UDP/BFCP): kept so it can be rejected.
 	}
 	for _, f := range fs[3:] {

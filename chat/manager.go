@@ -138,6 +138,9 @@ func withDefaults(c config.Chat) config.Chat {
 	if c.SendTimeout <= 0 {
 		c.SendTimeout = config.DefaultChatSendTimeout
 	}
+	if c.ResumeGrace <= 0 {
+		c.ResumeGrace = config.DefaultResumeGrace
+	}
 	if c.ReplyRouting == "" {
 		c.ReplyRouting = routingAgent
 	}

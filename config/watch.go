@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -127,9 +128,15 @@ func (w *Watcher) Run(ctx context.Context, current *Config, apply func(old, new 
 				events = nil
 				continue
 			}
-			// Any change in the directory may be the file arriving by
-			// rename or symlink swap; the content check filters the rest.
-			w.log.Debug("config: directory event", "event", ev.String())
+			// Only events that may change what the path resolves to count:
+			// the file itself (written, or renamed over) and Kubernetes'
+			// "..data" symlink swaps. Anything else in the directory — a
+			// log file next to the config, say — would wake the watcher for
+			// nothing, and logging it could feed itself.
+			if !w.relevant(ev.Name) {
+				continue
+			}
+			w.log.Debug("config: file event", "event", ev.String())
 			debounce.Reset(w.debounce)
 		case err, ok := <-errs:
 			if !ok {
@@ -200,4 +207,10 @@ func (w *Watcher) check(st *watchState, apply func(old, new *Config), force bool
 	w.setErr(nil)
 	w.log.Info("config: reloaded", "path", w.path)
 	apply(old, cfg)
+}
+
+// relevant reports whether a directory event may concern the config file.
+func (w *Watcher) relevant(name string) bool {
+	base := filepath.Base(name)
+	return base == filepath.Base(w.path) || strings.HasPrefix(base, "..")
 }

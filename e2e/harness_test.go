@@ -132,6 +132,13 @@ func (g *gatewayProc) stop(sig os.Signal) {
 	}
 }
 
+// logLines returns the JSON log lines so far.
+func (g *gatewayProc) logLines() []map[string]any {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]map[string]any(nil), g.logs...)
+}
+
 // health fetches /healthz.
 func (g *gatewayProc) health() (int, map[string]any) {
 	g.t.Helper()

@@ -121,12 +121,30 @@ func TestPresenceEndToEnd(t *testing.T) {
 	cfgPath := filepath.Join(dir, "frontdesk.yaml")
 	base := e2eConfig(tb.Addr())
 	writeConfig(t, cfgPath, base)
-	gw := startGateway(t, cfgPath)
+	gw := startGateway(t, cfgPath, "--sip-trace")
 
 	gw.waitHealth("registered with all subscriptions active", 20*time.Second, func(code int, h map[string]any) bool {
 		s := h["sip"].(map[string]any)
 		// alice, bob, carol: presence + dialog; the boolean: presence.
 		return code == 200 && s["registration"] == "registered" && s["subscriptions"] == 7.0 && s["active"] == 7.0
+	})
+
+	t.Run("sip trace", func(t *testing.T) {
+		var register, notify bool
+		for _, m := range gw.logLines() {
+			if m["msg"] != "sip trace" {
+				continue
+			}
+			text, _ := m["sip"].(string)
+			register = register || (m["dir"] == "out" && strings.HasPrefix(text, "REGISTER sip:"))
+			notify = notify || (m["dir"] == "in" && strings.HasPrefix(text, "NOTIFY sip:"))
+			if strings.Contains(text, gwPassword) {
+				t.Fatalf("the trace shows the SIP password: %s", text)
+			}
+		}
+		if !register || !notify {
+			t.Errorf("trace lacks REGISTER out (%v) or NOTIFY in (%v)", register, notify)
+		}
 	})
 
 	v := gw.visit(e2eOrigin)

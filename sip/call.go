@@ -74,16 +74,17 @@ type Leg struct {
 	ruri sip.Uri
 	from *sip.FromHeader // with our tag; the same in every request
 
-	inbox  chan inbound        // in-dialog requests from route
-	cmds   chan legCmd         // Hangup and SendDTMF
-	strays chan *sip.Response  // 2xx retransmissions and 2xx of other forks
-	gone   chan int            // a status of ours that ended the dialog (481, 408)
-	stop   chan struct{}       // closed by shutdown
-	stopMu sync.Once           // closes stop
-	done   chan struct{}       // closed after Ended
-	st     legState            // owned by run
-	setup  context.Context     // bounds call setup only
-	cancel context.CancelFunc  // releases setup
+	inbox  chan inbound       // in-dialog requests from route
+	cmds   chan legCmd        // Hangup and SendDTMF
+	strays chan *sip.Response // 2xx retransmissions and 2xx of other forks
+	gone   chan int           // a status of ours that ended the dialog (481, 408)
+	stop   chan struct{}      // closed by shutdown
+	stopMu sync.Once          // closes stop
+	done   chan struct{}      // closed after Ended
+	wg     sync.WaitGroup     // goroutines awaiting BYEs to other forks
+	st     legState           // owned by run
+	setup  context.Context    // bounds call setup only
+	cancel context.CancelFunc // releases setup
 }
 
 type legKey struct{ callID, localTag string }
@@ -146,6 +147,7 @@ func (u *UA) Call(ctx context.Context, req CallRequest, ev CallEvents) (*Leg, er
 	if err := l.sendInvite(ctx); err != nil {
 		l.cancel()
 		u.calls.remove(l)
+		close(l.done) // never started: nothing to wait for
 		return nil, fmt.Errorf("call %s: %w", target.String(), err)
 	}
 	l.log.Info("sip call placed")

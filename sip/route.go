@@ -8,7 +8,7 @@ import (
 )
 
 // allowed lists the methods the UA handles, for Allow headers.
-const allowed = "OPTIONS, NOTIFY, MESSAGE"
+const allowed = "OPTIONS, NOTIFY, MESSAGE, INVITE, ACK, BYE, CANCEL, UPDATE, INFO"
 
 // route is the single entry point of requests from the network: the trust
 // check, then one case per method. INVITE and MESSAGE will be added here.
@@ -28,6 +28,8 @@ func (u *UA) route(req *sip.Request, tx sip.ServerTransaction) {
 		u.onNotify(req, tx)
 	case sip.MESSAGE:
 		u.onMessage(req, tx)
+	case sip.INVITE, sip.ACK, sip.BYE, sip.CANCEL, sip.UPDATE, sip.INFO:
+		u.onCallRequest(req, tx)
 	default:
 		u.respond(tx, req, sip.StatusMethodNotAllowed, "Method Not Allowed", sip.NewHeader("Allow", allowed))
 	}

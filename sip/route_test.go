@@ -26,7 +26,7 @@ func TestInboundRouting(t *testing.T) {
 		want   int
 	}{
 		{name: "options keepalive", from: f, method: sip.OPTIONS, want: 200},
-		{name: "invite not yet", from: f, method: sip.INVITE, want: 405},
+		{name: "incoming call refused", from: f, method: sip.INVITE, want: 403},
 		{name: "message without a MessageHandler", from: f, method: sip.MESSAGE, want: 480},
 		{name: "untrusted options", from: untrusted, method: sip.OPTIONS, want: 403},
 		{name: "untrusted notify", from: untrusted, method: sip.NOTIFY, want: 403},

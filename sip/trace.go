@@ -20,7 +20,7 @@ import (
 func traceReadFilter(log *slog.Logger) sip.TransportReadFilter {
 	return func(p sip.TransportReadProps, data []byte) ([]byte, error) {
 		log.Info("sip trace", "dir", "in", "transport", p.Transport,
-			"remote", addrString(p.RemoteAddr), "local", addrString(p.LocalAddr), "msg", string(data))
+			"remote", addrString(p.RemoteAddr), "local", addrString(p.LocalAddr), "sip", string(data))
 		return data, nil
 	}
 }
@@ -37,5 +37,5 @@ func (u *UA) traceOut(m sip.Message, remote string) {
 	if !u.opts.Trace {
 		return
 	}
-	u.log.Info("sip trace", "dir", "out", "transport", m.Transport(), "remote", remote, "msg", m.String())
+	u.log.Info("sip trace", "dir", "out", "transport", m.Transport(), "remote", remote, "sip", m.String())
 }

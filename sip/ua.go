@@ -79,6 +79,7 @@ type UA struct {
 	stopping  bool
 	subWG     sync.WaitGroup
 	regReconf chan settings // latest settings for the registration loop
+	calls     callTable     // live call legs (call.go)
 	regNow    chan struct{} // re-register at once: the PBX seems to have lost our state
 
 	notifies    atomic.Int64
@@ -213,6 +214,7 @@ func (u *UA) Run(ctx context.Context) error {
 	u.mu.Lock()
 	u.stopping = true
 	u.mu.Unlock()
+	u.stopCalls() // BYE/CANCEL live calls while the transport works
 	cancel()
 	<-regDone
 	u.subWG.Wait()

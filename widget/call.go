@@ -2,6 +2,9 @@ package widget
 
 import "errors"
 
+// Calls places calls for visitors.
+type Calls interface{}
+
 // callState is a session's call.
 type callState struct{}
 
@@ -9,3 +12,6 @@ type callState struct{}
 func (s *session) handleCall(m inbound) (ErrorCode, error) {
 	return CodeMediumNotAllowed, errors.New("calls are not enabled on this gateway")
 }
+
+// endCall ends the session's call, if any.
+func (s *session) endCall(code ErrorCode) {}

@@ -1,15 +1,223 @@
 package widget
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
 
-// chatState is a session's chat.
-type chatState struct{}
+	"github.com/frontdesk-gw/frontdesk/chat"
+	"github.com/frontdesk-gw/frontdesk/config"
+	"github.com/frontdesk-gw/frontdesk/presence"
+)
+
+// leaveTimeout bounds delivering one left message (retries included).
+const leaveTimeout = 2 * time.Minute
+
+// chatState is a session's open chat.
+type chatState struct {
+	conv    *chat.Conversation
+	agentID string
+}
+
+// chatSink hands a chat's events to its session. Deliver never blocks. conv
+// is set and read only on the session goroutine (events run there).
+type chatSink struct {
+	s    *session
+	conv *chat.Conversation // the conversation this sink was made for
+}
+
+func (k *chatSink) Deliver(ev chat.Event) {
+	k.s.mail.post(func() error { return k.s.chatEvent(k, ev) })
+}
 
 // handleChat serves the chat messages of the Widget-API.
 func (s *session) handleChat(m inbound) (ErrorCode, error) {
-	return CodeMediumNotAllowed, errors.New("chat is not enabled on this gateway")
+	mgr := s.srv.opts.Chat
+	if mgr == nil {
+		return CodeMediumNotAllowed, errors.New("chat is not enabled on this gateway")
+	}
+	switch m.MT {
+	case mtChatOpen:
+		return s.chatOpen(mgr, m)
+	case mtChatResume:
+		return s.chatResume(mgr, m)
+	case mtLeaveMsg:
+		return s.leaveMessage(mgr, m)
+	}
+	if s.chat == nil {
+		return CodeNoChat, fmt.Errorf("%s without an open chat", m.MT)
+	}
+	switch m.MT {
+	case mtChatSend:
+		if err := s.chat.conv.Send(m.ID, m.Text); err != nil {
+			return CodeUnknown, s.writeJSON(chatDeliveryMsg{MT: mtChatDelivery, ID: m.ID,
+				State: string(chat.DeliveryFailed), Reason: string(chat.ReasonOf(err))})
+		}
+	case mtChatTyping:
+		s.chat.conv.Typing(*m.Active)
+	case mtChatClose:
+		s.chat.conv.Close()
+		s.chat = nil
+		return CodeUnknown, s.writeJSON(chatEndedMsg{MT: mtChatEnded, Reason: "ended-by-visitor"})
+	}
+	return CodeUnknown, nil
 }
 
-// endFeatures ends the session's call and detaches its chat when the session
-// ends.
-func (s *session) endFeatures(code ErrorCode) {}
+func (s *session) chatOpen(mgr *chat.Manager, m inbound) (ErrorCode, error) {
+	if s.chat != nil {
+		return CodeChatInProgress, errors.New("a chat is already open")
+	}
+	w, a, code, err := s.reachableAgent(m.Dest, config.MediumChat)
+	if code != CodeUnknown {
+		return code, err
+	}
+	sink := &chatSink{s: s}
+	conv, err := mgr.Open(chat.Visitor{
+		Name:     s.visitorName(w, m.DN),
+		WidgetID: w.ID,
+		AgentID:  a.ID,
+		AgentURI: a.URI,
+		Session:  s.label,
+	}, sink)
+	if errors.Is(err, chat.ErrAgentBusy) {
+		return CodeAgentBusy, err
+	}
+	if err != nil {
+		return CodeAgentUnavailable, fmt.Errorf("open chat: %w", err)
+	}
+	sink.conv = conv
+	s.chat = &chatState{conv: conv, agentID: a.ID}
+	return CodeUnknown, s.writeJSON(chatOpenedMsg{MT: mtChatOpened, Dest: a.ID, Token: conv.Token()})
+}
+
+func (s *session) chatResume(mgr *chat.Manager, m inbound) (ErrorCode, error) {
+	if s.chat != nil {
+		return CodeChatInProgress, errors.New("a chat is already open")
+	}
+	sink := &chatSink{s: s}
+	// Events buffered while detached are posted during Resume; they run after
+	// this handler, so ChatOpened goes first.
+	conv, err := mgr.Resume(m.Token, sink)
+	if err != nil {
+		return CodeChatExpired, fmt.Errorf("resume chat: %w", err)
+	}
+	if conv.Visitor().WidgetID != s.widgetID {
+		conv.Detach()
+		return CodeChatExpired, errors.New("the chat belongs to another widget")
+	}
+	sink.conv = conv
+	agentID := conv.Visitor().AgentID
+	s.chat = &chatState{conv: conv, agentID: agentID}
+	return CodeUnknown, s.writeJSON(chatOpenedMsg{MT: mtChatOpened, Dest: agentID, Token: conv.Token(), Resumed: true})
+}
+
+// chatEvent writes one chat event, if the chat is still this session's.
+func (s *session) chatEvent(k *chatSink, ev chat.Event) error {
+	if s.chat == nil || s.chat.conv != k.conv {
+		return nil // a chat this session closed or never had
+	}
+	switch ev.Kind {
+	case chat.EventMessage:
+		return s.writeJSON(chatMessageMsg{MT: mtChatMessage, ID: ev.ID, Text: ev.Text,
+			Time: ev.Time.UTC().Format(time.RFC3339)})
+	case chat.EventDelivery:
+		return s.writeJSON(chatDeliveryMsg{MT: mtChatDelivery, ID: ev.ClientID, State: string(ev.State),
+			Reason: string(ev.Reason)})
+	case chat.EventTyping:
+		return s.writeJSON(chatTypingMsg{MT: mtChatTyping, Active: ev.Active})
+	case chat.EventEnded:
+		s.chat = nil
+		reason := "agent-unavailable"
+		if ev.Reason == chat.ReasonShutdown {
+			reason = "shutting-down"
+		}
+		return s.writeJSON(chatEndedMsg{MT: mtChatEnded, Reason: reason})
+	}
+	return nil
+}
+
+// leaveMessage hands a left message to the widget's fallback in the
+// background; MessageLeft follows.
+func (s *session) leaveMessage(mgr *chat.Manager, m inbound) (ErrorCode, error) {
+	w := s.srv.state.Load().cfg.Widget(s.widgetID)
+	if w == nil {
+		return CodeWidgetRemoved, errors.New("the widget was removed")
+	}
+	if w.Fallback == nil {
+		return CodeNoFallback, errors.New("this widget has no fallback for messages")
+	}
+	if s.leaving {
+		return CodeUnknown, s.writeJSON(messageLeftMsg{MT: mtMessageLeft, ID: m.ID, Reason: string(chat.ReasonRateLimited)})
+	}
+	s.leaving = true
+	fallback, widgetID, id := w.Fallback, w.ID, m.ID
+	msg := chat.LeftMessage{Name: s.visitorName(w, m.Name), Contact: m.Contact, Text: m.Text}
+	s.srv.wg.Add(1)
+	go func() {
+		defer s.srv.wg.Done()
+		ctx, cancel := context.WithTimeout(s.srv.ctx, leaveTimeout)
+		defer cancel()
+		err := mgr.LeaveMessage(ctx, fallback, widgetID, msg)
+		s.mail.post(func() error {
+			s.leaving = false
+			res := messageLeftMsg{MT: mtMessageLeft, ID: id, OK: err == nil}
+			if err != nil {
+				res.Reason = string(chat.ReasonOf(err))
+				if res.Reason == "" {
+					res.Reason = "failed"
+				}
+			}
+			return s.writeJSON(res)
+		})
+	}()
+	return CodeUnknown, nil
+}
+
+// visitorName is the name the agent sees: the widget's fixed caller name, or
+// what the visitor typed.
+func (s *session) visitorName(w *config.Widget, typed string) string {
+	if w.CallerName != "" {
+		return w.CallerName
+	}
+	return strings.TrimSpace(typed)
+}
+
+// reachableAgent finds agent id in the session's widget and checks that it
+// takes medium and is available now. Nothing a visitor sends is used beyond
+// this lookup: the SIP address comes from the config.
+func (s *session) reachableAgent(id string, medium config.Medium) (*config.Widget, *config.Agent, ErrorCode, error) {
+	w := s.srv.state.Load().cfg.Widget(s.widgetID)
+	if w == nil {
+		return nil, nil, CodeWidgetRemoved, errors.New("the widget was removed")
+	}
+	for i := range w.Agents {
+		a := &w.Agents[i]
+		if a.ID != id {
+			continue
+		}
+		takes := false
+		for _, md := range a.Media {
+			takes = takes || md == medium
+		}
+		if !takes {
+			return nil, nil, CodeMediumNotAllowed, fmt.Errorf("agent %s does not take %s", a.ID, medium)
+		}
+		if s.srv.opts.Availability.Availability(*a) != presence.Available {
+			return nil, nil, CodeAgentUnavailable, fmt.Errorf("agent %s is not available", a.ID)
+		}
+		return w, a, CodeUnknown, nil
+	}
+	return nil, nil, CodeUnknownAgent, fmt.Errorf("no agent %q in this widget", truncate(id, 64))
+}
+
+// endFeatures ends the session's call and detaches its chat (which can be
+// resumed for the grace period) when the session ends.
+func (s *session) endFeatures(code ErrorCode) {
+	if s.chat != nil {
+		s.chat.conv.Detach()
+		s.chat = nil
+	}
+	s.endCall(code)
+}

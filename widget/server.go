@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/frontdesk-gw/frontdesk/chat"
 	"github.com/frontdesk-gw/frontdesk/config"
 	"github.com/frontdesk-gw/frontdesk/presence"
 )
@@ -34,6 +35,10 @@ type Options struct {
 	Now func() time.Time
 	// PingInterval is how often idle sessions are pinged (default 30s).
 	PingInterval time.Duration
+	// Chat serves chats; nil disables chat.
+	Chat *chat.Manager
+	// Calls places calls; nil disables calls.
+	Calls Calls
 }
 
 // Server serves the Widget-API and the widget's web assets.

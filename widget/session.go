@@ -39,8 +39,9 @@ type session struct {
 	readErr chan readFailure
 	mail    *mailbox
 
-	call *callState // nil when no call
-	chat *chatState // nil when no chat
+	call    *callState // nil when no call
+	chat    *chatState // nil when no chat
+	leaving bool       // a LeaveMessage is being delivered
 }
 
 // request is one decoded visitor message, or the non-fatal reason it could
@@ -65,7 +66,7 @@ func newSession(srv *Server, conn *websocket.Conn, ip, origin string) *session {
 		ip:      ip,
 		origin:  origin,
 		label:   hex.EncodeToString(b[:]),
-		in:      make(chan request, 4),
+		in:      make(chan request, 1),
 		readErr: make(chan readFailure, 1),
 		mail:    newMailbox(),
 	}
@@ -74,7 +75,6 @@ func newSession(srv *Server, conn *websocket.Conn, ip, origin string) *session {
 // run owns the session until the visitor leaves, the widget disappears, or
 // the server closes.
 func (s *session) run(ctx context.Context) {
-	log := s.srv.log.With("session", s.label, "ip", s.ip)
 	cfg := s.srv.state.Load().cfg
 	s.conn.SetReadLimit(int64(cfg.Limits.MaxMessageBytes))
 
@@ -101,7 +101,7 @@ func (s *session) run(ctx context.Context) {
 		_ = s.conn.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, "shutting down"), time.Now().Add(time.Second))
 	case code != CodeUnknown:
-		log.Info("session ended", "code", code, "err", err)
+		s.srv.log.Info("session ended", "session", s.label, "ip", s.ip, "code", code, "err", err)
 		_ = s.writeJSON(errorMsg{MT: mtError, Code: code, Text: errText(code, err)})
 		closeCode := websocket.ClosePolicyViolation
 		if code == CodeTooLarge {
@@ -110,7 +110,7 @@ func (s *session) run(ctx context.Context) {
 		_ = s.conn.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(closeCode, string(code)), time.Now().Add(time.Second))
 	default:
-		log.Debug("session ended", "err", err)
+		s.srv.log.Debug("session ended", "session", s.label, "ip", s.ip, "err", err)
 	}
 }
 

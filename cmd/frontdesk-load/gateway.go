@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -155,7 +156,7 @@ func startGateway(ctx context.Context, bin, cfgPath, logPath string) (*gateway, 
 
 // scanLog copies the gateway's log to w, hands over the HTTP address, and
 // records when the flipped agent's presence changed.
-func (g *gateway) scanLog(r interface{ Read([]byte) (int, error) }, w *os.File, addr chan<- string) {
+func (g *gateway) scanLog(r io.Reader, w io.Writer, addr chan<- string) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	flipURI := []byte("sip:" + flipAgent + "@")
@@ -185,6 +186,9 @@ func (g *gateway) scanLog(r interface{ Read([]byte) (int, error) }, w *os.File, 
 			}
 		}
 	}
+	// After an over-long line, keep copying so the gateway never blocks on
+	// a full pipe.
+	_, _ = io.Copy(w, r)
 }
 
 // exited returns the process's exit error once it has exited.

@@ -163,7 +163,7 @@ func printTable(w io.Writer, r *Result) {
 		row("updates received/expected", fmt.Sprintf("%d/%d (missing %d, stray %d, duplicate %d, lost sessions %d)",
 			r.ReceivedInfos, r.ExpectedInfos, r.Missing, r.Stray, r.Duplicates, r.Lost))
 	}
-	row("gateway CPU", fmt.Sprintf("%.2f s total (%.2f s opening, %.2f s for the rounds = %.0f ms per fan-out)",
+	row("gateway CPU", fmt.Sprintf("%.2f s since start (%.2f s opening, %.2f s during the rounds = %.0f ms per fan-out)",
 		r.GatewayCPU, r.GatewayCPUOpen, r.GatewayCPURounds, 1000*r.GatewayCPURounds/float64(max(r.Rounds, 1))))
 	row("load tool CPU", fmt.Sprintf("%.2f s", r.ClientCPU))
 	row("gateway exit after SIGTERM", r.GatewayExit)

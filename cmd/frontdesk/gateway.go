@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/frontdesk-gw/frontdesk/chat"
 	"github.com/frontdesk-gw/frontdesk/config"
 	"github.com/frontdesk-gw/frontdesk/presence"
 	"github.com/frontdesk-gw/frontdesk/sip"
@@ -24,6 +25,7 @@ type gateway struct {
 	store *presence.Store
 	hub   *presence.Hub
 	ua    *sip.UA
+	chat  *chat.Manager
 	web   *widget.Server
 
 	cfg      atomic.Pointer[config.Config]
@@ -60,10 +62,18 @@ func newGateway(cfg *config.Config, opts gatewayOptions) (*gateway, error) {
 		return nil, fmt.Errorf("create SIP user agent: %w", err)
 	}
 	g.ua = ua
+	g.chat = chat.NewManager(chat.Options{
+		Config:   cfg.Chat,
+		Sender:   ua,
+		Username: cfg.SIP.Username,
+		Domain:   cfg.SIP.Domain,
+		Log:      opts.Logger.With("component", "chat"),
+	})
 	web, err := widget.New(cfg, widget.Options{
 		Logger:       opts.Logger.With("component", "widget"),
 		Availability: g.store,
 		Hub:          g.hub,
+		Chat:         g.chat,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create widget server: %w", err)
@@ -110,6 +120,9 @@ func (g *gateway) Notify(n sip.Notification) {
 	}
 }
 
+// Message implements sip.MessageHandler: chat replies from agents.
+func (g *gateway) Message(m sip.IncomingMessage) int { return g.chat.Message(m) }
+
 // SubscriptionLost implements sip.Handler.
 func (g *gateway) SubscriptionLost(t sip.Target, err error) {
 	g.log.Warn("subscription lost", "uri", t.URI, "event", t.Event, "err", err)
@@ -143,6 +156,9 @@ func (g *gateway) apply(old, cfg *config.Config) {
 			g.log.Error("SIP settings changed but cannot be applied; restart frontdesk", "err", err)
 		}
 	}
+	if ch.Chat {
+		g.chat.SetConfig(cfg.Chat)
+	}
 	if ch.HTTP {
 		g.log.Warn("http settings changed: they take effect after a restart")
 	}
@@ -159,27 +175,42 @@ func (g *gateway) apply(old, cfg *config.Config) {
 	}
 }
 
-// run serves until ctx ends, then shuts down in order: stop taking visitors,
-// end sessions, unregister from the PBX.
+// run serves until ctx ends, then shuts down in order: stop taking visitors
+// and end their sessions (calls are hung up, chats detached), end chats
+// (agents are told), and only then stop the SIP user agent, which hangs up
+// what is left, unsubscribes and unregisters.
 func (g *gateway) run(ctx context.Context, httpLn net.Listener, watcher *config.Watcher) error {
 	cfg := g.cfg.Load()
+	// Each stage has its own context, cancelled in shutdown order.
+	uaCtx, stopUA := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopUA()
+	chatCtx, stopChat := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopChat()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	var wg sync.WaitGroup
-	errc := make(chan error, 3)
-	wg.Add(1)
+	errc := make(chan error, 4)
+	fail := func(err error) {
+		errc <- err
+		cancel()
+	}
+	var uaWG, chatWG, wg sync.WaitGroup
+	uaWG.Add(1)
 	go func() {
-		defer wg.Done()
-		g.hub.Run(ctx)
+		defer uaWG.Done()
+		if err := g.ua.Run(uaCtx); err != nil && !errors.Is(err, context.Canceled) {
+			fail(fmt.Errorf("SIP user agent: %w", err))
+		}
+	}()
+	chatWG.Add(1)
+	go func() {
+		defer chatWG.Done()
+		g.chat.Run(chatCtx)
 	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := g.ua.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			errc <- fmt.Errorf("SIP user agent: %w", err)
-			cancel()
-		}
+		g.hub.Run(ctx)
 	}()
 	g.ua.SetSubscriptions(targets(cfg))
 	if watcher != nil {
@@ -209,8 +240,7 @@ func (g *gateway) run(ctx context.Context, httpLn net.Listener, watcher *config.
 			err = srv.Serve(httpLn)
 		}
 		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("http server: %w", err)
-			cancel()
+			fail(fmt.Errorf("http server: %w", err))
 		}
 	}()
 
@@ -219,9 +249,13 @@ func (g *gateway) run(ctx context.Context, httpLn net.Listener, watcher *config.
 	shutdownCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer stop()
 	// Websocket sessions are hijacked connections: Shutdown does not wait for
-	// them, the widget server closes them.
+	// them; the widget server ends them.
 	_ = srv.Shutdown(shutdownCtx)
 	g.web.Close()
+	stopChat()
+	chatWG.Wait()
+	stopUA()
+	uaWG.Wait()
 	wg.Wait()
 	close(errc)
 	var errs []error

@@ -216,7 +216,8 @@ func (t *Testbed) startAgent(_ context.Context, spec AgentSpec) (*Agent, error) 
 	files := map[string]string{
 		"config":   baresipConfig(a.sipPort, a.ctrlPort),
 		"accounts": account,
-		"contacts": "",
+		// The gateway as the one contact, so the agent can message it.
+		"contacts": fmt.Sprintf("\"Frontdesk\" <sip:frontdesk@%s>\n", Domain),
 	}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(cfgDir, name), []byte(content), 0o600); err != nil {

@@ -4,6 +4,7 @@
 
   const win = window;
   const doc = document;
+  const nav = navigator;
 
   // The script may be included several times (one tag per widget): the first
   // copy does the work, later copies only look for new widget tags.
@@ -20,27 +21,53 @@
   // Replaced by frontdesk.css when the gateway serves this file.
   const STYLE = "__FRONTDESK_CSS__";
 
+  // English texts for a gateway that sends fewer strings than this script
+  // knows (widget/i18n/en.json is the source of every string).
   const DEFAULTS = {
-    contactUs: 'Contact us', title: 'Contact us', close: 'Close contact panel',
-    available: 'Available', busy: 'Busy', offline: 'Not available',
-    email: 'Email', phone: 'Phone', nobodyAvailable: 'Nobody is available right now.'
+    contactUs: 'Contact us', title: 'Contact us', close: 'Close contact panel', dismiss: 'Close',
+    available: 'Available', busy: 'Busy', offline: 'Not available', back: 'Back', minimize: 'Minimize',
+    email: 'Email', phone: 'Phone', nobodyAvailable: 'Nobody is available right now.',
+    call: 'Call', videoCall: 'Video call', chat: 'Chat', error: 'Something went wrong. Please try again.',
+    unavailableReason: 'This contact is not available right now.', callEnded: 'Call ended'
   };
   // Error codes after which reconnecting cannot help.
   const FATAL = ['unknown-widget', 'origin-not-allowed', 'widget-removed'];
+  // Error codes that answer a call or chat request, and those that answer
+  // whichever request is pending.
+  const CALL_ERR = ['call-in-progress', 'too-many-calls', 'no-call'];
+  const CHAT_ERR = ['chat-in-progress', 'agent-busy', 'no-chat', 'chat-expired'];
+  const GENERIC = ['medium-not-allowed', 'agent-unavailable', 'unknown-agent', 'unknown-message'];
   // Session.style keys and the custom properties frontdesk.css reads.
   const VARS = {
     fontFamily: '--fd-font', fontSize: '--fd-size', foreground: '--fd-fg', background: '--fd-bg',
     accent: '--fd-accent', accentText: '--fd-accent-text', marginTop: '--fd-mt', marginRight: '--fd-mr',
     marginBottom: '--fd-mb', marginLeft: '--fd-ml', zIndex: '--fd-z'
   };
+  const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
   const SVG = 'http://www.w3.org/2000/svg';
+  const CAM = 'M3 7h12v10H3zM15 10l6-3v10l-6-3';
+  const MIC = 'M9 5a3 3 0 0 1 6 0v6a3 3 0 0 1-6 0zM5 11a7 7 0 0 0 14 0M12 18v3';
   const ICONS = {
     chat: 'M4 5h16v11H9l-5 4z',
     close: 'M6 6l12 12M18 6L6 18',
     mail: 'M3 5h18v14H3zM3 6l9 7 9-7',
     phone: 'M5 3h4l2 5-2.5 1.5a11 11 0 0 0 6 6L16 13l5 2v4a2 2 0 0 1-2 2A17 17 0 0 1 3 5a2 2 0 0 1 2-2z',
-    out: 'M14 4h6v6M20 4l-9 9M18 14v5a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1h5'
+    out: 'M14 4h6v6M20 4l-9 9M18 14v5a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1h5',
+    video: CAM,
+    camOff: CAM + 'M3 3l18 18',
+    mic: MIC,
+    micOff: MIC + 'M3 3l18 18',
+    screen: 'M3 4h18v12H3zM8 20h8M12 16v4',
+    pad: 'M6 5h0M12 5h0M18 5h0M6 11h0M12 11h0M18 11h0M6 17h0M12 17h0M18 17h0M12 22h0',
+    gear: 'M4 6h9M17 6h3M4 12h3M11 12h9M4 18h11M19 18h1M15 4v4M9 10v4M17 16v4',
+    back: 'M15 5l-7 7 7 7',
+    min: 'M5 12h14',
+    send: 'M4 12l16-8-6 16-2-6z'
   };
+  // DTMF frequencies per KEYS row and column, for the keypad's local tone.
+  const ROWS = [697, 770, 852, 941];
+  const COLS = [1209, 1336, 1477];
+  const PREFIX = 'frontdesk:';
 
   const widgets = new Map(); // id → public handle
   const live = new Map(); // id → Widget
@@ -53,6 +80,79 @@
       try { fn(detail); } catch (e) { console.error(e); }
     });
   };
+
+  // --- the visitor's storage ---
+
+  // Nothing is written to the visitor's storage before they use a widget:
+  // touched turns true with their first click or key press in a widget, a
+  // call of the JS API by the page, or state an earlier page of this tab
+  // stored. Only sessionStorage is used; it is gone when the tab closes.
+  let touched = false;
+  const storage = () => {
+    try { return win.sessionStorage; } catch (e) { return null; }
+  };
+  const load = (k) => {
+    try {
+      const v = storage().getItem(PREFIX + k);
+      return v ? JSON.parse(v) : null;
+    } catch (e) {
+      return null;
+    }
+  };
+  const save = (k, v) => {
+    if (!touched) return;
+    try {
+      if (v == null) storage().removeItem(PREFIX + k);
+      else storage().setItem(PREFIX + k, JSON.stringify(v));
+    } catch (e) { /* private mode or full: the widget works without */ }
+  };
+  try {
+    const s = storage();
+    for (let i = 0; s && i < s.length; i++) if (String(s.key(i)).indexOf(PREFIX) === 0) touched = true;
+  } catch (e) { /* no storage */ }
+
+  // --- sounds (Web Audio, only after a visitor's gesture) ---
+
+  let actx = null;
+  // sound prepares audio output; call it from a visitor's click or key press.
+  const sound = () => {
+    try {
+      const AC = win.AudioContext || win.webkitAudioContext;
+      if (!actx && AC) actx = new AC();
+      if (actx && actx.state === 'suspended') actx.resume().catch(() => {});
+    } catch (e) {
+      actx = null;
+    }
+  };
+  const tone = (freqs, at, dur, vol) => {
+    const c = actx;
+    if (!c) return null;
+    try {
+      const g = c.createGain();
+      const t0 = c.currentTime + at;
+      g.gain.setValueAtTime(0, t0);
+      g.gain.linearRampToValueAtTime(vol, t0 + 0.02);
+      g.gain.setValueAtTime(vol, t0 + dur - 0.02);
+      g.gain.linearRampToValueAtTime(0, t0 + dur);
+      g.connect(c.destination);
+      freqs.forEach((f) => {
+        const o = c.createOscillator();
+        o.frequency.value = f;
+        o.connect(g);
+        o.start(t0);
+        o.stop(t0 + dur);
+      });
+      return g;
+    } catch (e) {
+      return null;
+    }
+  };
+  const chime = () => {
+    tone([880], 0, 0.12, 0.06);
+    tone([1320], 0.14, 0.18, 0.06);
+  };
+
+  // --- DOM helpers ---
 
   const el = (tag, cls, text) => {
     const n = doc.createElement(tag);
@@ -76,6 +176,34 @@
     s.append(p);
     return s;
   };
+
+  const setIcon = (b, name) => {
+    const p = b.querySelector('path');
+    if (p) p.setAttribute('d', ICONS[name]);
+  };
+
+  // button makes a button with an optional icon and a label span (b.lbl).
+  const button = (cls, ic, fn, text) => {
+    const b = el('button', cls);
+    b.type = 'button';
+    if (ic) b.append(icon(ic));
+    b.lbl = el('span', null, text);
+    b.append(b.lbl);
+    if (fn) b.addEventListener('click', fn);
+    return b;
+  };
+
+  const disable = (b, why) => {
+    if (why) {
+      b.setAttribute('aria-disabled', 'true');
+      b.title = why;
+    } else {
+      b.removeAttribute('aria-disabled');
+      b.removeAttribute('title');
+    }
+    if (b.why) setText(b.why, why ? ' – ' + why : '');
+  };
+  const off = (b) => b.getAttribute('aria-disabled') === 'true';
 
   // Styles go into the shadow root as a constructable stylesheet (shared by
   // all widgets on the page), else as a <style> element.
@@ -126,35 +254,87 @@
   const presenceKey = (p) => (p === 'online' ? 'available' : p === 'busy' ? 'busy' : 'offline');
 
   const languages = () => {
-    const l = navigator.languages;
+    const l = nav.languages;
     if (l && l.length) return Array.from(l).slice(0, 16);
-    return navigator.language ? [navigator.language] : [];
+    return nav.language ? [nav.language] : [];
   };
 
-  // Buttons of a card's action row, per medium, in display order. Voice,
-  // video and chat get their builders here once the gateway places calls.
-  const MEDIA = [
-    ['email', (w, i) => i.email && anchor('mailto:' + i.email, w.t('email'), 'btn', 'mail', i.email)]
-  ];
+  const has = (i, medium) => Array.isArray(i.media) && i.media.indexOf(medium) >= 0;
 
-  // actions builds the action row of agent i from its media and contacts.
-  const actions = (w, i) => {
-    const media = Array.isArray(i.media) ? i.media : [];
-    const out = [];
-    MEDIA.forEach(([medium, build]) => {
-      const b = media.indexOf(medium) >= 0 && build(w, i);
-      if (b) out.push(b);
+  const canCall = () => !!(win.isSecureContext && win.RTCPeerConnection && nav.mediaDevices && nav.mediaDevices.getUserMedia);
+
+  // endKey turns a CallInfo reason into its string key: no-answer → endNoAnswer.
+  const endKey = (r) => 'end' + String(r).replace(/(^|-)(\w)/g, (x, d, c) => c.toUpperCase());
+
+  const clock = (ms) => {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    const two = (n) => (n < 10 ? '0' : '') + n;
+    return (s >= 3600 ? Math.floor(s / 3600) + ':' + two(Math.floor(s / 60) % 60) : Math.floor(s / 60)) + ':' + two(s % 60);
+  };
+
+  const timeOf = (iso, lang) => {
+    const d = new Date(iso);
+    if (isNaN(d)) return '';
+    try {
+      return d.toLocaleTimeString(lang || undefined, { hour: '2-digit', minute: '2-digit' });
+    } catch (e) {
+      return d.toTimeString().slice(0, 5);
+    }
+  };
+
+  // gathered resolves when ICE gathering is complete, or after ms.
+  const gathered = (pc, ms) => new Promise((res) => {
+    if (pc.iceGatheringState === 'complete') return res();
+    const t = setTimeout(res, ms);
+    pc.addEventListener('icegatheringstatechange', () => {
+      if (pc.iceGatheringState === 'complete') {
+        clearTimeout(t);
+        res();
+      }
     });
-    if (i.phonenumber) out.push(anchor(telURL(i.phonenumber), i.phonenumber, 'btn', 'phone', w.t('phone')));
-    const url = i.link && safeURL(i.link.url);
-    if (url) out.push(anchor(url, i.link.title || url, 'btn', 'out', null, true));
-    return out;
+  });
+
+  const stopAll = (...tracks) => tracks.forEach((t) => { if (t) t.stop(); });
+
+  // Colour contrast (WCAG 2 relative luminance).
+  const rgb = (s) => {
+    const m = /rgba?\(\s*([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)/.exec(s || '');
+    return m ? [+m[1], +m[2], +m[3]] : null;
+  };
+  const lum = (c) => {
+    const v = c.map((x) => {
+      x /= 255;
+      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+  };
+  const ratio = (a, b) => {
+    const x = lum(a);
+    const y = lum(b);
+    return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+  };
+
+  // The page asks before it is left while a call or chat runs.
+  const guard = (e) => {
+    e.preventDefault();
+    e.returnValue = '';
+  };
+  let guarded = false;
+  const updateGuard = () => {
+    let busy = false;
+    live.forEach((w) => { if (w.active()) busy = true; });
+    if (busy !== guarded) {
+      guarded = busy;
+      if (busy) win.addEventListener('beforeunload', guard);
+      else win.removeEventListener('beforeunload', guard);
+    }
   };
 
   class Widget {
-    constructor(id, gw) {
+    constructor(id, gw, opts) {
       this.id = id;
       this.gw = gw;
+      this.pop = opts.pop || null; // popout mode: {agent, call}
       this.agents = new Map(); // agent id → {info, card, pic, want, url, stale}
       this.s = null; // the last Session
       this.type = '';
@@ -170,12 +350,36 @@
       this.tokens = 20;
       this.last = Date.now();
       this.pumpTimer = 0;
+      this.view = 'home';
+      this.call = null;
+      this.chat = null;
+      this.unread = 0;
+      this.n = 0; // request ids
+      this.pending = '';
+      this.visitor = (this.pop && this.pop.name) || '';
+      const saved = load('chat:' + id);
+      if (saved && saved.token && saved.agent) {
+        this.chat = { agent: String(saved.agent), dn: String(saved.dn || ''), token: String(saved.token),
+          items: Array.isArray(saved.items) ? saved.items.slice(-200) : [], state: 'resuming', exp: !!saved.exp };
+      }
       live.set(id, this);
+      const api = (fn) => (...a) => {
+        touched = true;
+        return fn(...a);
+      };
       widgets.set(id, {
         id,
-        open: () => this.open(),
-        close: () => this.close(),
-        agents: () => this.snapshot()
+        open: api(() => this.expand(true)),
+        close: () => this.collapse(),
+        agents: () => this.snapshot(),
+        contact: api(() => this.contact()),
+        call: api((agent, o) => this.startCall(agent || this.pick('voice'), !!(o && o.video))),
+        videoCall: api((agent) => this.startCall(agent || this.pick('video'), true)),
+        hangup: () => this.hangup(),
+        chat: api((agent, text) => this.openChat(agent || this.pick('chat'), text)),
+        endChat: () => this.endChatByVisitor(),
+        leaveMessage: api(() => this.showLeave()),
+        state: () => this.state()
       });
       this.connect();
     }
@@ -187,6 +391,23 @@
 
     mark(name, value) {
       if (this.host) this.host.setAttribute('data-frontdesk-' + name, value);
+    }
+
+    // L binds node's text (or attribute attr) to string key, kept current
+    // across Session changes.
+    L(node, key, attr) {
+      this.binds.push([node, key, attr]);
+      return node;
+    }
+
+    state() {
+      const c = this.call;
+      const h = this.chat;
+      return {
+        ready: this.ready, open: this.opened, view: this.view, unread: this.unread,
+        call: c ? { agent: c.agent, state: c.state, reason: c.reason || '', video: c.video } : null,
+        chat: h ? { agent: h.agent, state: h.state, reason: h.reason || '' } : null
+      };
     }
 
     // --- connection ---
@@ -216,8 +437,22 @@
         if (this.ws !== ws) return;
         this.ws = null;
         this.mark('state', 'reconnecting');
+        if (this.lostNote) this.lostNote.hidden = false;
+        this.lost();
         this.schedule();
       });
+    }
+
+    // lost ends what cannot survive a lost connection: the gateway ends the
+    // call; a chat waits to be resumed.
+    lost() {
+      const c = this.call;
+      if (c && c.state !== 'ended') this.endCall('connection-lost');
+      const h = this.chat;
+      if (h && h.state === 'open') this.setChat('resuming');
+      if (h && h.state === 'opening') this.endChat('failed');
+      if (this.pending === 'leave') this.left({ ok: false });
+      this.pending = '';
     }
 
     // schedule reconnects with exponential backoff, 1 s to 30 s, ±25 % jitter.
@@ -234,11 +469,16 @@
       const ws = this.ws;
       this.ws = null;
       if (ws) ws.close();
+      this.lost();
     }
 
     resume() {
       this.paused = false;
       if (!this.ws && !this.timer) this.connect();
+    }
+
+    online() {
+      return !!(this.ws && this.ws.readyState === 1 && this.s);
     }
 
     // send queues m, keeping well under the gateway's message rate (bursts
@@ -279,6 +519,13 @@
         case 'Remove': this.drop(m.id); break;
         case 'Picture': this.picture(m); break;
         case 'IceConfig': this.ice = m; this.synced(); break;
+        case 'CallInfo': this.callInfo(m); break;
+        case 'ChatOpened': this.chatOpened(m); break;
+        case 'ChatDelivery': this.delivery(m); break;
+        case 'ChatMessage': this.chatMessage(m); break;
+        case 'ChatTyping': this.typing(!!m.active); break;
+        case 'ChatEnded': this.endChat(m.reason || 'ended'); break;
+        case 'MessageLeft': this.left(m); break;
         case 'Error': this.error(m); break;
       }
     }
@@ -286,20 +533,27 @@
     session(m) {
       this.s = m;
       this.retry = 0;
-      if (this.fresh) {
+      const fresh = this.fresh;
+      if (fresh) {
         // After (re)connecting the gateway sends the full state; agents it
         // does not mention before IceConfig are gone.
         this.fresh = false;
         this.syncing = true;
         this.agents.forEach((a) => { a.stale = true; });
       }
-      const type = m.type === 'cards' ? 'cards' : 'sidebar';
+      const type = this.pop ? 'pop' : m.type === 'cards' ? 'cards' : 'sidebar';
       if (type !== this.type && !this.build(type)) return;
       this.mark('state', 'connected');
+      this.lostNote.hidden = true;
       this.applyStyle(m.style || {});
       this.texts();
       this.agents.forEach((a) => this.render(a));
       this.refresh();
+      const h = this.chat;
+      if (fresh && h && h.token && (h.state === 'open' || h.state === 'resuming')) {
+        this.pending = 'chat';
+        this.send({ mt: 'ChatResume', token: h.token });
+      }
     }
 
     info(m) {
@@ -319,7 +573,7 @@
       this.render(a);
       this.refresh();
       if (prev !== m.presence) {
-        if (prev && this.opened) setText(this.announce, (m.dn || m.id) + ': ' + this.t(presenceKey(m.presence)));
+        if (prev && this.opened && this.view === 'home') setText(this.announce, (m.dn || m.id) + ': ' + this.t(presenceKey(m.presence)));
         emit('availability', { widget: this.id, agent: m.id, presence: m.presence });
       }
     }
@@ -349,14 +603,38 @@
       this.ready = true;
       this.mark('ready', '1');
       emit('ready', { widget: this.id });
+      // A popped-out call starts as soon as the widget is ready.
+      const p = this.pop;
+      if (p && p.call && !p.started && this.agents.has(p.agent)) {
+        p.started = true;
+        this.startCall(p.agent, p.call === 'video');
+      }
     }
 
     error(m) {
       const code = String(m.code || '');
       if (FATAL.indexOf(code) >= 0) {
         this.fail(code, m.text);
-      } else if (code !== 'unknown-agent' && code !== 'shutting-down') {
+        return;
+      }
+      if (code !== 'unknown-agent' && code !== 'shutting-down') {
         console.warn('Frontdesk widget ' + this.id + ': ' + code + (m.text && m.text !== code ? ' (' + m.text + ')' : ''));
+      }
+      const kind = CALL_ERR.indexOf(code) >= 0 ? 'call' : CHAT_ERR.indexOf(code) >= 0 ? 'chat'
+        : code === 'no-fallback' ? 'leave' : GENERIC.indexOf(code) >= 0 ? this.pending : '';
+      if (kind && kind === this.pending) this.pending = '';
+      if (kind === 'call') {
+        const c = this.call;
+        if (c && c.state !== 'ended') {
+          this.endCall(code === 'agent-unavailable' ? 'unavailable' : code === 'too-many-calls' ? code : 'failed');
+        }
+      } else if (kind === 'chat') {
+        const h = this.chat;
+        if (h && h.state !== 'ended') {
+          this.endChat(code === 'chat-expired' ? 'ended' : code === 'agent-busy' || code === 'agent-unavailable' ? code : 'failed');
+        }
+      } else if (kind === 'leave') {
+        this.left({ ok: false });
       }
     }
 
@@ -367,6 +645,7 @@
       clearTimeout(this.timer);
       clearTimeout(this.pumpTimer);
       clearInterval(this.teaseTimer);
+      if (this.call) this.endCall('failed');
       const ws = this.ws;
       this.ws = null;
       if (ws) ws.close();
@@ -376,10 +655,11 @@
       live.delete(this.id);
       widgets.delete(this.id);
       gone.add(this.id);
+      updateGuard();
       emit('removed', { widget: this.id, code });
     }
 
-    // --- rendering ---
+    // --- building ---
 
     build(type) {
       let parent = doc.body;
@@ -396,58 +676,292 @@
       this.agents.forEach((a) => { a.card = null; });
       this.type = type;
       this.opened = false;
+      this.binds = [];
       const host = (this.host = el('div'));
+      // The first click or key press in the widget allows it to store state.
+      const touch = () => { touched = true; };
+      host.addEventListener('pointerdown', touch, true);
+      host.addEventListener('keydown', touch, true);
       const shadow = (this.shadow = host.attachShadow({ mode: 'open' }));
       adoptStyle(shadow);
       host.setAttribute('data-frontdesk-host', this.id);
-      this.mark('type', type);
+      this.mark('type', type === 'pop' ? 'popout' : type);
       this.mark('ready', this.ready ? '1' : '0');
+      this.mark('open', '0');
+      this.mark('unread', String(this.unread));
+      const root = (this.root = el('div', 'root ' + type));
+      this.probe = el('i', 'probe');
+      this.probe.hidden = true;
+      root.append(this.probe);
       if (type === 'cards') {
-        this.root = this.box = el('div', 'cards');
-      } else {
-        this.buildSidebar();
-        this.mark('open', '0');
+        this.box = el('div', 'grid');
+        this.offer = el('div', 'offer');
+        this.offer.append(this.L(button('btn', 'mail', (e) => this.showLeave(e.currentTarget)).lbl, 'leaveMessage').parentNode);
+        root.append(this.box, this.offer);
       }
-      shadow.append(this.root);
+      this.buildDock();
+      shadow.append(root);
       parent.append(host);
+      this.mark('call', this.call ? this.call.state : 'idle');
+      this.mark('chat', this.chat ? this.chat.state : 'idle');
+      if (this.chat) {
+        this.thread();
+        this.show('chat');
+        if (this.chat.exp || type === 'pop') this.expand(false);
+      } else {
+        this.show(this.call ? 'call' : 'home');
+      }
+      if (type === 'pop') this.expand(false);
       return true;
     }
 
-    buildSidebar() {
-      const root = (this.root = el('div', 'side'));
+    // buildDock builds the tab and the panel: for a sidebar the whole
+    // widget, for business cards the place calls and chats happen.
+    buildDock() {
       const tab = (this.tab = el('button', 'tab'));
       tab.type = 'button';
       tab.setAttribute('aria-expanded', 'false');
       tab.setAttribute('aria-controls', 'panel');
-      tab.append(icon('chat'), el('span', 'dot'), (this.tabLabel = el('span', 'tl')), (this.teaser = el('span', 'teaser')));
+      this.badge = el('span', 'badge');
+      this.badgeN = el('span');
+      this.badgeN.setAttribute('aria-hidden', 'true');
+      this.badgeSr = el('span', 'sr');
+      this.badge.append(this.badgeN, this.badgeSr);
+      this.badge.hidden = true;
+      tab.append(icon('chat'), el('span', 'dot'), (this.tabLabel = el('span', 'tl')), this.badge, (this.teaser = el('span', 'teaser')));
 
-      const panel = el('div', 'panel');
+      const panel = (this.panel = el('div', 'panel'));
       panel.id = 'panel';
       panel.setAttribute('role', 'dialog');
       panel.setAttribute('aria-labelledby', 'title');
       const head = el('div', 'head');
+      this.backBtn = this.L(button('x', 'back', () => this.home()), 'back', 'aria-label');
       this.title = el('h2');
       this.title.id = 'title';
-      const x = (this.x = el('button', 'x'));
-      x.type = 'button';
-      x.append(icon('close'));
-      head.append(this.title, x);
-      this.empty = el('p', 'empty');
-      this.box = el('div', 'list');
-      this.foot = el('div', 'foot');
+      this.x = button('x', 'close', () => this.dismiss(false));
+      head.append(this.backBtn, this.title, this.x);
+
+      const home = (this.homeEl = el('div', 'home'));
+      if (this.type !== 'cards') {
+        this.empty = this.L(el('p', 'empty'), 'nobodyAvailable');
+        if (this.type === 'sidebar') {
+          this.cta = button('btn pri cta', 'chat', () => this.contact());
+          this.cta.why = el('span', 'sr');
+          this.cta.append(this.cta.why);
+          this.L(this.cta.lbl, 'contactNow');
+          home.append(this.cta);
+        }
+        this.leaveBtn = button('btn', 'mail', (e) => this.showLeave(e.currentTarget));
+        this.L(this.leaveBtn.lbl, 'leaveMessage');
+        const offer = (this.offer = el('div', 'offer'));
+        offer.append(this.leaveBtn);
+        this.box = el('div', 'list');
+        this.foot = el('div', 'foot');
+        home.append(this.empty, offer, this.box, this.foot);
+      }
+      this.stage = el('div', 'stage');
+      this.views = {
+        name: this.buildName(),
+        call: this.buildCall(),
+        chat: this.buildChat(),
+        leave: this.buildLeave()
+      };
+      Object.keys(this.views).forEach((k) => this.stage.append(this.views[k]));
       this.announce = el('div', 'sr');
       this.announce.setAttribute('aria-live', 'polite');
-      panel.append(head, this.empty, this.box, this.foot, this.announce);
-      root.append(tab, panel);
+      this.lostNote = this.L(el('p', 'lost'), 'reconnecting');
+      this.lostNote.setAttribute('role', 'status');
+      this.lostNote.hidden = !!this.s;
+      panel.append(head, this.lostNote, home, this.stage, this.announce);
+      this.root.append(tab, panel);
 
-      tab.addEventListener('click', () => this.open());
-      x.addEventListener('click', () => this.close());
-      root.addEventListener('keydown', (e) => {
-        if (e.key === 'Escape' && this.opened) {
+      tab.addEventListener('click', () => this.expand(true));
+      this.root.addEventListener('keydown', (e) => {
+        if (e.key === 'Escape' && this.opened && panel.contains(e.composedPath()[0])) {
           e.stopPropagation();
-          this.close();
+          this.dismiss(true);
         }
       });
+    }
+
+    field(label, input) {
+      const l = el('label', 'fld');
+      const s = this.L(el('span'), label);
+      l.append(s, input);
+      return l;
+    }
+
+    buildName() {
+      const f = el('form', 'view form');
+      f.noValidate = true;
+      const input = (this.nameIn = el('input'));
+      input.autocomplete = 'name';
+      input.maxLength = 80;
+      input.required = true;
+      const ok = button('btn pri');
+      ok.type = 'submit';
+      this.L(ok.lbl, 'start');
+      const cancel = button('btn', null, () => this.nameDone(null));
+      this.L(cancel.lbl, 'cancel');
+      const row = el('div', 'row');
+      row.append(ok, cancel);
+      f.append(this.field('yourName', input), row);
+      f.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const v = input.value.trim().replace(/\s+/g, ' ');
+        if (!v) {
+          input.setAttribute('aria-invalid', 'true');
+          input.focus();
+          return;
+        }
+        input.removeAttribute('aria-invalid');
+        sound();
+        this.visitor = v;
+        save('name', v);
+        this.nameDone(v);
+      });
+      return f;
+    }
+
+    buildCall() {
+      const v = el('div', 'view callv');
+      const vids = (this.vids = el('div', 'vids'));
+      const rv = (this.rv = el('video', 'rv'));
+      const lv = (this.lv = el('video', 'lv'));
+      [rv, lv].forEach((x) => {
+        x.autoplay = true;
+        x.playsInline = true;
+        x.setAttribute('playsinline', '');
+      });
+      lv.muted = true;
+      vids.append(rv, lv);
+      this.cst = el('p', 'cst');
+      this.cst.setAttribute('role', 'status');
+      this.tmr = el('p', 'tmr');
+      this.tmr.setAttribute('role', 'timer');
+      this.note = el('p', 'note');
+      const ctl = (this.ctl = el('div', 'ctl'));
+      this.muteBtn = button('rb', 'mic', () => this.mute());
+      this.camBtn = button('rb', 'video', () => this.camera());
+      this.shareBtn = button('rb', 'screen', () => this.share());
+      this.padBtn = button('rb', 'pad', () => this.toggle(this.padBtn, this.pad));
+      this.L(this.padBtn.lbl, 'keypad');
+      this.devBtn = button('rb', 'gear', () => this.toggle(this.devBtn, this.devs, () => this.devices()));
+      this.L(this.devBtn.lbl, 'devices');
+      this.popBtn = button('rb', 'out', () => this.popOut());
+      this.L(this.popBtn.lbl, 'popOut');
+      this.hangBtn = button('rb end', 'phone', () => this.hangup());
+      this.L(this.hangBtn.lbl, 'hangup');
+      ctl.append(this.muteBtn, this.camBtn, this.shareBtn, this.padBtn, this.devBtn, this.popBtn, this.hangBtn);
+
+      const pad = (this.pad = el('div', 'pad'));
+      pad.setAttribute('role', 'group');
+      this.L(pad, 'keypad', 'aria-label');
+      KEYS.forEach((k) => pad.append(button('key', null, () => this.dtmf(k), k)));
+      pad.addEventListener('keydown', (e) => {
+        const k = e.key === '#' || e.key === '*' || /^[0-9]$/.test(e.key) ? e.key : '';
+        if (k && !e.repeat) this.dtmf(k);
+      });
+      pad.hidden = true;
+
+      const devs = (this.devs = el('div', 'devs'));
+      this.sel = {};
+      [['audioinput', 'microphone'], ['videoinput', 'camera'], ['audiooutput', 'speaker']].forEach(([kind, key]) => {
+        const s = (this.sel[kind] = el('select'));
+        s.addEventListener('change', () => this.device(kind, s.value));
+        devs.append(this.field(key, s));
+      });
+      devs.hidden = true;
+
+      const after = (this.after = el('div', 'row'));
+      this.againBtn = button('btn pri', null, () => this.home());
+      this.L(this.againBtn.lbl, 'dismiss');
+      after.append(this.againBtn);
+      if (this.type === 'pop') {
+        const cw = button('btn', null, () => win.close());
+        this.L(cw.lbl, 'closeWindow');
+        after.append(cw);
+      }
+      v.append(vids, this.cst, this.tmr, this.note, ctl, pad, devs, after);
+      return v;
+    }
+
+    buildChat() {
+      const v = el('div', 'view chatv');
+      const log = (this.log = el('div', 'log'));
+      log.setAttribute('role', 'log');
+      log.setAttribute('aria-live', 'polite');
+      log.setAttribute('aria-relevant', 'additions');
+      log.tabIndex = 0;
+      this.L(log, 'chat', 'aria-label');
+      this.typ = el('p', 'typ');
+      this.typ.hidden = true;
+      const f = (this.chatForm = el('form', 'cf'));
+      f.noValidate = true;
+      const ta = (this.chatIn = el('textarea'));
+      ta.rows = 2;
+      ta.maxLength = 2000;
+      this.L(ta, 'typeMessage', 'aria-label');
+      this.L(ta, 'typeMessage', 'placeholder');
+      const sendBtn = button('sendb', 'send');
+      sendBtn.type = 'submit';
+      this.L(sendBtn.lbl, 'send');
+      sendBtn.lbl.className = 'sr';
+      f.append(ta, sendBtn);
+      f.addEventListener('submit', (e) => {
+        e.preventDefault();
+        this.chatSend();
+      });
+      ta.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+          e.preventDefault();
+          this.chatSend();
+        }
+      });
+      ta.addEventListener('input', () => this.typingOut());
+      const row = el('div', 'row');
+      this.endChatBtn = button('btn', 'close', () => this.endChatByVisitor());
+      this.L(this.endChatBtn.lbl, 'endChat');
+      this.chatDone = button('btn pri', null, () => this.home());
+      this.L(this.chatDone.lbl, 'dismiss');
+      row.append(this.endChatBtn, this.chatDone);
+      v.append(log, this.typ, f, row);
+      return v;
+    }
+
+    buildLeave() {
+      const f = (this.leaveForm = el('form', 'view form'));
+      f.noValidate = true;
+      const intro = this.L(el('p'), 'leaveMessageIntro');
+      const name = (this.lvName = el('input'));
+      name.autocomplete = 'name';
+      name.maxLength = 80;
+      const contact = (this.lvContact = el('input'));
+      contact.autocomplete = 'email';
+      contact.maxLength = 200;
+      const text = (this.lvText = el('textarea'));
+      text.rows = 4;
+      text.maxLength = 2000;
+      [name, contact, text].forEach((x) => { x.required = true; });
+      this.lvStatus = el('p', 'lst');
+      this.lvStatus.setAttribute('role', 'status');
+      const row = (this.lvRow = el('div', 'row'));
+      this.lvSend = button('btn pri');
+      this.lvSend.type = 'submit';
+      this.L(this.lvSend.lbl, 'send');
+      const cancel = button('btn', null, () => this.home());
+      this.L(cancel.lbl, 'cancel');
+      row.append(this.lvSend, cancel);
+      this.lvFields = el('div', 'flds');
+      this.lvFields.append(this.field('yourName', name), this.field('contact', contact), this.field('message', text));
+      this.lvClose = button('btn pri', null, () => this.home());
+      this.L(this.lvClose.lbl, 'dismiss');
+      f.append(intro, this.lvFields, this.lvStatus, row, this.lvClose);
+      f.addEventListener('submit', (e) => {
+        e.preventDefault();
+        this.leaveSend();
+      });
+      return f;
     }
 
     applyStyle(st) {
@@ -458,15 +972,29 @@
         else hs.removeProperty(VARS[k]);
       });
       this.host.setAttribute('data-position', st.position === 'left' ? 'left' : 'right');
+      // Text on the accent gets the colour (white or black) with the better
+      // contrast unless accentText is set; the accent is used as a text
+      // colour on the background only when it is readable (WCAG AA 4.5:1).
+      const cs = getComputedStyle(this.probe);
+      const acc = rgb(cs.color);
+      const bg = rgb(cs.backgroundColor);
+      const fg = rgb(cs.caretColor);
+      if (!acc || !bg) return;
+      if (!st.accentText) hs.setProperty('--fd-accent-text', ratio(acc, [255, 255, 255]) >= ratio(acc, [0, 0, 0]) ? '#fff' : '#000');
+      if (ratio(acc, bg) < 4.5) hs.setProperty('--fd-ink', fg && ratio(fg, bg) >= 4.5 ? cs.caretColor : (lum(bg) > 0.18 ? '#000' : '#fff'));
+      else hs.removeProperty('--fd-ink');
     }
 
     texts() {
-      if (this.type === 'cards') return;
-      setText(this.tabLabel, this.t('contactUs'));
-      setText(this.title, this.t('title'));
-      this.x.setAttribute('aria-label', this.t('close'));
-      setText(this.empty, this.t('nobodyAvailable'));
-
+      this.binds.forEach(([n, key, attr]) => {
+        if (attr) n.setAttribute(attr, this.t(key));
+        else setText(n, this.t(key));
+      });
+      this.head();
+      this.tabText();
+      this.callUI();
+      if (this.chat) this.thread();
+      if (this.type !== 'sidebar') return;
       const c = this.s.company || {};
       const f = this.foot;
       f.textContent = '';
@@ -486,6 +1014,40 @@
         this.teaseTimer = setInterval(() => setText(this.teaser, teasers[(n = (n + 1) % teasers.length)]), 8000);
       }
     }
+
+    // head sets the panel's title and its buttons for the current view.
+    head() {
+      if (!this.s) return;
+      const conv = this.view === 'call' || this.view === 'chat';
+      const a = conv && this.agents.get(this.view === 'call' ? this.call && this.call.agent : this.chat && this.chat.agent);
+      const dn = a ? a.info.dn || a.info.id : conv ? (this.view === 'chat' && this.chat.dn) || '' : '';
+      setText(this.title, dn || (this.view === 'leave' ? this.t('leaveMessage') : this.type === 'pop' ? this.s.name || this.t('title') : this.t('title')));
+      this.backBtn.hidden = this.type === 'cards' || this.view === 'home' || this.active();
+      // Cards: the panel closes when nothing runs, else it minimizes.
+      const min = this.type === 'cards' ? this.active() : false;
+      this.x.setAttribute('aria-label', this.t(min ? 'minimize' : this.type === 'cards' ? 'dismiss' : 'close'));
+      setIcon(this.x, min ? 'min' : 'close');
+      this.x.hidden = this.type === 'pop';
+    }
+
+    // tabText labels the tab: the widget, or the conversation running.
+    tabText() {
+      if (!this.s) return;
+      const c = this.call;
+      const h = this.chat;
+      let label = this.t('contactUs');
+      if (c && c.state !== 'ended') label = this.t(c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : c.state === 'ringing' ? 'ringing' : 'connecting');
+      else if (h && h.state !== 'ended') label = this.t('chat') + (h.dn ? ': ' + h.dn : '');
+      setText(this.tabLabel, label);
+      this.teaser.hidden = this.active() || !this.teaser.textContent;
+      const n = this.unread;
+      this.badge.hidden = !n;
+      setText(this.badgeN, String(n));
+      setText(this.badgeSr, n ? ', ' + n + ' ' + this.t('unread') : '');
+      this.mark('unread', String(n));
+    }
+
+    // --- agents ---
 
     // render creates or updates agent a's card in place.
     render(a) {
@@ -514,7 +1076,9 @@
         c.state = el('span');
         st.append(el('span', 'dot'), c.state);
         c.acts = el('div', 'acts');
-        body.append(c.dn, c.dep, st, c.acts);
+        c.why = el('p', 'why');
+        c.why.setAttribute('role', 'status');
+        body.append(c.dn, c.dep, st, c.acts, c.why);
         c.el.append(pic, body);
       }
       const dn = String(i.dn || i.id);
@@ -524,15 +1088,71 @@
       c.dep.hidden = !i.department;
       c.el.setAttribute('data-presence', String(i.presence || 'offline'));
       setText(c.state, this.t(presenceKey(i.presence)));
-      c.el.hidden = this.type === 'sidebar' && i.presence !== 'online' && !this.s.alwaysShow;
-      const sig = JSON.stringify([i.media, i.email, i.phonenumber, i.link, this.t('email'), this.t('phone')]);
+      const p = this.pop;
+      c.el.hidden = (this.type === 'sidebar' && i.presence !== 'online' && !this.s.alwaysShow) ||
+        (!!p && !!p.agent && p.agent !== i.id);
+      const sig = JSON.stringify([i.media, i.email, i.phonenumber, i.link, this.s.lang, this.s.strings]);
       if (sig !== c.sig) {
         c.sig = sig;
         c.acts.textContent = '';
-        c.acts.append(...actions(this, i));
+        c.acts.append(...this.actions(a));
       }
+      this.avail(a);
       this.showPicture(a);
       this.place(a);
+    }
+
+    // actions builds the action row of agent a from its media and contacts.
+    actions(a) {
+      const i = a.info;
+      const out = [];
+      const c = a.card;
+      c.btns = {};
+      const act = (medium, key, ic, fn) => {
+        if (!has(i, medium)) return;
+        const b = button('btn', ic, () => {
+          const why = this.reason(a.info, medium);
+          if (why) this.explain(c, why);
+          else fn(b);
+        }, this.t(key));
+        b.setAttribute('data-action', medium === 'voice' ? 'call' : medium);
+        b.why = el('span', 'sr');
+        b.append(b.why);
+        c.btns[medium] = b;
+        out.push(b);
+      };
+      act('voice', 'call', 'phone', (b) => this.startCall(i.id, false, b));
+      act('video', 'videoCall', 'video', (b) => this.startCall(i.id, true, b));
+      act('chat', 'chat', 'chat', (b) => this.openChat(i.id, '', b));
+      if (has(i, 'email') && i.email) out.push(anchor('mailto:' + i.email, this.t('email'), 'btn', 'mail', i.email));
+      if (i.phonenumber) out.push(anchor(telURL(i.phonenumber), i.phonenumber, 'btn', 'phone', this.t('phone')));
+      const url = i.link && safeURL(i.link.url);
+      if (url) out.push(anchor(url, i.link.title || url, 'btn', 'out', null, true));
+      out.forEach((b) => {
+        if (!b.hasAttribute('data-action')) b.setAttribute('data-action', /^mailto:/.test(b.href) ? 'email' : /^tel:/.test(b.href) ? 'phone' : 'link');
+      });
+      return out;
+    }
+
+    // reason says why agent i cannot be reached by medium now, or ''.
+    reason(i, medium) {
+      if (i.presence !== 'online') return this.t('unavailableReason');
+      if (medium !== 'chat' && !canCall()) return this.t(!win.isSecureContext ? 'insecure' : 'noWebRTC');
+      return '';
+    }
+
+    avail(a) {
+      const c = a.card;
+      Object.keys(c.btns || {}).forEach((m) => disable(c.btns[m], this.reason(a.info, m)));
+      if (!this.reason(a.info, 'chat')) setText(c.why, '');
+    }
+
+    // explain shows why a button does nothing (for touch and keyboard users
+    // who never see its tooltip).
+    explain(c, why) {
+      setText(c.why, why);
+      clearTimeout(c.whyTimer);
+      c.whyTimer = setTimeout(() => setText(c.why, ''), 8000);
     }
 
     showPicture(a) {
@@ -561,49 +1181,843 @@
       if (node.parentNode !== this.box || node.nextElementSibling !== ref) this.box.insertBefore(node, ref);
     }
 
+    sorted() {
+      return Array.from(this.agents.values()).sort((x, y) => (+x.info.order || 0) - (+y.info.order || 0));
+    }
+
+    // pick returns the agent "contact us" reaches: the first available one
+    // in order (a random one with equalPriority) that takes medium.
+    pick(medium) {
+      const on = this.sorted().filter((a) => a.info.presence === 'online' && (!medium || has(a.info, medium) ||
+        (medium === 'voice' && has(a.info, 'video'))));
+      if (!on.length) return '';
+      return (this.s && this.s.equalPriority ? on[Math.floor(Math.random() * on.length)] : on[0]).info.id;
+    }
+
+    // contact opens the preferred action of the agent pick chooses: a call
+    // when it takes voice (and the browser can call), else a chat.
+    contact() {
+      const id = this.pick('');
+      const a = id && this.agents.get(id);
+      if (!a) {
+        if (this.s && this.s.leaveMessage) this.showLeave();
+        return;
+      }
+      const i = a.info;
+      const voice = has(i, 'voice') || has(i, 'video');
+      if (voice && (canCall() || !has(i, 'chat'))) this.startCall(id, false, this.cta);
+      else if (has(i, 'chat')) this.openChat(id, '', this.cta);
+      else if (i.email && has(i, 'email')) anchor('mailto:' + i.email).click();
+      else if (i.phonenumber) anchor(telURL(i.phonenumber)).click();
+    }
+
     // refresh shows the sidebar only while someone is available (or always
-    // with alwaysShow and at least one agent).
+    // with alwaysShow and at least one agent, or while a call or chat runs,
+    // or when the visitor can leave a message), and offers "leave a
+    // message" when nobody is available.
     refresh() {
-      if (this.type !== 'sidebar') return;
+      if (!this.s || !this.host) return;
       let any = false;
       let online = false;
       this.agents.forEach((a) => {
         any = true;
         if (a.info.presence === 'online') online = true;
       });
-      const show = online || (any && !!this.s.alwaysShow);
+      const leave = !online && !!this.s.leaveMessage && this.type !== 'pop';
+      if (this.offer) this.offer.hidden = !leave;
+      if (this.empty) this.empty.hidden = online;
+      if (this.cta) disable(this.cta, online ? '' : this.t('nobodyAvailable'));
+      if (this.type !== 'sidebar') return;
+      const show = online || (any && !!this.s.alwaysShow) || leave || this.view !== 'home';
       this.host.style.display = show ? '' : 'none';
       this.mark('visible', show ? '1' : '0');
       this.root.classList.toggle('on', online);
-      this.empty.hidden = online;
-      if (!show) this.close();
+      if (!show) this.collapse();
     }
 
-    open() {
-      if (this.type !== 'sidebar' || this.opened || this.host.style.display === 'none') return;
+    // --- panel ---
+
+    // show switches the panel to view: home (the agents), name, call, chat
+    // or leave.
+    show(view) {
+      this.view = view;
+      this.homeEl.hidden = view !== 'home';
+      Object.keys(this.views).forEach((k) => { this.views[k].hidden = k !== view; });
+      this.root.classList.toggle('conv', view !== 'home');
+      this.mark('view', view);
+      this.head();
+      this.refresh();
+    }
+
+    // home leaves the current view for the agents (for cards: closes the
+    // panel) once nothing runs.
+    home() {
+      if (this.active()) return;
+      if (this.nameCb) this.nameDone(null);
+      if (this.call) {
+        this.call = null;
+        this.mark('call', 'idle');
+      }
+      if (this.chat) {
+        this.chat = null;
+        this.log.textContent = '';
+        this.mark('chat', 'idle');
+        this.unread = 0;
+      }
+      const back = this.opener;
+      this.opener = null;
+      const focus = this.shadow.activeElement;
+      this.show('home');
+      this.tabText();
+      if (this.type === 'cards') {
+        this.collapse(true);
+        if (focus && back && back.isConnected) back.focus({ preventScroll: true });
+      } else if (focus) {
+        this.focusView();
+      }
+    }
+
+    // dismiss is the panel's close button and Escape.
+    dismiss(esc) {
+      if (this.type === 'pop') {
+        if (esc && !this.active()) this.home();
+        return;
+      }
+      if (!this.active() && (this.type === 'cards' || (esc && (this.view === 'name' || this.view === 'leave')))) {
+        this.home();
+        if (this.type === 'cards' || this.view === 'home') return;
+      }
+      this.collapse();
+    }
+
+    expand(focus) {
+      if (!this.host || this.opened || this.host.style.display === 'none') return;
+      if (this.type === 'cards' && this.view === 'home') return;
       this.opened = true;
       this.root.classList.add('open');
       this.tab.setAttribute('aria-expanded', 'true');
       this.mark('open', '1');
-      this.x.focus({ preventScroll: true });
+      if (this.view === 'chat') this.seen();
+      if (focus) this.focusView();
+      if (this.chat) this.keep();
     }
 
-    close() {
-      if (!this.opened) return;
+    collapse(silent) {
+      if (!this.opened || this.type === 'pop') return;
       this.opened = false;
       const focused = this.shadow.activeElement;
       this.root.classList.remove('open');
       this.tab.setAttribute('aria-expanded', 'false');
       this.mark('open', '0');
-      if (focused && this.host.style.display !== 'none') this.tab.focus({ preventScroll: true });
+      if (this.chat) this.keep();
+      if (!silent && focused && this.host.style.display !== 'none' && (this.type !== 'cards' || this.view !== 'home')) {
+        this.tab.focus({ preventScroll: true });
+      }
+    }
+
+    // focusView puts the keyboard focus where the current view starts.
+    focusView() {
+      const v = this.view;
+      const c = this.call;
+      const h = this.chat;
+      const n = v === 'name' ? this.nameIn : v === 'leave' ? (this.lvFields.hidden ? this.lvClose : this.lvName)
+        : v === 'call' ? (c && c.state === 'ended' ? this.againBtn : this.hangBtn)
+          : v === 'chat' ? (h && h.state === 'ended' ? this.chatDone : this.chatIn)
+            : this.cta && !off(this.cta) ? this.cta : this.x.hidden ? null : this.x;
+      if (n) n.focus({ preventScroll: true });
+    }
+
+    // open brings view to the front for a visitor's action.
+    open(view, from) {
+      if (from) this.opener = from;
+      if (this.view !== view) this.show(view);
+      if (!this.opened) this.expand(false);
+      this.focusView();
+    }
+
+    active() {
+      const c = this.call;
+      const h = this.chat;
+      return !!((c && c.state !== 'ended') || (h && h.state !== 'ended'));
+    }
+
+    // --- the visitor's name ---
+
+    askName(from) {
+      const fixed = this.s && this.s.callerName;
+      if (fixed) return Promise.resolve(fixed);
+      const n = this.visitor || load('name');
+      if (n) {
+        this.visitor = String(n);
+        return Promise.resolve(this.visitor);
+      }
+      if (this.nameCb) this.nameDone(null);
+      return new Promise((res) => {
+        this.nameCb = res;
+        this.nameIn.value = '';
+        this.open('name', from);
+      });
+    }
+
+    nameDone(v) {
+      const cb = this.nameCb;
+      this.nameCb = null;
+      if (v == null && this.view === 'name') {
+        this.show('home');
+        if (this.type === 'cards') this.collapse(true);
+        const back = this.opener;
+        if (back && back.isConnected) back.focus({ preventScroll: true });
+        else this.focusView();
+      }
+      if (cb) cb(v);
+    }
+
+    // --- calls ---
+
+    setCall(state) {
+      const c = this.call;
+      c.state = state;
+      this.mark('call', state);
+      this.callUI();
+      this.tabText();
+      this.head();
+      updateGuard();
+      emit('call', { widget: this.id, agent: c.agent, state, reason: c.reason || '', video: c.video });
+    }
+
+    async startCall(id, video, from) {
+      const a = this.agents.get(id);
+      if (this.call && this.call.state !== 'ended') {
+        this.open('call', from);
+        return;
+      }
+      if (!a || !this.s) return;
+      sound();
+      if (!canCall()) {
+        // Show the reason in the call view, with nothing sent.
+        this.call = { agent: id, video, dn: '' };
+        this.open('call', from);
+        this.endCall(!win.isSecureContext ? 'insecure' : 'no-webrtc');
+        return;
+      }
+      if (this.reason(a.info, video ? 'video' : 'voice')) return;
+      const dn = await this.askName(from);
+      if (dn == null || (this.call && this.call.state !== 'ended')) return;
+      const c = (this.call = { agent: id, video, dn, state: '' });
+      this.note.textContent = '';
+      this.open('call', from);
+      this.setCall('connecting');
+      let stream = null;
+      try {
+        stream = await nav.mediaDevices.getUserMedia({ audio: true, video });
+      } catch (e) {
+        if (video && /NotFound|Overconstrained|NotReadable/.test(e.name)) {
+          // No usable camera: fall back to audio.
+          c.video = false;
+          setText(this.note, this.t('noCamera'));
+          try {
+            stream = await nav.mediaDevices.getUserMedia({ audio: true });
+          } catch (e2) {
+            e = e2;
+          }
+        }
+        if (!stream) {
+          if (this.call === c && c.state !== 'ended') this.endCall(/NotAllowed|Security/.test(e.name) ? 'media-denied' : /NotFound/.test(e.name) ? 'no-microphone' : 'failed');
+          return;
+        }
+      }
+      if (this.call !== c || c.state === 'ended') {
+        stopAll(...stream.getTracks());
+        return;
+      }
+      c.mic = stream.getAudioTracks()[0];
+      c.cam = stream.getVideoTracks()[0] || null;
+      c.video = !!c.cam;
+      let pc;
+      try {
+        pc = c.pc = new RTCPeerConnection({ iceServers: (this.ice && Array.isArray(this.ice.iceServers)) ? this.ice.iceServers : [] });
+        c.as = pc.addTrack(c.mic, stream);
+        if (c.cam) c.vs = pc.addTrack(c.cam, stream);
+        pc.addEventListener('track', (e) => {
+          const s = (e.streams && e.streams[0]) || new MediaStream([e.track]);
+          if (this.rv.srcObject !== s) this.rv.srcObject = s;
+          this.rv.play().catch(() => {});
+        });
+        pc.addEventListener('connectionstatechange', () => {
+          if (pc.connectionState === 'failed' && this.call === c && c.state !== 'ended') {
+            this.send({ mt: 'ClearCall' });
+            this.endCall('media-failed');
+          }
+        });
+        this.preview();
+        this.callUI();
+        await pc.setLocalDescription(await pc.createOffer());
+        await gathered(pc, 3000);
+      } catch (e) {
+        if (this.call === c && c.state !== 'ended') this.endCall('failed');
+        return;
+      }
+      if (this.call !== c || c.state === 'ended') return;
+      if (!this.online()) {
+        this.endCall('connection-lost');
+        return;
+      }
+      c.sent = true;
+      this.pending = 'call';
+      this.send({ mt: 'CreateCall', dest: id, dn, video: c.video });
+      this.send({ mt: 'Channels', cmd: 'PROPOSAL', sdp: pc.localDescription.sdp });
+    }
+
+    callInfo(m) {
+      const c = this.call;
+      if (!c || !c.sent || c.state === 'ended') return;
+      if (this.pending === 'call') this.pending = '';
+      if (m.cmd === 'SELECT' && typeof m.sdp === 'string' && m.sdp && !c.answered) {
+        c.answered = true;
+        c.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp }).catch(() => {
+          if (this.call === c && c.state !== 'ended') {
+            this.send({ mt: 'ClearCall' });
+            this.endCall('no-common-codec');
+          }
+        });
+      }
+      switch (m.state) {
+        case 'alerting':
+          if (!c.answered) this.ring(true);
+          this.setCall('ringing');
+          break;
+        case 'early':
+          // The PBX plays its own ringback now.
+          this.ring(false);
+          this.setCall('ringing');
+          break;
+        case 'connected':
+          this.ring(false);
+          if (!c.t0) {
+            c.t0 = Date.now();
+            c.tick = setInterval(() => setText(this.tmr, clock(Date.now() - c.t0)), 1000);
+          }
+          this.setCall('connected');
+          break;
+        case 'held':
+          this.setCall('held');
+          break;
+        case 'terminated':
+          this.endCall(m.reason || 'failed');
+          break;
+      }
+    }
+
+    // ring plays the ringback tone (425 Hz, 1 s on, 4 s off) while the
+    // agent's phone rings.
+    ring(on) {
+      const c = this.call;
+      clearInterval(c.ring);
+      c.ring = 0;
+      if (c.rg) {
+        try { c.rg.disconnect(); } catch (e) { /* already gone */ }
+        c.rg = null;
+      }
+      if (!on) return;
+      const beep = () => { c.rg = tone([425], 0, 1, 0.08); };
+      beep();
+      c.ring = setInterval(beep, 5000);
+    }
+
+    endCall(reason) {
+      const c = this.call;
+      if (!c || c.state === 'ended') return;
+      c.reason = reason;
+      this.ring(false);
+      clearInterval(c.tick);
+      if (c.pc) {
+        try { c.pc.close(); } catch (e) { /* closed */ }
+      }
+      stopAll(c.mic, c.cam, c.scr);
+      this.rv.srcObject = null;
+      this.lv.srcObject = null;
+      if (this.pending === 'call') this.pending = '';
+      this.pad.hidden = this.devs.hidden = true;
+      this.mark('call-reason', reason);
+      this.setCall('ended');
+      if (this.view === 'call' && this.shadow.activeElement) this.againBtn.focus({ preventScroll: true });
+    }
+
+    hangup() {
+      const c = this.call;
+      if (!c || c.state === 'ended') return;
+      if (c.sent) this.send({ mt: 'ClearCall' });
+      this.endCall('ended-by-visitor');
+    }
+
+    callUI() {
+      const c = this.call;
+      if (!c || !this.s || !this.cst) return;
+      const ended = c.state === 'ended';
+      const running = !ended && !!c.pc;
+      let text;
+      if (ended) {
+        const r = c.reason;
+        text = r === 'unavailable' ? this.t('unavailableReason') : this.t(r === 'insecure' ? 'insecure' : r === 'no-webrtc' ? 'noWebRTC'
+          : r === 'media-denied' ? 'mediaDenied' : r === 'no-microphone' ? 'noMicrophone' : endKey(r)) || this.t('callEnded');
+      } else {
+        text = this.t(c.state === 'ringing' ? 'ringing' : c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : 'connecting');
+      }
+      setText(this.cst, text);
+      this.root.classList.toggle('vc', !ended && c.video);
+      this.vids.hidden = ended || !c.video;
+      this.tmr.hidden = !c.t0;
+      if (!c.t0) setText(this.tmr, '');
+      this.ctl.hidden = ended;
+      this.after.hidden = !ended;
+      this.muteBtn.hidden = !running;
+      setText(this.muteBtn.lbl, this.t(c.muted ? 'unmute' : 'mute'));
+      setIcon(this.muteBtn, c.muted ? 'micOff' : 'mic');
+      this.muteBtn.setAttribute('aria-pressed', String(!!c.muted));
+      this.camBtn.hidden = !running || !c.cam;
+      setText(this.camBtn.lbl, this.t(c.camOff ? 'cameraOn' : 'cameraOff'));
+      setIcon(this.camBtn, c.camOff ? 'camOff' : 'video');
+      this.shareBtn.hidden = !running || !c.vs || !(nav.mediaDevices && nav.mediaDevices.getDisplayMedia);
+      setText(this.shareBtn.lbl, this.t(c.scr ? 'stopSharing' : 'shareScreen'));
+      this.padBtn.hidden = c.state !== 'connected';
+      if (this.padBtn.hidden) this.pad.hidden = true;
+      this.devBtn.hidden = !running;
+      this.popBtn.hidden = this.type === 'pop' || !(c.state === 'connecting' || c.state === 'ringing');
+      this.padBtn.setAttribute('aria-expanded', String(!this.pad.hidden));
+      this.devBtn.setAttribute('aria-expanded', String(!this.devs.hidden));
+      if (this.type === 'pop') {
+        const a = this.agents.get(c.agent);
+        doc.title = (a ? a.info.dn || a.info.id : '') + ' – ' + text;
+      }
+    }
+
+    preview() {
+      const c = this.call;
+      const t = c && (c.scr || c.cam);
+      this.lv.srcObject = t ? new MediaStream([t]) : null;
+      if (t) this.lv.play().catch(() => {});
+    }
+
+    mute() {
+      const c = this.call;
+      if (!c || !c.mic) return;
+      c.muted = !c.muted;
+      c.mic.enabled = !c.muted;
+      this.callUI();
+    }
+
+    camera() {
+      const c = this.call;
+      if (!c || !c.cam) return;
+      c.camOff = !c.camOff;
+      c.cam.enabled = !c.camOff;
+      this.callUI();
+    }
+
+    // share sends the screen in place of the camera, and back.
+    async share() {
+      const c = this.call;
+      if (!c || !c.vs) return;
+      if (c.scr) {
+        this.unshare();
+        return;
+      }
+      let s;
+      try {
+        s = await nav.mediaDevices.getDisplayMedia({ video: true });
+      } catch (e) {
+        return;
+      }
+      const t = s.getVideoTracks()[0];
+      if (this.call !== c || c.state === 'ended' || !t) {
+        stopAll(...s.getTracks());
+        return;
+      }
+      c.scr = t;
+      t.addEventListener('ended', () => { if (c.scr === t) this.unshare(); });
+      await c.vs.replaceTrack(t).catch(() => {});
+      this.preview();
+      this.callUI();
+    }
+
+    unshare() {
+      const c = this.call;
+      if (!c || !c.scr) return;
+      const t = c.scr;
+      c.scr = null;
+      t.stop();
+      if (c.state !== 'ended') c.vs.replaceTrack(c.cam).catch(() => {});
+      this.preview();
+      this.callUI();
+    }
+
+    dtmf(k) {
+      const c = this.call;
+      if (!c || c.state !== 'connected') return;
+      const i = KEYS.indexOf(k);
+      tone([ROWS[Math.floor(i / 3)], COLS[i % 3]], 0, 0.12, 0.05);
+      this.send({ mt: 'Dtmf', digit: k });
+    }
+
+    toggle(b, box, then) {
+      box.hidden = !box.hidden;
+      b.setAttribute('aria-expanded', String(!box.hidden));
+      if (!box.hidden) {
+        if (then) then();
+        const f = box.querySelector('button,select');
+        if (f) f.focus({ preventScroll: true });
+      }
+    }
+
+    // devices lists microphones, cameras and speakers for the settings.
+    async devices() {
+      const c = this.call;
+      let list = [];
+      try {
+        list = await nav.mediaDevices.enumerateDevices();
+      } catch (e) { /* none listed */ }
+      const sink = 'setSinkId' in HTMLMediaElement.prototype;
+      [['audioinput', 'microphone', c && c.mic], ['videoinput', 'camera', c && c.cam], ['audiooutput', 'speaker']].forEach(([kind, key, track]) => {
+        const sel = this.sel[kind];
+        const ds = list.filter((d) => d.kind === kind && d.deviceId);
+        sel.textContent = '';
+        ds.forEach((d, n) => {
+          const o = el('option', null, d.label || this.t(key) + ' ' + (n + 1));
+          o.value = d.deviceId;
+          sel.append(o);
+        });
+        const cur = track && track.getSettings ? track.getSettings().deviceId : this.sink;
+        if (cur) sel.value = cur;
+        sel.parentNode.hidden = !ds.length || (kind === 'videoinput' && !(c && c.cam)) || (kind === 'audiooutput' && !sink);
+      });
+    }
+
+    async device(kind, id) {
+      const c = this.call;
+      if (!c || c.state === 'ended' || !id) return;
+      if (kind === 'audiooutput') {
+        try {
+          await this.rv.setSinkId(id);
+          this.sink = id;
+        } catch (e) { /* the old output stays */ }
+        return;
+      }
+      const audio = kind === 'audioinput';
+      let s;
+      try {
+        s = await nav.mediaDevices.getUserMedia(audio ? { audio: { deviceId: { exact: id } } } : { video: { deviceId: { exact: id } } });
+      } catch (e) {
+        return;
+      }
+      const t = s.getTracks()[0];
+      if (this.call !== c || c.state === 'ended') {
+        stopAll(t);
+        return;
+      }
+      if (audio) {
+        const old = c.mic;
+        t.enabled = !c.muted;
+        c.mic = t;
+        await c.as.replaceTrack(t).catch(() => {});
+        stopAll(old);
+      } else {
+        const old = c.cam;
+        t.enabled = !c.camOff;
+        c.cam = t;
+        if (!c.scr) await c.vs.replaceTrack(t).catch(() => {});
+        stopAll(old);
+        this.preview();
+      }
+    }
+
+    // popOut moves a call that is being set up into its own window on the
+    // gateway, which survives navigating this site.
+    popOut() {
+      const c = this.call;
+      if (!c || c.state === 'ended') return;
+      const u = this.gw + '/call/' + encodeURIComponent(this.id) + '?agent=' + encodeURIComponent(c.agent) +
+        '&call=' + (c.video ? 'video' : 'voice') + '#name=' + encodeURIComponent(c.dn);
+      const w = win.open(u, 'frontdesk-call', 'popup,width=420,height=680');
+      if (!w) return; // blocked: the call stays here
+      try { w.opener = null; } catch (e) { /* cross-origin already */ }
+      if (c.sent) this.send({ mt: 'ClearCall' });
+      this.endCall('popped-out');
+    }
+
+    // --- chat ---
+
+    setChat(state) {
+      const h = this.chat;
+      h.state = state;
+      this.mark('chat', state);
+      this.chatUI();
+      this.tabText();
+      this.head();
+      this.keep();
+      updateGuard();
+      emit('chat', { widget: this.id, agent: h.agent, state, reason: h.reason || '' });
+    }
+
+    // keep stores the chat for a page reload, or forgets it once it ended.
+    keep() {
+      const h = this.chat;
+      if (!h || !h.token || h.state === 'ended') {
+        save('chat:' + this.id, null);
+        return;
+      }
+      save('chat:' + this.id, { agent: h.agent, dn: h.dn, token: h.token, items: h.items.slice(-200), exp: this.opened });
+    }
+
+    async openChat(id, text, from) {
+      const h = this.chat;
+      if (h && h.state !== 'ended') {
+        if (text && !this.chatIn.value) this.chatIn.value = String(text);
+        this.open('chat', from);
+        return;
+      }
+      const a = this.agents.get(id);
+      if (!a || this.reason(a.info, 'chat')) return;
+      sound();
+      const dn = await this.askName(from);
+      if (dn == null || (this.chat && this.chat.state !== 'ended')) return;
+      this.chat = { agent: id, dn: a.info.dn || id, items: [], state: '' };
+      this.log.textContent = '';
+      this.chatIn.value = text ? String(text) : '';
+      this.open('chat', from);
+      this.setChat('opening');
+      if (!this.online()) {
+        this.endChat('failed');
+        return;
+      }
+      this.pending = 'chat';
+      this.send({ mt: 'ChatOpen', dest: id, dn });
+    }
+
+    chatOpened(m) {
+      const h = this.chat;
+      if (!h || h.state === 'ended') return;
+      if (this.pending === 'chat') this.pending = '';
+      h.token = String(m.token || h.token || '');
+      if (m.dest) h.agent = String(m.dest);
+      const a = this.agents.get(h.agent);
+      if (a) h.dn = a.info.dn || h.agent;
+      this.setChat('open');
+    }
+
+    chatSend() {
+      const h = this.chat;
+      const text = this.chatIn.value.trim();
+      if (!h || h.state !== 'open' || !text) return;
+      sound();
+      h.seq = (h.seq || 0) + 1;
+      const it = { id: 'c' + Date.now().toString(36) + h.seq, me: 1, text, time: new Date().toISOString(), st: 'sending' };
+      h.items.push(it);
+      this.chatIn.value = '';
+      this.typingOut(true);
+      this.add(it);
+      if (this.online()) this.send({ mt: 'ChatSend', id: it.id, text });
+      else it.st = 'failed';
+      this.markItem(it);
+      this.keep();
+    }
+
+    delivery(m) {
+      const h = this.chat;
+      const it = h && h.items.find((x) => x.me && x.id === m.id);
+      if (!it) return;
+      it.st = m.state === 'delivered' ? 'delivered' : 'failed';
+      it.why = m.reason || '';
+      this.markItem(it);
+      this.keep();
+    }
+
+    chatMessage(m) {
+      const h = this.chat;
+      if (!h || h.state === 'ended' || typeof m.text !== 'string') return;
+      const id = String(m.id || '');
+      if (id && h.items.some((x) => !x.me && x.id === id)) return;
+      const it = { id, text: m.text, time: typeof m.time === 'string' ? m.time : new Date().toISOString() };
+      h.items.push(it);
+      this.typing(false);
+      this.add(it);
+      this.keep();
+      if (!this.seeing()) {
+        this.unread++;
+        chime();
+        this.tabText();
+      }
+      emit('message', { widget: this.id, agent: h.agent, id, text: m.text, time: it.time });
+    }
+
+    seeing() {
+      return this.opened && this.view === 'chat' && doc.visibilityState !== 'hidden';
+    }
+
+    seen() {
+      if (!this.unread) return;
+      this.unread = 0;
+      this.tabText();
+    }
+
+    typing(on) {
+      const h = this.chat;
+      clearTimeout(this.typTimer);
+      this.typ.hidden = !on || !h;
+      if (!on || !h) return;
+      setText(this.typ, (h.dn || '') + ' ' + this.t('typing'));
+      this.typTimer = setTimeout(() => { this.typ.hidden = true; }, 15000);
+    }
+
+    // typingOut tells the agent the visitor types (at most every 3 s), and
+    // that they stopped after 4 s without input or on sending.
+    typingOut(stop) {
+      const h = this.chat;
+      if (!h || h.state !== 'open') return;
+      clearTimeout(this.typOut);
+      if (stop) {
+        if (this.typSent) this.send({ mt: 'ChatTyping', active: false });
+        this.typSent = 0;
+        return;
+      }
+      const now = Date.now();
+      if (!this.typSent || now - this.typSent > 3000) {
+        this.typSent = now;
+        this.send({ mt: 'ChatTyping', active: true });
+      }
+      this.typOut = setTimeout(() => this.typingOut(true), 4000);
+    }
+
+    endChat(reason) {
+      const h = this.chat;
+      if (!h || h.state === 'ended') return;
+      h.reason = reason;
+      if (this.pending === 'chat') this.pending = '';
+      this.typing(false);
+      clearTimeout(this.typOut);
+      this.typSent = 0;
+      const key = reason === 'agent-busy' ? 'agentBusy' : reason === 'agent-unavailable' ? 'unavailableReason' : reason === 'failed' ? 'error' : 'chatEnded';
+      const p = el('p', 'sys', this.t(key));
+      this.log.append(p);
+      this.log.scrollTop = this.log.scrollHeight;
+      this.mark('chat-reason', reason);
+      this.setChat('ended');
+      if (this.view === 'chat' && this.shadow.activeElement) this.chatDone.focus({ preventScroll: true });
+    }
+
+    endChatByVisitor() {
+      const h = this.chat;
+      if (!h || h.state === 'ended') return;
+      if (h.state === 'open' || h.state === 'resuming') this.send({ mt: 'ChatClose' });
+      this.endChat('ended-by-visitor');
+    }
+
+    chatUI() {
+      const h = this.chat;
+      if (!h) return;
+      const open = h.state === 'open';
+      this.chatForm.hidden = h.state === 'ended';
+      this.chatIn.disabled = !open && h.state !== 'opening' && h.state !== 'resuming';
+      this.chatIn.setAttribute('aria-busy', String(!open));
+      this.endChatBtn.hidden = h.state === 'ended';
+      this.chatDone.hidden = h.state !== 'ended';
+    }
+
+    // thread renders the stored conversation without announcing it: only
+    // messages that arrive later are read out by the live log.
+    thread() {
+      const log = this.log;
+      log.setAttribute('aria-live', 'off');
+      log.textContent = '';
+      this.chat.items.forEach((it) => this.add(it));
+      setTimeout(() => log.setAttribute('aria-live', 'polite'), 0);
+      this.chatUI();
+    }
+
+    add(it) {
+      const h = this.chat;
+      const n = el('div', 'msg ' + (it.me ? 'me' : 'them'));
+      n.setAttribute('data-id', it.id);
+      const b = el('p', 'bub');
+      b.append(el('span', 'sr', (it.me ? this.t('you') : h.dn) + ': '), doc.createTextNode(it.text));
+      const meta = el('p', 'meta');
+      const tm = el('time', null, timeOf(it.time, this.s && this.s.lang));
+      tm.dateTime = it.time;
+      meta.append(tm);
+      if (it.me) meta.append((n.st = el('span')));
+      n.append(b, meta);
+      it.node = n;
+      Object.defineProperty(it, 'node', { enumerable: false });
+      this.log.append(n);
+      this.markItem(it);
+      this.log.scrollTop = this.log.scrollHeight;
+    }
+
+    markItem(it) {
+      const n = it.node;
+      if (!n || !n.st) return;
+      n.classList.toggle('fail', it.st === 'failed');
+      n.setAttribute('data-state', it.st || '');
+      setText(n.st, ' · ' + this.t(it.st === 'delivered' ? 'delivered' : it.st === 'failed' ? 'notDelivered' : 'sending'));
+    }
+
+    // --- leave a message ---
+
+    showLeave(from) {
+      if (this.active() || !this.s) return;
+      this.lvFields.hidden = this.lvSend.parentNode.hidden = false;
+      this.lvClose.hidden = true;
+      this.lvSend.disabled = false;
+      setText(this.lvStatus, '');
+      if (!this.lvName.value) this.lvName.value = (this.s && this.s.callerName) || this.visitor || load('name') || '';
+      this.open('leave', from);
+    }
+
+    leaveSend() {
+      const f = [this.lvName, this.lvContact, this.lvText];
+      let bad = null;
+      f.forEach((x) => {
+        const empty = !x.value.trim();
+        if (empty) x.setAttribute('aria-invalid', 'true');
+        else x.removeAttribute('aria-invalid');
+        if (empty && !bad) bad = x;
+      });
+      if (bad) {
+        bad.focus();
+        return;
+      }
+      if (!this.online()) {
+        setText(this.lvStatus, this.t('messageFailed'));
+        return;
+      }
+      const name = this.lvName.value.trim();
+      this.visitor = this.visitor || name;
+      save('name', this.visitor);
+      this.lvId = 'l' + ++this.n;
+      this.lvSend.disabled = true;
+      setText(this.lvStatus, this.t('sending'));
+      this.pending = 'leave';
+      this.send({ mt: 'LeaveMessage', id: this.lvId, name, contact: this.lvContact.value.trim(), text: this.lvText.value.trim() });
+    }
+
+    left(m) {
+      if (m.id && m.id !== this.lvId) return;
+      if (this.pending === 'leave') this.pending = '';
+      this.lvSend.disabled = false;
+      const ok = m.ok === true;
+      setText(this.lvStatus, this.t(ok ? 'messageSent' : 'messageFailed'));
+      if (!ok) return;
+      this.lvText.value = '';
+      this.lvFields.hidden = this.lvSend.parentNode.hidden = true;
+      this.lvClose.hidden = false;
+      if (this.shadow.activeElement) this.lvClose.focus({ preventScroll: true });
     }
 
     snapshot() {
-      return Array.from(this.agents.values(), (a) => {
+      return this.sorted().map((a) => {
         const o = Object.assign({}, a.info);
         delete o.mt;
         return o;
-      }).sort((x, y) => (x.order || 0) - (y.order || 0));
+      });
     }
   }
 
@@ -626,12 +2040,25 @@
         console.warn('Frontdesk widget ' + id + ': no gateway URL (data-frontdesk-gateway)');
         return;
       }
-      new Widget(id, gw);
+      const opts = {};
+      if (s.getAttribute('data-frontdesk-mode') === 'popout') {
+        // The call window (/call/<widget>?agent=ID&call=voice|video#name=…).
+        const q = new URLSearchParams(location.search);
+        const h = new URLSearchParams(location.hash.slice(1));
+        opts.pop = {
+          agent: s.getAttribute('data-frontdesk-agent') || q.get('agent') || '',
+          call: /^(voice|video)$/.test(q.get('call') || '') ? q.get('call') : '',
+          name: (h.get('name') || '').slice(0, 80)
+        };
+        if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+      }
+      new Widget(id, gw, opts);
     });
   };
 
   const api = (win.Frontdesk = {
     widgets,
+    get: (id) => widgets.get(String(id || '').replace(/-/g, '').toLowerCase()) || widgets.get(id),
     on(type, fn) {
       (listeners[type] = listeners[type] || []).push(fn);
       return () => api.off(type, fn);
@@ -657,6 +2084,9 @@
   win.addEventListener('pageshow', (e) => {
     if (e.persisted) live.forEach((w) => w.resume());
   });
+  doc.addEventListener('visibilitychange', () => live.forEach((w) => {
+    if (w.seeing()) w.seen();
+  }));
 
   // [data-frontdesk-copy="ID"] buttons (the preview page) copy the text of
   // element ID to the clipboard.
@@ -685,7 +2115,7 @@
         if (doc.execCommand('copy')) done();
       } catch (x) { /* the text stays selected for the visitor to copy */ }
     };
-    if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(text).then(done, select);
+    if (nav.clipboard && nav.clipboard.writeText) nav.clipboard.writeText(text).then(done, select);
     else select();
   });
 

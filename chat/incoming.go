@@ -1,0 +1,139 @@
+package chat
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/frontdesk-gw/frontdesk/sip"
+)
+
+// SIP statuses Message answers with.
+const (
+	statusOK          = 200 // shown to the visitor
+	statusAccepted    = 202 // buffered for a visitor who is reconnecting (RFC 3428 store-and-forward)
+	statusBadRequest  = 400 // an isComposing document that cannot be read
+	statusForbidden   = 403 // the sender is not the agent of that chat
+	statusNoChat      = 404 // no live chat: ended, expired or never existed
+	statusUnsupported = 415
+	statusAway        = 480 // the visitor is away and the buffer is full
+)
+
+// Message routes a MESSAGE from the PBX to its chat and returns the SIP
+// status (it implements sip.MessageHandler). A MESSAGE addressed to a
+// subaddress (To user, else Request-URI user, "username+chatid") belongs to
+// that chat and must come from its agent; any other MESSAGE belongs to the
+// one "agent"-routed chat of its sender. Nothing is ever delivered to a
+// chat whose agent did not send it.
+func (m *Manager) Message(in sip.IncomingMessage) int {
+	from := normalizeAOR(in.From)
+	c, code := m.route(from, in)
+	if c == nil {
+		m.log.Info("chat message from the PBX refused", "from", from, "to", in.To, "ruri", in.RequestURI, "code", code)
+		return code
+	}
+	now := m.now()
+	switch in.ContentType {
+	case sip.ContentTypeText:
+		return c.fromAgent(strings.TrimRight(cleanText(string(in.Body)), "\n"), now)
+	case sip.ContentTypeIsComposing:
+		ic, err := ParseIsComposing(in.Body)
+		if err != nil {
+			m.log.Debug("chat isComposing unreadable", "chat", c.id, "error", err)
+			return statusBadRequest
+		}
+		c.agentTyping(ic, now)
+		return statusOK
+	}
+	return statusUnsupported
+}
+
+func (m *Manager) route(from string, in sip.IncomingMessage) (*Conversation, int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if id := m.subaddress(in.To); id != "" || m.subaddress(in.RequestURI) != "" {
+		if id == "" {
+			id = m.subaddress(in.RequestURI)
+		}
+		c := m.byID[id]
+		switch {
+		case c == nil:
+			return nil, statusNoChat
+		case c.agent != from:
+			m.log.Warn("chat reply from someone who is not the chat's agent refused", "chat", id, "from", from)
+			return nil, statusForbidden
+		}
+		return c, 0
+	}
+	for _, c := range m.byAgent[from] {
+		if c.mode == routingAgent {
+			return c, 0 // at most one: Open keeps agent-routed chats exclusive
+		}
+	}
+	if len(m.byAgent[from]) > 0 {
+		m.log.Warn("chat reply without a chat id: check the PBX's subaddress routing", "from", from, "to", in.To, "ruri", in.RequestURI)
+	}
+	return nil, statusNoChat
+}
+
+// subaddress is the chat id in a "username+chatid@host" address, or "".
+func (m *Manager) subaddress(uri string) string {
+	user := userOf(uri)
+	if m.user == "" || !strings.HasPrefix(user, m.user+"+") {
+		return ""
+	}
+	return user[len(m.user)+1:]
+}
+
+// fromAgent shows an agent's text, or buffers it while the visitor is away.
+func (c *Conversation) fromAgent(text string, now time.Time) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		return statusNoChat
+	}
+	if strings.TrimSpace(text) == "" {
+		return statusOK // nothing to show
+	}
+	attached := c.sink != nil
+	if !attached && c.buffered() >= bufferLimit {
+		c.m.log.Warn("chat buffer full, agent message refused", "chat", c.id)
+		return statusAway
+	}
+	c.seq++
+	c.agentTypingUntil = time.Time{} // a message ends the composing state
+	c.emitLocked(Event{Kind: EventMessage, ID: fmt.Sprintf("%s-a%d", c.id, c.seq), Text: text, Time: now})
+	if attached {
+		return statusOK
+	}
+	return statusAccepted
+}
+
+func (c *Conversation) buffered() int {
+	n := 0
+	for _, ev := range c.buf {
+		if ev.Kind == EventMessage {
+			n++
+		}
+	}
+	return n
+}
+
+func (c *Conversation) agentTyping(ic IsComposing, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		return
+	}
+	active := ic.State == ComposingActive
+	if active {
+		d := ic.Refresh
+		if d <= 0 {
+			d = c.m.tm.agentTypingIdle
+		}
+		c.agentTypingUntil = now.Add(d)
+	} else {
+		c.agentTypingUntil = time.Time{}
+	}
+	c.emitLocked(Event{Kind: EventTyping, Time: now, Active: active})
+}

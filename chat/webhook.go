@@ -1,0 +1,139 @@
+package chat
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/frontdesk-gw/frontdesk/config"
+)
+
+// Webhook headers. The signature covers the body only; the body carries
+// its own time and id so receivers can reject replays and duplicates.
+const (
+	HeaderSignature = "X-Frontdesk-Signature" // "sha256=" + hex HMAC-SHA256(secret, body)
+	HeaderTimestamp = "X-Frontdesk-Timestamp" // unix seconds of this attempt
+)
+
+// maxWebhookBody bounds what is posted and what is read back.
+const maxWebhookBody = 64 << 10
+
+// LeftMessageJSON is the webhook body.
+type LeftMessageJSON struct {
+	Type    string `json:"type"` // "left_message"
+	ID      string `json:"id"`   // unique per message: the same on every retry
+	Widget  string `json:"widget"`
+	Name    string `json:"name"`
+	Contact string `json:"contact"`
+	Text    string `json:"text"`
+	Time    string `json:"time"` // RFC 3339, when the visitor left it
+}
+
+func webhookBody(widget string, msg LeftMessage, now time.Time) ([]byte, error) {
+	b, err := json.Marshal(LeftMessageJSON{Type: "left_message", ID: uuid.NewString(), Widget: widget,
+		Name: msg.Name, Contact: msg.Contact, Text: msg.Text, Time: now.UTC().Format(time.RFC3339)})
+	if err != nil {
+		return nil, fmt.Errorf("encode left message: %w", err)
+	}
+	if len(b) > maxWebhookBody {
+		return nil, fmt.Errorf("left message of %d bytes: %w", len(b), ErrTooLong)
+	}
+	return b, nil
+}
+
+// Sign is the X-Frontdesk-Signature value of body.
+func Sign(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// postWebhook posts body up to w.Attempts times with exponential backoff
+// and jitter, each attempt bounded by w.Timeout. Client errors other than
+// 408 and 429 are not retried.
+func (m *Manager) postWebhook(ctx context.Context, w *config.Webhook, body []byte) error {
+	attempts := max(1, w.Attempts)
+	timeout := w.Timeout
+	if timeout <= 0 {
+		timeout = config.DefaultWebhookTimeout
+	}
+	var last error
+	n := 0
+	for n < attempts {
+		if n > 0 {
+			d := min(m.tm.webhookBackoff<<min(n-1, 20), m.tm.webhookMax)
+			d = d/2 + rand.N(d/2+1)
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("webhook %s: %w (after %w)", redact(w.URL), ctx.Err(), last)
+			case <-t.C:
+			}
+		}
+		n++
+		retry, err := m.postOnce(ctx, w, body, timeout)
+		if err == nil {
+			return nil
+		}
+		last = err
+		m.log.Info("webhook attempt failed", "url", redact(w.URL), "attempt", n, "error", err)
+		if !retry {
+			break
+		}
+	}
+	return fmt.Errorf("webhook %s: %d attempts: %w", redact(w.URL), n, last)
+}
+
+func (m *Manager) postOnce(ctx context.Context, w *config.Webhook, body []byte, timeout time.Duration) (retry bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
+	if err != nil {
+		return false, fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "frontdesk")
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(m.now().Unix(), 10))
+	req.Header.Set(HeaderSignature, Sign(w.ResolvedSecret, body))
+	res, err := m.http.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its message repeats the full URL
+		}
+		return true, err
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, maxWebhookBody)) // lets the connection be reused
+	switch c := res.StatusCode; {
+	case c >= 200 && c < 300:
+		return false, nil
+	case c == http.StatusRequestTimeout || c == http.StatusTooManyRequests || c >= 500:
+		return true, fmt.Errorf("status %d", c)
+	default:
+		return false, fmt.Errorf("status %d", c)
+	}
+}
+
+// redact keeps scheme, host and path: query strings often hold tokens.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable url)"
+	}
+	return u.Scheme + "://" + u.Host + u.Path
+}
