@@ -428,6 +428,9 @@ func (tb *tab) click(id, sel string) {
 	tb.t.Helper()
 	var box []float64
 	tb.waitJS("visible "+sel, fmt.Sprintf(`shown(fd(%q) && fd(%q).querySelector(%q))`, id, id, sel), browserWait)
+	// Wait until it stopped moving (the sidebar tab slides in).
+	tb.waitJS("steady "+sel, fmt.Sprintf(`(async () => { const n = fd(%q).querySelector(%q); const a = n.getBoundingClientRect();
+  await new Promise((r) => setTimeout(r, 100)); const b = n.getBoundingClientRect(); return a.x === b.x && a.y === b.y; })()`, id, sel), browserWait)
 	tb.eval(fmt.Sprintf(`(() => { const r = fd(%q).querySelector(%q).getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()`, id, sel), &box)
 	tb.run("click "+sel, 10*time.Second, chromedp.MouseClickXY(box[0], box[1]))
 }

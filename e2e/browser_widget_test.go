@@ -90,6 +90,8 @@ func TestBrowserWidgets(t *testing.T) {
 		// Sidebar: at the left edge, yellow accent with black text, agents
 		// in its own order.
 		tb.waitAttr(sidebarWidget, "visible", "1")
+		// The tab slides in from the edge.
+		tb.waitJS("tab at the left edge", fmt.Sprintf(`Math.abs(fd(%q).querySelector('.tab').getBoundingClientRect().left) < 1`, sidebarWidget), browserWait)
 		var side struct {
 			Pos, TabBg, TabFg, Z, Label, Teaser, Order string
 			Left                                       float64
@@ -246,7 +248,7 @@ func TestBrowserWidgets(t *testing.T) {
 		tb.click(sidebarWidget, ".tab")
 		tb.waitAttr(sidebarWidget, "open", "1")
 		tb.axe("sidebar open")
-		tb.click(sidebarWidget, ".x")
+		tb.click(sidebarWidget, ".shut")
 		tb.waitAttr(sidebarWidget, "open", "0")
 		tb.clickAction(cardsWidget, "alice", "chat")
 		tb.waitAttr(cardsWidget, "view", "name")

@@ -1,17 +1,223 @@
 package widget
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
 
-// Calls places calls for visitors.
-type Calls interface{}
+	"github.com/frontdesk-gw/frontdesk/bridge"
+	"github.com/frontdesk-gw/frontdesk/config"
+)
 
-// callState is a session's call.
-type callState struct{}
+// Calls places calls: the gateway's bridge engine with its SIP user agent.
+type Calls interface {
+	Connect(ctx context.Context, req bridge.DialRequest, obs bridge.Observer) (*bridge.Connection, error)
+}
+
+const (
+	// connectTimeout bounds placing a call (SDP checks, INVITE sent).
+	connectTimeout = 10 * time.Second
+	// dtmfTimeout bounds sending one key press by SIP INFO.
+	dtmfTimeout = 5 * time.Second
+)
+
+// callState is a session's call, from CreateCall to its end.
+type callState struct {
+	agent   config.Agent
+	name    string
+	video   bool
+	release func() // frees the call-limit slots, once
+	conn    *bridge.Connection
+}
+
+// callObserver hands a connection's progress to its session.
+type callObserver struct {
+	s  *session
+	cs *callState
+}
+
+func (o callObserver) State(st bridge.State, answer string) {
+	o.s.mail.post(func() error {
+		if o.s.call != o.cs {
+			return nil
+		}
+		m := callInfoMsg{MT: mtCallInfo, State: string(st)}
+		if answer != "" {
+			m.Cmd, m.SDP = "SELECT", answer
+		}
+		return o.s.writeJSON(m)
+	})
+}
+
+func (o callObserver) Ended(r bridge.Reason) {
+	o.cs.release()
+	o.s.mail.post(func() error {
+		if o.s.call != o.cs {
+			return nil
+		}
+		o.s.call = nil
+		return o.s.writeJSON(callInfoMsg{MT: mtCallInfo, State: string(bridge.StateTerminated), Reason: string(r)})
+	})
+}
 
 // handleCall serves the call messages of the Widget-API.
 func (s *session) handleCall(m inbound) (ErrorCode, error) {
-	return CodeMediumNotAllowed, errors.New("calls are not enabled on this gateway")
+	calls := s.srv.opts.Calls
+	if calls == nil {
+		return CodeMediumNotAllowed, errors.New("calls are not enabled on this gateway")
+	}
+	switch m.MT {
+	case mtCreateCall:
+		return s.createCall(m)
+	case mtChannels:
+		return s.placeCall(calls, m)
+	}
+	if s.call == nil {
+		return CodeNoCall, fmt.Errorf("%s without a call", m.MT)
+	}
+	switch m.MT {
+	case mtClearCall:
+		if s.call.conn == nil {
+			s.call.release()
+			s.call = nil
+			return CodeUnknown, s.writeJSON(callInfoMsg{MT: mtCallInfo, State: string(bridge.StateTerminated),
+				Reason: string(bridge.ReasonByVisitor)})
+		}
+		s.call.conn.Hangup(bridge.ReasonByVisitor)
+	case mtDtmf:
+		if s.call.conn == nil {
+			return CodeNoCall, errors.New("Dtmf before the call was placed")
+		}
+		conn, digit := s.call.conn, m.Digit[0]
+		s.srv.wg.Add(1)
+		go func() {
+			defer s.srv.wg.Done()
+			ctx, cancel := context.WithTimeout(s.srv.ctx, dtmfTimeout)
+			defer cancel()
+			if err := conn.SendDTMF(ctx, digit); err != nil {
+				s.srv.log.Info("DTMF not sent", "session", s.label, "err", err)
+			}
+		}()
+	}
+	return CodeUnknown, nil
 }
 
-// endCall ends the session's call, if any.
-func (s *session) endCall(code ErrorCode) {}
+// createCall checks everything a call needs before anything reaches the PBX:
+// the agent is in this widget, takes the medium, is available, and the limits
+// allow another call.
+func (s *session) createCall(m inbound) (ErrorCode, error) {
+	if s.call != nil {
+		return CodeCallInProgress, errors.New("a call is already running")
+	}
+	medium := config.MediumVoice
+	if m.Video {
+		medium = config.MediumVideo
+	}
+	w, a, code, err := s.reachableAgent(m.Dest, medium)
+	if code != CodeUnknown {
+		return code, err
+	}
+	release, ok := s.srv.calls.acquire(a.URI, s.srv.state.Load().cfg.Calls)
+	if !ok {
+		return CodeTooManyCalls, fmt.Errorf("call limit reached for %s", a.ID)
+	}
+	s.call = &callState{agent: *a, name: s.visitorName(w, m.DN), video: m.Video, release: release}
+	return CodeUnknown, nil
+}
+
+// placeCall takes the browser's offer and places the call.
+func (s *session) placeCall(calls Calls, m inbound) (ErrorCode, error) {
+	if s.call == nil || s.call.conn != nil {
+		return CodeNoCall, errors.New("Channels without a new call")
+	}
+	cs := s.call
+	ctx, cancel := context.WithTimeout(s.srv.ctx, connectTimeout)
+	defer cancel()
+	conn, err := calls.Connect(ctx, bridge.DialRequest{
+		ID:           s.label,
+		Target:       cs.agent.URI,
+		DisplayName:  cs.name,
+		BrowserOffer: m.SDP,
+		AllowVideo:   cs.video,
+		RingTimeout:  s.srv.state.Load().cfg.Calls.RingTimeout,
+	}, callObserver{s: s, cs: cs})
+	if err != nil {
+		cs.release()
+		s.call = nil
+		reason := bridge.ReasonFailed
+		if errors.Is(err, bridge.ErrNoCommonCodec) || errors.Is(err, bridge.ErrBadOffer) {
+			reason = bridge.ReasonNoCommonCodec
+		}
+		s.srv.log.Info("call not placed", "session", s.label, "agent", cs.agent.ID, "err", err)
+		return CodeUnknown, s.writeJSON(callInfoMsg{MT: mtCallInfo, State: string(bridge.StateTerminated), Reason: string(reason)})
+	}
+	cs.conn = conn
+	// The server waits for every call to end on both sides before it
+	// closes, so shutdown leaves nothing half-open.
+	s.srv.wg.Add(1)
+	go func() {
+		defer s.srv.wg.Done()
+		<-conn.Done()
+	}()
+	return CodeUnknown, nil
+}
+
+// endCall hangs up the session's call when the session ends.
+func (s *session) endCall(code ErrorCode) {
+	cs := s.call
+	if cs == nil {
+		return
+	}
+	s.call = nil
+	if cs.conn == nil {
+		cs.release()
+		return
+	}
+	reason := bridge.ReasonByVisitor
+	if code == CodeShuttingDown {
+		reason = bridge.ReasonShuttingDown
+	}
+	cs.conn.Hangup(reason)
+}
+
+// callLimits counts running calls, in total and per agent.
+type callLimits struct {
+	mu      sync.Mutex
+	total   int
+	byAgent map[string]int
+}
+
+// acquire takes a call slot for the agent at uri, or reports false when a
+// limit is reached. release is safe to call more than once.
+func (l *callLimits) acquire(uri string, c config.Calls) (release func(), ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byAgent == nil {
+		l.byAgent = map[string]int{}
+	}
+	if (c.MaxCalls > 0 && l.total >= c.MaxCalls) || (c.MaxCallsPerAgent > 0 && l.byAgent[uri] >= c.MaxCallsPerAgent) {
+		return nil, false
+	}
+	l.total++
+	l.byAgent[uri]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			l.total--
+			if l.byAgent[uri]--; l.byAgent[uri] <= 0 {
+				delete(l.byAgent, uri)
+			}
+		})
+	}, true
+}
+
+// Calls returns the number of running calls.
+func (s *Server) Calls() int {
+	s.calls.mu.Lock()
+	defer s.calls.mu.Unlock()
+	return s.calls.total
+}

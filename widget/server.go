@@ -53,6 +53,7 @@ type Server struct {
 
 	upgrader websocket.Upgrader
 	limiter  *connLimiter
+	calls    callLimits
 
 	ctx    context.Context
 	cancel context.CancelFunc

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/frontdesk-gw/frontdesk/bridge"
 	"github.com/frontdesk-gw/frontdesk/chat"
 	"github.com/frontdesk-gw/frontdesk/config"
 	"github.com/frontdesk-gw/frontdesk/presence"
@@ -26,6 +27,7 @@ type gateway struct {
 	hub   *presence.Hub
 	ua    *sip.UA
 	chat  *chat.Manager
+	media *bridge.Engine // nil when calls could not be set up
 	web   *widget.Server
 
 	cfg      atomic.Pointer[config.Config]
@@ -69,11 +71,20 @@ func newGateway(cfg *config.Config, opts gatewayOptions) (*gateway, error) {
 		Domain:   cfg.SIP.Domain,
 		Log:      opts.Logger.With("component", "chat"),
 	})
+	var calls widget.Calls
+	if host, err := rtpHost(cfg.SIP); err != nil {
+		opts.Logger.Error("calls disabled: no address for RTP; set calls.rtp_address", "err", err)
+	} else if g.media, err = bridge.NewEngine(cfg.Calls, host, opts.Logger.With("component", "bridge")); err != nil {
+		opts.Logger.Error("calls disabled", "err", err)
+	} else {
+		calls = callPlacer{engine: g.media, dialer: ua}
+	}
 	web, err := widget.New(cfg, widget.Options{
 		Logger:       opts.Logger.With("component", "widget"),
 		Availability: g.store,
 		Hub:          g.hub,
 		Chat:         g.chat,
+		Calls:        calls,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create widget server: %w", err)
@@ -158,6 +169,9 @@ func (g *gateway) apply(old, cfg *config.Config) {
 	}
 	if ch.Chat {
 		g.chat.SetConfig(cfg.Chat)
+	}
+	if ch.Calls {
+		g.log.Warn("calls settings changed: port ranges and addresses take effect after a restart; limits and timeouts at once")
 	}
 	if ch.HTTP {
 		g.log.Warn("http settings changed: they take effect after a restart")
@@ -256,6 +270,9 @@ func (g *gateway) run(ctx context.Context, httpLn net.Listener, watcher *config.
 	chatWG.Wait()
 	stopUA()
 	uaWG.Wait()
+	if g.media != nil {
+		_ = g.media.Close()
+	}
 	wg.Wait()
 	close(errc)
 	var errs []error

@@ -28,6 +28,10 @@ type health struct {
 	Config healthConfig `json:"config"`
 	// Sessions is the number of open widget sessions.
 	Sessions int `json:"sessions"`
+	// Calls is the number of running calls; CallsEnabled is false when the
+	// media bridge could not be set up (see the log).
+	Calls        int  `json:"calls"`
+	CallsEnabled bool `json:"calls_enabled"`
 }
 
 type healthSIP struct {
@@ -52,8 +56,10 @@ func (g *gateway) serveHealth(w http.ResponseWriter, _ *http.Request) {
 		Status: "ok",
 		SIP: healthSIP{Registration: st.Registration, Error: g.regErr,
 			Subscriptions: st.Subscriptions, Active: st.Active},
-		Config:   healthConfig{Source: g.cfg.Load().Source, ReloadedAt: g.reloadAt},
-		Sessions: g.web.Sessions(),
+		Config:       healthConfig{Source: g.cfg.Load().Source, ReloadedAt: g.reloadAt},
+		Sessions:     g.web.Sessions(),
+		Calls:        g.web.Calls(),
+		CallsEnabled: g.media != nil,
 	}
 	g.mu.Unlock()
 	if h.SIP.Error == "" {
@@ -101,6 +107,9 @@ func (g *gateway) metrics() *prometheus.Registry {
 	})
 	gauge("frontdesk_widget_sessions", "Open widget websocket sessions.", func() float64 {
 		return float64(g.web.Sessions())
+	})
+	gauge("frontdesk_calls", "Running calls.", func() float64 {
+		return float64(g.web.Calls())
 	})
 	counter("frontdesk_sip_notifies_total", "NOTIFY requests received for subscriptions.", func() float64 {
 		return float64(g.notifies.Load())

@@ -738,7 +738,7 @@
       this.backBtn = this.L(button('x', 'back', () => this.home()), 'back', 'aria-label');
       this.title = el('h2');
       this.title.id = 'title';
-      this.x = button('x', 'close', () => this.dismiss(false));
+      this.x = button('x shut', 'close', () => this.dismiss(false));
       head.append(this.backBtn, this.title, this.x);
 
       const home = (this.homeEl = el('div', 'home'));
@@ -1242,6 +1242,7 @@
     show(view) {
       this.view = view;
       this.homeEl.hidden = view !== 'home';
+      this.stage.hidden = view === 'home';
       Object.keys(this.views).forEach((k) => { this.views[k].hidden = k !== view; });
       this.root.classList.toggle('conv', view !== 'home');
       this.mark('view', view);

@@ -1,0 +1,332 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/frontdesk-gw/frontdesk/sip"
+)
+
+// Dialer places SIP call legs; *sip.UA is one.
+type Dialer interface {
+	Call(ctx context.Context, req sip.CallRequest, ev sip.CallEvents) (*sip.Leg, error)
+}
+
+// DialRequest is one visitor's call to one agent.
+type DialRequest struct {
+	ID           string // for logs
+	Target       string // the agent's SIP URI, from config
+	DisplayName  string // the visitor's name
+	BrowserOffer string // complete SDP offer
+	AllowVideo   bool
+	RingTimeout  time.Duration
+}
+
+// Observer hears a connection's progress. Calls come from the connection's
+// goroutine, one at a time, and must not block.
+type Observer interface {
+	// State reports a new state; answer is the SDP answer for the browser,
+	// set once: with StateEarly or, without early media, StateConnected.
+	State(st State, answer string)
+	// Ended is the last call, exactly once, after both legs ended.
+	Ended(r Reason)
+}
+
+// hangupTimeout bounds CANCEL/BYE when we end a call.
+const hangupTimeout = 5 * time.Second
+
+// Connection joins a SIP call leg to a browser's media: the call as the
+// widget sees it. Its state changes only on its own goroutine (run); SIP and
+// media goroutines send it events.
+type Connection struct {
+	log    *slog.Logger
+	obs    Observer
+	media  *Call
+	leg    *sip.Leg
+	events chan func()
+	hangup chan Reason
+	done   chan struct{}
+	wg     sync.WaitGroup // hangups in flight
+
+	// Owned by run.
+	answered     bool // 2xx received
+	answerSent   bool // the browser has its SDP answer
+	held         bool
+	legEnded     bool
+	localReason  Reason // why we ended it, when we did
+	remoteReason Reason // what the SIP side said
+}
+
+// Connect starts a call: media first, so a bad offer never reaches the PBX,
+// then the SIP leg. It returns once the INVITE is on its way; ctx bounds only
+// that.
+func (e *Engine) Connect(ctx context.Context, d Dialer, req DialRequest, obs Observer) (*Connection, error) {
+	log := e.log.With("call", req.ID)
+	media, err := e.NewCall(req.BrowserOffer, CallOptions{ID: req.ID, AllowVideo: req.AllowVideo, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("call %s: %w", req.ID, err)
+	}
+	c := &Connection{
+		log:    log,
+		obs:    obs,
+		media:  media,
+		events: make(chan func(), 32),
+		hangup: make(chan Reason, 1),
+		done:   make(chan struct{}),
+	}
+	leg, err := d.Call(ctx, sip.CallRequest{Target: req.Target, DisplayName: req.DisplayName, SDP: media.SIPOffer()}, legEvents{c})
+	if err != nil {
+		_ = media.Close()
+		return nil, fmt.Errorf("call %s: place SIP call: %w", req.ID, err)
+	}
+	c.leg = leg
+	go c.run(req.RingTimeout)
+	return c, nil
+}
+
+// Hangup ends the connection for r (the visitor hung up, the session ended,
+// the gateway is shutting down). It does not wait; Ended follows.
+func (c *Connection) Hangup(r Reason) {
+	select {
+	case c.hangup <- r:
+	default: // a hangup is already pending
+	}
+}
+
+// Done is closed after Ended was reported and everything is released.
+func (c *Connection) Done() <-chan struct{} { return c.done }
+
+// SendDTMF sends a key press: RFC 4733 in the media when the PBX negotiated
+// telephone-event, else SIP INFO.
+func (c *Connection) SendDTMF(ctx context.Context, digit byte) error {
+	const d = 160 * time.Millisecond
+	err := c.media.SendDTMF(digit, d)
+	if errors.Is(err, ErrNoTelephoneEvent) {
+		err = c.leg.SendDTMF(ctx, digit, d)
+	}
+	if err != nil {
+		return fmt.Errorf("send DTMF %c: %w", digit, err)
+	}
+	return nil
+}
+
+// post hands fn to run; it returns false once run has finished.
+func (c *Connection) post(fn func()) bool {
+	select {
+	case c.events <- fn:
+		return true
+	case <-c.done:
+		return false
+	}
+}
+
+// run owns the connection until both legs ended. The Observer hears Ended only
+// then, so nothing is left half-open.
+func (c *Connection) run(ringTimeout time.Duration) {
+	defer close(c.done)
+	if ringTimeout <= 0 {
+		ringTimeout = 60 * time.Second
+	}
+	ring := time.NewTimer(ringTimeout)
+	defer ring.Stop()
+	for !c.legEnded {
+		select {
+		case fn := <-c.events:
+			fn()
+		case r := <-c.hangup:
+			c.end(r)
+		case <-ring.C:
+			if !c.answered {
+				c.end(ReasonNoAnswer)
+			}
+		case <-c.media.Done():
+			if errors.Is(c.media.Err(), ErrRTPTimeout) {
+				c.end(ReasonMediaTimeout)
+			} else {
+				c.end(ReasonMediaFailed)
+			}
+		case <-c.leg.Done():
+			c.legEnded = true
+		}
+	}
+	// The leg's own Ended event may still be queued: it carries the reason.
+	for drained := false; !drained; {
+		select {
+		case fn := <-c.events:
+			fn()
+		default:
+			drained = true
+		}
+	}
+	_ = c.media.Close()
+	c.wg.Wait()
+	r := c.localReason
+	if r == ReasonUnknown {
+		r = c.remoteReason
+	}
+	if r == ReasonUnknown {
+		r = ReasonFailed
+	}
+	c.obs.Ended(r)
+}
+
+// end tears down from our side: media first, so no more audio flows, then
+// CANCEL or BYE on the SIP leg (in the background: run keeps serving events
+// until the leg reports its end).
+func (c *Connection) end(r Reason) {
+	if c.localReason != ReasonUnknown {
+		return
+	}
+	c.localReason = r
+	c.log.Info("ending call", "reason", r)
+	_ = c.media.Close()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), hangupTimeout)
+		defer cancel()
+		if err := c.leg.Hangup(ctx); err != nil {
+			c.log.Debug("hang up SIP leg", "err", err)
+		}
+	}()
+}
+
+// answer applies the PBX's SDP and, the first time, gives the browser its
+// answer.
+func (c *Connection) answer(sdp []byte, final bool) (string, bool) {
+	if len(sdp) == 0 {
+		return "", true
+	}
+	browser, err := c.media.SIPAnswer(sdp, final)
+	if err != nil {
+		c.log.Warn("PBX SDP unusable", "final", final, "err", err)
+		if errors.Is(err, ErrNoCommonCodec) || errors.Is(err, ErrIncompatibleAnswer) {
+			c.end(ReasonNoCommonCodec)
+		} else {
+			c.end(ReasonFailed)
+		}
+		return "", false
+	}
+	return browser, true
+}
+
+func (c *Connection) onProgress(code int, sdp []byte) {
+	if c.localReason != ReasonUnknown || c.answered {
+		return
+	}
+	if len(sdp) > 0 && !c.answerSent {
+		browser, ok := c.answer(sdp, false)
+		if !ok {
+			return
+		}
+		c.answerSent = true
+		c.obs.State(StateEarly, browser)
+		return
+	}
+	if len(sdp) > 0 {
+		_, _ = c.answer(sdp, false) // a later 183 may move the early media
+	}
+	if code == 180 || code == 181 || code == 182 {
+		c.obs.State(StateAlerting, "")
+	}
+}
+
+func (c *Connection) onAnswered(sdp []byte) {
+	if c.localReason != ReasonUnknown || c.answered {
+		return
+	}
+	c.answered = true
+	if len(sdp) == 0 {
+		c.log.Warn("2xx without SDP")
+		c.end(ReasonFailed)
+		return
+	}
+	browser, ok := c.answer(sdp, true)
+	if !ok {
+		return
+	}
+	if c.answerSent {
+		browser = "" // the browser has its answer from the early media
+	}
+	c.answerSent = true
+	c.obs.State(StateConnected, browser)
+}
+
+func (c *Connection) onHold(held bool) {
+	if c.held == held || !c.answered || c.localReason != ReasonUnknown {
+		return
+	}
+	c.held = held
+	if held {
+		c.obs.State(StateHeld, "")
+	} else {
+		c.obs.State(StateConnected, "")
+	}
+}
+
+// legEvents adapts the SIP leg's events to the connection's goroutine.
+type legEvents struct{ c *Connection }
+
+func (e legEvents) Progress(code int, sdp []byte) {
+	e.c.post(func() { e.c.onProgress(code, sdp) })
+}
+
+func (e legEvents) Answered(sdp []byte) {
+	e.c.post(func() { e.c.onAnswered(sdp) })
+}
+
+// Reoffer answers at once from the media (the PBX waits for it) and tells run
+// about hold.
+func (e legEvents) Reoffer(sdp []byte) ([]byte, error) {
+	answer, err := e.c.media.SIPReoffer(sdp)
+	if err != nil {
+		return nil, fmt.Errorf("answer re-offer: %w", err)
+	}
+	held := isHold(sdp)
+	e.c.post(func() { e.c.onHold(held) })
+	return answer, nil
+}
+
+func (e legEvents) OfferRequest() []byte { return e.c.media.SIPLocalOffer() }
+
+func (e legEvents) Reanswer(sdp []byte) {
+	if err := e.c.media.SIPReanswer(sdp); err != nil {
+		e.c.log.Warn("PBX answer to our re-offer unusable", "err", err)
+		e.c.post(func() { e.c.end(ReasonFailed) })
+	}
+}
+
+func (e legEvents) DTMF(digit byte, d time.Duration) {
+	e.c.log.Debug("DTMF from the PBX ignored", "digit", string(digit), "duration", d)
+}
+
+func (e legEvents) Ended(cause sip.EndCause, code int, reason string) {
+	e.c.post(func() {
+		e.c.legEnded = true
+		e.c.remoteReason = reasonOf(cause)
+		e.c.log.Info("SIP leg ended", "cause", cause, "code", code, "reason", reason)
+	})
+}
+
+// reasonOf maps how the SIP leg ended to what the visitor is told.
+func reasonOf(c sip.EndCause) Reason {
+	switch c {
+	case sip.EndBusy:
+		return ReasonBusy
+	case sip.EndDeclined:
+		return ReasonDeclined
+	case sip.EndNoAnswer:
+		return ReasonNoAnswer
+	case sip.EndUnavailable:
+		return ReasonUnavailable
+	case sip.EndRemoteHangup:
+		return ReasonByAgent
+	case sip.EndLocalHangup, sip.EndCancelled:
+		return ReasonByVisitor
+	}
+	return ReasonFailed
+}

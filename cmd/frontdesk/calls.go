@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/frontdesk-gw/frontdesk/bridge"
+	"github.com/frontdesk-gw/frontdesk/config"
+)
+
+// callPlacer places calls with the bridge engine over the SIP user agent.
+type callPlacer struct {
+	engine *bridge.Engine
+	dialer bridge.Dialer
+}
+
+func (p callPlacer) Connect(ctx context.Context, req bridge.DialRequest, obs bridge.Observer) (*bridge.Connection, error) {
+	return p.engine.Connect(ctx, p.dialer, req, obs)
+}
+
+// rtpHost picks the address RTP toward the PBX is sent from and announced in
+// SDP when calls.rtp_address is not set: the SIP public address, else the SIP
+// listen address, else the local address the system routes toward the
+// registrar (found without sending anything).
+func rtpHost(s config.SIP) (string, error) {
+	for _, hp := range []string{s.PublicAddress, s.Listen} {
+		host := hp
+		if h, _, err := net.SplitHostPort(hp); err == nil {
+			host = h
+		}
+		if a, err := netip.ParseAddr(host); err == nil && !a.IsUnspecified() {
+			return a.String(), nil
+		}
+	}
+	target := s.OutboundProxy
+	if target == "" {
+		target = s.Registrar
+	}
+	target = strings.TrimPrefix(strings.TrimPrefix(target, "sips:"), "sip:")
+	if i := strings.IndexAny(target, ";?"); i >= 0 {
+		target = target[:i]
+	}
+	if _, _, err := net.SplitHostPort(target); err != nil {
+		target = net.JoinHostPort(target, "5060")
+	}
+	// A UDP "connection" only asks the routing table; no packet leaves.
+	c, err := net.Dial("udp", target)
+	if err != nil {
+		return "", fmt.Errorf("find the local address toward %s: %w", target, err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).IP.String(), nil
+}
