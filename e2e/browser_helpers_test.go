@@ -143,6 +143,10 @@ func startBrowserEnv(t *testing.T) *browserEnv {
 		chromedp.Flag("disable-default-apps", true),
 		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("no-proxy-server", true),
+		// Tabs opened later render (animations run) as the first one does.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
 		// Calls: a fake microphone and camera, no permission prompt.
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("use-fake-device-for-media-stream", true),
@@ -301,6 +305,11 @@ func (env *browserEnv) newTab(t *testing.T) *tab {
 			tb.log(m.Source + " " + m.String())
 		}
 	}()
+	// Only the front tab renders frames (animations, transitions).
+	tb.run("bring tab to front", 10*time.Second, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.BringToFront, cdp.Empty{})
+		return err
+	}))
 	tb.run("watch CSP violations", 10*time.Second, pageAddScript(`window.__fdViolations = [];
 document.addEventListener('securitypolicyviolation', (e) => {
   window.__fdViolations.push(e.violatedDirective + ' ' + (e.blockedURI || '') + ' ' + (e.sourceFile || '') + ':' + (e.lineNumber || 0));
@@ -428,9 +437,13 @@ func (tb *tab) click(id, sel string) {
 	tb.t.Helper()
 	var box []float64
 	tb.waitJS("visible "+sel, fmt.Sprintf(`shown(fd(%q) && fd(%q).querySelector(%q))`, id, id, sel), browserWait)
-	// Wait until it stopped moving (the sidebar tab slides in).
-	tb.waitJS("steady "+sel, fmt.Sprintf(`(async () => { const n = fd(%q).querySelector(%q); const a = n.getBoundingClientRect();
-  await new Promise((r) => setTimeout(r, 100)); const b = n.getBoundingClientRect(); return a.x === b.x && a.y === b.y; })()`, id, sel), browserWait)
+	// Wait until nothing moves (the sidebar tab slides in, the panel slides
+	// open) and the element's centre is on the screen.
+	tb.waitJS("steady "+sel, fmt.Sprintf(`(() => { const r = fd(%q); const n = r.querySelector(%q); const b = n.getBoundingClientRect();
+  const x = b.x + b.width / 2, y = b.y + b.height / 2;
+  const still = Array.from(document.querySelectorAll('[data-frontdesk-host]')).every((h) => h.shadowRoot.getAnimations().every((a) => a.playState !== 'running'));
+  const hit = r.elementFromPoint(x, y);
+  return still && x >= 0 && y >= 0 && x < innerWidth && y < innerHeight && document.elementFromPoint(x, y) === r.host && !!hit && n.contains(hit); })()`, id, sel), browserWait)
 	tb.eval(fmt.Sprintf(`(() => { const r = fd(%q).querySelector(%q).getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()`, id, sel), &box)
 	tb.run("click "+sel, 10*time.Second, chromedp.MouseClickXY(box[0], box[1]))
 }

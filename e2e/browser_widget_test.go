@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -440,9 +439,19 @@ func (tb *tab) axe(state string) {
 		ID, Impact, Help string
 		Nodes            []string
 	}
-	var vs []violation
-	tb.eval(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({
-  ID: v.id, Impact: v.impact || '', Help: v.help, Nodes: v.nodes.slice(0, 5).map((n) => JSON.stringify(n.target)) })))`, &vs)
+	var res struct {
+		Violations []violation
+		// InShadow counts passed checks on nodes inside the widgets' shadow
+		// roots (their targets are nested selectors).
+		InShadow int
+	}
+	tb.eval(`axe.run(document).then((r) => ({
+  Violations: r.violations.map((v) => ({ ID: v.id, Impact: v.impact || '', Help: v.help, Nodes: v.nodes.slice(0, 5).map((n) => JSON.stringify(n.target)) })),
+  InShadow: r.passes.reduce((k, p) => k + p.nodes.filter((n) => Array.isArray(n.target[0])).length, 0) }))`, &res)
+	if res.InShadow == 0 {
+		tb.t.Errorf("axe (%s) checked nothing inside the widgets", state)
+	}
+	vs := res.Violations
 	for _, v := range vs {
 		msg := fmt.Sprintf("axe (%s): %s [%s] %s: %s", state, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, ", "))
 		if v.Impact == "serious" || v.Impact == "critical" {
@@ -451,6 +460,5 @@ func (tb *tab) axe(state string) {
 			tb.t.Log(msg)
 		}
 	}
-	b, _ := json.Marshal(len(vs))
-	tb.t.Logf("axe (%s): %s violations in all", state, b)
+	tb.t.Logf("axe (%s): %d violations in all; %d checks passed inside the widgets", state, len(vs), res.InShadow)
 }

@@ -37,7 +37,9 @@ type CallRequest struct {
 
 // CallEvents receives what happens in a leg. All methods are called on the
 // leg's own goroutine, one at a time, and must return promptly: while one
-// runs, the leg answers nothing else.
+// runs, the leg answers nothing else. For the same reason they must not call
+// the leg's Hangup or SendDTMF, which wait for that goroutine; start a
+// goroutine for that.
 type CallEvents interface {
 	// Progress reports a provisional response (180, 181, 182, 183); sdp is
 	// non-nil when it carried SDP (early media).

@@ -150,6 +150,29 @@ func (f *fakeUAS) next(method sip.RequestMethod) *sip.Request {
 	}
 }
 
+// collect returns the next request of each method, whatever their order:
+// each datagram is handled on its own goroutine.
+func (f *fakeUAS) collect(methods ...sip.RequestMethod) map[sip.RequestMethod]*sip.Request {
+	f.t.Helper()
+	got := map[sip.RequestMethod]*sip.Request{}
+	want := map[sip.RequestMethod]bool{}
+	for _, m := range methods {
+		want[m] = true
+	}
+	deadline := time.After(3 * time.Second)
+	for len(got) < len(want) {
+		select {
+		case r := <-f.reqs:
+			if want[r.Method] && got[r.Method] == nil {
+				got[r.Method] = r
+			}
+		case <-deadline:
+			f.t.Fatalf("want %v within 3s, got %v", methods, got)
+		}
+	}
+	return got
+}
+
 func (f *fakeUAS) nextCall() *uasCall {
 	f.t.Helper()
 	return waitFor(f.t, f.invites, "INVITE", func(*uasCall) bool { return true })

@@ -119,8 +119,6 @@ func (l *Leg) onReinvite(in inbound) {
 	if st.inReinvite != nil { // the ACK of the previous one was lost
 		l.clearReinvite()
 	}
-	l.updateTarget(in.req)
-	hdrs := l.sessionFromRequest(in.req)
 	p := &pendingReinvite{seq: in.req.CSeq().SeqNo, tx: in.tx}
 	var body []byte
 	if offer := sdpOf(in.req); offer != nil {
@@ -140,6 +138,8 @@ func (l *Leg) onReinvite(in inbound) {
 		p.wantAnswer = true
 	}
 	st.localSDP = append([]byte(nil), body...)
+	l.updateTarget(in.req) // only an accepted target refresh counts (RFC 6141)
+	hdrs := l.sessionFromRequest(in.req)
 	p.res = l.respond(in, sip.StatusOK, "OK", body, hdrs...)
 	if !sip.IsReliable(in.req.Transport()) || p.wantAnswer {
 		// RFC 3261 13.3.1.4: the UAS core retransmits its 2xx until the ACK.
@@ -160,8 +160,6 @@ func (l *Leg) onUpdate(in inbound) {
 		l.respond(in, 491, "Request Pending", nil)
 		return
 	}
-	l.updateTarget(in.req)
-	hdrs := l.sessionFromRequest(in.req)
 	var answer []byte
 	if offer != nil {
 		a, err := l.ev.Reoffer(offer)
@@ -172,6 +170,8 @@ func (l *Leg) onUpdate(in inbound) {
 		}
 		st.remoteSDP, st.localSDP, answer = offer, append([]byte(nil), a...), a
 	}
+	l.updateTarget(in.req)
+	hdrs := l.sessionFromRequest(in.req)
 	l.respond(in, sip.StatusOK, "OK", answer, hdrs...)
 	l.scheduleSession()
 }

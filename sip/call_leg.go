@@ -277,6 +277,8 @@ func (l *Leg) bye(cause EndCause, code int, reason string) {
 	st := &l.st
 	if st.cause == EndUnknown {
 		st.cause, st.code, st.reason = cause, code, reason
+	} else if st.code == 0 {
+		st.code, st.reason = code, reason
 	}
 	st.session.stop()
 	st.phase = phaseEnding

@@ -289,3 +289,37 @@ func (c *uasCall) sendOutOfDialog(req *sip.Request) int {
 	}
 	return res.StatusCode
 }
+
+// Hanging up before any provisional response defers the CANCEL (RFC 3261
+// 9.1); a 2xx that comes instead is ACKed and ended with BYE.
+func TestCallAnswerRacesCancel(t *testing.T) {
+	f := newFakeUAS(t, "UDP")
+	release := make(chan struct{})
+	f.setScript(func(c *uasCall) {
+		select {
+		case <-release: // sipgo's own 100 Trying would come after 200ms
+		case <-time.After(3 * time.Second):
+		}
+		c.respond(200, answerSDP)
+	})
+	u, _ := startCallUA(t, f, nil)
+	ev := newLegEvents()
+	l := call(t, u, ev, "")
+	c := f.nextCall()
+	hung := make(chan error, 1)
+	go func() { hung <- l.Hangup(context.Background()) }()
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	if bye := f.collect(sip.ACK, sip.BYE)[sip.BYE]; bye.To().Params.GetOr("tag", "") != c.toTag {
+		t.Errorf("BYE %s", bye.String())
+	}
+	if err := <-hung; err != nil {
+		t.Errorf("Hangup: %v", err)
+	}
+	if e := ev.waitEnded(t); e.cause != EndCancelled || e.code != 200 {
+		t.Errorf("Ended %+v, want cancelled 200", e)
+	}
+	if isClosed(c.cancel) || ev.nAnswered.Load() != 0 {
+		t.Errorf("CANCEL sent without a provisional response, or Answered reported")
+	}
+}

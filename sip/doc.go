@@ -21,7 +21,7 @@
 //	err = ua.Reconfigure(newCfg.SIP) // ErrRestartRequired for transport changes
 //
 // One UA is one sipgo UserAgent, Server and Client sharing one transport;
-// MESSAGE and INVITE legs will use the same ones. Incoming requests all pass
+// MESSAGE and INVITE legs use the same ones. Incoming requests all pass
 // through one router (route.go): trust check, then one case per method
 // (OPTIONS answers 200, NOTIFY is matched to a subscription dialog, other
 // methods get 405).
@@ -43,6 +43,27 @@
 // connection the gateway opened. Contact and Via carry cfg.PublicAddress,
 // else the bound address (or, when bound to 0.0.0.0, the local address
 // toward the registrar); Via carries rport.
+//
+// Call legs: UA.Call places an outgoing call (the INVITE client side of
+// the B2BUA) and returns a Leg once the INVITE is sent; the call that
+// bridges media (package bridge) owns the Leg and hears about it through
+// CallEvents, always on the leg's own goroutine, which owns all of its
+// state. The INVITE comes from the registered identity with the visitor's
+// sanitized name as From display name, is routed like every other request
+// (outbound proxy, else the registrar's address), answers digest
+// challenges and 422, offers session timers (RFC 4028), and follows the
+// first 2xx: ACK, remote target from its Contact, route set from its
+// Record-Route; a 2xx from another fork is ACKed and ended with BYE. The
+// PBX's in-dialog requests reach the leg through route.go (trust check
+// first): BYE ends it, re-INVITE and UPDATE offers go to Reoffer, a
+// re-INVITE without SDP to OfferRequest and then Reanswer, INFO DTMF to
+// DTMF; requests for unknown dialogs get 481 and INVITEs outside a dialog
+// 403, since the gateway takes no calls. Hangup sends CANCEL (after the
+// first provisional response) or BYE; Ended is reported exactly once with
+// an EndCause mapped from the SIP status (see call_cause.go). When Run's
+// context ends every live leg is hung up, bounded, before unregistering.
+// CallEvents methods must not call Hangup or SendDTMF themselves: the leg's
+// goroutine is the one running them.
 //
 // Tracing (Options.Trace) hooks this UA's transport read path and its own
 // send path rather than sipgo's process-wide sip.SIPDebug; see trace.go.

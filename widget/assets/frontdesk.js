@@ -177,6 +177,36 @@
     return s;
   };
 
+  // focus moves the keyboard focus to n once no key is held: a focus moved
+  // while Enter is down would let the same key press activate the new
+  // control (or type into it).
+  let keyHeld = false;
+  let pending = null;
+  const flush = () => {
+    const f = pending;
+    pending = null;
+    if (f) f();
+  };
+  const focus = (n) => {
+    if (!n) return;
+    const go = () => { if (n.isConnected) n.focus({ preventScroll: true }); };
+    if (!keyHeld) {
+      go();
+      return;
+    }
+    pending = go;
+    setTimeout(() => { if (pending === go) flush(); }, 1000);
+  };
+  win.addEventListener('keydown', () => { keyHeld = true; }, true);
+  win.addEventListener('keyup', () => {
+    keyHeld = false;
+    flush();
+  }, true);
+  win.addEventListener('blur', () => {
+    keyHeld = false;
+    flush();
+  });
+
   const setIcon = (b, name) => {
     const p = b.querySelector('path');
     if (p) p.setAttribute('d', ICONS[name]);
@@ -811,7 +841,7 @@
         const v = input.value.trim().replace(/\s+/g, ' ');
         if (!v) {
           input.setAttribute('aria-invalid', 'true');
-          input.focus();
+          focus(input);
           return;
         }
         input.removeAttribute('aria-invalid');
@@ -1267,13 +1297,13 @@
       }
       const back = this.opener;
       this.opener = null;
-      const focus = this.shadow.activeElement;
+      const focused = this.shadow.activeElement;
       this.show('home');
       this.tabText();
       if (this.type === 'cards') {
         this.collapse(true);
-        if (focus && back && back.isConnected) back.focus({ preventScroll: true });
-      } else if (focus) {
+        if (focused && back) focus(back);
+      } else if (focused) {
         this.focusView();
       }
     }
@@ -1291,7 +1321,7 @@
       this.collapse();
     }
 
-    expand(focus) {
+    expand(withFocus) {
       if (!this.host || this.opened || this.host.style.display === 'none') return;
       if (this.type === 'cards' && this.view === 'home') return;
       this.opened = true;
@@ -1299,7 +1329,7 @@
       this.tab.setAttribute('aria-expanded', 'true');
       this.mark('open', '1');
       if (this.view === 'chat') this.seen();
-      if (focus) this.focusView();
+      if (withFocus) this.focusView();
       if (this.chat) this.keep();
     }
 
@@ -1312,7 +1342,7 @@
       this.mark('open', '0');
       if (this.chat) this.keep();
       if (!silent && focused && this.host.style.display !== 'none' && (this.type !== 'cards' || this.view !== 'home')) {
-        this.tab.focus({ preventScroll: true });
+        focus(this.tab);
       }
     }
 
@@ -1325,7 +1355,7 @@
         : v === 'call' ? (c && c.state === 'ended' ? this.againBtn : this.hangBtn)
           : v === 'chat' ? (h && h.state === 'ended' ? this.chatDone : this.chatIn)
             : this.cta && !off(this.cta) ? this.cta : this.x.hidden ? null : this.x;
-      if (n) n.focus({ preventScroll: true });
+      focus(n);
     }
 
     // open brings view to the front for a visitor's action.
@@ -1367,7 +1397,7 @@
         this.show('home');
         if (this.type === 'cards') this.collapse(true);
         const back = this.opener;
-        if (back && back.isConnected) back.focus({ preventScroll: true });
+        if (back && back.isConnected) focus(back);
         else this.focusView();
       }
       if (cb) cb(v);
@@ -1541,7 +1571,7 @@
       this.pad.hidden = this.devs.hidden = true;
       this.mark('call-reason', reason);
       this.setCall('ended');
-      if (this.view === 'call' && this.shadow.activeElement) this.againBtn.focus({ preventScroll: true });
+      if (this.view === 'call' && this.shadow.activeElement) focus(this.againBtn);
     }
 
     hangup() {
@@ -1666,7 +1696,7 @@
       if (!box.hidden) {
         if (then) then();
         const f = box.querySelector('button,select');
-        if (f) f.focus({ preventScroll: true });
+        focus(f);
       }
     }
 
@@ -1902,7 +1932,7 @@
       this.log.scrollTop = this.log.scrollHeight;
       this.mark('chat-reason', reason);
       this.setChat('ended');
-      if (this.view === 'chat' && this.shadow.activeElement) this.chatDone.focus({ preventScroll: true });
+      if (this.view === 'chat' && this.shadow.activeElement) focus(this.chatDone);
     }
 
     endChatByVisitor() {
@@ -1983,7 +2013,7 @@
         if (empty && !bad) bad = x;
       });
       if (bad) {
-        bad.focus();
+        focus(bad);
         return;
       }
       if (!this.online()) {
@@ -2010,7 +2040,7 @@
       this.lvText.value = '';
       this.lvFields.hidden = this.lvSend.parentNode.hidden = true;
       this.lvClose.hidden = false;
-      if (this.shadow.activeElement) this.lvClose.focus({ preventScroll: true });
+      if (this.shadow.activeElement) focus(this.lvClose);
     }
 
     snapshot() {
