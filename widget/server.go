@@ -59,6 +59,10 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	closed atomic.Bool
+	// drain is closed when the server starts draining: no new sessions,
+	// sessions without a call end, sessions with one end with it.
+	drain     chan struct{}
+	drainOnce sync.Once
 	open   atomic.Int64
 }
 
@@ -101,6 +105,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		// Origins are checked per widget once Start names it; see checkOrigin.
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
+	s.drain = make(chan struct{})
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.state.Store(&cfgState{cfg: cfg, version: 1})
 	return s, nil
@@ -166,7 +171,7 @@ func (s *Server) Handler() http.Handler {
 
 // serveWS upgrades a request to a widget session.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	if s.closed.Load() {
+	if s.draining() {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
@@ -193,6 +198,32 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		defer s.open.Add(-1)
 		sess.run(s.ctx)
 	}()
+}
+
+func (s *Server) draining() bool {
+	select {
+	case <-s.drain:
+		return true
+	default:
+		return s.closed.Load()
+	}
+}
+
+// Drain stops taking sessions, ends idle sessions (their widgets reconnect,
+// to another instance behind a load balancer), and waits until the sessions
+// with a running call have ended too, or ctx is done. Close ends what is
+// left.
+func (s *Server) Drain(ctx context.Context) {
+	s.drainOnce.Do(func() { close(s.drain) })
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for s.open.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Close ends every session (with a going-away close frame) and waits for

@@ -171,8 +171,14 @@ func (s *session) serve(ctx context.Context) (ErrorCode, error) {
 	defer ping.Stop()
 	s.extendReadDeadline()
 	s.conn.SetPongHandler(func(string) error { s.extendReadDeadline(); return nil })
+	drain := s.srv.drain
 	for {
+		if drain == nil && s.call == nil {
+			return CodeShuttingDown, nil // draining, and the call has ended
+		}
 		select {
+		case <-drain:
+			drain = nil // seen; the check above ends the session once no call runs
 		case <-ctx.Done():
 			return CodeShuttingDown, nil
 		case f := <-s.readErr:

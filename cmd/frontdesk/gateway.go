@@ -36,6 +36,9 @@ type gateway struct {
 
 	// watcher is nil when serving the embedded config.
 	watcher *config.Watcher
+	// drain is closed when the gateway should drain before stopping (nil:
+	// never).
+	drain <-chan struct{}
 
 	mu       sync.Mutex
 	regState sip.RegState
@@ -258,7 +261,13 @@ func (g *gateway) run(ctx context.Context, httpLn net.Listener, watcher *config.
 		}
 	}()
 
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-g.drain:
+		// Widgets reconnect elsewhere; calls may finish until ctx ends.
+		g.web.Drain(ctx)
+		cancel()
+	}
 	g.log.Info("shutting down")
 	shutdownCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer stop()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -20,6 +21,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	trace := fs.Bool("sip-trace", false, "log every SIP message sent and received")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	format := fs.String("log-format", "text", "log format: text or json")
+	drainFor := fs.Duration("drain-timeout", 2*time.Minute, "on SIGTERM, how long running calls may go on before they are ended")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -41,7 +43,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		log.Info("using the embedded demo config; start the demo PBX with 'make demo' or pass --config")
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, drain, stop := stopOnSignals(log, *drainFor)
 	defer stop()
 
 	g, err := newGateway(cfg, gatewayOptions{Logger: log, SIPTrace: *trace})
@@ -65,6 +67,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		watcher = config.NewWatcher(cfg.Source, log.With("component", "config"), 200*time.Millisecond)
 		g.watcher = watcher
 	}
+	g.drain = drain
 	if err := g.run(ctx, ln, watcher); err != nil {
 		log.Error("stopped with errors", "err", err)
 		return 1
@@ -86,4 +89,42 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
+
+// stopOnSignals returns a context that ends when the gateway must stop, and
+// a channel closed when it should drain first. SIGTERM drains: no new
+// sessions, idle sessions close, running calls may finish for up to drainFor.
+// SIGINT, a second signal, or the end of drainFor stop at once.
+// stop releases the signal handling.
+func stopOnSignals(log *slog.Logger, drainFor time.Duration) (context.Context, <-chan struct{}, context.CancelFunc) {
+	ctx, stop := context.WithCancel(context.Background())
+	drain := make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		defer signal.Stop(sigs)
+		defer stop()
+		var sig os.Signal
+		select {
+		case sig = <-sigs:
+		case <-ctx.Done():
+			return
+		}
+		if sig == syscall.SIGINT {
+			log.Info("SIGINT: stopping now")
+			return
+		}
+		log.Info("SIGTERM: draining; send another signal to stop now", "for", drainFor)
+		close(drain)
+		t := time.NewTimer(drainFor)
+		defer t.Stop()
+		select {
+		case <-sigs:
+			log.Info("second signal: stopping now")
+		case <-t.C:
+			log.Info("drain time is over: stopping")
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, drain, stop
 }

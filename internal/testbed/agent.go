@@ -160,6 +160,39 @@ func readNetstring(r *bufio.Reader) ([]byte, error) {
 // video, no sound card (ALSA's null device), a 440 Hz tone as microphone (ausine
 // needs 48 kHz stereo; baresip resamples for the codec).
 func baresipConfig(sipPort, ctrlPort int) string {
+	return agentConfig(sipPort, ctrlPort, agentMedia{})
+}
+
+// agentMedia is what an AgentSpec changes in the media part of the config.
+type agentMedia struct {
+	toneFile  string // aufile as microphone instead of ausine
+	recordDir string // sndfile dumps each call's audio here
+	video     bool   // vp8 plus fakevideo as camera and display
+}
+
+// agentConfig is baresipConfig with an agent's media options applied; the
+// zero agentMedia gives exactly baresipConfig's file.
+func agentConfig(sipPort, ctrlPort int, m agentMedia) string {
+	source := "audio_source		ausine,440\nausrc_srate		48000\nausrc_channels		2\n"
+	if m.toneFile != "" {
+		// aufile takes the file's own rate and channels.
+		source = "audio_source		aufile," + m.toneFile + "\n"
+	}
+	modules := "module			g711.so\nmodule			alsa.so\nmodule			ausine.so\n"
+	if m.toneFile != "" {
+		modules += "module			aufile.so\n"
+	}
+	if m.recordDir != "" {
+		modules += "module			sndfile.so\n"
+	}
+	var extra string
+	if m.recordDir != "" {
+		extra += "snd_path		" + m.recordDir + "\n"
+	}
+	if m.video {
+		modules += "module			vp8.so\nmodule			fakevideo.so\n"
+		extra += "video_source		fakevideo,nil\nvideo_display		fakevideo,nil\nvideo_size		320x240\nvideo_fps		15\nvideo_bitrate		300000\n"
+	}
 	return fmt.Sprintf(`poll_method		epoll
 sip_listen		127.0.0.1:%d
 net_interface		127.0.0.1
@@ -168,19 +201,13 @@ call_local_timeout	120
 call_max_calls		4
 audio_player		alsa,null
 audio_alert		alsa,null
-audio_source		ausine,440
-ausrc_srate		48000
-ausrc_channels		2
-module_path		/usr/lib/baresip/modules
-module			g711.so
-module			alsa.so
-module			ausine.so
-module_app		account.so
+%smodule_path		/usr/lib/baresip/modules
+%smodule_app		account.so
 module_app		contact.so
 module_app		menu.so
 module_app		ctrl_tcp.so
 ctrl_tcp_listen		127.0.0.1:%d
-`, sipPort, ctrlPort)
+%s`, sipPort, source, modules, ctrlPort, extra)
 }
 
 func (t *Testbed) startAgent(_ context.Context, spec AgentSpec) (*Agent, error) {
