@@ -476,3 +476,29 @@ func TestCloseEndsSessionsWithShuttingDown(t *testing.T) {
 	}
 	c.expectClosed()
 }
+
+func TestDrainClosesIdleSessionsAndRefusesNewOnes(t *testing.T) {
+	f := newFixture(t, testYAML)
+	c := f.dial(testOrigin)
+	c.start()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		f.srv.Drain(ctx)
+	}()
+	if m := c.expect("Error"); m["code"] != string(CodeShuttingDown) {
+		t.Fatalf("got %v", m)
+	}
+	c.expectClosed()
+	<-done
+	if n := f.srv.Sessions(); n != 0 {
+		t.Errorf("%d sessions left after Drain", n)
+	}
+	url := "ws" + strings.TrimPrefix(f.http.URL, "http") + "/ws"
+	_, resp, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {testOrigin}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("new session while draining: err %v, response %v; want 503", err, resp)
+	}
+}
