@@ -255,7 +255,7 @@ type tab struct {
 	ctx context.Context
 
 	mu      sync.Mutex
-	console []string // console messages, exceptions and browser log entries
+	console []string // console messages, exceptions, browser log entries, dialogs
 }
 
 // startBrowser starts Chromium (bounded); tabs open in it.
@@ -303,6 +303,18 @@ func (env *browserEnv) newTab(t *testing.T) *tab {
 				return
 			}
 			tb.log(m.Source + " " + m.String())
+		}
+	}()
+	// Dialogs (the beforeunload question while a call or chat runs) are
+	// recorded and accepted.
+	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			tb.log("dialog " + string(ev.Type) + ": " + ev.Message)
+			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
 		}
 	}()
 	// Only the front tab renders frames (animations, transitions).

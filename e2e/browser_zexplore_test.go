@@ -34,6 +34,21 @@ func TestBrowserZExplore(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	tb.screenshot("tmp/chat.png")
 	t.Logf("storage %s", tb.storageUsed())
+	tb.run("reload", 20*time.Second, chromedp.Reload())
+	for i := 0; i < 20; i++ {
+		t.Logf("after reload chat=%s view=%s open=%s", tb.hostAttr(cardsWidget, "chat"), tb.hostAttr(cardsWidget, "view"), tb.hostAttr(cardsWidget, "open"))
+		if tb.hostAttr(cardsWidget, "chat") == "open" {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	var thread any
+	tb.eval(`Array.from(fd("`+cardsWidget+`").querySelectorAll('.msg')).map((m) => m.textContent + '|' + m.getAttribute('data-state'))`, &thread)
+	t.Logf("thread %v", thread)
+	tb.click(cardsWidget, ".chatv .row .btn")
+	tb.waitAttr(cardsWidget, "chat", "ended")
+	t.Logf("ended reason %s storage %s", tb.hostAttr(cardsWidget, "chat-reason"), tb.storageUsed())
+	tb.screenshot("tmp/chat-ended.png")
 	t.Logf("logs %v", tb.logs())
 	env.gw.mu.Lock()
 	for _, l := range env.gw.logs {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -25,6 +26,7 @@ type Agent struct {
 	sipPort         int
 	ctrlPort        int
 	initialPresence string
+	recordDir       string // sndfile's snd_path; "" when not recording
 	proc            *proc
 }
 
@@ -45,6 +47,59 @@ func (a *Agent) CtrlAddr() string { return "127.0.0.1:" + strconv.Itoa(a.ctrlPor
 
 // LogPath is the file holding baresip's output (with SIP trace).
 func (a *Agent) LogPath() string { return a.proc.logPath }
+
+// Recording returns the newest WAV file holding the decoded audio the agent
+// received in a call (AgentSpec.Record). baresip completes the file's header
+// when the call's audio stops, so read it after the call ended.
+func (a *Agent) Recording() (string, error) {
+	files, err := a.Recordings()
+	if err != nil {
+		return "", err
+	}
+	if len(files) == 0 {
+		return "", fmt.Errorf("testbed: agent %s has recorded no call yet", a.name)
+	}
+	return files[len(files)-1], nil
+}
+
+// Recordings returns the WAV files of received audio, one per call and
+// oldest first (AgentSpec.Record).
+func (a *Agent) Recordings() ([]string, error) {
+	if a.recordDir == "" {
+		return nil, fmt.Errorf("testbed: agent %s does not record (AgentSpec.Record)", a.name)
+	}
+	entries, err := os.ReadDir(a.recordDir)
+	if err != nil {
+		return nil, fmt.Errorf("testbed: agent %s recordings: %w", a.name, err)
+	}
+	type rec struct {
+		path string
+		mod  time.Time
+	}
+	var recs []rec
+	for _, e := range entries {
+		// sndfile names them dump-<time>-dec.wav (received) and -enc.wav (sent).
+		if e.IsDir() || !strings.HasSuffix(e.Name(), "-dec.wav") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			return nil, fmt.Errorf("testbed: agent %s recordings: %w", a.name, err)
+		}
+		recs = append(recs, rec{filepath.Join(a.recordDir, e.Name()), info.ModTime()})
+	}
+	sort.SliceStable(recs, func(i, j int) bool {
+		if !recs[i].mod.Equal(recs[j].mod) {
+			return recs[i].mod.Before(recs[j].mod)
+		}
+		return recs[i].path < recs[j].path
+	})
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.path
+	}
+	return out, nil
+}
 
 // SetPresence publishes the agent's presence ("online", "busy",
 // "on-the-phone", "away", "closed", or "offline" to remove it) and returns once
@@ -240,8 +295,24 @@ func (t *Testbed) startAgent(_ context.Context, spec AgentSpec) (*Agent, error) 
 	}
 	account := fmt.Sprintf("<sip:%s@%s>;auth_user=%s;auth_pass=%s;outbound=\"sip:127.0.0.1:%d\";regint=300;pubint=0;answermode=%s;audio_codecs=PCMU,PCMA\n",
 		a.name, Domain, a.name, a.password, t.port, answer)
+	media := agentMedia{video: spec.Video}
+	if spec.ToneFile != "" {
+		if media.toneFile, err = filepath.Abs(spec.ToneFile); err != nil {
+			return nil, fmt.Errorf("testbed: agent %s: tone file: %w", a.name, err)
+		}
+		if _, err := os.Stat(media.toneFile); err != nil {
+			return nil, fmt.Errorf("testbed: agent %s: tone file: %w", a.name, err)
+		}
+	}
+	if spec.Record {
+		a.recordDir = filepath.Join(t.dir, "recordings-"+a.name)
+		if err := os.MkdirAll(a.recordDir, 0o755); err != nil {
+			return nil, fmt.Errorf("testbed: agent %s: %w", a.name, err)
+		}
+		media.recordDir = a.recordDir
+	}
 	files := map[string]string{
-		"config":   baresipConfig(a.sipPort, a.ctrlPort),
+		"config":   agentConfig(a.sipPort, a.ctrlPort, media),
 		"accounts": account,
 		// The gateway as the one contact, so the agent can message it.
 		"contacts": fmt.Sprintf("\"Frontdesk\" <sip:frontdesk@%s>\n", Domain),

@@ -68,6 +68,17 @@ type AgentSpec struct {
 	// SIPPort and CtrlPort fix baresip's SIP port (it also takes SIPPort+1 for
 	// TLS) and its ctrl_tcp port; 0 picks free ones.
 	SIPPort, CtrlPort int
+	// ToneFile, when set, is a WAV file (16-bit PCM) the agent plays as its
+	// microphone in calls instead of the 440 Hz sine (baresip's aufile; it
+	// plays the file once per call and does not loop: make it long enough).
+	ToneFile string
+	// Record makes the agent write the decoded audio it receives in each call
+	// to a WAV file (baresip's sndfile); Agent.Recording returns the newest.
+	Record bool
+	// Video lets the agent's phone offer and accept video: VP8 with a
+	// generated picture as camera and a display that discards frames
+	// (baresip's vp8 and fakevideo). Without it agents are audio-only.
+	Video bool
 }
 
 // Testbed is a running Kamailio plus agents. Close it.
