@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"image"
 	"image/color"
 	"image/png"
@@ -211,6 +212,12 @@ func (env *browserEnv) servePage(w http.ResponseWriter, r *http.Request) {
 			body = `<p>Welcome to our shop. Browse our products; the contact panel on the left is always at hand.</p>` + script(sidebarWidget)
 		}
 	default:
+		if id, ok := strings.CutPrefix(r.URL.Path, "/call/"); ok {
+			// The call window the gateway serves at /call/{widget}, from
+			// the same template, for a widget on this site's origin.
+			env.servePopout(w, r, id)
+			return
+		}
 		http.NotFound(w, r)
 		return
 	}
@@ -219,6 +226,26 @@ func (env *browserEnv) servePage(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprintf(w, `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Example shop</title><link rel="icon" href="data:,">%s</head><body><header><h1>Example shop</h1></header><main>%s</main></body></html>`, head, body)
+}
+
+// servePopout renders widget/assets/popout.html as the gateway would.
+func (env *browserEnv) servePopout(w http.ResponseWriter, r *http.Request, id string) {
+	tmpl, err := template.ParseFiles(filepath.Join("..", "widget", "assets", "popout.html"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	type widget struct{ ID, Name, Lang string }
+	data := struct {
+		Widget  widget
+		Gateway string
+		Agent   string
+	}{widget{id, "Our team", "en"}, env.gw.httpURL, r.URL.Query().Get("agent")}
+	w.Header().Set("Content-Security-Policy", env.strictCSP())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := tmpl.Execute(w, data); err != nil {
+		env.t.Errorf("render popout: %v", err)
+	}
 }
 
 // writePicture writes a 160×160 PNG: a vertical gradient from top to bottom

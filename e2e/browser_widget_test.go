@@ -280,6 +280,24 @@ func TestBrowserWidgets(t *testing.T) {
 		}
 	})
 
+	t.Run("call window shows the one agent", func(t *testing.T) {
+		tb := env.newTab(t)
+		tb.open(env, "/call/"+cardsWidget+"?agent=alice", cardsWidget)
+		var pop struct {
+			Type, Open, Cards string
+			Full, Close       bool
+		}
+		tb.eval(fmt.Sprintf(`(() => { const r = fd(%q); const p = r.querySelector('.panel').getBoundingClientRect();
+  return { Type: fdHost(%q).getAttribute('data-frontdesk-type'), Open: fdHost(%q).getAttribute('data-frontdesk-open'),
+    Cards: Array.from(r.querySelectorAll('article:not([hidden])')).map((a) => a.getAttribute('data-agent-id')).join(),
+    Full: p.left === 0 && p.top === 0 && p.width === innerWidth && p.height === innerHeight, Close: shown(r.querySelector('.shut')) }; })()`,
+			cardsWidget, cardsWidget, cardsWidget), &pop)
+		if pop.Type != "popout" || pop.Open != "1" || pop.Cards != "alice" || !pop.Full || pop.Close {
+			t.Errorf("call window: %+v; want a full-window panel with alice only and no close button", pop)
+		}
+		tb.noViolations()
+	})
+
 	t.Run("presence change updates the card", func(t *testing.T) {
 		tb := env.newTab(t)
 		tb.open(env, "/both", cardsWidget, sidebarWidget)

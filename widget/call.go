@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/frontdesk-gw/frontdesk/bridge"
@@ -119,7 +118,8 @@ func (s *session) createCall(m inbound) (ErrorCode, error) {
 	if code != CodeUnknown {
 		return code, err
 	}
-	release, ok := s.srv.calls.acquire(a.URI, s.srv.state.Load().cfg.Calls)
+	limits := s.srv.state.Load().cfg.Calls
+	release, ok := s.srv.calls.acquire(a.URI, limits.MaxCalls, limits.MaxCallsPerAgent)
 	if !ok {
 		return CodeTooManyCalls, fmt.Errorf("call limit reached for %s", a.ID)
 	}
@@ -182,42 +182,5 @@ func (s *session) endCall(code ErrorCode) {
 	cs.conn.Hangup(reason)
 }
 
-// callLimits counts running calls, in total and per agent.
-type callLimits struct {
-	mu      sync.Mutex
-	total   int
-	byAgent map[string]int
-}
-
-// acquire takes a call slot for the agent at uri, or reports false when a
-// limit is reached. release is safe to call more than once.
-func (l *callLimits) acquire(uri string, c config.Calls) (release func(), ok bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.byAgent == nil {
-		l.byAgent = map[string]int{}
-	}
-	if (c.MaxCalls > 0 && l.total >= c.MaxCalls) || (c.MaxCallsPerAgent > 0 && l.byAgent[uri] >= c.MaxCallsPerAgent) {
-		return nil, false
-	}
-	l.total++
-	l.byAgent[uri]++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			l.total--
-			if l.byAgent[uri]--; l.byAgent[uri] <= 0 {
-				delete(l.byAgent, uri)
-			}
-		})
-	}, true
-}
-
 // Calls returns the number of running calls.
-func (s *Server) Calls() int {
-	s.calls.mu.Lock()
-	defer s.calls.mu.Unlock()
-	return s.calls.total
-}
+func (s *Server) Calls() int { return s.calls.inUse() }

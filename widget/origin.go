@@ -3,7 +3,6 @@ package widget
 import (
 	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/frontdesk-gw/frontdesk/config"
 )
@@ -54,39 +53,4 @@ func originOf(rawURL string) string {
 		return "\x00invalid"
 	}
 	return normalizeOrigin(u.Scheme + "://" + u.Host)
-}
-
-// connLimiter counts open sessions globally and per client address.
-type connLimiter struct {
-	mu    sync.Mutex
-	total int
-	perIP map[string]int
-}
-
-func newConnLimiter() *connLimiter { return &connLimiter{perIP: map[string]int{}} }
-
-// acquire takes a session slot for ip, or says why not. release gives it back
-// and is safe to call once.
-func (l *connLimiter) acquire(ip string, maxTotal, maxPerIP int) (release func(), code ErrorCode) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if maxTotal > 0 && l.total >= maxTotal {
-		return nil, CodeOverloaded
-	}
-	if maxPerIP > 0 && l.perIP[ip] >= maxPerIP {
-		return nil, CodeOverloaded
-	}
-	l.total++
-	l.perIP[ip]++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			l.total--
-			if l.perIP[ip]--; l.perIP[ip] <= 0 {
-				delete(l.perIP, ip)
-			}
-		})
-	}, CodeUnknown
 }

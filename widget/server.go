@@ -52,8 +52,8 @@ type Server struct {
 	views   map[string]*view
 
 	upgrader websocket.Upgrader
-	limiter  *connLimiter
-	calls    callLimits
+	conns    slots // websocket sessions, per client address
+	calls    slots // calls, per agent
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -63,7 +63,7 @@ type Server struct {
 	// sessions without a call end, sessions with one end with it.
 	drain     chan struct{}
 	drainOnce sync.Once
-	open   atomic.Int64
+	open      atomic.Int64
 }
 
 // cfgState is a config with the version the server numbered it with.
@@ -91,11 +91,10 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		log:     opts.Logger,
-		opts:    opts,
-		cat:     cat,
-		views:   map[string]*view{},
-		limiter: newConnLimiter(),
+		log:   opts.Logger,
+		opts:  opts,
+		cat:   cat,
+		views: map[string]*view{},
 	}
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:   1024,
@@ -177,9 +176,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	cfg := s.state.Load().cfg
 	ip := clientIP(r)
-	release, code := s.limiter.acquire(ip, cfg.Limits.MaxSessions, cfg.Limits.MaxSessionsPerIP)
-	if code != CodeUnknown {
-		s.log.Warn("session refused", "ip", ip, "reason", code)
+	release, ok := s.conns.acquire(ip, cfg.Limits.MaxSessions, cfg.Limits.MaxSessionsPerIP)
+	if !ok {
+		s.log.Warn("session refused: session limit reached", "ip", ip)
 		http.Error(w, "too many sessions", http.StatusServiceUnavailable)
 		return
 	}
