@@ -116,8 +116,8 @@ func startBrowserEnv(t *testing.T) *browserEnv {
 	env.bed = tb
 	t.Setenv("FD_E2E_PASSWORD", gwPassword)
 	dir := t.TempDir()
-	writePicture(t, filepath.Join(dir, "alice.png"), color.RGBA{0xe0, 0x7a, 0x5f, 0xff}, color.RGBA{0x3d, 0x40, 0x5b, 0xff})
-	writePicture(t, filepath.Join(dir, "bob.png"), color.RGBA{0x81, 0xb2, 0x9a, 0xff}, color.RGBA{0x22, 0x57, 0x6b, 0xff})
+	writeAgentPicture(t, filepath.Join(dir, "alice.png"), color.RGBA{0xe0, 0x7a, 0x5f, 0xff}, color.RGBA{0x3d, 0x40, 0x5b, 0xff})
+	writeAgentPicture(t, filepath.Join(dir, "bob.png"), color.RGBA{0x81, 0xb2, 0x9a, 0xff}, color.RGBA{0x22, 0x57, 0x6b, 0xff})
 	env.cfgPath = filepath.Join(dir, "frontdesk.yaml")
 	env.writeConfig(browserConfig(tb.Addr(), env.site.URL))
 	env.gw = startGateway(t, env.cfgPath)
@@ -248,9 +248,9 @@ func (env *browserEnv) servePopout(w http.ResponseWriter, r *http.Request, id st
 	}
 }
 
-// writePicture writes a 160×160 PNG: a vertical gradient from top to bottom
+// writeAgentPicture writes a 160×160 PNG: a vertical gradient from top to bottom
 // with a lighter disc, a stand-in for an agent's photo.
-func writePicture(t *testing.T, path string, top, bottom color.RGBA) {
+func writeAgentPicture(t *testing.T, path string, top, bottom color.RGBA) {
 	t.Helper()
 	const n = 160
 	img := image.NewRGBA(image.Rect(0, 0, n, n))
@@ -276,8 +276,8 @@ func writePicture(t *testing.T, path string, top, bottom color.RGBA) {
 	}
 }
 
-// tab is one browser tab with what it logged.
-type tab struct {
+// browserTab is one browser tab with what it logged.
+type browserTab struct {
 	t   *testing.T
 	ctx context.Context
 
@@ -292,12 +292,12 @@ func (env *browserEnv) startBrowser() {
 	env.t.Cleanup(cancel)
 	// The first action starts the browser; it must run on a context without
 	// a deadline (a deadline would end the browser), so it is bounded here.
-	bounded(env.t, "start chromium", 30*time.Second, func() error { return chromedp.Do(ctx) })
+	boundedStep(env.t, "start chromium", 30*time.Second, func() error { return chromedp.Do(ctx) })
 	env.browser = ctx
 }
 
-// bounded runs f, failing the test if it takes longer than d.
-func bounded(t *testing.T, what string, d time.Duration, f func() error) {
+// boundedStep runs f, failing the test if it takes longer than d.
+func boundedStep(t *testing.T, what string, d time.Duration, f func() error) {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- f() }()
@@ -314,13 +314,13 @@ func bounded(t *testing.T, what string, d time.Duration, f func() error) {
 // newTab opens a tab that records console output, exceptions, browser log
 // entries (CSP reports appear there) and securitypolicyviolation events
 // (window.__fdViolations).
-func (env *browserEnv) newTab(t *testing.T) *tab {
+func (env *browserEnv) newTab(t *testing.T) *browserTab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(env.browser)
 	t.Cleanup(cancel)
-	tb := &tab{t: t, ctx: ctx}
+	tb := &browserTab{t: t, ctx: ctx}
 	var msgs iter.Seq2[chromedp.ConsoleMessage, error]
-	bounded(t, "open tab", 20*time.Second, func() error {
+	boundedStep(t, "open tab", 20*time.Second, func() error {
 		msgs = chromedp.Console(ctx)
 		return nil
 	})
@@ -349,28 +349,28 @@ func (env *browserEnv) newTab(t *testing.T) *tab {
 		_, err := cdp.Call(ctx, t, page.BringToFront, cdp.Empty{})
 		return err
 	}))
-	tb.run("watch CSP violations", 10*time.Second, pageAddScript(`window.__fdViolations = [];
+	tb.run("watch CSP violations", 10*time.Second, addInitScript(`window.__fdViolations = [];
 document.addEventListener('securitypolicyviolation', (e) => {
   window.__fdViolations.push(e.violatedDirective + ' ' + (e.blockedURI || '') + ' ' + (e.sourceFile || '') + ':' + (e.lineNumber || 0));
 });`))
 	return tb
 }
 
-func (tb *tab) log(s string) {
+func (tb *browserTab) log(s string) {
 	tb.mu.Lock()
 	tb.console = append(tb.console, s)
 	tb.mu.Unlock()
 }
 
 // logs returns what the tab logged so far.
-func (tb *tab) logs() []string {
+func (tb *browserTab) logs() []string {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
 	return append([]string(nil), tb.console...)
 }
 
 // run runs actions with a bound.
-func (tb *tab) run(what string, d time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+func (tb *browserTab) run(what string, d time.Duration, actions ...chromedp.Action[chromedp.Void]) {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, d)
 	defer cancel()
@@ -380,7 +380,7 @@ func (tb *tab) run(what string, d time.Duration, actions ...chromedp.Action[chro
 }
 
 // open loads a page of the site and waits until every widget on it is ready.
-func (tb *tab) open(env *browserEnv, path string, widgets ...string) {
+func (tb *browserTab) open(env *browserEnv, path string, widgets ...string) {
 	tb.t.Helper()
 	tb.run("open "+path, 20*time.Second, chromedp.Navigate(env.site.URL+path))
 	for _, id := range widgets {
@@ -399,27 +399,27 @@ const shown = (n) => !!n && n.checkVisibility({ checkVisibilityCSS: true }) && n
 
 // eval evaluates a JS expression (with jsPrelude) into out (JSON);
 // promises are awaited.
-func (tb *tab) eval(expr string, out any) {
+func (tb *browserTab) eval(expr string, out any) {
 	tb.t.Helper()
 	raw, err := tb.evalRaw(expr, 20*time.Second)
 	if err != nil {
-		tb.t.Fatalf("evaluate %s: %v", firstLine(expr), err)
+		tb.t.Fatalf("evaluate %s: %v", jsHead(expr), err)
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
-			tb.t.Fatalf("evaluate %s: result %s: %v", firstLine(expr), raw, err)
+			tb.t.Fatalf("evaluate %s: result %s: %v", jsHead(expr), raw, err)
 		}
 	}
 }
 
-func (tb *tab) evalRaw(expr string, d time.Duration) ([]byte, error) {
+func (tb *browserTab) evalRaw(expr string, d time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(tb.ctx, d)
 	defer cancel()
 	return chromedp.Run(ctx, chromedp.Evaluate[[]byte]("(async () => { "+jsPrelude+" return ("+expr+"); })()", chromedp.EvalAwaitPromise))
 }
 
 // waitJS polls expr until it is truthy, returning how long that took.
-func (tb *tab) waitJS(what, expr string, timeout time.Duration) time.Duration {
+func (tb *browserTab) waitJS(what, expr string, timeout time.Duration) time.Duration {
 	tb.t.Helper()
 	start := time.Now()
 	for {
@@ -447,7 +447,7 @@ func (tb *tab) waitJS(what, expr string, timeout time.Duration) time.Duration {
 //	chat     idle | opening | open | resuming | ended
 //	chat-reason  why the last chat ended
 //	unread   agent messages not seen yet
-func (tb *tab) hostAttr(id, name string) string {
+func (tb *browserTab) hostAttr(id, name string) string {
 	tb.t.Helper()
 	var v string
 	tb.eval(fmt.Sprintf(`(fdHost(%q) && fdHost(%q).getAttribute('data-frontdesk-' + %q)) || ''`, id, id, name), &v)
@@ -455,7 +455,7 @@ func (tb *tab) hostAttr(id, name string) string {
 }
 
 // waitAttr waits until data-frontdesk-<name> of widget id is value.
-func (tb *tab) waitAttr(id, name, value string) time.Duration {
+func (tb *browserTab) waitAttr(id, name, value string) time.Duration {
 	tb.t.Helper()
 	return tb.waitJS(fmt.Sprintf("widget %s %s=%s", id[:6], name, value),
 		fmt.Sprintf(`fdHost(%q) && fdHost(%q).getAttribute('data-frontdesk-' + %q) === %q`, id, id, name, value), browserWait)
@@ -472,7 +472,7 @@ func actionSel(agent, action string) string {
 
 // click clicks the element sel in widget id's shadow root (as the visitor
 // would: a real mouse click at its centre).
-func (tb *tab) click(id, sel string) {
+func (tb *browserTab) click(id, sel string) {
 	tb.t.Helper()
 	var box []float64
 	tb.waitJS("visible "+sel, fmt.Sprintf(`shown(fd(%q) && fd(%q).querySelector(%q))`, id, id, sel), browserWait)
@@ -489,14 +489,14 @@ func (tb *tab) click(id, sel string) {
 
 // clickAction clicks an agent's action button: e.g. clickAction(w, "alice",
 // "call") starts a call; then waitAttr(w, "call", "connected").
-func (tb *tab) clickAction(id, agent, action string) {
+func (tb *browserTab) clickAction(id, agent, action string) {
 	tb.t.Helper()
 	tb.click(id, actionSel(agent, action))
 }
 
 // focused describes the deeply focused element: "<widget>|<key>" for a
 // control in a widget (key from controlKey), else "page|<tag>#<text>".
-func (tb *tab) focused() string {
+func (tb *browserTab) focused() string {
 	tb.t.Helper()
 	var s string
 	tb.eval(`(() => { const a = deepFocus(); if (!a) return ''; const r = a.getRootNode(); if (r && r.host) return r.host.getAttribute('data-frontdesk-host') + '|' + controlKey(a); return 'page|' + a.tagName + '#' + (a.textContent || '').trim(); })()`, &s)
@@ -508,7 +508,7 @@ func (tb *tab) focused() string {
 const controlKeyJS = `const controlKey = (n) => { const c = n.closest('article'); const a = n.getAttribute('data-action'); return (c ? c.getAttribute('data-agent-id') + '/' : '') + (a || (n.className || n.tagName) + ':' + (n.getAttribute('aria-label') || n.textContent || '').trim()); };`
 
 // controls lists the keys of widget id's visible, focusable controls.
-func (tb *tab) controls(id string) []string {
+func (tb *browserTab) controls(id string) []string {
 	tb.t.Helper()
 	var keys []string
 	tb.eval(fmt.Sprintf(`Array.from(fd(%q).querySelectorAll('button, a[href], input, select, textarea, [tabindex]')).filter((n) => shown(n) && n.tabIndex >= 0 && !n.disabled).map(controlKey)`, id), &keys)
@@ -516,15 +516,21 @@ func (tb *tab) controls(id string) []string {
 }
 
 // press sends one key (chromedp/kb names) as keyboard events.
-func (tb *tab) press(key string, opts ...chromedp.KeyOption) {
+func (tb *browserTab) press(key string, opts ...chromedp.KeyOption) {
 	tb.t.Helper()
 	tb.run("press "+key, 5*time.Second, chromedp.KeyEvent(key, opts...))
 	time.Sleep(30 * time.Millisecond)
 }
 
+// typeText types s into the focused control, key by key.
+func (tb *browserTab) typeText(s string) {
+	tb.t.Helper()
+	tb.run("type text", 10*time.Second, chromedp.KeyEvent(s))
+}
+
 // setViewport emulates a desktop or phone screen; reduced motion makes
 // panels appear at once.
-func (tb *tab) setViewport(w, h int64, mobile bool) {
+func (tb *browserTab) setViewport(w, h int64, mobile bool) {
 	tb.t.Helper()
 	acts := []chromedp.Action[chromedp.Void]{
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
@@ -543,7 +549,7 @@ func (tb *tab) setViewport(w, h int64, mobile bool) {
 }
 
 // screenshot writes the visible page to docs/screenshots/name.
-func (tb *tab) screenshot(name string) {
+func (tb *browserTab) screenshot(name string) {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
 	defer cancel()
@@ -563,7 +569,7 @@ func (tb *tab) screenshot(name string) {
 
 // violations returns the CSP violations the page reported, and console or
 // log lines that mention the Content Security Policy.
-func (tb *tab) violations() []string {
+func (tb *browserTab) violations() []string {
 	tb.t.Helper()
 	var v []string
 	tb.eval(`window.__fdViolations || []`, &v)
@@ -577,7 +583,7 @@ func (tb *tab) violations() []string {
 
 // storageUsed returns what the page stored: sessionStorage and
 // localStorage keys, and cookies.
-func (tb *tab) storageUsed() string {
+func (tb *browserTab) storageUsed() string {
 	tb.t.Helper()
 	var v any
 	tb.eval(`({ session: Object.keys(sessionStorage), local: Object.keys(localStorage), cookie: document.cookie })`, &v)
@@ -585,15 +591,15 @@ func (tb *tab) storageUsed() string {
 	return string(b)
 }
 
-// pageAddScript runs src in every new document before the page's scripts.
-func pageAddScript(src string) chromedp.Action[chromedp.Void] {
+// addInitScript runs src in every new document before the page's scripts.
+func addInitScript(src string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src})
 		return err
 	})
 }
 
-func firstLine(s string) string {
+func jsHead(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}

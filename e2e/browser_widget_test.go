@@ -168,11 +168,11 @@ func TestBrowserWidgets(t *testing.T) {
 		}
 		for _, c := range cards {
 			if !seen[cardsWidget+"|"+c] {
-				t.Errorf("Tab never reached card control %s (reached %v)", c, keys(seen))
+				t.Errorf("Tab never reached card control %s (reached %v)", c, seenKeys(seen))
 			}
 		}
 		if sideTab == "" {
-			t.Fatalf("Tab never reached the sidebar tab (reached %v)", keys(seen))
+			t.Fatalf("Tab never reached the sidebar tab (reached %v)", seenKeys(seen))
 		}
 
 		// Enter opens the panel with the focus inside; Tab reaches every
@@ -197,7 +197,7 @@ func TestBrowserWidgets(t *testing.T) {
 		}
 		for _, c := range panel {
 			if !seen[sidebarWidget+"|"+c] {
-				t.Errorf("Tab never reached panel control %s (reached %v)", c, keys(seen))
+				t.Errorf("Tab never reached panel control %s (reached %v)", c, seenKeys(seen))
 			}
 		}
 		tb.press(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift))
@@ -377,8 +377,8 @@ func TestBrowserWidgets(t *testing.T) {
 // tbAgent returns an agent of the test bed.
 func (env *browserEnv) tbAgent(name string) *testbed.Agent { return env.bed.Agent(name) }
 
-// keys returns m's keys, sorted.
-func keys(m map[string]bool) []string {
+// seenKeys returns m's keys, sorted.
+func seenKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -389,7 +389,7 @@ func keys(m map[string]bool) []string {
 
 // focusedVisibly returns focused() and checks that the focus is visible
 // (an outline drawn by :focus-visible).
-func (tb *tab) focusedVisibly() string {
+func (tb *browserTab) focusedVisibly() string {
 	tb.t.Helper()
 	f := tb.focused()
 	if strings.HasPrefix(f, "page|") {
@@ -405,7 +405,7 @@ func (tb *tab) focusedVisibly() string {
 
 // tabTo presses Tab until the control want (as focused() names it) has the
 // focus.
-func (tb *tab) tabTo(want string) {
+func (tb *browserTab) tabTo(want string) {
 	tb.t.Helper()
 	for i := 0; i < 60; i++ {
 		tb.press(kb.Tab)
@@ -418,7 +418,7 @@ func (tb *tab) tabTo(want string) {
 
 // noViolations fails the test when the page reported CSP violations or
 // uncaught exceptions.
-func (tb *tab) noViolations() {
+func (tb *browserTab) noViolations() {
 	tb.t.Helper()
 	if v := tb.violations(); len(v) > 0 {
 		tb.t.Errorf("CSP violations:\n%s", strings.Join(v, "\n"))
@@ -432,7 +432,7 @@ func (tb *tab) noViolations() {
 
 // expectNoReload checks that the page set __fdMark before is still the same
 // document.
-func (tb *tab) expectNoReload() {
+func (tb *browserTab) expectNoReload() {
 	tb.t.Helper()
 	var mark int
 	tb.eval(`window.__fdMark || 0`, &mark)
@@ -442,7 +442,7 @@ func (tb *tab) expectNoReload() {
 }
 
 // waitPictures waits until the agents' pictures are shown in widget id.
-func (tb *tab) waitPictures(id string, agents ...string) {
+func (tb *browserTab) waitPictures(id string, agents ...string) {
 	tb.t.Helper()
 	for _, a := range agents {
 		tb.waitJS(a+"'s picture", fmt.Sprintf(`(() => { const i = fd(%q).querySelector('[data-agent-id=%s] img'); return !!i && !i.hidden && i.complete && i.naturalWidth > 0; })()`, id, a), browserWait)
@@ -451,7 +451,7 @@ func (tb *tab) waitPictures(id string, agents ...string) {
 
 // axe runs axe-core (injected before) on the page and fails on serious or
 // critical violations; lesser ones are logged.
-func (tb *tab) axe(state string) {
+func (tb *browserTab) axe(state string) {
 	tb.t.Helper()
 	type violation struct {
 		ID, Impact, Help string

@@ -108,15 +108,15 @@ type gateway struct {
 	exitErr error
 }
 
-// startGateway runs `frontdesk serve` with the config at cfgPath and returns
-// once its HTTP server listens (the address comes from its JSON log).
-func startGateway(ctx context.Context, bin, cfgPath, logPath string) (*gateway, error) {
+// startGateway runs `frontdesk serve` with the config at cfgPath and log
+// level level, and returns once its HTTP server listens (the address comes
+// from its JSON log).
+func startGateway(ctx context.Context, bin, cfgPath, logPath, level string) (*gateway, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("gateway log: %w", err)
 	}
-	// Debug level for the "presence changed" line, which times the NOTIFY.
-	cmd := exec.Command(bin, "serve", "--config", cfgPath, "--log-format", "json", "--log-level", "debug")
+	cmd := exec.Command(bin, "serve", "--config", cfgPath, "--log-format", "json", "--log-level", level)
 	cmd.Env = append(os.Environ(), passwdEnv+"="+gwPassword)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -236,7 +236,9 @@ type healthz struct {
 		Subscriptions int    `json:"subscriptions"`
 		Active        int    `json:"active"`
 	} `json:"sip"`
-	Sessions int `json:"sessions"`
+	Sessions     int  `json:"sessions"`
+	Calls        int  `json:"calls"`
+	CallsEnabled bool `json:"calls_enabled"`
 }
 
 var httpClient = &http.Client{Timeout: 10 * time.Second}
@@ -258,11 +260,10 @@ func (g *gateway) health(ctx context.Context) (int, healthz, error) {
 	return resp.StatusCode, h, nil
 }
 
-// waitReady polls /healthz until the gateway is registered with every
-// subscription active.
-func (g *gateway) waitReady(ctx context.Context, timeout time.Duration) error {
+// waitReady polls /healthz until the gateway is registered with want
+// subscriptions, all active.
+func (g *gateway) waitReady(ctx context.Context, want int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	want := wantSubscriptions()
 	for {
 		code, h, err := g.health(ctx)
 		if err == nil && code == http.StatusOK && h.SIP.Registration == "registered" &&

@@ -27,6 +27,7 @@ type sample struct {
 	CPU        float64   `json:"cpu_seconds"`
 	Sessions   float64   `json:"sessions"` // frontdesk_widget_sessions
 	Notifies   float64   `json:"notifies"` // frontdesk_sip_notifies_total
+	Calls      float64   `json:"calls"`    // frontdesk_calls
 }
 
 // HeapStack is heap in use plus goroutine stacks in use.
@@ -43,6 +44,7 @@ var metricNames = map[string]func(*sample) *float64{
 	"process_cpu_seconds_total":     func(s *sample) *float64 { return &s.CPU },
 	"frontdesk_widget_sessions":     func(s *sample) *float64 { return &s.Sessions },
 	"frontdesk_sip_notifies_total":  func(s *sample) *float64 { return &s.Notifies },
+	"frontdesk_calls":               func(s *sample) *float64 { return &s.Calls },
 }
 
 // scrape reads /metrics once.

@@ -96,13 +96,14 @@ func runSessions(ctx context.Context, o Options) (res *Result, err error) {
 	if err := os.WriteFile(cfgPath, []byte(gatewayConfig(tb.Addr())), 0o600); err != nil {
 		return nil, fmt.Errorf("write gateway config: %w", err)
 	}
-	gw, err := startGateway(ctx, bin, cfgPath, filepath.Join(dir, "frontdesk.log"))
+	// Debug level for the "presence changed" line, which times the NOTIFY.
+	gw, err := startGateway(ctx, bin, cfgPath, filepath.Join(dir, "frontdesk.log"), "debug")
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = gw.stop(15 * time.Second) }() // no-op once stopped below
 	res.GatewayPID = gw.pid
-	if err := gw.waitReady(ctx, readyTimeout); err != nil {
+	if err := gw.waitReady(ctx, wantSubscriptions(), readyTimeout); err != nil {
 		return nil, err
 	}
 	if err := probe(ctx, gw.wsURL(), "online", 15*time.Second); err != nil {

@@ -7,6 +7,8 @@
 //	frontdesk-testbed dial alice sip:bob@frontdesk.test
 //	frontdesk-testbed accept bob
 //	frontdesk-testbed hangup alice
+//	frontdesk-testbed message alice "Hello from Alice"
+//	frontdesk-testbed inbox alice
 package main
 
 import (
@@ -65,6 +67,8 @@ Usage:
   frontdesk-testbed [--dir DIR] boolean USER true|false
   frontdesk-testbed [--dir DIR] dial AGENT URI
   frontdesk-testbed [--dir DIR] accept|hangup AGENT
+  frontdesk-testbed [--dir DIR] message AGENT TEXT    the agent chats to the gateway
+  frontdesk-testbed [--dir DIR] inbox AGENT           what the agent received
 
 "up" starts, on 127.0.0.1 only:
   Kamailio           127.0.0.1:15060 (UDP+TCP), domain frontdesk.test
@@ -118,6 +122,10 @@ func main() {
 		err = agentCommand(ctx, *dir, args[1], "dial", args[2])
 	case (cmd == "hangup" || cmd == "accept") && len(args) == 2:
 		err = agentCommand(ctx, *dir, args[1], cmd, "")
+	case cmd == "message" && len(args) == 3:
+		err = control(ctx, *dir, "/message", url.Values{"agent": {args[1]}, "text": {args[2]}})
+	case cmd == "inbox" && len(args) == 2:
+		err = control(ctx, *dir, "/inbox", url.Values{"agent": {args[1]}})
 	default:
 		fs.Usage()
 		os.Exit(2)
@@ -233,6 +241,39 @@ func controlHandler(tb *testbed.Testbed) http.Handler {
 	}
 	mux.HandleFunc("POST /presence", func(w http.ResponseWriter, r *http.Request) {
 		publish(w, r, r.FormValue("status"))
+	})
+	// Chat as an agent: send a MESSAGE to the gateway, read what arrived.
+	mux.HandleFunc("POST /message", func(w http.ResponseWriter, r *http.Request) {
+		a := tb.Agent(r.FormValue("agent"))
+		if a == nil {
+			http.Error(w, "unknown agent "+strconv.Quote(r.FormValue("agent")), http.StatusNotFound)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		defer cancel()
+		if err := a.SendMessage(ctx, r.FormValue("text")); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		fmt.Fprintf(w, "%s sent the message\n", a.Name())
+	})
+	mux.HandleFunc("POST /inbox", func(w http.ResponseWriter, r *http.Request) {
+		a := tb.Agent(r.FormValue("agent"))
+		if a == nil {
+			http.Error(w, "unknown agent "+strconv.Quote(r.FormValue("agent")), http.StatusNotFound)
+			return
+		}
+		msgs, err := a.ReceivedMessages()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		for _, m := range msgs {
+			if strings.Contains(m.Body, "isComposing") {
+				continue
+			}
+			fmt.Fprintf(w, "From: %s\n%s\n\n", m.From, m.Body)
+		}
 	})
 	mux.HandleFunc("POST /boolean", func(w http.ResponseWriter, r *http.Request) {
 		v, err := strconv.ParseBool(r.FormValue("value"))
