@@ -51,6 +51,8 @@ type Connection struct {
 	hangup chan Reason
 	done   chan struct{}
 	wg     sync.WaitGroup // hangups in flight
+	// cancelSetup ends the SIP leg's setup context once the call is over.
+	cancelSetup context.CancelFunc
 
 	// Owned by run.
 	answered     bool // 2xx received
@@ -78,8 +80,14 @@ func (e *Engine) Connect(ctx context.Context, d Dialer, req DialRequest, obs Obs
 		hangup: make(chan Reason, 1),
 		done:   make(chan struct{}),
 	}
-	leg, err := d.Call(ctx, sip.CallRequest{Target: req.Target, DisplayName: req.DisplayName, SDP: media.SIPOffer()}, legEvents{c})
+	// The SIP leg's context bounds its setup until the answer; the
+	// connection ends it (ring timeout, hangup), not the caller's ctx, which
+	// only bounds this function.
+	setup, cancelSetup := context.WithCancel(context.WithoutCancel(ctx))
+	c.cancelSetup = cancelSetup
+	leg, err := d.Call(setup, sip.CallRequest{Target: req.Target, DisplayName: req.DisplayName, SDP: media.SIPOffer()}, legEvents{c})
 	if err != nil {
+		cancelSetup()
 		_ = media.Close()
 		return nil, fmt.Errorf("call %s: place SIP call: %w", req.ID, err)
 	}
@@ -128,6 +136,7 @@ func (c *Connection) post(fn func()) bool {
 // then, so nothing is left half-open.
 func (c *Connection) run(ringTimeout time.Duration) {
 	defer close(c.done)
+	defer c.cancelSetup()
 	if ringTimeout <= 0 {
 		ringTimeout = 60 * time.Second
 	}

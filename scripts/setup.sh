@@ -36,4 +36,12 @@ fi
 export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
 go version
 go mod download
+# The accessibility checker the browser tests inject (axe-core, pinned in
+# e2e/package-lock.json).
+if [ ! -d e2e/node_modules/axe-core ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    sudo_if_needed apt-get install -y -q npm
+  fi
+  npm ci --prefix e2e --no-audit --no-fund --loglevel=error
+fi
 echo "setup: done"

@@ -89,7 +89,10 @@ func widgetScript() ([]byte, error) {
 	return bytes.Replace(js, []byte(cssPlaceholder), quoted, 1), nil
 }
 
-var previewTmpl = template.Must(template.ParseFS(assetsFS, "assets/preview.html"))
+var (
+	previewTmpl = template.Must(template.ParseFS(assetsFS, "assets/preview.html"))
+	popoutTmpl  = template.Must(template.ParseFS(assetsFS, "assets/popout.html"))
+)
 
 // registerAssets adds the widget script and the preview pages to mux.
 func (s *Server) registerAssets(mux *http.ServeMux) {
@@ -105,6 +108,7 @@ func (s *Server) registerAssets(mux *http.ServeMux) {
 	}
 	mux.Handle("GET /frontdesk.js", script)
 	mux.HandleFunc("GET /preview/{id}", s.servePreview)
+	mux.HandleFunc("GET /call/{id}", s.servePopout)
 	mux.HandleFunc("GET /{$}", s.serveIndex)
 }
 
@@ -136,6 +140,47 @@ func (s *Server) servePreview(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=\"frontdesk-%s.html\"", wc.ID))
 	}
 	_, _ = w.Write(buf.Bytes())
+}
+
+// servePopout serves the small window a call moves to, so that navigating
+// the site does not drop it. It runs on the gateway's own origin under a
+// strict policy.
+func (s *Server) servePopout(w http.ResponseWriter, r *http.Request) {
+	cfg := s.state.Load().cfg
+	wc := cfg.Widget(r.PathValue("id"))
+	if wc == nil {
+		http.NotFound(w, r)
+		return
+	}
+	agent := ""
+	for _, a := range wc.Agents {
+		if a.ID == r.URL.Query().Get("agent") {
+			agent = a.ID
+		}
+	}
+	gateway := strings.TrimRight(cfg.HTTP.PublicURL, "/")
+	var buf bytes.Buffer
+	if err := popoutTmpl.Execute(&buf, popoutData{Widget: wc, Gateway: gateway, Agent: agent}); err != nil {
+		s.log.Error("render call window", "widget", wc.ID, "err", err)
+		http.Error(w, "cannot render the call window", http.StatusInternalServerError)
+		return
+	}
+	ws := strings.Replace(strings.Replace(originOf(gateway), "https://", "wss://", 1), "http://", "ws://", 1)
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Permissions-Policy", "microphone=(self), camera=(self), display-capture=(self)")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src "+ws+
+		"; img-src data:; media-src 'self' blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	_, _ = w.Write(buf.Bytes())
+}
+
+type popoutData struct {
+	Widget  *config.Widget
+	Gateway string
+	Agent   string // an agent id of the widget, or ""
 }
 
 type previewData struct {

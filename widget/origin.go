@@ -25,6 +25,9 @@ func originAllowed(cfg *config.Config, w *config.Widget, origin string) bool {
 		return false
 	}
 	o := normalizeOrigin(origin)
+	if o == "" {
+		return false
+	}
 	if o == originOf(cfg.HTTP.PublicURL) {
 		return true
 	}
@@ -37,11 +40,12 @@ func originAllowed(cfg *config.Config, w *config.Widget, origin string) bool {
 }
 
 // normalizeOrigin is config.NormalizeOrigin for values that may be invalid
-// (a request's Origin header): those compare equal to nothing.
+// (a request's Origin header); it returns "" for those, which callers never
+// treat as a match.
 func normalizeOrigin(s string) string {
 	o, err := config.NormalizeOrigin(strings.TrimSpace(s))
 	if err != nil || o == "*" {
-		return "\x00invalid"
+		return ""
 	}
 	return o
 }
@@ -50,7 +54,7 @@ func normalizeOrigin(s string) string {
 func originOf(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return "\x00invalid"
+		return ""
 	}
 	return normalizeOrigin(u.Scheme + "://" + u.Host)
 }

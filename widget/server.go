@@ -189,6 +189,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess := newSession(s, conn, ip, r.Header.Get("Origin"))
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	// Pages the gateway serves itself (preview, call window) are same-origin.
+	sess.ownOrigin = normalizeOrigin(scheme + "://" + r.Host)
 	s.open.Add(1)
 	s.wg.Add(1)
 	go func() {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -500,5 +501,43 @@ func TestDrainClosesIdleSessionsAndRefusesNewOnes(t *testing.T) {
 	_, resp, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {testOrigin}})
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("new session while draining: err %v, response %v; want 503", err, resp)
+	}
+}
+
+func TestSameOriginPagesMayStartAnyWidget(t *testing.T) {
+	f := newFixture(t, testYAML)
+	c := f.dial(f.http.URL) // the gateway's own pages (call window, preview)
+	c.send(`{"mt":"Start","uuid":"` + testWidget + `"}`)
+	c.expect("Session")
+}
+
+func TestCallWindowPage(t *testing.T) {
+	f := newFixture(t, testYAML)
+	get := func(path string) (*http.Response, string) {
+		resp, err := http.Get(f.http.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		_, _ = io.Copy(&b, resp.Body)
+		return resp, b.String()
+	}
+	resp, body := get("/call/" + testWidget + "?agent=atlantis")
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "connect-src wss://gw.example.com") {
+		t.Errorf("CSP = %q", csp)
+	}
+	if !strings.Contains(body, `data-frontdesk-agent="atlantis"`) || !strings.Contains(body, `src="https://gw.example.com/frontdesk.js"`) {
+		t.Errorf("page lacks the agent or the script:\n%s", body)
+	}
+	if _, body := get("/call/" + testWidget + "?agent=%22%3E%3Cscript%3E"); strings.Contains(body, "data-frontdesk-agent") {
+		t.Errorf("an agent that is not in the widget reached the page:\n%s", body)
+	}
+	if resp, _ := get("/call/00000000000000000000000000000000"); resp.StatusCode != 404 {
+		t.Errorf("unknown widget: status %d", resp.StatusCode)
 	}
 }
