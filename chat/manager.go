@@ -310,3 +310,11 @@ func (m *Manager) remove(c *Conversation) {
 		m.byAgent[c.agent] = chats
 	}
 }
+
+// Chats returns the number of live chats (attached or within their grace
+// period).
+func (m *Manager) Chats() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.byToken)
+}

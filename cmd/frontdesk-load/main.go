@@ -2,6 +2,7 @@
 // loopback test bed (Kamailio on 127.0.0.1) and a real `frontdesk serve`.
 //
 //	frontdesk-load sessions [--sessions 10000] [--rounds 20] [--json]
+//	frontdesk-load calls [--steps 10,50,100,200] [--hold 20s] [--json]
 //
 // See `frontdesk-load --help` and docs/performance.md.
 package main
@@ -15,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 )
@@ -23,14 +25,19 @@ const usage = `frontdesk-load — load measurements for the frontdesk gateway
 
 Usage:
   frontdesk-load sessions [flags]
+  frontdesk-load calls [flags]
 
 Commands:
   sessions  start the loopback test bed and a real 'frontdesk serve', open N idle
             widget sessions, report the gateway's memory per session, then flip an
             agent's presence R times and report how long the Info takes to reach
             every session
+  calls     start the loopback test bed, an echo far end and a real 'frontdesk serve',
+            ramp up concurrent visitor calls (pion, PCMU 20 ms) through the Widget-API
+            and report per step: gateway CPU per call-second, RSS, loss, round trip
+            and setup time
 
-Run 'frontdesk-load sessions --help' for its flags. Everything runs on 127.0.0.1.
+Run 'frontdesk-load COMMAND --help' for its flags. Everything runs on 127.0.0.1.
 `
 
 func main() {
@@ -46,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "sessions":
 		return cmdSessions(args[1:], stdout, stderr)
+	case "calls":
+		return cmdCalls(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -110,6 +119,83 @@ func cmdSessions(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "frontdesk-load sessions:", err)
+		return 1
+	}
+	return 0
+}
+
+func cmdCalls(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("calls", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: frontdesk-load calls [flags]\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	def := defaultCallsOptions()
+	o := def
+	steps := fs.String("steps", "10,50,100,200", fmt.Sprintf("concurrent calls per step, increasing, each at most %d; calls stay up from step to step", maxCallsStep))
+	fs.StringVar(&o.Frontdesk, "frontdesk", "", "gateway binary (default: build ./cmd/frontdesk of this module into a temporary directory)")
+	fs.DurationVar(&o.Hold, "hold", def.Hold, "measuring time per step, with all of the step's calls up")
+	fs.IntVar(&o.Rate, "rate", def.Rate, "calls set up per second while ramping")
+	fs.DurationVar(&o.Settle, "settle", def.Settle, "wait after a ramp before measuring")
+	fs.Float64Var(&o.MaxLoss, "max-loss", def.MaxLoss, "a step with this much packet loss (percent) or more is unhealthy and ends the ramp")
+	fs.DurationVar(&o.Timeout, "timeout", def.Timeout, "bound on the whole run")
+	fs.StringVar(&o.Dir, "dir", "", "working directory for config and logs (default: a temporary directory, removed unless the run fails)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this tool's own process (visitors and echo, not the gateway) to `file`")
+	asJSON := fs.Bool("json", false, "also print the result as JSON")
+	verbose := fs.Bool("v", false, "log progress at debug level")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() != 0 {
+		fs.Usage()
+		return 2
+	}
+	var err error
+	if o.Steps, err = parseSteps(*steps); err == nil {
+		err = o.validate()
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "frontdesk-load calls:", err)
+		return 2
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: max(level, slog.LevelWarn)})))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "frontdesk-load calls:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "frontdesk-load calls:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	res, err := runCalls(ctx, o)
+	if res != nil {
+		printCalls(stdout, res)
+		if *asJSON {
+			if err := printJSON(stdout, res); err != nil {
+				fmt.Fprintln(stderr, "frontdesk-load calls:", err)
+				return 1
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "frontdesk-load calls:", err)
 		return 1
 	}
 	return 0

@@ -174,7 +174,7 @@ func printTable(w io.Writer, r *Result) {
 	_ = tw.Flush()
 }
 
-func printJSON(w io.Writer, r *Result) error {
+func printJSON(w io.Writer, r any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(r); err != nil {

@@ -111,6 +111,9 @@ func (g *gateway) metrics() *prometheus.Registry {
 	gauge("frontdesk_calls", "Running calls.", func() float64 {
 		return float64(g.web.Calls())
 	})
+	gauge("frontdesk_chats", "Live chats, including those waiting for their visitor to come back.", func() float64 {
+		return float64(g.chat.Chats())
+	})
 	counter("frontdesk_sip_notifies_total", "NOTIFY requests received for subscriptions.", func() float64 {
 		return float64(g.notifies.Load())
 	})

@@ -1,0 +1,126 @@
+package main
+
+// The result of a calls run and how it is printed.
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// CallsResult is what a calls run measured.
+type CallsResult struct {
+	Hold    float64 `json:"hold_seconds"`
+	Rate    int     `json:"setup_rate_per_second"`
+	MaxLoss float64 `json:"max_loss_percent"`
+
+	GatewayPID int          `json:"gateway_pid"`
+	Baseline   sample       `json:"baseline"` // before the first call
+	Steps      []stepResult `json:"steps"`
+
+	LargestHealthy int    `json:"largest_healthy_calls"`
+	Stopped        string `json:"stopped,omitempty"` // why the ramp ended early
+
+	Opened            int     `json:"calls_opened"`
+	HungUp            int     `json:"calls_hung_up"` // ClearCall answered with terminated ended-by-visitor
+	GatewayCallsAfter float64 `json:"gateway_calls_after"`
+	EchoInvites       int64   `json:"echo_invites_answered"`
+	EchoRejected      int64   `json:"echo_invites_rejected"`
+	EchoByes          int64   `json:"echo_byes"`
+	EchoActiveAfter   int     `json:"echo_calls_after"`
+	EchoPackets       int64   `json:"echo_packets"`
+	ToolCPU           float64 `json:"tool_cpu_seconds"`
+	GatewayExit       string  `json:"gateway_exit"`
+}
+
+// stepResult is one step of the ramp. Times are in milliseconds.
+type stepResult struct {
+	Target      int      `json:"target"`
+	Added       int      `json:"added"`
+	SetupFailed int      `json:"setup_failed"`
+	SetupErrors []string `json:"setup_errors,omitempty"`
+	RampSeconds float64  `json:"ramp_seconds"`
+	// Setup: CreateCall+Channels sent until CallInfo connected; media: until
+	// the visitor's PeerConnection is connected (ICE + DTLS). Calls added in
+	// this step only.
+	SetupP50 float64 `json:"setup_p50_ms"`
+	SetupP99 float64 `json:"setup_p99_ms"`
+	SetupMax float64 `json:"setup_max_ms"`
+	MediaP50 float64 `json:"media_ready_p50_ms"`
+	MediaP99 float64 `json:"media_ready_p99_ms"`
+
+	// The hold: every live call sends and receives for HoldSeconds.
+	Calls             int     `json:"calls"`
+	HoldSeconds       float64 `json:"hold_seconds"`
+	GatewayCPUSeconds float64 `json:"gateway_cpu_seconds"`
+	CPUPerCallSecond  float64 `json:"gateway_cpu_seconds_per_call_second"`
+	GatewayCores      float64 `json:"gateway_cores"`
+	ToolCores         float64 `json:"tool_cores"`   // visitors + echo, this process
+	MachineBusy       float64 `json:"machine_busy"` // share of all cores, everything on the host
+	GatewayCalls      float64 `json:"gateway_calls"`
+	RSS               float64 `json:"rss_bytes"`
+	RSSPerCall        float64 `json:"rss_bytes_per_call"` // (RSS − baseline) / calls
+	HeapInuse         float64 `json:"heap_inuse_bytes"`
+	Goroutines        float64 `json:"goroutines"`
+
+	Sent             int64   `json:"packets_sent"`
+	Received         int64   `json:"packets_received"`
+	LossPercent      float64 `json:"loss_percent"`
+	SendErrors       int64   `json:"send_errors"`
+	CallsWithoutEcho int     `json:"calls_without_echo"`
+	EchoPackets      int64   `json:"echo_packets"` // echoed by the far end during the hold
+	RTTP50           float64 `json:"rtt_p50_ms"`
+	RTTP99           float64 `json:"rtt_p99_ms"`
+	RTTMax           float64 `json:"rtt_max_ms"`
+
+	Dropped     int            `json:"dropped"` // calls that ended on their own since the last step
+	DropReasons map[string]int `json:"drop_reasons,omitempty"`
+	Healthy     bool           `json:"healthy"`
+	Problem     string         `json:"problem,omitempty"`
+}
+
+func mib(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
+
+// printCalls writes the per-step table and the run's summary.
+func printCalls(w io.Writer, r *CallsResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "calls\tsetup p50/p99 ms\tmedia p50/p99 ms\tgw CPU s per call-s\tgw cores\ttool cores\thost busy\tgw RSS\tRSS/call\tsent\tloss %\tRTT p50/p99/max ms\thealthy\t")
+	for _, s := range r.Steps {
+		fmt.Fprintf(tw, "%d\t%.1f / %.1f\t%.1f / %.1f\t%.4f\t%.2f\t%.2f\t%.0f %%\t%s\t%.0f KiB\t%d\t%.3f\t%.2f / %.2f / %.1f\t%s\t\n",
+			s.Calls, s.SetupP50, s.SetupP99, s.MediaP50, s.MediaP99, s.CPUPerCallSecond, s.GatewayCores, s.ToolCores,
+			100*s.MachineBusy, mib(s.RSS), s.RSSPerCall/1024, s.Sent, s.LossPercent, s.RTTP50, s.RTTP99, s.RTTMax, yesNo(s.Healthy))
+	}
+	_ = tw.Flush()
+	for _, s := range r.Steps {
+		if s.Healthy {
+			continue
+		}
+		fmt.Fprintf(w, "step %d: %s\n", s.Target, s.Problem)
+		for _, e := range s.SetupErrors {
+			fmt.Fprintf(w, "  setup error: %s\n", e)
+		}
+		if len(s.DropReasons) > 0 {
+			var parts []string
+			for _, k := range slices.Sorted(maps.Keys(s.DropReasons)) {
+				parts = append(parts, fmt.Sprintf("%s ×%d", k, s.DropReasons[k]))
+			}
+			fmt.Fprintf(w, "  ended calls so far by reason: %s\n", strings.Join(parts, ", "))
+		}
+	}
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	row("largest healthy step", fmt.Sprintf("%d calls (loss < %.2g %%, every call set up, none dropped)", r.LargestHealthy, r.MaxLoss))
+	if r.Stopped != "" {
+		row("ramp stopped", r.Stopped)
+	}
+	row("gateway idle", fmt.Sprintf("RSS %s, %d goroutines", mib(r.Baseline.RSS), int(r.Baseline.Goroutines)))
+	row("calls opened / hung up", fmt.Sprintf("%d / %d (gateway calls after: %v)", r.Opened, r.HungUp, r.GatewayCallsAfter))
+	row("echo UAS", fmt.Sprintf("%d INVITEs answered, %d rejected, %d BYEs, %d calls left, %d packets echoed",
+		r.EchoInvites, r.EchoRejected, r.EchoByes, r.EchoActiveAfter, r.EchoPackets))
+	row("load tool CPU", fmt.Sprintf("%.1f s", r.ToolCPU))
+	row("gateway exit after SIGTERM", r.GatewayExit)
+	_ = tw.Flush()
+}
