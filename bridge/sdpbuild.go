@@ -3,6 +3,7 @@ package bridge
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -87,13 +88,18 @@ func sipFormats(browser []format) []pairFormat {
 	return out
 }
 
-// passThrough picks the browser formats the gateway relays for a kind.
+// passThrough picks the browser formats the gateway relays for a kind: the
+// first of each codec that sameCodec tells apart, in the browser's order.
+// Chrome offers six H.264 profiles; all of them made a video INVITE larger
+// than the 1300 bytes sipgo sends over UDP, and video calls from Chrome
+// failed there.
 func passThrough(m *media) []format {
 	var out []format
 	for _, f := range m.formats {
-		if f.codec != codecUnknown {
-			out = append(out, f)
+		if f.codec == codecUnknown || slices.ContainsFunc(out, func(o format) bool { return sameCodec(o, f) }) {
+			continue
 		}
+		out = append(out, f)
 	}
 	return out
 }

@@ -48,16 +48,18 @@ const (
 	// cbTolerance is how far a measured frequency may be off.
 	cbTolerance = 50
 	// cbPageFloorDB is the lowest level (dBFS of the FFT peak) that counts as
-	// cbHearing a tone in the page; silence is far below (-100 or -Inf).
+	// hearing a tone in the page; silence is far below (-100 or -Inf).
 	cbPageFloorDB = -60
 	// cbRecordFloor is the lowest RMS (of 1.0 full scale) of a recorded
 	// window that counts as sound.
 	cbRecordFloor = 0.01
+	// cbChromium is Debian's Chromium (testbed/install.sh installs it).
+	cbChromium = "/usr/bin/chromium"
 	// cbWait bounds each wait for the call or its media to reach a state.
 	cbWait = 20 * time.Second
 )
 
-func callBrowserConfig(pbx, site string) string {
+func callBrowserConfig(pbx, transport, site string) string {
 	return fmt.Sprintf(`sip:
   registrar: %s
   domain: frontdesk.test
@@ -67,6 +69,7 @@ func callBrowserConfig(pbx, site string) string {
   register_expiry: 120s
   subscribe_expiry: 120s
   trusted_sources: [127.0.0.1]
+  transport: %s
 http:
   listen: 127.0.0.1:0
   allowed_origins: [%q]
@@ -78,17 +81,37 @@ widgets:
       - {id: alice, sip: alice, name: Alice, media: [voice, chat]}
       - {id: bob, sip: bob, name: Bob, media: [voice, video]}
       - {id: valerie, sip: valerie, name: Valerie, media: [voice, video]}
-`, pbx, site, cbWidget)
+`, pbx, transport, site, cbWidget)
 }
 
-// callBrowserEnv is the test bed, the gateway, the site serving the call
-// page, and Chromium.
+// callBrowserEnv is the test bed, the site serving the call page, and
+// Chromium, shared by the gateways of a run.
 type callBrowserEnv struct {
 	t       *testing.T
 	bed     *testbed.Testbed
-	gw      *gatewayProc
 	site    *httptest.Server
 	browser context.Context
+}
+
+// cbGateway is one gateway under test with the shared environment.
+type cbGateway struct {
+	*callBrowserEnv
+	gw *gatewayProc
+}
+
+// startGateway runs a gateway that reaches the PBX over transport (udp or
+// tcp) and waits until it registered and subscribed to the three agents.
+func (env *callBrowserEnv) startGateway(t *testing.T, transport string) *cbGateway {
+	t.Helper()
+	t.Setenv("FD_E2E_PASSWORD", gwPassword)
+	cfgPath := filepath.Join(t.TempDir(), "frontdesk.yaml")
+	writeConfig(t, cfgPath, callBrowserConfig(env.bed.Addr(), transport, env.site.URL))
+	gw := startGateway(t, cfgPath)
+	gw.waitHealth("registered, presence and dialog of three agents subscribed", 20*time.Second, func(code int, h map[string]any) bool {
+		s, _ := h["sip"].(map[string]any)
+		return code == 200 && h["calls_enabled"] == true && s["subscriptions"] == 6.0 && s["active"] == 6.0
+	})
+	return &cbGateway{callBrowserEnv: env, gw: gw}
 }
 
 // cbCheckPrereqs fails (never skips) with what is missing: CI installs it
@@ -99,8 +122,8 @@ func cbCheckPrereqs(t *testing.T) {
 	if err := testbed.CheckBinaries(true); err != nil {
 		missing = append(missing, err.Error())
 	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		missing = append(missing, "chromium not found at "+chromiumPath)
+	if _, err := os.Stat(cbChromium); err != nil {
+		missing = append(missing, "chromium not found at "+cbChromium)
 	}
 	if _, err := exec.LookPath("sox"); err != nil {
 		missing = append(missing, "sox not found")
@@ -168,17 +191,8 @@ func startCallBrowserEnv(t *testing.T) *callBrowserEnv {
 		}
 	})
 
-	t.Setenv("FD_E2E_PASSWORD", gwPassword)
-	cfgPath := filepath.Join(t.TempDir(), "frontdesk.yaml")
-	writeConfig(t, cfgPath, callBrowserConfig(bed.Addr(), env.site.URL))
-	env.gw = startGateway(t, cfgPath)
-	env.gw.waitHealth("registered, presence and dialog of three agents subscribed", 20*time.Second, func(code int, h map[string]any) bool {
-		s, _ := h["sip"].(map[string]any)
-		return code == 200 && h["calls_enabled"] == true && s["subscriptions"] == 6.0 && s["active"] == 6.0
-	})
-
 	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
+		chromedp.ExecPath(cbChromium),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -212,11 +226,12 @@ func startCallBrowserEnv(t *testing.T) *callBrowserEnv {
 type cbPage struct {
 	t   *testing.T
 	ctx context.Context
+	gw  *gatewayProc
 }
 
 // openPage opens the call page in a new tab and runs Start; it returns the
 // agents' Info messages by id.
-func (env *callBrowserEnv) openPage(t *testing.T) (*cbPage, map[string]map[string]any) {
+func (env *cbGateway) openPage(t *testing.T) (*cbPage, map[string]map[string]any) {
 	t.Helper()
 	tab, cancel := chromedp.NewContext(env.browser)
 	t.Cleanup(func() {
@@ -229,7 +244,7 @@ func (env *callBrowserEnv) openPage(t *testing.T) (*cbPage, map[string]map[strin
 			t.Log("closing the tab took more than 10s")
 		}
 	})
-	p := &cbPage{t: t, ctx: tab}
+	p := &cbPage{t: t, ctx: tab, gw: env.gw}
 	// The first run on a tab opens it and must not carry a timeout (the tab
 	// lives as long as that context); it is bounded from outside.
 	cbFirstRun(t, tab, "open a tab")
@@ -310,13 +325,33 @@ func (p *cbPage) waitStatus(what string, cond func(s cbPageStatus) bool) cbPageS
 			return s
 		}
 		if s.State == "terminated" {
-			p.t.Fatalf("%s: the call ended instead (reason %q); CallInfos %v; page errors %v", what, s.Reason, s.CallInfos, s.Errors)
+			p.t.Fatalf("%s: the call ended instead (reason %q); CallInfos %v; page errors %v%s", what, s.Reason, s.CallInfos, s.Errors, p.gatewaySays())
 		}
 		if time.Now().After(deadline) {
 			p.t.Fatalf("%s: not reached within %v; page status %+v", what, cbWait, s)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// gatewaySays lists what the gateway logged about refusing or ending calls,
+// for failure messages.
+func (p *cbPage) gatewaySays() string {
+	var lines []string
+	for _, m := range p.gw.logLines() {
+		switch m["msg"] {
+		case "call not placed", "PBX SDP unusable", "ending call", "SIP leg ended", "video from the PBX not usable":
+			delete(m, "time")
+			lines = append(lines, fmt.Sprintf("\n  %v", m))
+		}
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	if len(lines) > 6 {
+		lines = lines[len(lines)-6:]
+	}
+	return "\nlast gateway log lines about calls:" + strings.Join(lines, "")
 }
 
 // call places a call from the page and waits until it is connected and the
@@ -373,7 +408,7 @@ func (p *cbPage) waitHears(hz float64) (float64, float64) {
 			return freqs[len(freqs)/2], dbs[len(dbs)/2]
 		}
 		if s := p.status(); s.State == "terminated" {
-			p.t.Fatalf("waiting to hear %v Hz: the call ended (reason %q)", hz, s.Reason)
+			p.t.Fatalf("waiting to hear %v Hz: the call ended (reason %q)%s", hz, s.Reason, p.gatewaySays())
 		}
 		if time.Now().After(deadline) {
 			var b strings.Builder
@@ -433,7 +468,7 @@ func (p *cbPage) waitError(code string) {
 	}
 }
 
-// inbound is fd.inbound(): the inbound-rtp statistics per kind.
+// cbInbound is one kind of fd.inbound(): the inbound-rtp statistics.
 type cbInbound struct {
 	PacketsReceived float64 `json:"packetsReceived"`
 	BytesReceived   float64 `json:"bytesReceived"`
@@ -493,7 +528,7 @@ func cbWaitAgentIdle(t *testing.T, a *testbed.Agent) {
 		if err != nil {
 			t.Fatalf("%s: listcalls: %v", a.Name(), err)
 		}
-		if strings.Contains(out, "No active calls") {
+		if cbNoCalls(out) {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -503,6 +538,12 @@ func cbWaitAgentIdle(t *testing.T, a *testbed.Agent) {
 	}
 }
 
+// cbNoCalls reads baresip's listcalls output: "--- No active calls ---"
+// or "--- Active calls (N) ---", where N may be 0 while a call closes.
+func cbNoCalls(out string) bool {
+	return strings.Contains(out, "No active calls") || strings.Contains(out, "Active calls (0)")
+}
+
 // cbAgentActiveCalls is the number of calls baresip has now.
 func cbAgentActiveCalls(t *testing.T, a *testbed.Agent) int {
 	t.Helper()
@@ -510,7 +551,7 @@ func cbAgentActiveCalls(t *testing.T, a *testbed.Agent) int {
 	if err != nil {
 		t.Fatalf("%s: listcalls: %v", a.Name(), err)
 	}
-	if strings.Contains(out, "No active calls") {
+	if cbNoCalls(out) {
 		return 0
 	}
 	var n int
@@ -524,30 +565,30 @@ func cbAgentActiveCalls(t *testing.T, a *testbed.Agent) int {
 }
 
 // metric reads one gauge from the gateway's /metrics.
-func (env *callBrowserEnv) metric(name string) float64 {
-	env.t.Helper()
-	body := httpGet(env.t, env.gw.httpURL+"/metrics")
+func (env *cbGateway) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	body := httpGet(t, env.gw.httpURL+"/metrics")
 	sc := bufio.NewScanner(strings.NewReader(body))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		if len(f) == 2 && f[0] == name {
 			v, err := strconv.ParseFloat(f[1], 64)
 			if err != nil {
-				env.t.Fatalf("/metrics %s: %v", name, err)
+				t.Fatalf("/metrics %s: %v", name, err)
 			}
 			return v
 		}
 	}
-	env.t.Fatalf("/metrics has no %s", name)
+	t.Fatalf("/metrics has no %s", name)
 	return 0
 }
 
 // waitNoCalls waits until the gateway reports no running call.
-func (env *callBrowserEnv) waitNoCalls(t *testing.T) {
+func (env *cbGateway) waitNoCalls(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(cbWait)
 	for {
-		n := env.metric("frontdesk_calls")
+		n := env.metric(t, "frontdesk_calls")
 		if n == 0 {
 			return
 		}
@@ -590,7 +631,7 @@ func cbRecordings(t *testing.T, a *testbed.Agent) []string {
 }
 
 // cbToneReport is what a recording holds: per window of half a second, the
-// cbStrongest frequency and the level.
+// strongest frequency and the level.
 type cbToneReport struct {
 	rate    int
 	windows []cbToneWindow
@@ -602,7 +643,7 @@ type cbToneWindow struct {
 	purity float64 // share of the window's energy at freq (1 for a pure sine)
 }
 
-// matching counts the windows with sound whose cbStrongest frequency is hz,
+// matching counts the windows with sound whose strongest frequency is hz,
 // and those with sound at all.
 func (r cbToneReport) matching(hz float64) (match, sound int) {
 	for _, w := range r.windows {
@@ -620,13 +661,24 @@ func (r cbToneReport) matching(hz float64) (match, sound int) {
 func (r cbToneReport) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d Hz, %d windows of 0.5 s:", r.rate, len(r.windows))
-	for _, w := range r.windows {
-		fmt.Fprintf(&b, " %.0fHz/rms%.3f/p%.2f", w.freq, w.rms, w.purity)
+	// Runs of windows with the same strongest frequency (or silence).
+	for i := 0; i < len(r.windows); {
+		w, j := r.windows[i], i+1
+		silent := w.rms < cbRecordFloor
+		for j < len(r.windows) && (r.windows[j].rms < cbRecordFloor) == silent && (silent || r.windows[j].freq == w.freq) {
+			j++
+		}
+		if silent {
+			fmt.Fprintf(&b, " silence×%d", j-i)
+		} else {
+			fmt.Fprintf(&b, " %.0fHz×%d(rms %.3f, purity %.2f)", w.freq, j-i, w.rms, w.purity)
+		}
+		i = j
 	}
 	return b.String()
 }
 
-// median is the median cbStrongest frequency of the windows at hz.
+// median is the median strongest frequency of the windows at hz.
 func (r cbToneReport) median(hz float64) float64 {
 	var fs []float64
 	for _, w := range r.windows {
@@ -642,7 +694,7 @@ func (r cbToneReport) median(hz float64) float64 {
 }
 
 // cbAnalyseWAV reads a 16-bit PCM WAV file (the first channel) and finds the
-// cbStrongest frequency of each half second with a Goertzel scan in 5 Hz
+// strongest frequency of each half second with a Goertzel scan in 5 Hz
 // steps. A data chunk whose size is not final yet (baresip still writing)
 // is read to the end of the file.
 func cbAnalyseWAV(path string) (cbToneReport, error) {
@@ -754,7 +806,7 @@ func cbWaitRecordingHears(t *testing.T, a *testbed.Agent, path string, hz float6
 }
 
 // cbCheckRecording analyses a finished recording: it must hold at least two
-// seconds of hz, and hz must be the cbStrongest frequency of nearly all of
+// seconds of hz, and hz must be the strongest frequency of nearly all of
 // the windows with sound (the first and last may be cut).
 func cbCheckRecording(t *testing.T, a *testbed.Agent, path string, hz float64) float64 {
 	t.Helper()
@@ -787,8 +839,18 @@ func cbFileTail(path string, lines int) string {
 // frequency at each end), either side can hang up, and video calls work
 // with a phone that takes video and fall back to audio with one that does
 // not.
+//
+// It runs once per SIP transport toward the PBX: UDP (the default) and TCP.
 func TestCallBrowserEndToEnd(t *testing.T) {
-	env := startCallBrowserEnv(t)
+	shared := startCallBrowserEnv(t)
+	for _, transport := range []string{"udp", "tcp"} {
+		t.Run("sip over "+transport, func(t *testing.T) {
+			testCallsThrough(t, shared.startGateway(t, transport))
+		})
+	}
+}
+
+func testCallsThrough(t *testing.T, env *cbGateway) {
 	alice, bob, valerie := env.bed.Agent("alice"), env.bed.Agent("bob"), env.bed.Agent("valerie")
 
 	t.Run("audio both ways, visitor hangs up", func(t *testing.T) {
@@ -811,12 +873,18 @@ func TestCallBrowserEndToEnd(t *testing.T) {
 		rec := cbNewRecording(t, alice, before)
 		cbWaitRecordingHears(t, alice, rec, cbMicHz)
 
+		// baresip's SIP trace (-s) shows each request it receives; a BYE
+		// for alice is addressed to her contact, sip:alice-….
+		byes := strings.Count(cbReadFile(t, alice.LogPath()), "BYE sip:alice")
 		page.eval("fd.hangup()", nil)
 		page.waitTerminated("ended-by-visitor")
 		cbWaitAgentIdle(t, alice)
 		env.waitNoCalls(t)
-		if !strings.Contains(cbReadFile(t, alice.LogPath()), "BYE sip:alice@") {
-			t.Errorf("alice's SIP trace shows no BYE from the gateway")
+		for deadline := time.Now().Add(cbWait); strings.Count(cbReadFile(t, alice.LogPath()), "BYE sip:alice") <= byes; {
+			if time.Now().After(deadline) {
+				t.Fatalf("alice's SIP trace shows no new BYE %v after the visitor hung up", cbWait)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 		cbCheckRecording(t, alice, rec, cbMicHz)
 	})
@@ -847,9 +915,10 @@ func TestCallBrowserEndToEnd(t *testing.T) {
 		}
 		ms := cbParseMlines(s.Answer)
 		video := cbFindMline(ms, "video")
-		if video == nil || video.port == 0 || video.dir == "inactive" {
-			t.Fatalf("the answer has no active video m-line:\n%s", s.Answer)
+		if video == nil || video.port == 0 || video.dir != "sendrecv" {
+			t.Fatalf("the answer has no sendrecv video m-line (valerie's phone sends and takes video):\n%s", s.Answer)
 		}
+		t.Logf("answer m-lines: %+v", ms)
 		if !strings.Contains(strings.ToUpper(s.Answer), "VP8/90000") {
 			t.Errorf("the answer's video is not VP8 (baresip has only vp8):\n%s", s.Answer)
 		}
@@ -857,11 +926,12 @@ func TestCallBrowserEndToEnd(t *testing.T) {
 		var in map[string]cbInbound
 		for {
 			in = page.inbound()
-			if in["video"].FramesDecoded > 0 {
+			// Ten frames: video keeps flowing, not just a first key frame.
+			if in["video"].FramesDecoded >= 10 {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("the page decoded no video frame within %v; inbound-rtp %+v", cbWait, in)
+				t.Fatalf("the page decoded fewer than 10 video frames within %v; inbound-rtp %+v", cbWait, in)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
@@ -874,6 +944,7 @@ func TestCallBrowserEndToEnd(t *testing.T) {
 		page.waitTerminated("ended-by-visitor")
 		cbWaitAgentIdle(t, valerie)
 		env.waitNoCalls(t)
+		cbCheckRecording(t, valerie, rec, cbMicHz)
 	})
 
 	t.Run("video to an agent without video", func(t *testing.T) {
@@ -883,7 +954,7 @@ func TestCallBrowserEndToEnd(t *testing.T) {
 		if n := cbAgentActiveCalls(t, alice); n != 0 {
 			t.Fatalf("alice has %d calls; nothing should have reached her", n)
 		}
-		if n := env.metric("frontdesk_calls"); n != 0 {
+		if n := env.metric(t, "frontdesk_calls"); n != 0 {
 			t.Fatalf("frontdesk_calls = %v after a refused CreateCall", n)
 		}
 		// The session is still usable: a voice call to her goes through.
@@ -905,6 +976,7 @@ func TestCallBrowserEndToEnd(t *testing.T) {
 		if v := cbFindMline(ms, "video"); v != nil && v.port != 0 && v.dir != "inactive" {
 			t.Fatalf("bob's phone has no video, yet the answer's video m-line is active (%+v):\n%s", *v, s.Answer)
 		}
+		t.Logf("answer m-lines: %+v", ms)
 		freq, db := page.waitHears(cbBobHz)
 		t.Logf("the page hears %.1f Hz at %.1f dB from bob (plays %d Hz)", freq, db, cbBobHz)
 		rec := cbNewRecording(t, bob, before)

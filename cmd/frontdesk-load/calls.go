@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +31,7 @@ const (
 	maxCallsStep     = 900 // below the RTP pairs, with room for quarantined ones
 	maxCallsInFlight = 32  // calls being set up at once
 	drainWait        = time.Second
+	minSentPercent   = 95 // of 50 packets per call-second; below it the senders fall behind
 	maxStepErrors    = 5 // setup errors kept per step
 )
 
@@ -41,6 +43,7 @@ type CallsOptions struct {
 	Rate      int           // calls set up per second during a ramp
 	Settle    time.Duration // after a ramp, before measuring
 	MaxLoss   float64       // percent; a step at or above it ends the ramp
+	MaxRTT    time.Duration // a step whose round-trip p99 exceeds it ends the ramp
 	Timeout   time.Duration // bound on the whole run
 	Dir       string        // working directory; "" uses a temporary one
 	Log       *slog.Logger
@@ -53,6 +56,7 @@ func defaultCallsOptions() CallsOptions {
 		Rate:    20,
 		Settle:  3 * time.Second,
 		MaxLoss: 1,
+		MaxRTT:  200 * time.Millisecond,
 		Timeout: 20 * time.Minute,
 	}
 }
@@ -69,6 +73,8 @@ func (o CallsOptions) validate() error {
 		return fmt.Errorf("--settle %v: want 0..1m", o.Settle)
 	case o.MaxLoss <= 0 || o.MaxLoss > 100:
 		return fmt.Errorf("--max-loss %v: want more than 0 and at most 100", o.MaxLoss)
+	case o.MaxRTT <= 0 || o.MaxRTT > time.Minute:
+		return fmt.Errorf("--max-rtt %v: want more than 0 and at most 1m", o.MaxRTT)
 	case o.Timeout <= 0 || o.Timeout > 2*time.Hour:
 		return fmt.Errorf("--timeout %v: want more than 0 and at most 2h", o.Timeout)
 	}
@@ -269,7 +275,7 @@ func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error)
 	}()
 
 	top := o.Steps[len(o.Steps)-1]
-	res = &CallsResult{Hold: o.Hold.Seconds(), Rate: o.Rate, MaxLoss: o.MaxLoss, Steps: []stepResult{}}
+	res = &CallsResult{Hold: o.Hold.Seconds(), Rate: o.Rate, MaxLoss: o.MaxLoss, MaxRTT: msOf(o.MaxRTT), Steps: []stepResult{}}
 	if _, err = raiseNoFile(uint64(top)*16 + 512); err != nil {
 		return nil, err
 	}
@@ -298,6 +304,9 @@ func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error)
 		return nil, err
 	}
 	defer echo.close()
+	if res.EchoBaseline, err = echo.calibrate(ctx); err != nil {
+		return nil, err
+	}
 	if err := tb.Register(ctx, echoUser, echoPassword, echo.Addr(), 3600); err != nil {
 		return nil, fmt.Errorf("register the echo UAS: %w", err)
 	}
@@ -360,10 +369,11 @@ func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error)
 	res.Opened = len(fleet.calls)
 	res.HungUp = fleet.hangupAll()
 	fleet = nil
-	if s, err := waitCalls(ctx, gw, 0, 30*time.Second); err != nil {
+	s, err := waitCalls(ctx, gw, 0, 30*time.Second)
+	if err != nil {
 		log.Warn("gateway did not end every call", "err", err)
-		res.GatewayCallsAfter = s.Calls
 	}
+	res.GatewayCallsAfter = s.Calls
 	for i := 0; i < 50 && echo.active() > 0; i++ {
 		_ = sleep(ctx, 100*time.Millisecond)
 	}
@@ -405,6 +415,7 @@ func measureStep(ctx context.Context, o CallsOptions, gw *gateway, echo *echoUAS
 	for i, v := range live {
 		starts[i] = v.next.Load()
 	}
+	began := time.Now()
 	if err := sleep(ctx, o.Hold); err != nil {
 		return st, err
 	}
@@ -412,6 +423,7 @@ func measureStep(ctx context.Context, o CallsOptions, gw *gateway, echo *echoUAS
 	for i, v := range live {
 		ends[i] = v.next.Load()
 	}
+	window := time.Since(began)
 	s1, err := gw.scrape(ctx)
 	if err != nil {
 		return st, err
@@ -435,6 +447,9 @@ func measureStep(ctx context.Context, o CallsOptions, gw *gateway, echo *echoUAS
 	}
 	slices.Sort(rtts)
 	st.RTTP50, st.RTTP99, st.RTTMax = msOf(percentile(rtts, 50)), msOf(percentile(rtts, 99)), msOf(percentile(rtts, 100))
+	if exp := float64(len(live)) * window.Seconds() / packetInterval.Seconds(); exp > 0 {
+		st.SentPercent = 100 * float64(st.Sent) / exp
+	}
 	if st.Sent > 0 {
 		st.LossPercent = 100 * float64(st.Sent-st.Received) / float64(st.Sent)
 	}
@@ -448,6 +463,7 @@ func measureStep(ctx context.Context, o CallsOptions, gw *gateway, echo *echoUAS
 	st.GatewayCores = st.GatewayCPUSeconds / held
 	st.ToolCores = (t1 - t0) / held
 	st.MachineBusy = m1.busyFraction(m0)
+	st.OtherCores = max(0, st.MachineBusy*float64(runtime.NumCPU())-st.GatewayCores-st.ToolCores)
 	st.GatewayCalls = s1.Calls
 	st.RSS = s1.RSS
 	st.RSSPerCall = (s1.RSS - baseline.RSS) / float64(max(st.Calls, 1))
@@ -470,6 +486,12 @@ func measureStep(ctx context.Context, o CallsOptions, gw *gateway, echo *echoUAS
 	}
 	if st.LossPercent >= o.MaxLoss {
 		problems = append(problems, fmt.Sprintf("loss %.2f %% ≥ %.2f %%", st.LossPercent, o.MaxLoss))
+	}
+	if st.RTTP99 > msOf(o.MaxRTT) {
+		problems = append(problems, fmt.Sprintf("round-trip p99 %.1f ms > %v", st.RTTP99, o.MaxRTT))
+	}
+	if st.SentPercent < minSentPercent {
+		problems = append(problems, fmt.Sprintf("visitors sent only %.1f %% of their packets: the load tool is short of CPU", st.SentPercent))
 	}
 	st.Healthy = len(problems) == 0
 	st.Problem = strings.Join(problems, "; ")
@@ -529,7 +551,7 @@ func machineCPU() cpuTimes {
 			break
 		}
 		t.total += v
-		if i != 3 && i != 4 { // idle, iowait
+		if i != 3 && i != 4 && i != 7 { // idle, iowait, steal
 			t.busy += v
 		}
 	}

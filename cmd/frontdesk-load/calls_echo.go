@@ -6,14 +6,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -48,6 +51,7 @@ type echoUAS struct {
 
 // echoCall is one answered call: its RTP socket.
 type echoCall struct {
+	calib  bool // the calibration socket: not counted in echoUAS.echoed
 	conn   *net.UDPConn
 	answer []byte
 	echoed atomic.Int64
@@ -134,7 +138,7 @@ func (e *echoUAS) newCall(callID string) (*echoCall, error) {
 		return nil, err
 	}
 	port := conn.LocalAddr().(*net.UDPAddr).Port
-	c := &echoCall{conn: conn, answer: echoSDP(port)}
+	c := &echoCall{conn: conn, answer: echoSDP(port), calib: callID == calibrationID}
 	e.mu.Lock()
 	if e.done {
 		e.mu.Unlock()
@@ -164,7 +168,9 @@ func (e *echoUAS) echo(c *echoCall) {
 		}
 		if _, err := c.conn.WriteToUDPAddrPort(buf[:n], netip.AddrPortFrom(from.Addr().Unmap(), from.Port())); err == nil {
 			c.echoed.Add(1)
-			e.echoed.Add(1)
+			if !c.calib {
+				e.echoed.Add(1)
+			}
 		}
 	}
 }
@@ -232,4 +238,56 @@ func offersPCMU(body []byte) bool {
 func echoSDP(port int) []byte {
 	return fmt.Appendf(nil, "v=0\r\no=echo %d 1 IN IP4 127.0.0.1\r\ns=echo\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
 		"m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\na=sendrecv\r\n", port, port)
+}
+
+// calibrationID names the calibration socket among the calls.
+const calibrationID = "calibration"
+
+// rttBaseline is the echo's round trip without the gateway.
+type rttBaseline struct {
+	Pings int     `json:"pings"`
+	P50   float64 `json:"p50_ms"`
+	P99   float64 `json:"p99_ms"`
+}
+
+// calibrate pings an echo socket directly from 127.0.0.1 (200 packets of
+// the visitors' size, 5 ms apart) and measures the round trip.
+func (e *echoUAS) calibrate(ctx context.Context) (rttBaseline, error) {
+	const pings, gap = 200, 5 * time.Millisecond
+	var b rttBaseline
+	c, err := e.newCall(calibrationID)
+	if err != nil {
+		return b, fmt.Errorf("echo calibration: %w", err)
+	}
+	defer func() {
+		e.mu.Lock()
+		delete(e.calls, calibrationID)
+		e.mu.Unlock()
+		c.conn.Close()
+	}()
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return b, fmt.Errorf("echo calibration: %w", err)
+	}
+	defer conn.Close()
+	to := c.conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	pkt := make([]byte, 12+pcmuPayload)
+	in := make([]byte, 2048)
+	var rtts []time.Duration
+	for i := 0; i < pings && ctx.Err() == nil; i++ {
+		t0 := time.Now()
+		if _, err := conn.WriteToUDPAddrPort(pkt, to); err != nil {
+			return b, fmt.Errorf("echo calibration: %w", err)
+		}
+		_ = conn.SetReadDeadline(t0.Add(time.Second))
+		if _, _, err := conn.ReadFromUDPAddrPort(in); err == nil {
+			rtts = append(rtts, time.Since(t0))
+		}
+		time.Sleep(gap)
+	}
+	if len(rtts) == 0 {
+		return b, errors.New("echo calibration: no packet came back")
+	}
+	slices.Sort(rtts)
+	return rttBaseline{Pings: len(rtts), P50: msOf(percentile(rtts, 50)), P99: msOf(percentile(rtts, 99))}, nil
 }

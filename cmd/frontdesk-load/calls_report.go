@@ -16,6 +16,12 @@ type CallsResult struct {
 	Hold    float64 `json:"hold_seconds"`
 	Rate    int     `json:"setup_rate_per_second"`
 	MaxLoss float64 `json:"max_loss_percent"`
+	MaxRTT  float64 `json:"max_rtt_p99_ms"`
+
+	// EchoBaseline is the round trip of plain UDP from this process to the
+	// echo far end and back, without the gateway, before any call: the part
+	// of a visitor's round trip the gateway does not add.
+	EchoBaseline rttBaseline `json:"echo_baseline"`
 
 	GatewayPID int          `json:"gateway_pid"`
 	Baseline   sample       `json:"baseline"` // before the first call
@@ -60,6 +66,7 @@ type stepResult struct {
 	GatewayCores      float64 `json:"gateway_cores"`
 	ToolCores         float64 `json:"tool_cores"`   // visitors + echo, this process
 	MachineBusy       float64 `json:"machine_busy"` // share of all cores, everything on the host
+	OtherCores        float64 `json:"other_cores"`  // host busy minus gateway and tool: Kamailio, kernel threads, anything else
 	GatewayCalls      float64 `json:"gateway_calls"`
 	RSS               float64 `json:"rss_bytes"`
 	RSSPerCall        float64 `json:"rss_bytes_per_call"` // (RSS − baseline) / calls
@@ -67,6 +74,7 @@ type stepResult struct {
 	Goroutines        float64 `json:"goroutines"`
 
 	Sent             int64   `json:"packets_sent"`
+	SentPercent      float64 `json:"sent_percent"` // of 50 per call-second
 	Received         int64   `json:"packets_received"`
 	LossPercent      float64 `json:"loss_percent"`
 	SendErrors       int64   `json:"send_errors"`
@@ -87,11 +95,11 @@ func mib(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
 // printCalls writes the per-step table and the run's summary.
 func printCalls(w io.Writer, r *CallsResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "calls\tsetup p50/p99 ms\tmedia p50/p99 ms\tgw CPU s per call-s\tgw cores\ttool cores\thost busy\tgw RSS\tRSS/call\tsent\tloss %\tRTT p50/p99/max ms\thealthy\t")
+	fmt.Fprintln(tw, "calls\tsetup p50/p99 ms\tmedia p50/p99 ms\tgw CPU s per call-s\tgw cores\ttool cores\tother cores\tgw RSS\tRSS/call\tsent\tloss %\tRTT p50/p99/max ms\thealthy\t")
 	for _, s := range r.Steps {
-		fmt.Fprintf(tw, "%d\t%.1f / %.1f\t%.1f / %.1f\t%.4f\t%.2f\t%.2f\t%.0f %%\t%s\t%.0f KiB\t%d\t%.3f\t%.2f / %.2f / %.1f\t%s\t\n",
+		fmt.Fprintf(tw, "%d\t%.1f / %.1f\t%.1f / %.1f\t%.4f\t%.2f\t%.2f\t%.2f\t%s\t%.0f KiB\t%d\t%.3f\t%.2f / %.2f / %.1f\t%s\t\n",
 			s.Calls, s.SetupP50, s.SetupP99, s.MediaP50, s.MediaP99, s.CPUPerCallSecond, s.GatewayCores, s.ToolCores,
-			100*s.MachineBusy, mib(s.RSS), s.RSSPerCall/1024, s.Sent, s.LossPercent, s.RTTP50, s.RTTP99, s.RTTMax, yesNo(s.Healthy))
+			s.OtherCores, mib(s.RSS), s.RSSPerCall/1024, s.Sent, s.LossPercent, s.RTTP50, s.RTTP99, s.RTTMax, yesNo(s.Healthy))
 	}
 	_ = tw.Flush()
 	for _, s := range r.Steps {
@@ -112,10 +120,12 @@ func printCalls(w io.Writer, r *CallsResult) {
 	}
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
-	row("largest healthy step", fmt.Sprintf("%d calls (loss < %.2g %%, every call set up, none dropped)", r.LargestHealthy, r.MaxLoss))
+	row("largest healthy step", fmt.Sprintf("%d calls (loss < %.3g %%, RTT p99 ≤ %.0f ms, every call set up, none dropped, visitors kept pace)",
+		r.LargestHealthy, r.MaxLoss, r.MaxRTT))
 	if r.Stopped != "" {
 		row("ramp stopped", r.Stopped)
 	}
+	row("echo baseline RTT (no gateway)", fmt.Sprintf("p50 %.3f ms, p99 %.3f ms over %d UDP pings", r.EchoBaseline.P50, r.EchoBaseline.P99, r.EchoBaseline.Pings))
 	row("gateway idle", fmt.Sprintf("RSS %s, %d goroutines", mib(r.Baseline.RSS), int(r.Baseline.Goroutines)))
 	row("calls opened / hung up", fmt.Sprintf("%d / %d (gateway calls after: %v)", r.Opened, r.HungUp, r.GatewayCallsAfter))
 	row("echo UAS", fmt.Sprintf("%d INVITEs answered, %d rejected, %d BYEs, %d calls left, %d packets echoed",

@@ -139,6 +139,7 @@ func cmdCalls(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.Rate, "rate", def.Rate, "calls set up per second while ramping")
 	fs.DurationVar(&o.Settle, "settle", def.Settle, "wait after a ramp before measuring")
 	fs.Float64Var(&o.MaxLoss, "max-loss", def.MaxLoss, "a step with this much packet loss (percent) or more is unhealthy and ends the ramp")
+	fs.DurationVar(&o.MaxRTT, "max-rtt", def.MaxRTT, "a step whose round-trip p99 exceeds this is unhealthy and ends the ramp")
 	fs.DurationVar(&o.Timeout, "timeout", def.Timeout, "bound on the whole run")
 	fs.StringVar(&o.Dir, "dir", "", "working directory for config and logs (default: a temporary directory, removed unless the run fails)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this tool's own process (visitors and echo, not the gateway) to `file`")

@@ -153,6 +153,7 @@ window.fd = (() => {
   // video, the camera), the complete offer, CreateCall, Channels. It resolves
   // once both messages are sent; progress shows in fd.state.
   fd.call = async (dest, video) => {
+    fd.errors = [];
     fd.callInfos = [];
     fd.state = 'calling';
     fd.reason = '';
