@@ -3,6 +3,7 @@ package bridge
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/frontdesk-gw/frontdesk/config"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -75,6 +77,9 @@ func newEngine(cfg config.Calls, rtpHost string, log *slog.Logger, opts ...engin
 	if cfg.PublicIP != "" {
 		se.SetNAT1To1IPs([]string{cfg.PublicIP}, webrtc.ICECandidateTypeHost)
 	}
+	if err := restrictIPs(se, cfg.WebRTCIPs); err != nil {
+		return nil, fmt.Errorf("calls.webrtc_ips: %w", err)
+	}
 	// Browsers hide host addresses behind mDNS names; the gateway does not
 	// need to resolve them (their checks arrive as peer-reflexive), so no
 	// multicast traffic from the server.
@@ -107,6 +112,40 @@ func newEngine(cfg config.Calls, rtpHost string, log *slog.Logger, opts ...engin
 		timeout: timeout,
 		log:     log,
 	}, nil
+}
+
+// restrictIPs limits ICE candidates to the listed local addresses. When all
+// of them are loopback, the leg also talks to loopback peers only.
+func restrictIPs(se *webrtc.SettingEngine, ips []string) error {
+	if len(ips) == 0 {
+		return nil
+	}
+	keep := map[string]bool{}
+	loopbackOnly := true
+	for _, s := range ips {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return fmt.Errorf("%q is not an IP address", s)
+		}
+		keep[a.String()] = true
+		if a.IsLoopback() {
+			se.SetIncludeLoopbackCandidate(true)
+		} else {
+			loopbackOnly = false
+		}
+	}
+	se.SetIPFilter(func(ip net.IP) bool {
+		a, ok := netip.AddrFromSlice(ip)
+		return ok && keep[a.Unmap().String()]
+	})
+	if loopbackOnly {
+		n, err := stdnet.NewNet()
+		if err != nil {
+			return fmt.Errorf("network: %w", err)
+		}
+		se.SetNet(loopbackNet{n})
+	}
+	return nil
 }
 
 // registerCodecs lists what can be passed through. PTs follow Chrome so

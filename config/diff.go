@@ -48,7 +48,7 @@ func Diff(old, new *Config) Changes {
 		HTTP:   !reflect.DeepEqual(old.HTTP, new.HTTP),
 		ICE:    !reflect.DeepEqual(old.ICE, new.ICE),
 		Limits: old.Limits != new.Limits,
-		Calls:  old.Calls != new.Calls,
+		Calls:  !reflect.DeepEqual(old.Calls, new.Calls),
 		Chat:   old.Chat != new.Chat,
 	}
 	for i := range new.Widgets {

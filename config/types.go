@@ -144,6 +144,10 @@ type Calls struct {
 	// PublicIP is announced to browsers as the gateway's media address when
 	// it is behind a 1:1 NAT.
 	PublicIP string `yaml:"public_ip"`
+	// WebRTCIPs limits the local addresses media with browsers uses (default:
+	// every address but loopback). Only loopback addresses (127.0.0.1) make
+	// a gateway that serves browsers on the same host only, as in tests.
+	WebRTCIPs []string `yaml:"webrtc_ips"`
 	// SRTP toward the PBX: off (default) or sdes.
 	SRTP string `yaml:"srtp"`
 	// RTPTimeout ends a call when no media arrived from either side for this

@@ -73,6 +73,11 @@ func (v *validator) calls(c *Calls) {
 			v.p.errf(path+"."+key, "%q is not an IP address", val)
 		}
 	}
+	for i, ip := range c.WebRTCIPs {
+		if _, err := netip.ParseAddr(ip); err != nil {
+			v.p.errf(indexPath(path+".webrtc_ips", i), "%q is not an IP address", ip)
+		}
+	}
 	switch c.SRTP = strings.ToLower(c.SRTP); c.SRTP {
 	case "":
 		c.SRTP = "off"

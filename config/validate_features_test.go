@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func TestCallsAndChatDefaults(t *testing.T) {
 	}
 	want := Calls{WebRTCPorts: DefaultWebRTCPorts, RTPPorts: DefaultRTPPorts, SRTP: "off",
 		RTPTimeout: DefaultRTPTimeout, RingTimeout: DefaultRingTimeout, MaxCalls: DefaultMaxCalls, MaxCallsPerAgent: 1}
-	if c.Calls != want {
+	if !reflect.DeepEqual(c.Calls, want) {
 		t.Errorf("calls = %+v, want %+v", c.Calls, want)
 	}
 	wantChat := Chat{MaxMessageLength: 2000, MessagesPerMinute: 20, MaxPerAgent: 1, ResumeGrace: 2 * time.Minute,
@@ -41,6 +42,7 @@ func TestCallsChatFallbackProblems(t *testing.T) {
 		{name: "privileged ports", yaml: "calls: {webrtc_ports: 80-90}\n", want: "must lie within 1024-65535"},
 		{name: "srtp", yaml: "calls: {srtp: dtls}\n", want: "calls.srtp: \"dtls\" is not one of off, sdes"},
 		{name: "public ip", yaml: "calls: {public_ip: gw.example.com}\n", want: "calls.public_ip: \"gw.example.com\" is not an IP address"},
+		{name: "webrtc ips", yaml: "calls: {webrtc_ips: [127.0.0.1, localhost]}\n", want: "calls.webrtc_ips[1]: \"localhost\" is not an IP address"},
 		{name: "short timeout", yaml: "calls: {rtp_timeout: 1s}\n", want: "calls.rtp_timeout: 1s is shorter than 5s"},
 		{name: "negative calls", yaml: "calls: {max_calls: -1}\n", want: "calls.max_calls: -1 is negative"},
 		{name: "routing", yaml: "chat: {reply_routing: guess}\n", want: "chat.reply_routing: \"guess\" is not one of agent, subaddress"},

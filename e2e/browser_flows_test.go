@@ -51,6 +51,8 @@ sip:
   register_expiry: 120s
   subscribe_expiry: 120s
   trusted_sources: [127.0.0.1]
+calls:
+  webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
 http:
   listen: 127.0.0.1:0
   allowed_origins: [%q]
@@ -149,6 +151,8 @@ func startFlowsEnv(t *testing.T) *browserEnv {
 		// Calls: a fake microphone, no permission prompt.
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("use-fake-device-for-media-stream", true),
+		// Loopback candidates: media with the gateway stays on 127.0.0.1.
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
 		chromedp.WindowSize(1280, 800),
 	}
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)

@@ -67,6 +67,8 @@ sip:
   register_expiry: 120s
   subscribe_expiry: 120s
   trusted_sources: [127.0.0.1]
+calls:
+  webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
 http:
   listen: 127.0.0.1:0
   allowed_origins: [%q]
@@ -151,6 +153,8 @@ func startBrowserEnv(t *testing.T) *browserEnv {
 		// Calls: a fake microphone and camera, no permission prompt.
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("use-fake-device-for-media-stream", true),
+		// Loopback candidates: media with the gateway stays on 127.0.0.1.
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
 		chromedp.WindowSize(1280, 800),
 	}
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)

@@ -70,6 +70,8 @@ func callBrowserConfig(pbx, transport, site string) string {
   subscribe_expiry: 120s
   trusted_sources: [127.0.0.1]
   transport: %s
+calls:
+  webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
 http:
   listen: 127.0.0.1:0
   allowed_origins: [%q]
@@ -211,6 +213,8 @@ func startCallBrowserEnv(t *testing.T) *callBrowserEnv {
 		// A fake microphone playing the tone file, a fake camera, no prompt.
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("use-fake-device-for-media-stream", true),
+		// Loopback candidates: media with the gateway stays on 127.0.0.1.
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
 		chromedp.Flag("use-file-for-fake-audio-capture", mic),
 	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)

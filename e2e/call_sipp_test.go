@@ -49,6 +49,7 @@ http:
   listen: 127.0.0.1:0
   allowed_origins: [%q]
 calls:
+  webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
   ring_timeout: 8s
   rtp_timeout: 5s
   max_calls_per_agent: 1

@@ -23,6 +23,8 @@ func chatConfig(addr string) string {
   password_env: FD_E2E_PASSWORD
   listen: 127.0.0.1:0
   trusted_sources: [127.0.0.1]
+calls:
+  webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
 http:
   listen: 127.0.0.1:0
   allowed_origins: [%q]

@@ -39,6 +39,8 @@ sip:
   register_expiry: 120s
   subscribe_expiry: 120s
   trusted_sources: [127.0.0.1]
+calls:
+  webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
 http:
   listen: 127.0.0.1:0
   allowed_origins: [%q]

@@ -50,6 +50,8 @@ func TestRecoversFromPBXRestart(t *testing.T) {
   register_expiry: 60s
   subscribe_expiry: 60s
   trusted_sources: [127.0.0.1]
+calls:
+  webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
 http:
   listen: 127.0.0.1:0
   allowed_origins: [%q]
