@@ -89,6 +89,7 @@ type UA struct {
 
 // New builds a UA from cfg. Nothing is bound or sent until Run.
 func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
+	allowLargeUDP()
 	s, err := parseSettings(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sip config: %w", err)
