@@ -35,7 +35,8 @@ func (c *Call) answerBrowser(choices []*choice) (string, error) {
 	for _, tr := range pc.GetTransceivers() {
 		l, ch := c.legFor(tr.Kind(), choices)
 		if l == nil || ch == nil || used[tr.Kind()] {
-			// Not relayed: rejected toward the browser (port 0).
+			// Not relayed: stopped toward the browser (pion answers it
+			// "a=inactive" and keeps the port, which browsers treat alike).
 			if err := tr.Stop(); err != nil {
 				return "", fmt.Errorf("reject %s m-line: %w", tr.Kind(), err)
 			}
