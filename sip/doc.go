@@ -23,8 +23,21 @@
 // One UA is one sipgo UserAgent, Server and Client sharing one transport;
 // MESSAGE and INVITE legs use the same ones. Incoming requests all pass
 // through one router (route.go): trust check, then one case per method
-// (OPTIONS answers 200, NOTIFY is matched to a subscription dialog, other
-// methods get 405).
+// (OPTIONS answers 200, NOTIFY is matched to a subscription dialog, MESSAGE
+// goes to the handler's Message when it is a MessageHandler, the methods of
+// call legs go to their leg, others get 405).
+//
+// Chat: SendMessage sends a MESSAGE (RFC 3428) from the registered identity
+// (or a subaddress user) with digest answers and returns the final status;
+// incoming MESSAGEs are bounded, their charset decoded, and answered with
+// what the MessageHandler returns.
+//
+// Recovery: a subscription refresh answered 481 means the PBX forgot our
+// dialogs, most likely in a restart; the UA registers again at once instead
+// of waiting for the next refresh.
+//
+// UDP: messages up to 8 KiB are sent over UDP (sipgo alone stops at 1300
+// bytes; video INVITEs with SDES keys pass that).
 //
 // Trust: TrustedSources (IPs or CIDRs) or, when empty, the addresses the
 // registrar and outbound proxy resolve to when Run starts (or on

@@ -11,7 +11,7 @@ import (
 const allowed = "OPTIONS, NOTIFY, MESSAGE, INVITE, ACK, BYE, CANCEL, UPDATE, INFO"
 
 // route is the single entry point of requests from the network: the trust
-// check, then one case per method. INVITE and MESSAGE will be added here.
+// check, then one case per method.
 func (u *UA) route(req *sip.Request, tx sip.ServerTransaction) {
 	if tx == nil {
 		return // ACKs have no transaction; none are expected yet

@@ -32,7 +32,7 @@ const (
 	maxCallsInFlight = 32  // calls being set up at once
 	drainWait        = time.Second
 	minSentPercent   = 95 // of 50 packets per call-second; below it the senders fall behind
-	maxStepErrors    = 5 // setup errors kept per step
+	maxStepErrors    = 5  // setup errors kept per step
 )
 
 // CallsOptions configure runCalls.
@@ -56,7 +56,7 @@ func defaultCallsOptions() CallsOptions {
 		Rate:    20,
 		Settle:  3 * time.Second,
 		MaxLoss: 1,
-		MaxRTT:  200 * time.Millisecond,
+		MaxRTT:  50 * time.Millisecond,
 		Timeout: 20 * time.Minute,
 	}
 }
@@ -467,7 +467,10 @@ func measureStep(ctx context.Context, o CallsOptions, gw *gateway, echo *echoUAS
 	st.GatewayCalls = s1.Calls
 	st.RSS = s1.RSS
 	st.RSSPerCall = (s1.RSS - baseline.RSS) / float64(max(st.Calls, 1))
-	st.HeapInuse, st.Goroutines = s1.HeapInuse, s1.Goroutines
+	st.HeapInuse, st.StackInuse, st.Goroutines = s1.HeapInuse, s1.StackInuse, s1.Goroutines
+	if st.Calls > 0 {
+		st.GoroutinesPerCall = (s1.Goroutines - baseline.Goroutines) / float64(st.Calls)
+	}
 	st.EchoPackets = e1 - e0
 	st.Dropped, st.DropReasons = f.newlyEnded()
 

@@ -71,7 +71,9 @@ type stepResult struct {
 	RSS               float64 `json:"rss_bytes"`
 	RSSPerCall        float64 `json:"rss_bytes_per_call"` // (RSS − baseline) / calls
 	HeapInuse         float64 `json:"heap_inuse_bytes"`
+	StackInuse        float64 `json:"stack_inuse_bytes"`
 	Goroutines        float64 `json:"goroutines"`
+	GoroutinesPerCall float64 `json:"goroutines_per_call"` // (goroutines − baseline) / calls
 
 	Sent             int64   `json:"packets_sent"`
 	SentPercent      float64 `json:"sent_percent"` // of 50 per call-second
