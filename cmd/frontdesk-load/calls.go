@@ -120,6 +120,7 @@ limits:
   max_sessions: 50000
   max_sessions_per_ip: 50000
 calls:
+  webrtc_ips: [127.0.0.1] # media with the visitors stays on loopback
   rtp_ports: %s
   webrtc_ports: %s
   max_calls: %d
@@ -367,6 +368,9 @@ func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error)
 
 	log.Info("hanging up", "calls", len(fleet.calls))
 	res.Opened = len(fleet.calls)
+	for _, v := range fleet.calls {
+		res.BadPackets += v.recvBad.Load()
+	}
 	res.HungUp = fleet.hangupAll()
 	fleet = nil
 	s, err := waitCalls(ctx, gw, 0, 30*time.Second)

@@ -32,6 +32,7 @@ type CallsResult struct {
 
 	Opened            int     `json:"calls_opened"`
 	HungUp            int     `json:"calls_hung_up"` // ClearCall answered with terminated ended-by-visitor
+	BadPackets        int64   `json:"bad_packets"`   // echoes whose payload the visitor never sent
 	GatewayCallsAfter float64 `json:"gateway_calls_after"`
 	EchoInvites       int64   `json:"echo_invites_answered"`
 	EchoRejected      int64   `json:"echo_invites_rejected"`
@@ -130,6 +131,7 @@ func printCalls(w io.Writer, r *CallsResult) {
 	row("echo baseline RTT (no gateway)", fmt.Sprintf("p50 %.3f ms, p99 %.3f ms over %d UDP pings", r.EchoBaseline.P50, r.EchoBaseline.P99, r.EchoBaseline.Pings))
 	row("gateway idle", fmt.Sprintf("RSS %s, %d goroutines", mib(r.Baseline.RSS), int(r.Baseline.Goroutines)))
 	row("calls opened / hung up", fmt.Sprintf("%d / %d (gateway calls after: %v)", r.Opened, r.HungUp, r.GatewayCallsAfter))
+	row("packets with a payload never sent", fmt.Sprintf("%d", r.BadPackets))
 	row("echo UAS", fmt.Sprintf("%d INVITEs answered, %d rejected, %d BYEs, %d calls left, %d packets echoed",
 		r.EchoInvites, r.EchoRejected, r.EchoByes, r.EchoActiveAfter, r.EchoPackets))
 	row("load tool CPU", fmt.Sprintf("%.1f s", r.ToolCPU))

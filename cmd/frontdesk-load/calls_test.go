@@ -71,6 +71,9 @@ func TestCallsSmoke(t *testing.T) {
 		t.Errorf("opened %d, hung up %d, gateway calls after %v; want %d, %d, 0",
 			res.Opened, res.HungUp, res.GatewayCallsAfter, calls, calls)
 	}
+	if res.BadPackets != 0 {
+		t.Errorf("%d echoed packets carried a payload no visitor sent", res.BadPackets)
+	}
 	if res.GatewayExit != "exit 0" {
 		t.Errorf("gateway after SIGTERM: %s", res.GatewayExit)
 	}

@@ -116,10 +116,9 @@ type visitor struct {
 	senderEnd chan struct{}
 
 	// Receiver: rtt[seq] is the round trip in µs + 1 (0: not received).
-	mu        sync.Mutex
-	rtt       []uint32
-	recvTotal atomic.Int64
-	recvBad   atomic.Int64 // packets too short or with a sequence never sent
+	mu      sync.Mutex
+	rtt     []uint32
+	recvBad atomic.Int64 // packets too short, or with a stamp or sequence never sent
 
 	setup      time.Duration // CreateCall sent until CallInfo connected
 	mediaReady time.Duration // CreateCall sent until the PeerConnection is connected
@@ -431,7 +430,6 @@ func (v *visitor) receive(tr *webrtc.TrackRemote) {
 		}
 		v.rtt[seq] = us
 		v.mu.Unlock()
-		v.recvTotal.Add(1)
 	}
 }
 
@@ -485,6 +483,9 @@ func (v *visitor) close() {
 	case <-time.After(5 * time.Second):
 	}
 	if v.sending.Load() {
-		<-v.senderEnd // ends at the next tick at the latest
+		select {
+		case <-v.senderEnd: // at the next tick at the latest
+		case <-time.After(5 * time.Second):
+		}
 	}
 }
