@@ -131,30 +131,7 @@ func startFlowsEnv(t *testing.T) *browserEnv {
 		return code == 200 && h["calls_enabled"] == true && s["registration"] == "registered" && s["subscriptions"] == 8.0 && s["active"] == 8.0
 	})
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("no-proxy-server", true),
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-		// Calls: a fake microphone, no permission prompt.
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		// Loopback candidates: media with the gateway stays on 127.0.0.1.
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.WindowSize(1280, 800),
-	}
+	opts := chromiumOptions(t.TempDir(), chromedp.WindowSize(1280, 800))
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	env.alloc = alloc

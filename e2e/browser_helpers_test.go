@@ -132,31 +132,7 @@ func startBrowserEnv(t *testing.T) *browserEnv {
 	// Chromium's profile goes into a fresh directory; it is removed after
 	// the browser exited (cleanups run last-registered first).
 	profile := t.TempDir()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.UserDataDir(profile),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("no-proxy-server", true),
-		// Tabs opened later render (animations run) as the first one does.
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-		// Calls: a fake microphone and camera, no permission prompt.
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		// Loopback candidates: media with the gateway stays on 127.0.0.1.
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.WindowSize(1280, 800),
-	}
+	opts := chromiumOptions(profile, chromedp.WindowSize(1280, 800))
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	env.alloc = alloc

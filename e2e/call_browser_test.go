@@ -53,8 +53,6 @@ const (
 	// cbRecordFloor is the lowest RMS (of 1.0 full scale) of a recorded
 	// window that counts as sound.
 	cbRecordFloor = 0.01
-	// cbChromium is Debian's Chromium (testbed/install.sh installs it).
-	cbChromium = "/usr/bin/chromium"
 	// cbWait bounds each wait for the call or its media to reach a state.
 	cbWait = 20 * time.Second
 )
@@ -124,8 +122,8 @@ func cbCheckPrereqs(t *testing.T) {
 	if err := testbed.CheckBinaries(true); err != nil {
 		missing = append(missing, err.Error())
 	}
-	if _, err := os.Stat(cbChromium); err != nil {
-		missing = append(missing, "chromium not found at "+cbChromium)
+	if _, err := os.Stat(chromiumPath); err != nil {
+		missing = append(missing, "chromium not found at "+chromiumPath)
 	}
 	if _, err := exec.LookPath("sox"); err != nil {
 		missing = append(missing, "sox not found")
@@ -193,30 +191,10 @@ func startCallBrowserEnv(t *testing.T) *callBrowserEnv {
 		}
 	})
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(cbChromium),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("no-proxy-server", true),
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
+	opts := chromiumOptions(t.TempDir(),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		// A fake microphone playing the tone file, a fake camera, no prompt.
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		// Loopback candidates: media with the gateway stays on 127.0.0.1.
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.Flag("use-file-for-fake-audio-capture", mic),
-	}
+		// The fake microphone plays the tone file.
+		chromedp.Flag("use-file-for-fake-audio-capture", mic))
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
 	browser, cancelBrowser := chromedp.NewContext(alloc)
