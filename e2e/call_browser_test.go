@@ -213,8 +213,24 @@ type cbPage struct {
 
 // openPage opens the call page in a new tab and runs Start; it returns the
 // agents' Info messages by id.
+// waitOnline waits (bounded) until the gateway shows every agent in ids as
+// available: the PBX reports a call's end a moment after it ended, and the
+// next call must not find the agent still busy.
+func (env *cbGateway) waitOnline(t *testing.T, ids ...string) {
+	t.Helper()
+	v := env.gw.visit(env.site.URL)
+	defer v.conn.Close()
+	_, infos := v.start(cbWidget)
+	for _, id := range ids {
+		if infos[id]["presence"] != "online" {
+			v.waitFor(id+" available", 15*time.Second, infoOf(id, "online"))
+		}
+	}
+}
+
 func (env *cbGateway) openPage(t *testing.T) (*cbPage, map[string]map[string]any) {
 	t.Helper()
+	env.waitOnline(t, "alice", "bob", "valerie")
 	tab, cancel := chromedp.NewContext(env.browser)
 	t.Cleanup(func() {
 		// Close the tab, bounded: closing ends the websocket and any call.
