@@ -395,11 +395,17 @@ func (tb *browserTab) focusedVisibly() string {
 	if strings.HasPrefix(f, "page|") {
 		return f
 	}
+	// Chromium may match :focus-visible a frame after the focus moved
+	// (a panel still sliding in): look a few times, bounded.
 	var outline string
-	tb.eval(`(() => { const cs = getComputedStyle(deepFocus()); return cs.outlineStyle + ' ' + cs.outlineWidth; })()`, &outline)
-	if strings.HasPrefix(outline, "none") || strings.HasSuffix(outline, " 0px") {
-		tb.t.Errorf("focus on %s is not visible (outline %s)", f, outline)
+	for i := 0; i < 20; i++ {
+		tb.eval(`(() => { const cs = getComputedStyle(deepFocus()); return cs.outlineStyle + ' ' + cs.outlineWidth; })()`, &outline)
+		if !strings.HasPrefix(outline, "none") && !strings.HasSuffix(outline, " 0px") {
+			return f
+		}
+		time.Sleep(25 * time.Millisecond)
 	}
+	tb.t.Errorf("focus on %s is not visible (outline %s)", f, outline)
 	return f
 }
 
