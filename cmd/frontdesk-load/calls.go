@@ -260,20 +260,11 @@ func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error)
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
-	dir, keep := o.Dir, true
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "frontdesk-load-calls-"); err != nil {
-			return nil, fmt.Errorf("working directory: %w", err)
-		}
-		keep = false
+	dir, finish, err := workDir(o.Dir, "frontdesk-load-calls-")
+	if err != nil {
+		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("%w (config and logs in %s)", err, dir)
-		} else if !keep {
-			_ = os.RemoveAll(dir)
-		}
-	}()
+	defer finish(&err)
 
 	top := o.Steps[len(o.Steps)-1]
 	res = &CallsResult{Hold: o.Hold.Seconds(), Rate: o.Rate, MaxLoss: o.MaxLoss, MaxRTT: msOf(o.MaxRTT), Steps: []stepResult{}}

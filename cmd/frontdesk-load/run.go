@@ -31,20 +31,11 @@ func runSessions(ctx context.Context, o Options) (res *Result, err error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
-	dir, keep := o.Dir, true
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "frontdesk-load-"); err != nil {
-			return nil, fmt.Errorf("working directory: %w", err)
-		}
-		keep = false
+	dir, finish, err := workDir(o.Dir, "frontdesk-load-")
+	if err != nil {
+		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("%w (config and logs in %s)", err, dir)
-		} else if !keep {
-			_ = os.RemoveAll(dir)
-		}
-	}()
+	defer finish(&err)
 
 	res = &Result{Sessions: o.Sessions, Rounds: o.Rounds, Ramp: o.Ramp}
 	if res.ClientNoFile, err = raiseNoFile(uint64(o.Sessions) + 512); err != nil {
