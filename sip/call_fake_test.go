@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"errors"
 	"net"
 	"strings"
 	"sync"
@@ -302,38 +301,5 @@ func startCallUA(t *testing.T, f *fakeUAS, mod func(*config.SIP)) (*UA, func() e
 	if mod != nil {
 		mod(&cfg)
 	}
-	u, err := New(cfg, newRecorder(), Options{Logger: testLogger(), Trace: testing.Verbose()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.tm = timing{backoffMin: 20 * time.Millisecond, backoffMax: 200 * time.Millisecond,
-		requestTimeout: time.Second, closeTimeout: 500 * time.Millisecond,
-		linger: 50 * time.Millisecond, minRefresh: 10 * time.Millisecond}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- u.Run(ctx) }()
-	select {
-	case <-u.Ready():
-	case err := <-errc:
-		t.Fatalf("Run: %v", err)
-	}
-	var once sync.Once
-	var runErr error
-	stop := func() error {
-		once.Do(func() {
-			cancel()
-			select {
-			case runErr = <-errc:
-			case <-time.After(5 * time.Second):
-				runErr = errors.New("Run did not return")
-			}
-		})
-		return runErr
-	}
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	return u, stop
+	return runUA(t, cfg, newRecorder(), Options{Logger: testLogger(), Trace: testing.Verbose()}, time.Second)
 }

@@ -197,12 +197,19 @@ func startUA(t *testing.T, f *fakePBX, h Handler, mod func(*config.SIP), opts Op
 	if opts.Logger == nil {
 		opts.Logger = testLogger()
 	}
+	return runUA(t, cfg, h, opts, 500*time.Millisecond)
+}
+
+// runUA runs a UA with short test timings until the test ends and returns it
+// once bound, with a stop function that reports Run's error.
+func runUA(t *testing.T, cfg config.SIP, h Handler, opts Options, requestTimeout time.Duration) (*UA, func() error) {
+	t.Helper()
 	u, err := New(cfg, h, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	u.tm = timing{backoffMin: 20 * time.Millisecond, backoffMax: 200 * time.Millisecond,
-		requestTimeout: 500 * time.Millisecond, closeTimeout: 500 * time.Millisecond,
+		requestTimeout: requestTimeout, closeTimeout: 500 * time.Millisecond,
 		linger: 50 * time.Millisecond, minRefresh: 10 * time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
