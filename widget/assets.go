@@ -24,6 +24,13 @@ var assetsFS embed.FS
 // stylesheet origin on the host page.
 const cssPlaceholder = `"__FRONTDESK_CSS__"`
 
+// partsPlaceholder in frontdesk.js is replaced by scriptParts, in order: the
+// widget's call and chat code, kept in files of their own and served as one
+// script inside the same scope.
+const partsPlaceholder = `/*__FRONTDESK_PARTS__*/`
+
+var scriptParts = []string{"assets/frontdesk-call.js", "assets/frontdesk-chat.js"}
+
 // asset is a file served with a strong ETag and a pre-compressed variant.
 type asset struct {
 	body, gz    []byte
@@ -86,6 +93,18 @@ func widgetScript() ([]byte, error) {
 	if !bytes.Contains(js, []byte(cssPlaceholder)) {
 		return nil, fmt.Errorf("widget script lacks the %s placeholder", cssPlaceholder)
 	}
+	if !bytes.Contains(js, []byte(partsPlaceholder)) {
+		return nil, fmt.Errorf("widget script lacks the %s placeholder", partsPlaceholder)
+	}
+	var parts []byte
+	for _, name := range scriptParts {
+		part, err := assetsFS.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("read widget script part: %w", err)
+		}
+		parts = append(parts, part...)
+	}
+	js = bytes.Replace(js, []byte(partsPlaceholder), parts, 1)
 	return bytes.Replace(js, []byte(cssPlaceholder), quoted, 1), nil
 }
 
