@@ -364,7 +364,7 @@ func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error)
 	}
 	res.HungUp = fleet.hangupAll()
 	fleet = nil
-	s, err := waitCalls(ctx, gw, 0, 30*time.Second)
+	s, err := waitMetric(ctx, gw, "calls", func(s sample) float64 { return s.Calls }, 0, 30*time.Second)
 	if err != nil {
 		log.Warn("gateway did not end every call", "err", err)
 	}
@@ -494,26 +494,6 @@ func measureStep(ctx context.Context, o CallsOptions, gw *gateway, echo *echoUAS
 	st.Healthy = len(problems) == 0
 	st.Problem = strings.Join(problems, "; ")
 	return st, nil
-}
-
-// waitCalls waits until the gateway reports want running calls.
-func waitCalls(ctx context.Context, gw *gateway, want float64, timeout time.Duration) (sample, error) {
-	deadline := time.Now().Add(timeout)
-	for {
-		s, err := gw.scrape(ctx)
-		if err != nil {
-			return s, err
-		}
-		if s.Calls == want {
-			return s, nil
-		}
-		if time.Now().After(deadline) {
-			return s, fmt.Errorf("gateway still has %v calls after %v", s.Calls, timeout)
-		}
-		if err := sleep(ctx, 200*time.Millisecond); err != nil {
-			return s, err
-		}
-	}
 }
 
 // toolCPU is this process's user+system CPU seconds.

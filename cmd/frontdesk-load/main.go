@@ -108,20 +108,10 @@ func cmdSessions(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	res, err := runSessions(ctx, o)
-	if res != nil {
-		printTable(stdout, res)
-		if *asJSON {
-			if err := printJSON(stdout, res); err != nil {
-				fmt.Fprintln(stderr, "frontdesk-load sessions:", err)
-				return 1
-			}
-		}
+	if res == nil {
+		return report(stdout, stderr, "sessions", nil, nil, *asJSON, err)
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "frontdesk-load sessions:", err)
-		return 1
-	}
-	return 0
+	return report(stdout, stderr, "sessions", res, func() { printTable(stdout, res) }, *asJSON, err)
 }
 
 func cmdCalls(args []string, stdout, stderr io.Writer) int {
@@ -186,17 +176,26 @@ func cmdCalls(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	res, err := runCalls(ctx, o)
+	if res == nil {
+		return report(stdout, stderr, "calls", nil, nil, *asJSON, err)
+	}
+	return report(stdout, stderr, "calls", res, func() { printCalls(stdout, res) }, *asJSON, err)
+}
+
+// report prints a run's result (a table, then JSON when asked) and its
+// error, and returns the exit code. res is nil when the run produced none.
+func report(stdout, stderr io.Writer, mode string, res any, table func(), asJSON bool, err error) int {
 	if res != nil {
-		printCalls(stdout, res)
-		if *asJSON {
-			if err := printJSON(stdout, res); err != nil {
-				fmt.Fprintln(stderr, "frontdesk-load calls:", err)
+		table()
+		if asJSON {
+			if jerr := printJSON(stdout, res); jerr != nil {
+				fmt.Fprintf(stderr, "frontdesk-load %s: %v\n", mode, jerr)
 				return 1
 			}
 		}
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "frontdesk-load calls:", err)
+		fmt.Fprintf(stderr, "frontdesk-load %s: %v\n", mode, err)
 		return 1
 	}
 	return 0

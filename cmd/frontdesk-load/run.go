@@ -170,7 +170,7 @@ func runSessions(ctx context.Context, o Options) (res *Result, err error) {
 	if err := fl.closeAll(30 * time.Second); err != nil {
 		return nil, err
 	}
-	if s, err := waitSessions(ctx, gw, 0, 30*time.Second); err != nil {
+	if s, err := waitMetric(ctx, gw, "sessions", func(s sample) float64 { return s.Sessions }, 0, 30*time.Second); err != nil {
 		log.Warn("gateway did not release every session", "err", err)
 	} else {
 		res.Closed = &s
@@ -298,19 +298,20 @@ func summariseRounds(res *Result, fl *fleet) {
 	}
 }
 
-// waitSessions waits until the gateway reports want open sessions.
-func waitSessions(ctx context.Context, gw *gateway, want float64, timeout time.Duration) (sample, error) {
+// waitMetric waits until the gateway reports want for the metric that get
+// reads from a scrape (what names it in the error).
+func waitMetric(ctx context.Context, gw *gateway, what string, get func(sample) float64, want float64, timeout time.Duration) (sample, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		s, err := gw.scrape(ctx)
 		if err != nil {
 			return s, err
 		}
-		if s.Sessions == want {
+		if get(s) == want {
 			return s, nil
 		}
 		if time.Now().After(deadline) {
-			return s, fmt.Errorf("gateway still has %v sessions after %v", s.Sessions, timeout)
+			return s, fmt.Errorf("gateway still has %v %s after %v", get(s), what, timeout)
 		}
 		if err := sleep(ctx, 200*time.Millisecond); err != nil {
 			return s, err
