@@ -135,18 +135,7 @@ func (f *fakeUAS) handle(req *sip.Request, tx sip.ServerTransaction) {
 // next returns the next request of method, skipping others.
 func (f *fakeUAS) next(method sip.RequestMethod) *sip.Request {
 	f.t.Helper()
-	deadline := time.After(3 * time.Second)
-	for {
-		select {
-		case r := <-f.reqs:
-			if r.Method == method {
-				return r
-			}
-		case <-deadline:
-			f.t.Fatalf("no %s within 3s", method)
-			return nil
-		}
-	}
+	return nextRequest(f.t, f.reqs, method)
 }
 
 // collect returns the next request of each method, whatever their order:

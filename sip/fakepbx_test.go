@@ -92,18 +92,7 @@ func (f *fakePBX) setAnswer(a func(req *sip.Request) *sip.Response) {
 // next returns the next request of method, skipping others.
 func (f *fakePBX) next(method sip.RequestMethod) *sip.Request {
 	f.t.Helper()
-	deadline := time.After(3 * time.Second)
-	for {
-		select {
-		case r := <-f.reqs:
-			if r.Method == method {
-				return r
-			}
-		case <-deadline:
-			f.t.Fatalf("no %s within 3s", method)
-			return nil
-		}
-	}
+	return nextRequest(f.t, f.reqs, method)
 }
 
 // notify sends a NOTIFY in the dialog of sub (as accepted with toTag) and
@@ -264,4 +253,22 @@ func mustAtoi(t *testing.T, s string) int {
 		t.Fatalf("bad port %q", s)
 	}
 	return n
+}
+
+// nextRequest returns the next request of method that reqs delivers,
+// skipping others, or fails the test after 3 s.
+func nextRequest(t *testing.T, reqs <-chan *sip.Request, method sip.RequestMethod) *sip.Request {
+	t.Helper()
+	deadline := time.After(3 * time.Second)
+	for {
+		select {
+		case r := <-reqs:
+			if r.Method == method {
+				return r
+			}
+		case <-deadline:
+			t.Fatalf("no %s within 3s", method)
+			return nil
+		}
+	}
 }
