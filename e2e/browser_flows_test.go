@@ -41,22 +41,7 @@ const (
 )
 
 func flowsConfig(pbx, site string) string {
-	return fmt.Sprintf(`# frontdesk browser flow test config
-sip:
-  registrar: %s
-  domain: frontdesk.test
-  username: frontdesk
-  password_env: FD_E2E_PASSWORD
-  listen: 127.0.0.1:0
-  register_expiry: 120s
-  subscribe_expiry: 120s
-  trusted_sources: [127.0.0.1]
-calls:
-  webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
-http:
-  listen: 127.0.0.1:0
-  allowed_origins: [%q]
-widgets:
+	return "# frontdesk browser flow test config\n" + gatewayHead(pbx, site) + fmt.Sprintf(`widgets:
   - id: %s
     type: cards
     name: Sales
@@ -76,7 +61,7 @@ widgets:
     agents:
       - {id: carol, sip: carol, name: Carol Clark, media: [voice, chat]}
       - {id: dora, sip: dora, name: Dora Diaz, media: [voice, chat]}
-`, pbx, site, flowCards, flowSide, flowLeave)
+`, flowCards, flowSide, flowLeave)
 }
 
 // startFlowsEnv starts the test bed (alice answers calls; bob chats and is

@@ -57,22 +57,7 @@ type browserEnv struct {
 // browserConfig is the gateway config of the browser tests: a business
 // cards widget and a sidebar, both allowed on the site's origin.
 func browserConfig(pbx, site string) string {
-	return fmt.Sprintf(`# frontdesk browser test config
-sip:
-  registrar: %s
-  domain: frontdesk.test
-  username: frontdesk
-  password_env: FD_E2E_PASSWORD
-  listen: 127.0.0.1:0
-  register_expiry: 120s
-  subscribe_expiry: 120s
-  trusted_sources: [127.0.0.1]
-calls:
-  webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
-http:
-  listen: 127.0.0.1:0
-  allowed_origins: [%q]
-widgets:
+	return "# frontdesk browser test config\n" + gatewayHead(pbx, site) + fmt.Sprintf(`widgets:
   - id: %s
     type: cards
     name: Our team
@@ -100,7 +85,7 @@ widgets:
     agents:
       - {id: bob, sip: bob, name: Bob Brown, department: Support, picture: bob.png}
       - {id: alice, sip: alice, name: Alice Adams, department: Sales, media: [voice, video, chat]}
-`, pbx, site, cardsWidget, sidebarWidget)
+`, cardsWidget, sidebarWidget)
 }
 
 // startBrowserEnv starts the test bed (alice and bob online, carol

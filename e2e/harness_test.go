@@ -308,3 +308,25 @@ func httpGet(t *testing.T, url string) string {
 	}
 	return string(data)
 }
+
+// gatewayHead is the sip, calls and http sections of a test gateway's config:
+// registered as frontdesk through the test bed's Kamailio at pbx, SIP and
+// HTTP on free loopback ports, browser media on loopback, pages from origin
+// allowed.
+func gatewayHead(pbx, origin string) string {
+	return fmt.Sprintf(`sip:
+  registrar: %s
+  domain: frontdesk.test
+  username: frontdesk
+  password_env: FD_E2E_PASSWORD
+  listen: 127.0.0.1:0
+  register_expiry: 120s
+  subscribe_expiry: 120s
+  trusted_sources: [127.0.0.1]
+calls:
+  webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
+http:
+  listen: 127.0.0.1:0
+  allowed_origins: [%q]
+`, pbx, origin)
+}

@@ -29,22 +29,7 @@ const (
 // e2eConfig is the gateway config for the test bed at addr. The marker
 // comments let the test edit it like an admin would.
 func e2eConfig(addr string) string {
-	return fmt.Sprintf(`# frontdesk end-to-end test config
-sip:
-  registrar: %s
-  domain: frontdesk.test
-  username: frontdesk
-  password_env: FD_E2E_PASSWORD
-  listen: 127.0.0.1:0
-  register_expiry: 120s
-  subscribe_expiry: 120s
-  trusted_sources: [127.0.0.1]
-calls:
-  webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
-http:
-  listen: 127.0.0.1:0
-  allowed_origins: [%q]
-widgets:
+	return "# frontdesk end-to-end test config\n" + gatewayHead(addr, e2eOrigin) + fmt.Sprintf(`widgets:
   - id: %s
     type: cards
     name: Team
@@ -55,7 +40,7 @@ widgets:
       - {id: hotline, sip: hotline, name: Hotline, mode: boolean, boolean: "sip:%s@frontdesk.test"}
       - {id: queue, sip: queue, name: Queue, mode: always}
       - {id: holiday, sip: holiday, name: Holiday, mode: inactive}
-`, addr, e2eOrigin, e2eWidget, boolUser)
+`, e2eWidget, boolUser)
 }
 
 func startTestbed(t *testing.T) *testbed.Testbed {
