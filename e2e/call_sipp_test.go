@@ -205,6 +205,24 @@ func (e *callEnv) invites(user string) int {
 	return len(ids)
 }
 
+// sent counts how many of the request lines (prefixes such as "ACK
+// sip:user") the gateway's SIP trace shows it sent at least once.
+func (e *callEnv) sent(prefixes ...string) int {
+	seen := map[string]bool{}
+	for _, m := range e.gw.logLines() {
+		text, _ := m["sip"].(string)
+		if m["msg"] != "sip trace" || m["dir"] != "out" {
+			continue
+		}
+		for _, p := range prefixes {
+			if strings.HasPrefix(text, p) {
+				seen[p] = true
+			}
+		}
+	}
+	return len(seen)
+}
+
 // mediaSection returns the first m-section of kind in an SDP ("" if none).
 func mediaSection(sdp, kind string) string {
 	for i, sec := range strings.Split(sdp, "\nm=") {
@@ -354,6 +372,9 @@ func TestCallSipp(t *testing.T) {
 		p.dial("g729", false)
 		p.expectEnd("no-common-codec", callWait)
 		a.done(t)
+		if n := e.sent("ACK sip:g729", "BYE sip:g729"); n != 2 {
+			t.Errorf("the gateway did not both ACK the 200 and send BYE (saw %d of the two in its trace)", n)
+		}
 		e.noCallsLeft(t)
 	})
 
