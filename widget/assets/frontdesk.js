@@ -197,7 +197,16 @@
     pending = go;
     setTimeout(() => { if (pending === go) flush(); }, 1000);
   };
-  win.addEventListener('keydown', () => { keyHeld = true; }, true);
+  // While the visitor uses the keyboard, the focus is drawn even where
+  // :focus-visible does not match (the widget moved the focus itself after a
+  // key press, and browsers differ on whether that counts).
+  const keyboardMode = (on) => doc.querySelectorAll('[data-frontdesk-host]')
+    .forEach((h) => h.toggleAttribute('data-frontdesk-kbd', on));
+  win.addEventListener('keydown', (e) => {
+    keyHeld = true;
+    if (e.key === 'Tab') keyboardMode(true);
+  }, true);
+  win.addEventListener('pointerdown', () => keyboardMode(false), true);
   win.addEventListener('keyup', () => {
     keyHeld = false;
     flush();
