@@ -71,6 +71,10 @@ const (
 	CodeNoChat           ErrorCode = "no-chat"
 	CodeChatExpired      ErrorCode = "chat-expired"
 	CodeNoFallback       ErrorCode = "no-fallback"
+	// CodeRetryLater refuses a call, chat or left message started too
+	// often (limits.calls, chats, messages_left); Error.RetryAfter says
+	// when to try again.
+	CodeRetryLater ErrorCode = "retry-later"
 )
 
 // errorCodes lists every code, for docs and tests.
@@ -80,6 +84,7 @@ var errorCodes = []ErrorCode{
 	CodeWidgetRemoved, CodeOverloaded, CodeTimeout, CodeShuttingDown,
 	CodeMediumNotAllowed, CodeAgentUnavailable, CodeCallInProgress, CodeNoCall, CodeTooManyCalls,
 	CodeChatInProgress, CodeAgentBusy, CodeNoChat, CodeChatExpired, CodeNoFallback,
+	CodeRetryLater,
 }
 
 // fatal reports whether the gateway closes the websocket after this error.
@@ -87,7 +92,7 @@ func (c ErrorCode) fatal() bool {
 	switch c {
 	case CodeUnknownMessage, CodeUnknownAgent, CodeMediumNotAllowed, CodeAgentUnavailable,
 		CodeCallInProgress, CodeNoCall, CodeTooManyCalls, CodeChatInProgress, CodeAgentBusy,
-		CodeNoChat, CodeChatExpired, CodeNoFallback:
+		CodeNoChat, CodeChatExpired, CodeNoFallback, CodeRetryLater:
 		return false
 	}
 	return true
@@ -249,6 +254,8 @@ type errorMsg struct {
 	MT   string    `json:"mt"`
 	Code ErrorCode `json:"code"`
 	Text string    `json:"text"`
+	// RetryAfter is the whole seconds to wait (retry-later only).
+	RetryAfter int `json:"retryAfter,omitempty"`
 }
 
 type pongMsg struct {
