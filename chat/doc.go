@@ -94,8 +94,14 @@
 // LeaveMessage checks name, contact (email or phone, loosely) and text,
 // then sends a MESSAGE to the fallback SIP URI and, when configured, POSTs
 // JSON (LeftMessageJSON) to the webhook, both at once. The webhook is
-// signed: X-Frontdesk-Signature: sha256=<hex HMAC-SHA256 of the body> and
-// X-Frontdesk-Timestamp (unix seconds); it is retried with exponential
-// backoff up to attempts, each bounded by timeout. LeaveMessage succeeds as
-// soon as one destination answered 2xx.
+// signed like Stripe's: X-Frontdesk-Timestamp is the attempt's unix time in
+// seconds and X-Frontdesk-Signature is sha256=<hex HMAC-SHA256 of
+// "<timestamp>.<body>">, so the timestamp cannot be changed without breaking
+// the signature. A receiver recomputes the HMAC over the header's timestamp,
+// a dot and the raw body, compares in constant time, then refuses a
+// timestamp more than a few minutes from its clock (a replay), and may drop
+// duplicates by the body's id (the same on every retry). It is retried with
+// exponential backoff up to attempts, each bounded by timeout, each with a
+// fresh timestamp and signature. LeaveMessage succeeds as soon as one
+// destination answered 2xx.
 package chat
