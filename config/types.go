@@ -187,6 +187,10 @@ type Chat struct {
 	ReplyRouting string `yaml:"reply_routing"`
 	// SendTimeout bounds one MESSAGE transaction (default 10s).
 	SendTimeout time.Duration `yaml:"send_timeout"`
+	// Handover is how long, with reply_routing "agent", an agent who just
+	// had another chat must have had the new-chat notice before their
+	// replies reach the new visitor (default 15s).
+	Handover time.Duration `yaml:"handover"`
 }
 
 // Fallback is where "leave a message" goes when nobody is available.

@@ -44,7 +44,7 @@ func FuzzDecodeInbound(f *testing.F) {
 				t.Fatalf("accepted GetPicture without id")
 			}
 		case mtPing, mtCreateCall, mtChannels, mtClearCall, mtDtmf, mtChatOpen, mtChatSend,
-			mtChatTyping, mtChatClose, mtChatResume, mtLeaveMsg:
+			mtChatTyping, mtChatClose, mtChatResume, mtChatAck, mtLeaveMsg:
 		default:
 			t.Fatalf("accepted unknown type %q", m.MT)
 		}

@@ -24,6 +24,7 @@ const (
 	mtChatTyping = "ChatTyping"
 	mtChatClose  = "ChatClose"
 	mtChatResume = "ChatResume"
+	mtChatAck    = "ChatAck"
 	mtLeaveMsg   = "LeaveMessage"
 
 	// Gateway to visitor.
@@ -115,11 +116,18 @@ type inbound struct {
 	Digit string `json:"digit,omitempty"`
 	Text  string `json:"text,omitempty"`
 	// Active is a pointer so a missing field can be told from false.
-	Active  *bool  `json:"active,omitempty"`
-	Token   string `json:"token,omitempty"`
+	Active *bool  `json:"active,omitempty"`
+	Token  string `json:"token,omitempty"`
+	// Seq is the last chat event number the widget has shown (ChatAck;
+	// ChatResume, optional: 0 when none).
+	Seq     uint64 `json:"seq,omitempty"`
 	Name    string `json:"name,omitempty"`    // LeaveMessage
 	Contact string `json:"contact,omitempty"` // LeaveMessage
 }
+
+// maxSeq is the largest chat event number a widget may name: what a
+// JavaScript number holds exactly.
+const maxSeq = 1<<53 - 1
 
 // maxSDP bounds a browser's SDP offer.
 const maxSDP = 32 << 10
@@ -171,6 +179,13 @@ func decodeInbound(data []byte) (inbound, ErrorCode, error) {
 	case mtChatResume:
 		if m.Token == "" || len(m.Token) > 128 {
 			return m, CodeBadJSON, fmt.Errorf("ChatResume needs a token")
+		}
+		if m.Seq > maxSeq {
+			return m, CodeBadJSON, fmt.Errorf("ChatResume seq above %d", maxSeq)
+		}
+	case mtChatAck:
+		if m.Seq == 0 || m.Seq > maxSeq {
+			return m, CodeBadJSON, fmt.Errorf("ChatAck needs a seq from 1 to %d", maxSeq)
 		}
 	case mtLeaveMsg:
 		if m.ID == "" || len(m.ID) > 64 {
@@ -290,6 +305,9 @@ type chatDeliveryMsg struct {
 	ID     string `json:"id"`
 	State  string `json:"state"`
 	Reason string `json:"reason,omitempty"`
+	// Seq numbers the result within the chat (absent for a ChatSend refused
+	// at once); the widget acknowledges it with ChatAck.
+	Seq uint64 `json:"seq,omitempty"`
 }
 
 type chatMessageMsg struct {
@@ -297,6 +315,9 @@ type chatMessageMsg struct {
 	ID   string `json:"id"`
 	Text string `json:"text"`
 	Time string `json:"time"`
+	// Seq numbers the message within the chat; the widget acknowledges it
+	// with ChatAck and shows a number it has seen only once.
+	Seq uint64 `json:"seq"`
 }
 
 type chatTypingMsg struct {

@@ -108,7 +108,7 @@ func TestProtocolDocExamples(t *testing.T) {
 		}
 	}
 	for _, mt := range []string{mtStart, mtGetPicture, mtPing, mtCreateCall, mtChannels, mtClearCall, mtDtmf,
-		mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtLeaveMsg} {
+		mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtChatAck, mtLeaveMsg} {
 		if !seen[mt] {
 			t.Errorf("protocol.md has no example of %s", mt)
 		}

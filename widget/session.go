@@ -300,7 +300,7 @@ func (s *session) handle(m inbound) (ErrorCode, error) {
 		return CodeUnknown, s.writeJSON(pictureMsg{MT: mtPicture, ID: m.ID})
 	case mtCreateCall, mtChannels, mtClearCall, mtDtmf:
 		return s.handleCall(m)
-	case mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtLeaveMsg:
+	case mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtChatAck, mtLeaveMsg:
 		return s.handleChat(m)
 	}
 	return CodeUnknownMessage, fmt.Errorf("unexpected %s", m.MT)
