@@ -72,6 +72,7 @@ func (c *Conversation) notify(base context.Context) (DeliveryState, FailReason) 
 	c.mu.Lock()
 	c.noticeAt = c.m.now()
 	c.mu.Unlock()
+	c.m.log.Debug("chat notice accepted", "chat", c.id, "agent", c.agent, "handover", c.hold)
 	return state, reason
 }
 

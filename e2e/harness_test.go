@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -175,7 +176,11 @@ type visitor struct {
 	t    *testing.T
 	conn *websocket.Conn
 	msgs chan map[string]any
+	seq  atomic.Uint64 // the highest chat seq received
 }
+
+// lastSeq is the highest chat seq this visitor received, for ChatResume.
+func (v *visitor) lastSeq() uint64 { return v.seq.Load() }
 
 func (g *gatewayProc) visit(origin string) *visitor {
 	g.t.Helper()
@@ -184,6 +189,11 @@ func (g *gatewayProc) visit(origin string) *visitor {
 	if err != nil {
 		g.t.Fatalf("open websocket: %v", err)
 	}
+	return g.visitor(conn)
+}
+
+// visitor reads conn's messages into a new visitor.
+func (g *gatewayProc) visitor(conn *websocket.Conn) *visitor {
 	v := &visitor{t: g.t, conn: conn, msgs: make(chan map[string]any, 256)}
 	go func() {
 		defer close(v.msgs)
@@ -194,6 +204,9 @@ func (g *gatewayProc) visit(origin string) *visitor {
 			}
 			var m map[string]any
 			if json.Unmarshal(data, &m) == nil {
+				if n, ok := m["seq"].(float64); ok && uint64(n) > v.seq.Load() {
+					v.seq.Store(uint64(n))
+				}
 				v.msgs <- m
 			}
 		}
