@@ -77,6 +77,7 @@ func TestChatSafety(t *testing.T) {
 		ann.waitFor("Ann's chat ended", updateLimit, isMT("ChatEnded"))
 		ben := gw.visit(e2eOrigin)
 		ben.start(chatWidget)
+		benOpened := time.Now()
 		ben.send(`{"mt":"ChatOpen","dest":"alice","dn":"Ben"}`)
 		ben.waitFor("Ben's chat", updateLimit, isMT("ChatOpened"))
 		if err := alice.SendMessage(ctx, "Ann, your reset code is 4711"); err != nil {
@@ -106,14 +107,7 @@ func TestChatSafety(t *testing.T) {
 
 		// Once alice has had Ben's notice for the hand-over, her replies
 		// reach Ben.
-		accepted := gw.waitLog(t, "Ben's notice accepted", func(l map[string]any) bool {
-			return l["msg"] == "chat notice accepted" && l["handover"] != nil && l["handover"] != "0s"
-		})
-		at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(accepted["time"]))
-		if err != nil {
-			t.Fatalf("log time %v: %v", accepted["time"], err)
-		}
-		time.Sleep(time.Until(at.Add(safetyHandover + 500*time.Millisecond)))
+		gw.waitTakesReplies(t, "alice@frontdesk.test", benOpened)
 		if err := alice.SendMessage(ctx, "Hello Ben, how can I help?"); err != nil {
 			t.Fatal(err)
 		}
@@ -278,6 +272,27 @@ func (g *gatewayProc) waitLog(t *testing.T, what string, match func(map[string]a
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// waitTakesReplies waits until the gateway takes agent's (user@host)
+// replies in the chat opened after since: its new-chat notice was accepted
+// and the hand-over the gateway logged with it has passed.
+func (g *gatewayProc) waitTakesReplies(t *testing.T, agent string, since time.Time) {
+	t.Helper()
+	var at time.Time
+	l := g.waitLog(t, "a new-chat notice to "+agent+" accepted", func(l map[string]any) bool {
+		if l["msg"] != "chat notice accepted" || l["agent"] != agent {
+			return false
+		}
+		tm, err := time.Parse(time.RFC3339Nano, fmt.Sprint(l["time"]))
+		at = tm
+		return err == nil && !tm.Before(since)
+	})
+	hold, ok := l["handover"].(float64) // slog's JSON writes durations in nanoseconds
+	if !ok {
+		t.Fatalf("log line %v: no handover", l)
+	}
+	time.Sleep(time.Until(at.Add(time.Duration(hold) + 300*time.Millisecond)))
 }
 
 // visitVia is visit through addr (a relay in front of the gateway).
