@@ -24,17 +24,14 @@ type Attachment struct {
 	gen uint64
 }
 
-// Token is the chat's resume token.
+// Token is the chat's opaque resume token (192 random bits).
 func (a *Attachment) Token() string { return a.c.token }
 
-// ID is the chat's id, for logs.
+// ID is the chat's id (its subaddress suffix), for logs.
 func (a *Attachment) ID() string { return a.c.id }
 
-// Visitor returns who opened the chat.
+// Visitor returns who opened the chat (a resumed chat's agent, for one).
 func (a *Attachment) Visitor() Visitor { return a.c.visitor }
-
-// Conversation is the chat this attachment holds (or held).
-func (a *Attachment) Conversation() *Conversation { return a.c }
 
 // currentLocked reports whether a is the chat's live attachment.
 func (a *Attachment) currentLocked() bool { return a.gen == a.c.gen }

@@ -80,15 +80,6 @@ func (r endReason) finalText(unseen int) string {
 	return s + ".]"
 }
 
-// Token is the opaque resume token (192 random bits).
-func (c *Conversation) Token() string { return c.token }
-
-// ID is the chat's id (its subaddress suffix), for logs.
-func (c *Conversation) ID() string { return c.id }
-
-// Visitor returns who opened the chat (a resumed chat's agent, for one).
-func (c *Conversation) Visitor() Visitor { return c.visitor }
-
 func (c *Conversation) typingIdleLocked() {
 	if c.typingOn && c.enqueue(outItem{kind: itemTyping}) {
 		c.typingOn = false

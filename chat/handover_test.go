@@ -58,7 +58,7 @@ func TestHandoverReplyForThePreviousVisitorReachesNobody(t *testing.T) {
 	if m := h.snd.next(t); !strings.HasPrefix(string(m.Body), "[Not delivered: the chat with “Ben” has only just begun") {
 		t.Errorf("sent %q, want the refusal notice", m.Body)
 	}
-	c := ben.Conversation()
+	c := ben.c
 	eventually(t, "the notice accepted", func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()

@@ -171,7 +171,7 @@ func (h *harness) open(t *testing.T, name, agent string) (*Attachment, *sink) {
 	if m := h.snd.next(t); !strings.HasPrefix(string(m.Body), "[New chat from") || m.To != agent {
 		t.Fatalf("first MESSAGE of the chat %q to %s, want the new-chat notice to %s", m.Body, m.To, agent)
 	}
-	c := a.Conversation()
+	c := a.c
 	eventually(t, "the notice accepted", func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()

@@ -53,7 +53,7 @@ func TestDetachKeepsAndResumeReplaysInOrder(t *testing.T) {
 
 	s2 := newSink()
 	got, err := h.m.Resume(c.Token(), "w1", 0, s2)
-	if err != nil || got.Conversation() != c.Conversation() {
+	if err != nil || got.c != c.c {
 		t.Fatalf("Resume = %v, %v", got, err)
 	}
 	if code := h.m.Message(reply(agentURI, gwAddr, "after resume")); code != 200 {
