@@ -125,21 +125,6 @@ func newErrorMsg(code ErrorCode, err error) errorMsg {
 	return m
 }
 
-// errText is what the visitor's widget may log; it never carries internals.
-func errText(code ErrorCode, err error) string {
-	var rl *retryLaterError
-	if errors.As(err, &rl) {
-		return rl.Error()
-	}
-	switch code {
-	case CodeBadJSON, CodeUnknownMessage:
-		if err != nil {
-			return truncate(err.Error(), 200)
-		}
-	}
-	return string(code)
-}
-
 // serve runs the protocol. It returns the error code to report before
 // closing, or CodeUnknown with a nil error when the visitor left.
 func (s *session) serve(ctx context.Context) (ErrorCode, error) {
@@ -393,7 +378,7 @@ func (s *session) read(done <-chan struct{}) {
 		}
 		tokens--
 		if typ != websocket.TextMessage {
-			fail(CodeBadJSON, errors.New("binary messages are not part of the protocol"))
+			fail(CodeBadJSON, refusal("binary frames are not part of the protocol"))
 			return
 		}
 		m, code, err := decodeInbound(data)
