@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,8 @@ type Server struct {
 	opts  Options
 	cat   catalog
 	state atomic.Pointer[cfgState]
+	// listenURL is where the gateway listens; see SetListenURL.
+	listenURL atomic.Pointer[string]
 
 	viewsMu sync.RWMutex
 	views   map[string]*view
@@ -119,6 +122,23 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 func (s *Server) SetConfig(cfg *config.Config) {
 	old := s.state.Load()
 	s.state.Store(&cfgState{cfg: cfg, version: old.version + 1})
+}
+
+// SetListenURL tells the server the URL of the listener it serves on
+// (http://127.0.0.1:41234), which stands in for http.public_url while that
+// is empty (a listen port of 0): the gateway's own pages then work there.
+func (s *Server) SetListenURL(u string) { s.listenURL.Store(&u) }
+
+// publicURL is http.public_url, else the listener's URL, without a
+// trailing slash.
+func (s *Server) publicURL() string {
+	if u := s.state.Load().cfg.HTTP.PublicURL; u != "" {
+		return strings.TrimRight(u, "/")
+	}
+	if u := s.listenURL.Load(); u != nil {
+		return strings.TrimRight(*u, "/")
+	}
+	return ""
 }
 
 // Config returns the configuration in force.
@@ -193,12 +213,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess := newSession(s, conn, ip, r.Header.Get("Origin"))
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	// Pages the gateway serves itself (preview, call window) are same-origin.
-	sess.ownOrigin = normalizeOrigin(scheme + "://" + r.Host)
 	s.open.Add(1)
 	s.wg.Add(1)
 	go func() {

@@ -154,6 +154,19 @@ func (f *fixture) dial(origin string) *client {
 	return &client{t: f.t, conn: conn}
 }
 
+// dialHost opens a websocket whose request names host in its Host header.
+func (f *fixture) dialHost(host, origin string) *client {
+	f.t.Helper()
+	h := http.Header{"Host": {host}, "Origin": {origin}}
+	url := "ws" + strings.TrimPrefix(f.http.URL, "http") + "/ws"
+	conn, _, err := websocket.DefaultDialer.Dial(url, h)
+	if err != nil {
+		f.t.Fatalf("dial: %v", err)
+	}
+	f.t.Cleanup(func() { conn.Close() })
+	return &client{t: f.t, conn: conn}
+}
+
 func (c *client) send(s string) {
 	c.t.Helper()
 	if err := c.conn.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
@@ -502,13 +515,6 @@ func TestDrainClosesIdleSessionsAndRefusesNewOnes(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("new session while draining: err %v, response %v; want 503", err, resp)
 	}
-}
-
-func TestSameOriginPagesMayStartAnyWidget(t *testing.T) {
-	f := newFixture(t, testYAML)
-	c := f.dial(f.http.URL) // the gateway's own pages (call window, preview)
-	c.send(`{"mt":"Start","uuid":"` + testWidget + `"}`)
-	c.expect("Session")
 }
 
 func TestCallWindowPage(t *testing.T) {

@@ -24,12 +24,11 @@ const (
 // session is one visitor's websocket. Its state belongs to run's goroutine;
 // the reader goroutine only decodes and hands messages over.
 type session struct {
-	srv       *Server
-	conn      *websocket.Conn
-	ip        string
-	origin    string
-	ownOrigin string // the gateway's origin as this request reached it
-	label     string // random id for logs and TURN usernames
+	srv    *Server
+	conn   *websocket.Conn
+	ip     string
+	origin string
+	label  string // random id for logs and TURN usernames
 
 	widgetID string
 	lang     string
@@ -254,7 +253,7 @@ func (s *session) handleBeforeStart(m inbound) (ErrorCode, error) {
 	if w == nil {
 		return CodeUnknownWidget, fmt.Errorf("no widget %q", truncate(m.UUID, 64))
 	}
-	if o := normalizeOrigin(s.origin); !originAllowed(cfg, w, s.origin) && (o == "" || o != s.ownOrigin) {
+	if !originAllowed(cfg, w, s.origin, originOf(s.srv.publicURL())) {
 		return CodeOriginNotAllowed, fmt.Errorf("origin %q may not open widget %s", truncate(s.origin, 100), w.ID)
 	}
 	s.widgetID = w.ID
