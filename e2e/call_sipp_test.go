@@ -179,7 +179,7 @@ func (e *callEnv) noCallsLeft(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(callWait)
 	for {
-		body := httpGet(t, e.gw.httpURL+"/metrics")
+		body := e.gw.metrics(t)
 		if regexp.MustCompile(`(?m)^frontdesk_calls 0$`).MatchString(body) {
 			return
 		}

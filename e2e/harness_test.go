@@ -47,7 +47,9 @@ type gatewayProc struct {
 	t       *testing.T
 	cmd     *exec.Cmd
 	httpURL string
-	done    chan struct{}
+	// adminURL is the admin listener: /livez, /readyz, /healthz, /metrics.
+	adminURL string
+	done     chan struct{}
 
 	mu   sync.Mutex
 	logs []map[string]any
@@ -71,7 +73,7 @@ func startGateway(t *testing.T, path string, extra ...string) *gatewayProc {
 		t.Fatalf("start frontdesk: %v", err)
 	}
 	g := &gatewayProc{t: t, cmd: cmd, done: make(chan struct{})}
-	addr := make(chan string, 1)
+	addr, adminAddr := make(chan string, 1), make(chan string, 1)
 	go func() {
 		defer close(g.done)
 		sc := bufio.NewScanner(io.TeeReader(stderr, logFile))
@@ -84,9 +86,15 @@ func startGateway(t *testing.T, path string, extra ...string) *gatewayProc {
 			g.mu.Lock()
 			g.logs = append(g.logs, m)
 			g.mu.Unlock()
-			if m["msg"] == "http listening" {
+			switch m["msg"] {
+			case "http listening":
 				select {
 				case addr <- m["addr"].(string):
+				default:
+				}
+			case "admin listening":
+				select {
+				case adminAddr <- m["addr"].(string):
 				default:
 				}
 			}
@@ -105,13 +113,18 @@ func startGateway(t *testing.T, path string, extra ...string) *gatewayProc {
 		}
 		logFile.Close()
 	})
-	select {
-	case a := <-addr:
-		g.httpURL = "http://" + a
-	case <-g.done:
-		t.Fatal("frontdesk exited during start-up")
-	case <-time.After(30 * time.Second):
-		t.Fatal("frontdesk did not start listening within 30s")
+	timeout := time.After(30 * time.Second)
+	for g.httpURL == "" || g.adminURL == "" {
+		select {
+		case a := <-addr:
+			g.httpURL = "http://" + a
+		case a := <-adminAddr:
+			g.adminURL = "http://" + a
+		case <-g.done:
+			t.Fatal("frontdesk exited during start-up")
+		case <-timeout:
+			t.Fatal("frontdesk did not start listening within 30s")
+		}
 	}
 	return g
 }
@@ -139,10 +152,16 @@ func (g *gatewayProc) logLines() []map[string]any {
 	return append([]map[string]any(nil), g.logs...)
 }
 
-// health fetches /healthz.
+// metrics fetches /metrics from the admin listener.
+func (g *gatewayProc) metrics(t *testing.T) string {
+	t.Helper()
+	return httpGet(t, g.adminURL+"/metrics")
+}
+
+// health fetches /healthz from the admin listener.
 func (g *gatewayProc) health() (int, map[string]any) {
 	g.t.Helper()
-	resp, err := http.Get(g.httpURL + "/healthz")
+	resp, err := http.Get(g.adminURL + "/healthz")
 	if err != nil {
 		g.t.Fatalf("healthz: %v", err)
 	}

@@ -177,7 +177,7 @@ func (g *gateway) apply(old, cfg *config.Config) {
 		g.log.Warn("calls settings changed: port ranges and addresses take effect after a restart; limits and timeouts at once")
 	}
 	if ch.HTTP {
-		g.log.Warn("http settings changed: they take effect after a restart")
+		g.log.Warn("http or admin settings changed: they take effect after a restart")
 	}
 	g.ua.SetSubscriptions(targets(cfg))
 	g.hub.Changed()
@@ -196,7 +196,7 @@ func (g *gateway) apply(old, cfg *config.Config) {
 // and end their sessions (calls are hung up, chats detached), end chats
 // (agents are told), and only then stop the SIP user agent, which hangs up
 // what is left, unsubscribes and unregisters.
-func (g *gateway) run(ctx context.Context, httpLn net.Listener, watcher *config.Watcher) error {
+func (g *gateway) run(ctx context.Context, httpLn, adminLn net.Listener, watcher *config.Watcher) error {
 	cfg := g.cfg.Load()
 	// Each stage has its own context, cancelled in shutdown order.
 	uaCtx, stopUA := context.WithCancel(context.WithoutCancel(ctx))
@@ -241,13 +241,22 @@ func (g *gateway) run(ctx context.Context, httpLn net.Listener, watcher *config.
 	}
 
 	srv := &http.Server{
-		Handler:           g.routes(),
+		Handler:           g.web.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 	}
-	wg.Add(1)
+	// The admin listener is for operators (loopback by default): health,
+	// readiness and metrics stay off the port visitors reach.
+	adminSrv := &http.Server{
+		Handler:           g.adminRoutes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    8 << 10,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+	}
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		var err error
@@ -258,6 +267,12 @@ func (g *gateway) run(ctx context.Context, httpLn net.Listener, watcher *config.
 		}
 		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			fail(fmt.Errorf("http server: %w", err))
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := adminSrv.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fail(fmt.Errorf("admin server: %w", err))
 		}
 	}()
 
@@ -275,6 +290,7 @@ func (g *gateway) run(ctx context.Context, httpLn net.Listener, watcher *config.
 	// them; the widget server ends them.
 	_ = srv.Shutdown(shutdownCtx)
 	g.web.Close()
+	_ = adminSrv.Shutdown(shutdownCtx)
 	stopChat()
 	chatWG.Wait()
 	stopUA()

@@ -65,6 +65,13 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		g.web.SetListenURL(publicURL)
 	}
 	log.Info("http listening", "addr", ln.Addr().String(), "public_url", publicURL)
+	adminLn, err := net.Listen("tcp", cfg.Admin.Listen)
+	if err != nil {
+		log.Error("cannot listen for the admin endpoints", "addr", cfg.Admin.Listen, "err", err)
+		return 1
+	}
+	log.Info("admin listening", "addr", adminLn.Addr().String(),
+		"endpoints", "/livez /readyz /healthz /metrics")
 	for _, w := range cfg.Widgets {
 		log.Info("widget", "id", w.ID, "type", w.Type, "name", w.Name, "agents", len(w.Agents),
 			"preview", strings.TrimRight(publicURL, "/")+"/preview/"+w.ID)
@@ -76,7 +83,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		g.watcher = watcher
 	}
 	g.drain = drain
-	if err := g.run(ctx, ln, watcher); err != nil {
+	if err := g.run(ctx, ln, adminLn, watcher); err != nil {
 		log.Error("stopped with errors", "err", err)
 		return 1
 	}
