@@ -74,6 +74,9 @@ func TestOriginEqualToHostIsNotTrusted(t *testing.T) {
 			c.expectClosed()
 		})
 	}
+	if n := f.srv.Refused(RefusedOrigin); n != 2 {
+		t.Errorf("%d sessions counted as refused for their origin, want 2", n)
+	}
 }
 
 // TestListenURLStandsInForPublicURL: without public_url (listen port 0) the

@@ -60,6 +60,7 @@ type Server struct {
 	calls    slots // calls, per agent
 	// limiter bounds how often calls, chats and left messages start.
 	limiter *ratelimit.Limiter
+	refused refusals
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -194,22 +195,27 @@ func (s *Server) Handler() http.Handler {
 
 // serveWS upgrades a request to a widget session.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	ip := clientIP(r)
 	if s.draining() {
+		s.refuse(RefusedShuttingDown, ip)
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
 	cfg := s.state.Load().cfg
-	ip := clientIP(r)
 	release, ok := s.conns.acquire(ip, cfg.Limits.MaxSessions, cfg.Limits.MaxSessionsPerIP)
 	if !ok {
-		s.log.Warn("session refused: session limit reached", "ip", ip)
+		reason := RefusedMaxSessionsPerIP
+		if s.conns.inUse() >= cfg.Limits.MaxSessions {
+			reason = RefusedMaxSessions
+		}
+		s.refuse(reason, ip)
 		http.Error(w, "too many sessions", http.StatusServiceUnavailable)
 		return
 	}
 	conn, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		release()
-		s.log.Debug("websocket upgrade failed", "ip", ip, "err", err)
+		s.refuse(RefusedBadHandshake, ip, "err", err)
 		return
 	}
 	sess := newSession(s, conn, ip, r.Header.Get("Origin"))

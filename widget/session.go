@@ -101,7 +101,11 @@ func (s *session) run(ctx context.Context) {
 		_ = s.conn.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, "shutting down"), time.Now().Add(time.Second))
 	case code != CodeUnknown:
-		s.srv.log.Info("session ended", "session", s.label, "ip", s.ip, "code", code, "err", err)
+		if s.widgetID == "" {
+			s.srv.refuse(refusalOf(code), s.ip, "session", s.label, "code", code, "err", err)
+		} else {
+			s.srv.log.Info("session ended", "session", s.label, "ip", s.ip, "code", code, "err", err)
+		}
 		_ = s.writeJSON(newErrorMsg(code, err))
 		closeCode := websocket.ClosePolicyViolation
 		if code == CodeTooLarge {

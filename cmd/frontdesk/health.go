@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/frontdesk-gw/frontdesk/sip"
+	"github.com/frontdesk-gw/frontdesk/widget"
 )
 
 // adminRoutes are the operators' endpoints, served on the admin listener
@@ -167,6 +168,13 @@ func (g *gateway) metrics() *prometheus.Registry {
 	gauge("frontdesk_widget_sessions", "Open widget websocket sessions.", func() float64 {
 		return float64(g.web.Sessions())
 	})
+	for _, reason := range widget.RefusalReasons {
+		r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "frontdesk_widget_sessions_refused_total",
+			Help:        "Widget websocket sessions refused before they started, by reason.",
+			ConstLabels: prometheus.Labels{"reason": reason},
+		}, func() float64 { return float64(g.web.Refused(reason)) }))
+	}
 	gauge("frontdesk_calls", "Running calls.", func() float64 {
 		return float64(g.web.Calls())
 	})
