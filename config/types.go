@@ -92,6 +92,10 @@ type HTTP struct {
 	// balancers in front of the gateway; only their X-Forwarded-For and
 	// Forwarded headers (and PROXY protocol headers) name the client.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ForwardedHeader is the header trusted proxies name the client in:
+	// x-forwarded-for (default) or forwarded (RFC 7239). Only that one is
+	// read; set it to the one the proxy maintains.
+	ForwardedHeader string `yaml:"forwarded_header"`
 	// ProxyProtocol reads a PROXY protocol v1/v2 header on connections from
 	// trusted_proxies (L4 load balancers such as HAProxy's send-proxy-v2).
 	ProxyProtocol bool `yaml:"proxy_protocol"`

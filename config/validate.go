@@ -199,6 +199,13 @@ func (v *validator) http(h *HTTP) {
 			v.p.errf(indexPath(path+".trusted_proxies", i), "%v", err)
 		}
 	}
+	switch h.ForwardedHeader = strings.ToLower(h.ForwardedHeader); h.ForwardedHeader {
+	case "":
+		h.ForwardedHeader = "x-forwarded-for"
+	case "x-forwarded-for", "forwarded":
+	default:
+		v.p.errf(path+".forwarded_header", "%s", oneOf(h.ForwardedHeader, "x-forwarded-for", "forwarded"))
+	}
 	if h.ProxyProtocol && len(h.TrustedProxies) == 0 {
 		v.p.errf(path+".proxy_protocol", "needs trusted_proxies: the addresses of the load balancers that send it")
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/frontdesk-gw/frontdesk/chat"
 	"github.com/frontdesk-gw/frontdesk/config"
+	"github.com/frontdesk-gw/frontdesk/internal/clientaddr"
 	"github.com/frontdesk-gw/frontdesk/internal/ratelimit"
 	"github.com/frontdesk-gw/frontdesk/presence"
 )
@@ -41,6 +41,9 @@ type Options struct {
 	Chat *chat.Manager
 	// Calls places calls; nil disables calls.
 	Calls Calls
+	// ClientAddr finds visitors' addresses behind trusted proxies; nil:
+	// one is built from the config's http section.
+	ClientAddr *clientaddr.Resolver
 }
 
 // Server serves the Widget-API and the widget's web assets.
@@ -96,6 +99,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	cat, err := loadCatalog()
 	if err != nil {
 		return nil, err
+	}
+	if opts.ClientAddr == nil {
+		if opts.ClientAddr, err = NewClientAddr(cfg.HTTP); err != nil {
+			return nil, err
+		}
 	}
 	s := &Server{
 		log:     opts.Logger,
@@ -195,7 +203,7 @@ func (s *Server) Handler() http.Handler {
 
 // serveWS upgrades a request to a widget session.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	ip := clientIP(r)
+	ip := s.opts.ClientAddr.ClientIP(r)
 	if s.draining() {
 		s.refuse(RefusedShuttingDown, ip)
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
@@ -265,10 +273,15 @@ func (s *Server) Close() {
 	s.wg.Wait()
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// NewClientAddr builds the client address resolver of an http config.
+func NewClientAddr(h config.HTTP) (*clientaddr.Resolver, error) {
+	header, err := clientaddr.ParseHeader(h.ForwardedHeader)
 	if err != nil {
-		return r.RemoteAddr
+		return nil, fmt.Errorf("http.forwarded_header: %w", err)
 	}
-	return host
+	r, err := clientaddr.New(h.TrustedProxies, header)
+	if err != nil {
+		return nil, fmt.Errorf("http.trusted_proxies: %w", err)
+	}
+	return r, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/frontdesk-gw/frontdesk/bridge"
 	"github.com/frontdesk-gw/frontdesk/chat"
 	"github.com/frontdesk-gw/frontdesk/config"
+	"github.com/frontdesk-gw/frontdesk/internal/clientaddr"
 	"github.com/frontdesk-gw/frontdesk/presence"
 	"github.com/frontdesk-gw/frontdesk/sip"
 	"github.com/frontdesk-gw/frontdesk/widget"
@@ -29,6 +30,8 @@ type gateway struct {
 	chat  *chat.Manager
 	media *bridge.Engine // nil when calls could not be set up
 	web   *widget.Server
+	// clientAddr finds visitors' addresses behind trusted proxies.
+	clientAddr *clientaddr.Resolver
 
 	cfg      atomic.Pointer[config.Config]
 	notifies atomic.Uint64
@@ -82,12 +85,16 @@ func newGateway(cfg *config.Config, opts gatewayOptions) (*gateway, error) {
 	} else {
 		calls = callPlacer{engine: g.media, dialer: ua}
 	}
+	if g.clientAddr, err = widget.NewClientAddr(cfg.HTTP); err != nil {
+		return nil, err
+	}
 	web, err := widget.New(cfg, widget.Options{
 		Logger:       opts.Logger.With("component", "widget"),
 		Availability: g.store,
 		Hub:          g.hub,
 		Chat:         g.chat,
 		Calls:        calls,
+		ClientAddr:   g.clientAddr,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create widget server: %w", err)

@@ -58,13 +58,19 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot listen for HTTP", "addr", cfg.HTTP.Listen, "err", err)
 		return 1
 	}
+	if cfg.HTTP.ProxyProtocol {
+		// Load balancers in front speak the PROXY protocol; only those in
+		// http.trusted_proxies are believed.
+		ln = g.clientAddr.Listener(ln)
+	}
 	publicURL := cfg.HTTP.PublicURL
 	if publicURL == "" {
 		// Port 0: the gateway's own pages are at the port it got.
 		publicURL = listenURL(ln.Addr(), cfg.HTTP.TLSCert != "")
 		g.web.SetListenURL(publicURL)
 	}
-	log.Info("http listening", "addr", ln.Addr().String(), "public_url", publicURL)
+	log.Info("http listening", "addr", ln.Addr().String(), "public_url", publicURL,
+		"trusted_proxies", cfg.HTTP.TrustedProxies, "proxy_protocol", cfg.HTTP.ProxyProtocol)
 	adminLn, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
 		log.Error("cannot listen for the admin endpoints", "addr", cfg.Admin.Listen, "err", err)
