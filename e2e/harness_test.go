@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -196,10 +197,18 @@ type visitor struct {
 	msgs chan map[string]any
 }
 
-func (g *gatewayProc) visit(origin string) *visitor {
+func (g *gatewayProc) visit(origin string) *visitor { return g.visitFrom(origin, "") }
+
+// visitFrom opens a session from the local address source (127.0.0.2 …,
+// a visitor of its own), or from any address when source is "".
+func (g *gatewayProc) visitFrom(origin, source string) *visitor {
 	g.t.Helper()
 	url := "ws" + strings.TrimPrefix(g.httpURL, "http") + "/ws"
-	conn, _, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {origin}})
+	d := *websocket.DefaultDialer
+	if source != "" {
+		d.NetDialContext = (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(source)}, Timeout: 10 * time.Second}).DialContext
+	}
+	conn, _, err := d.Dial(url, http.Header{"Origin": {origin}})
 	if err != nil {
 		g.t.Fatalf("open websocket: %v", err)
 	}
