@@ -20,40 +20,37 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// haproxyProc is a running haproxy, started and stopped by its PID.
-type haproxyProc struct {
+// proxyProc is a running reverse proxy (haproxy, nginx), started and
+// stopped by its PID.
+type proxyProc struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 }
 
-// startHAProxy writes cfg, checks it with haproxy -c and runs haproxy in
-// the foreground until the test ends.
-func startHAProxy(t *testing.T, cfg string) *haproxyProc {
+// startProxy checks the config with check (haproxy -c, nginx -t) and runs
+// the proxy in the foreground until the test ends; its output goes to a
+// log shown when the test fails.
+func startProxy(t *testing.T, name string, check, run []string) *proxyProc {
 	t.Helper()
-	bin, err := exec.LookPath("haproxy")
+	bin, err := exec.LookPath(name)
 	if err != nil {
-		if bin, err = exec.LookPath("/usr/sbin/haproxy"); err != nil {
-			t.Fatalf("haproxy not installed (run testbed/install.sh): %v", err)
+		if bin, err = exec.LookPath("/usr/sbin/" + name); err != nil {
+			t.Fatalf("%s not installed (run testbed/install.sh): %v", name, err)
 		}
 	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
+	if out, err := exec.Command(bin, check...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, check, err, out)
 	}
-	if out, err := exec.Command(bin, "-c", "-f", path).CombinedOutput(); err != nil {
-		t.Fatalf("haproxy -c: %v\n%s\n%s", err, out, cfg)
-	}
-	cmd := exec.Command(bin, "-db", "-f", path)
-	logFile, err := os.Create(filepath.Join(dir, "haproxy.log"))
+	cmd := exec.Command(bin, run...)
+	logFile, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start haproxy: %v", err)
+		t.Fatalf("start %s: %v", name, err)
 	}
-	p := &haproxyProc{cmd: cmd, done: make(chan struct{})}
+	p := &proxyProc{cmd: cmd, done: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
 		logFile.Close()
@@ -69,10 +66,32 @@ func startHAProxy(t *testing.T, cfg string) *haproxyProc {
 		}
 		if t.Failed() {
 			data, _ := os.ReadFile(logFile.Name())
-			t.Logf("haproxy log:\n%s", data)
+			t.Logf("%s log:\n%s", name, data)
 		}
 	})
 	return p
+}
+
+// startHAProxy runs haproxy with cfg.
+func startHAProxy(t *testing.T, cfg string) *proxyProc {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startProxy(t, "haproxy", []string{"-c", "-f", path}, []string{"-db", "-f", path})
+}
+
+// startNginx runs nginx with cfg, its prefix and temporary files in dir.
+// nginx's master stops its workers on SIGTERM.
+func startNginx(t *testing.T, dir, cfg string) *proxyProc {
+	t.Helper()
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", path}
+	return startProxy(t, "nginx", append([]string{"-t"}, args...), args)
 }
 
 // freeTCPPort finds a port to bind on 127.0.0.1 (haproxy cannot report a
@@ -147,15 +166,10 @@ func proxySession(t *testing.T, url, source string, header http.Header) int {
 	return http.StatusSwitchingProtocols
 }
 
-// TestBehindHAProxy runs the gateway behind a real HAProxy, in HTTP mode
-// (X-Forwarded-For) and in TCP mode (PROXY protocol v2). Each visitor has
-// a loopback address of its own (127.0.0.2 …), as distinct visitors behind
-// a proxy have: more of them than max_sessions_per_ip all get a session,
-// while one visitor is held to the limit, whatever X-Forwarded-For it
-// makes up. Direct connections from an untrusted address are held to the
-// limit too, whatever header they send.
-func TestBehindHAProxy(t *testing.T) {
-	const perIP, visitors = 50, 60
+// proxiedGateway starts a gateway (without a PBX: sessions need none) that
+// trusts proxies on 127.0.0.1 and reads the PROXY protocol from them.
+func proxiedGateway(t *testing.T, perIP int) *gatewayProc {
+	t.Helper()
 	cfg := fmt.Sprintf(`sip:
   registrar: 127.0.0.1:%d # no PBX: sessions do not need one
   domain: frontdesk.test
@@ -166,7 +180,7 @@ func TestBehindHAProxy(t *testing.T) {
 http:
   listen: 127.0.0.1:0
   allowed_origins: [%q]
-  trusted_proxies: [127.0.0.1] # haproxy connects from 127.0.0.1
+  trusted_proxies: [127.0.0.1] # the proxies connect from 127.0.0.1
   proxy_protocol: true
 limits:
   max_sessions_per_ip: %d
@@ -177,9 +191,79 @@ widgets:
 `, freeUDPPort(t), e2eOrigin, perIP, e2eWidget)
 	cfgPath := filepath.Join(t.TempDir(), "frontdesk.yaml")
 	writeConfig(t, cfgPath, cfg)
-	gw := startGateway(t, cfgPath)
-	gwAddr := strings.TrimPrefix(gw.httpURL, "http://")
+	return startGateway(t, cfgPath)
+}
 
+// proxyMode is one way a proxy in front passes visitors on.
+type proxyMode struct{ name, addr string }
+
+// checkVisitorsBehindProxy: through each mode, more distinct visitors than
+// perIP (each from a loopback address of its own: 127.0.0.2 …) all get a
+// session, while one visitor is held to perIP whatever X-Forwarded-For it
+// makes up; the refusals are counted and logged with the visitor's
+// address. Then direct connections from an untrusted address are held to
+// perIP too, whatever headers they send.
+func checkVisitorsBehindProxy(t *testing.T, gw *gatewayProc, perIP, visitors int, modes []proxyMode) {
+	for _, m := range modes {
+		waitListening(t, m.addr)
+	}
+	refusedBefore := metricValue(t, gw.metrics(t), `frontdesk_widget_sessions_refused_total{reason="max-sessions-per-ip"}`)
+	for i, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			url := "ws://" + mode.addr + "/ws"
+			for v := range visitors {
+				source := fmt.Sprintf("127.0.0.%d", 2+v)
+				if code := proxySession(t, url, source, nil); code != http.StatusSwitchingProtocols {
+					t.Fatalf("visitor %s: upgrade answered %d, want a session", source, code)
+				}
+			}
+			source := fmt.Sprintf("127.0.0.%d", 100+i)
+			opened, refused := 0, 0
+			for n := range visitors {
+				spoof := http.Header{"X-Forwarded-For": {fmt.Sprintf("198.51.100.%d", n+1)}}
+				switch code := proxySession(t, url, source, spoof); code {
+				case http.StatusSwitchingProtocols:
+					opened++
+				case http.StatusServiceUnavailable:
+					refused++
+				default:
+					t.Fatalf("visitor %s: upgrade answered %d", source, code)
+				}
+			}
+			if opened != perIP || refused != visitors-perIP {
+				t.Errorf("one visitor opened %d sessions and was refused %d times, want %d and %d", opened, refused, perIP, visitors-perIP)
+			}
+			got := metricValue(t, gw.metrics(t), `frontdesk_widget_sessions_refused_total{reason="max-sessions-per-ip"}`)
+			if got-refusedBefore != float64(visitors-perIP) {
+				t.Errorf("refusals counted: %v, want %d", got-refusedBefore, visitors-perIP)
+			}
+			refusedBefore = got
+			if !gatewayLogged(gw, "session refused", "ip", source) {
+				t.Errorf("no refusal logged with the visitor's address %s", source)
+			}
+		})
+	}
+	t.Run("direct from an untrusted address, headers ignored", func(t *testing.T) {
+		opened := 0
+		for n := range perIP + 5 {
+			spoof := http.Header{"X-Forwarded-For": {fmt.Sprintf("198.51.100.%d", n+1)}, "Forwarded": {fmt.Sprintf("for=198.51.100.%d", n+1)}}
+			if proxySession(t, "ws"+strings.TrimPrefix(gw.httpURL, "http")+"/ws", "127.0.0.200", spoof) == http.StatusSwitchingProtocols {
+				opened++
+			}
+		}
+		if opened != perIP {
+			t.Errorf("an untrusted peer opened %d sessions with made-up headers, want %d", opened, perIP)
+		}
+	})
+}
+
+// TestBehindHAProxy runs the gateway behind a real HAProxy, in HTTP mode
+// (option forwardfor: X-Forwarded-For) and in TCP mode (send-proxy-v2);
+// see checkVisitorsBehindProxy.
+func TestBehindHAProxy(t *testing.T) {
+	const perIP, visitors = 50, 60
+	gw := proxiedGateway(t, perIP)
+	gwAddr := strings.TrimPrefix(gw.httpURL, "http://")
 	httpPort, tcpPort := freeTCPPort(t), freeTCPPort(t)
 	startHAProxy(t, fmt.Sprintf(`global
   maxconn 2000
@@ -204,66 +288,58 @@ backend gateway_tcp
   mode tcp
   server gw %s send-proxy-v2
 `, httpPort, gwAddr, tcpPort, gwAddr))
-	modes := []struct{ name, addr string }{
+	checkVisitorsBehindProxy(t, gw, perIP, visitors, []proxyMode{
 		{"http mode, X-Forwarded-For", "127.0.0.1:" + strconv.Itoa(httpPort)},
 		{"tcp mode, PROXY protocol v2", "127.0.0.1:" + strconv.Itoa(tcpPort)},
-	}
-	for _, m := range modes {
-		waitListening(t, m.addr)
-	}
+	})
+}
 
-	refusedBefore := 0.0
-	for i, mode := range modes {
-		t.Run(mode.name, func(t *testing.T) {
-			url := "ws://" + mode.addr + "/ws"
-			// Distinct visitors: all of them get a session.
-			for v := range visitors {
-				source := fmt.Sprintf("127.0.0.%d", 2+v)
-				if code := proxySession(t, url, source, nil); code != http.StatusSwitchingProtocols {
-					t.Fatalf("visitor %s: upgrade answered %d, want a session", source, code)
-				}
-			}
-			// One visitor (its own address 127.0.0.%d) making up an
-			// X-Forwarded-For per connection: it is held to the limit.
-			source := fmt.Sprintf("127.0.0.%d", 100+i)
-			opened, refused := 0, 0
-			for n := range visitors {
-				spoof := http.Header{"X-Forwarded-For": {fmt.Sprintf("198.51.100.%d", n+1)}}
-				switch code := proxySession(t, url, source, spoof); code {
-				case http.StatusSwitchingProtocols:
-					opened++
-				case http.StatusServiceUnavailable:
-					refused++
-				default:
-					t.Fatalf("visitor %s: upgrade answered %d", source, code)
-				}
-			}
-			if opened != perIP || refused != visitors-perIP {
-				t.Errorf("one visitor opened %d sessions and was refused %d times, want %d and %d", opened, refused, perIP, visitors-perIP)
-			}
-			got := metricValue(t, gw.metrics(t), `frontdesk_widget_sessions_refused_total{reason="max-sessions-per-ip"}`)
-			if got-refusedBefore != float64(visitors-perIP) {
-				t.Errorf("refusals counted: %v, want %d", got-refusedBefore, visitors-perIP)
-			}
-			refusedBefore = got
-			// The log names the visitor, not the proxy.
-			if !gatewayLogged(gw, "session refused", "ip", source) {
-				t.Errorf("no refusal logged for %s", source)
-			}
-		})
-	}
-
-	t.Run("direct from an untrusted address, X-Forwarded-For ignored", func(t *testing.T) {
-		opened := 0
-		for n := range perIP + 5 {
-			spoof := http.Header{"X-Forwarded-For": {fmt.Sprintf("198.51.100.%d", n+1)}, "Forwarded": {fmt.Sprintf("for=198.51.100.%d", n+1)}}
-			if proxySession(t, "ws://"+gwAddr+"/ws", "127.0.0.200", spoof) == http.StatusSwitchingProtocols {
-				opened++
-			}
-		}
-		if opened != perIP {
-			t.Errorf("an untrusted peer opened %d sessions with made-up headers, want %d", opened, perIP)
-		}
+// TestBehindNginx runs the gateway behind a real nginx, as a websocket
+// reverse proxy ($proxy_add_x_forwarded_for) and as a stream proxy
+// (proxy_protocol on: PROXY v1); see checkVisitorsBehindProxy.
+func TestBehindNginx(t *testing.T) {
+	const perIP, visitors = 50, 60
+	gw := proxiedGateway(t, perIP)
+	gwAddr := strings.TrimPrefix(gw.httpURL, "http://")
+	httpPort, tcpPort := freeTCPPort(t), freeTCPPort(t)
+	dir := t.TempDir()
+	startNginx(t, dir, fmt.Sprintf(`daemon off;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log info;
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path %[1]s/body;
+  proxy_temp_path %[1]s/proxy;
+  fastcgi_temp_path %[1]s/fastcgi;
+  uwsgi_temp_path %[1]s/uwsgi;
+  scgi_temp_path %[1]s/scgi;
+  map $http_upgrade $connection_upgrade { default upgrade; "" close; }
+  server {
+    listen 127.0.0.1:%[2]d;
+    location / {
+      proxy_pass http://%[4]s;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_read_timeout 1h;
+    }
+  }
+}
+stream {
+  server {
+    listen 127.0.0.1:%[3]d;
+    proxy_pass %[4]s;
+    proxy_protocol on;
+  }
+}
+`, dir, httpPort, tcpPort, gwAddr))
+	checkVisitorsBehindProxy(t, gw, perIP, visitors, []proxyMode{
+		{"http proxy, X-Forwarded-For", "127.0.0.1:" + strconv.Itoa(httpPort)},
+		{"stream proxy, PROXY protocol v1", "127.0.0.1:" + strconv.Itoa(tcpPort)},
 	})
 }
 
