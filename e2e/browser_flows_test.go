@@ -698,7 +698,7 @@ func (env *browserEnv) flowWaitMetric(t *testing.T, name string, want float64) {
 	t.Helper()
 	deadline := time.Now().Add(flowWait)
 	for {
-		got, ok := flowMetric(httpGet(t, env.gw.httpURL+"/metrics"), name)
+		got, ok := flowMetric(env.gw.metrics(t), name)
 		if ok && got == want {
 			return
 		}

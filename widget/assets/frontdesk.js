@@ -232,6 +232,9 @@
     return b;
   };
 
+  // fill puts values into a string's {placeholders}: fill('Call {name}', { name: 'Ann' }).
+  const fill = (text, values) => String(text).replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
+
   const disable = (b, why) => {
     if (why) {
       b.setAttribute('aria-disabled', 'true');
@@ -651,12 +654,9 @@
       this.ready = true;
       this.mark('ready', '1');
       emit('ready', { widget: this.id });
-      // A popped-out call starts as soon as the widget is ready.
-      const p = this.pop;
-      if (p && p.call && !p.started && this.agents.has(p.agent)) {
-        p.started = true;
-        this.startCall(p.agent, p.call === 'video');
-      }
+      // A call window never places a call by itself: a link to it must not
+      // ring anyone. Its "Call <agent>" button does, on the visitor's click.
+      this.refresh();
     }
 
     error(m) {
@@ -676,7 +676,8 @@
       if (kind === 'call') {
         const c = this.call;
         if (c && c.state !== 'ended') {
-          this.endCall(code === 'agent-unavailable' ? 'unavailable' : code === 'too-many-calls' || code === 'retry-later' ? 'too-many-calls' : 'failed');
+          if (code === 'retry-later') c.retryAfter = Math.max(1, Math.ceil(Number(m.retryAfter) || 1));
+          this.endCall(code === 'agent-unavailable' ? 'unavailable' : code === 'too-many-calls' || code === 'retry-later' ? code : 'failed');
         }
       } else if (kind === 'chat') {
         const h = this.chat;
@@ -800,6 +801,16 @@
           this.cta.append(this.cta.why);
           this.L(this.cta.lbl, 'contactNow');
           home.append(this.cta);
+        }
+        const p = this.pop;
+        if (this.type === 'pop' && p && p.call) {
+          this.popCall = button('btn pri cta', p.call === 'video' ? 'video' : 'phone', (e) => {
+            if (!off(e.currentTarget)) this.startCall(p.agent, p.call === 'video', e.currentTarget);
+          });
+          this.popCall.setAttribute('data-action', 'pop-call');
+          this.popCall.why = el('span', 'sr');
+          this.popCall.append(this.popCall.why);
+          home.append(this.popCall);
         }
         this.leaveBtn = button('btn', 'mail', (e) => this.showLeave(e.currentTarget));
         this.L(this.leaveBtn.lbl, 'leaveMessage');
@@ -1279,6 +1290,13 @@
       if (this.offer) this.offer.hidden = !leave;
       if (this.empty) this.empty.hidden = online;
       if (this.cta) disable(this.cta, online ? '' : this.t('nobodyAvailable'));
+      if (this.popCall) {
+        const p = this.pop;
+        const a = this.agents.get(p.agent);
+        setText(this.popCall.lbl, fill(this.t(p.call === 'video' ? 'videoCallAgent' : 'callAgent'), { name: a ? String(a.info.dn || a.info.id) : '' }));
+        disable(this.popCall, a && a.info.presence === 'online' ? '' : this.t('unavailableReason'));
+        this.popCall.hidden = !a || !this.ready;
+      }
       if (this.type !== 'sidebar') return;
       const show = online || (any && !!this.s.alwaysShow) || leave || this.view !== 'home';
       this.host.style.display = show ? '' : 'none';
