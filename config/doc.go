@@ -30,7 +30,10 @@
 //   - http.proxy_protocol needs http.trusted_proxies: only listed peers may
 //     name the client.
 //   - Files the config refers to are read again only when the config file
-//     itself changes.
+//     itself changes; the TLS certificate files are the exception: the
+//     gateway watches them itself (internal/tlscert).
+//   - http.redirect_listen redirects to public_url, so that must be https
+//     (or derived from tls_cert on a port-0 listener).
 //
 // Default returns the embedded demo config; example.yaml is the same demo
 // with every key documented, and NewWidgetYAML writes a stanza for a new

@@ -78,9 +78,18 @@ type SIP struct {
 type HTTP struct {
 	// Listen is the address to serve on (default :8080).
 	Listen string `yaml:"listen"`
-	// TLSCert and TLSKey are PEM files; with both set the server speaks HTTPS.
+	// TLSCert and TLSKey are PEM files; with both set the server speaks
+	// HTTPS. Renewed files are served without a restart.
 	TLSCert string `yaml:"tls_cert"`
 	TLSKey  string `yaml:"tls_key"`
+	// TLSMinVersion is the oldest TLS version served: 1.2 (default) or 1.3.
+	TLSMinVersion string `yaml:"tls_min_version"`
+	// RedirectListen, when set, is a plain HTTP listener (e.g. :80) that
+	// redirects every request to public_url, which must be https.
+	RedirectListen string `yaml:"redirect_listen"`
+	// ACMEWebroot is a directory whose .well-known/acme-challenge/ files
+	// redirect_listen serves instead of redirecting (certbot --webroot -w).
+	ACMEWebroot string `yaml:"acme_webroot"`
 	// PublicURL is the gateway's URL as websites reach it, used in snippets
 	// (default: derived from Listen, http://127.0.0.1:port for an unspecified
 	// host; left empty when Listen's port is 0).

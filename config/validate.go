@@ -193,6 +193,7 @@ func (v *validator) http(h *HTTP) {
 		}
 		h.PublicURL = strings.TrimSuffix(h.PublicURL, "/")
 	}
+	v.httpsOnly(h, port)
 	h.AllowedOrigins = v.origins(path+".allowed_origins", h.AllowedOrigins)
 	for i, p := range h.TrustedProxies {
 		if _, err := ParseAddrOrPrefix(p); err != nil {
@@ -209,6 +210,58 @@ func (v *validator) http(h *HTTP) {
 	if h.ProxyProtocol && len(h.TrustedProxies) == 0 {
 		v.p.errf(path+".proxy_protocol", "needs trusted_proxies: the addresses of the load balancers that send it")
 	}
+}
+
+// httpsOnly checks the TLS version and the redirect to HTTPS; listenPort
+// is http.listen's port.
+func (v *validator) httpsOnly(h *HTTP, listenPort string) {
+	const path = "http"
+	tlsOn := h.TLSCert != ""
+	switch h.TLSMinVersion {
+	case "":
+		h.TLSMinVersion = "1.2"
+	case "1.2", "1.3":
+		if !tlsOn && h.TLSMinVersion != "1.2" {
+			v.p.warnf(path+".tls_min_version", "has no effect without tls_cert and tls_key")
+		}
+	default:
+		v.p.errf(path+".tls_min_version", "%s", oneOf(h.TLSMinVersion, "1.2", "1.3"))
+	}
+	if h.RedirectListen == "" {
+		if h.ACMEWebroot != "" {
+			v.p.errf(path+".acme_webroot", "needs redirect_listen: the challenges are served there")
+		}
+		return
+	}
+	_, port, err := checkHostPort(h.RedirectListen, true)
+	switch {
+	case err != nil || port == "":
+		v.p.errf(path+".redirect_listen", "%q is not an address such as :80", h.RedirectListen)
+	case port != "0" && port == listenPort && sameHostOrAny(h.RedirectListen, h.Listen):
+		v.p.errf(path+".redirect_listen", "%q is http.listen too: the redirect needs a port of its own", h.RedirectListen)
+	}
+	// public_url is derived at start when http.listen's port is 0.
+	if https := strings.HasPrefix(h.PublicURL, "https://"); !https && (h.PublicURL != "" || !tlsOn) {
+		v.p.errf(path+".redirect_listen", "redirects to public_url, which must be https")
+	}
+	if h.ACMEWebroot != "" {
+		full := resolvePath(v.baseDir, h.ACMEWebroot)
+		if st, err := os.Stat(full); err != nil {
+			v.p.errf(path+".acme_webroot", "cannot use %q: %v", h.ACMEWebroot, unwrapPathErr(err))
+		} else if !st.IsDir() {
+			v.p.errf(path+".acme_webroot", "%q is not a directory", h.ACMEWebroot)
+		}
+		h.ACMEWebroot = full
+	}
+}
+
+// sameHostOrAny reports whether two listen addresses with the same port
+// would collide: the same host, or either on every address.
+func sameHostOrAny(a, b string) bool {
+	ha, _, _ := splitHostPort(a)
+	hb, _, _ := splitHostPort(b)
+	everywhere := func(h string) bool { ip := net.ParseIP(h); return h == "" || (ip != nil && ip.IsUnspecified()) }
+	return ha == hb || everywhere(ha) || everywhere(hb)
 }
 
 func (v *validator) admin(a *Admin, h *HTTP) {

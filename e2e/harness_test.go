@@ -338,6 +338,13 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 
 func httpGet(t *testing.T, url string) string {
 	t.Helper()
+	_, body := httpGetCode(t, url)
+	return body
+}
+
+// httpGetCode is httpGet with the status code.
+func httpGetCode(t *testing.T, url string) (int, string) {
+	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
@@ -347,7 +354,7 @@ func httpGet(t *testing.T, url string) string {
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
-	return string(data)
+	return resp.StatusCode, string(data)
 }
 
 // loopbackLimits lifts the limits on starting calls, chats and left

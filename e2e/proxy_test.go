@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -124,11 +125,13 @@ func waitListening(t *testing.T, addr string) {
 }
 
 // proxySession opens a widget session to url from the local address
-// source, with header added to the upgrade request, and starts it. It
-// returns the HTTP status of the upgrade (101 when a session runs).
-func proxySession(t *testing.T, url, source string, header http.Header) int {
+// source, with header added to the upgrade request, and starts it; a
+// wss:// url is verified with tlsConf. It returns the HTTP status of the
+// upgrade (101 when a session runs).
+func proxySession(t *testing.T, url, source string, header http.Header, tlsConf *tls.Config) int {
 	t.Helper()
 	d := websocket.Dialer{
+		TLSClientConfig:  tlsConf,
 		HandshakeTimeout: 5 * time.Second,
 		NetDialContext: (&net.Dialer{
 			LocalAddr: &net.TCPAddr{IP: net.ParseIP(source)},
@@ -170,6 +173,16 @@ func proxySession(t *testing.T, url, source string, header http.Header) int {
 // trusts proxies on 127.0.0.1 and reads the PROXY protocol from them.
 func proxiedGateway(t *testing.T, perIP int) *gatewayProc {
 	t.Helper()
+	return startGateway(t, noPBXConfig(t, `  trusted_proxies: [127.0.0.1] # the proxies connect from 127.0.0.1
+  proxy_protocol: true
+`, fmt.Sprintf("limits:\n  max_sessions_per_ip: %d\n", perIP)))
+}
+
+// noPBXConfig writes the config of a gateway without a PBX (widget
+// sessions need none) with widget e2eWidget allowed on e2eOrigin, httpKeys
+// added to its http section and sections after it, and returns its path.
+func noPBXConfig(t *testing.T, httpKeys, sections string) string {
+	t.Helper()
 	cfg := fmt.Sprintf(`sip:
   registrar: 127.0.0.1:%d # no PBX: sessions do not need one
   domain: frontdesk.test
@@ -180,22 +193,22 @@ func proxiedGateway(t *testing.T, perIP int) *gatewayProc {
 http:
   listen: 127.0.0.1:0
   allowed_origins: [%q]
-  trusted_proxies: [127.0.0.1] # the proxies connect from 127.0.0.1
-  proxy_protocol: true
-limits:
-  max_sessions_per_ip: %d
-widgets:
+%s%swidgets:
   - id: %s
     type: cards
-    agents: [{id: alice, sip: alice}]
-`, freeUDPPort(t), e2eOrigin, perIP, e2eWidget)
+    agents: [{id: alice, sip: alice, name: Alice}]
+`, freeUDPPort(t), e2eOrigin, httpKeys, sections, e2eWidget)
 	cfgPath := filepath.Join(t.TempDir(), "frontdesk.yaml")
 	writeConfig(t, cfgPath, cfg)
-	return startGateway(t, cfgPath)
+	return cfgPath
 }
 
-// proxyMode is one way a proxy in front passes visitors on.
-type proxyMode struct{ name, addr string }
+// proxyMode is one way a proxy in front passes visitors on; with tls set
+// the proxy terminates TLS (wss://) and the client verifies it so.
+type proxyMode struct {
+	name, addr string
+	tls        *tls.Config
+}
 
 // checkVisitorsBehindProxy: through each mode, more distinct visitors than
 // perIP (each from a loopback address of its own: 127.0.0.2 …) all get a
@@ -211,9 +224,12 @@ func checkVisitorsBehindProxy(t *testing.T, gw *gatewayProc, perIP, visitors int
 	for i, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			url := "ws://" + mode.addr + "/ws"
+			if mode.tls != nil {
+				url = "wss://" + mode.addr + "/ws"
+			}
 			for v := range visitors {
 				source := fmt.Sprintf("127.0.0.%d", 2+v)
-				if code := proxySession(t, url, source, nil); code != http.StatusSwitchingProtocols {
+				if code := proxySession(t, url, source, nil, mode.tls); code != http.StatusSwitchingProtocols {
 					t.Fatalf("visitor %s: upgrade answered %d, want a session", source, code)
 				}
 			}
@@ -221,7 +237,7 @@ func checkVisitorsBehindProxy(t *testing.T, gw *gatewayProc, perIP, visitors int
 			opened, refused := 0, 0
 			for n := range visitors {
 				spoof := http.Header{"X-Forwarded-For": {fmt.Sprintf("198.51.100.%d", n+1)}}
-				switch code := proxySession(t, url, source, spoof); code {
+				switch code := proxySession(t, url, source, spoof, mode.tls); code {
 				case http.StatusSwitchingProtocols:
 					opened++
 				case http.StatusServiceUnavailable:
@@ -247,7 +263,7 @@ func checkVisitorsBehindProxy(t *testing.T, gw *gatewayProc, perIP, visitors int
 		opened := 0
 		for n := range perIP + 5 {
 			spoof := http.Header{"X-Forwarded-For": {fmt.Sprintf("198.51.100.%d", n+1)}, "Forwarded": {fmt.Sprintf("for=198.51.100.%d", n+1)}}
-			if proxySession(t, "ws"+strings.TrimPrefix(gw.httpURL, "http")+"/ws", "127.0.0.200", spoof) == http.StatusSwitchingProtocols {
+			if proxySession(t, "ws"+strings.TrimPrefix(gw.httpURL, "http")+"/ws", "127.0.0.200", spoof, nil) == http.StatusSwitchingProtocols {
 				opened++
 			}
 		}
@@ -289,20 +305,24 @@ backend gateway_tcp
   server gw %s send-proxy-v2
 `, httpPort, gwAddr, tcpPort, gwAddr))
 	checkVisitorsBehindProxy(t, gw, perIP, visitors, []proxyMode{
-		{"http mode, X-Forwarded-For", "127.0.0.1:" + strconv.Itoa(httpPort)},
-		{"tcp mode, PROXY protocol v2", "127.0.0.1:" + strconv.Itoa(tcpPort)},
+		{name: "http mode, X-Forwarded-For", addr: "127.0.0.1:" + strconv.Itoa(httpPort)},
+		{name: "tcp mode, PROXY protocol v2", addr: "127.0.0.1:" + strconv.Itoa(tcpPort)},
 	})
 }
 
 // TestBehindNginx runs the gateway behind a real nginx, as a websocket
-// reverse proxy ($proxy_add_x_forwarded_for) and as a stream proxy
-// (proxy_protocol on: PROXY v1); see checkVisitorsBehindProxy.
+// reverse proxy ($proxy_add_x_forwarded_for), the same terminating TLS
+// (wss:// with a certificate from a test CA, as README "Behind a reverse
+// proxy" shows) and as a stream proxy (proxy_protocol on: PROXY v1); see
+// checkVisitorsBehindProxy.
 func TestBehindNginx(t *testing.T) {
 	const perIP, visitors = 50, 60
 	gw := proxiedGateway(t, perIP)
 	gwAddr := strings.TrimPrefix(gw.httpURL, "http://")
-	httpPort, tcpPort := freeTCPPort(t), freeTCPPort(t)
+	httpPort, tcpPort, tlsPort := freeTCPPort(t), freeTCPPort(t), freeTCPPort(t)
 	dir := t.TempDir()
+	certs := newTLSFiles(t, dir)
+	certs.install(certs.issue())
 	startNginx(t, dir, fmt.Sprintf(`daemon off;
 pid %[1]s/nginx.pid;
 error_log %[1]s/error.log info;
@@ -318,15 +338,14 @@ http {
   map $http_upgrade $connection_upgrade { default upgrade; "" close; }
   server {
     listen 127.0.0.1:%[2]d;
-    location / {
-      proxy_pass http://%[4]s;
-      proxy_http_version 1.1;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection $connection_upgrade;
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_read_timeout 1h;
-    }
+%[8]s
+  }
+  server {
+    listen 127.0.0.1:%[5]d ssl;
+    ssl_certificate %[6]s;
+    ssl_certificate_key %[7]s;
+    ssl_protocols TLSv1.2 TLSv1.3;
+%[8]s
   }
 }
 stream {
@@ -336,10 +355,19 @@ stream {
     proxy_protocol on;
   }
 }
-`, dir, httpPort, tcpPort, gwAddr))
+`, dir, httpPort, tcpPort, gwAddr, tlsPort, certs.cert, certs.key, fmt.Sprintf(`    location / {
+      proxy_pass http://%s;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_read_timeout 1h;
+    }`, gwAddr)))
 	checkVisitorsBehindProxy(t, gw, perIP, visitors, []proxyMode{
-		{"http proxy, X-Forwarded-For", "127.0.0.1:" + strconv.Itoa(httpPort)},
-		{"stream proxy, PROXY protocol v1", "127.0.0.1:" + strconv.Itoa(tcpPort)},
+		{name: "http proxy, X-Forwarded-For", addr: "127.0.0.1:" + strconv.Itoa(httpPort)},
+		{name: "https proxy terminating TLS, X-Forwarded-For", addr: "127.0.0.1:" + strconv.Itoa(tlsPort), tls: certs.client()},
+		{name: "stream proxy, PROXY protocol v1", addr: "127.0.0.1:" + strconv.Itoa(tcpPort)},
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/frontdesk-gw/frontdesk/config"
@@ -78,13 +79,19 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		printProblems(stderr, err)
 		return 1
 	}
-	agents := 0
-	for _, w := range cfg.Widgets {
-		agents += len(w.Agents)
-	}
 	name := cfg.Source
 	if name == "" {
 		name = "embedded demo config"
+	}
+	// The certificate is read as serve reads it: a pair that would stop
+	// the gateway from starting fails the check.
+	if _, err := loadCert(cfg.HTTP, slog.New(slog.DiscardHandler)); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	agents := 0
+	for _, w := range cfg.Widgets {
+		agents += len(w.Agents)
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d widgets, %d agents)\n", name, len(cfg.Widgets), agents)
 	return 0

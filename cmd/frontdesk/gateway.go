@@ -15,6 +15,7 @@ import (
 	"github.com/frontdesk-gw/frontdesk/chat"
 	"github.com/frontdesk-gw/frontdesk/config"
 	"github.com/frontdesk-gw/frontdesk/internal/clientaddr"
+	"github.com/frontdesk-gw/frontdesk/internal/tlscert"
 	"github.com/frontdesk-gw/frontdesk/presence"
 	"github.com/frontdesk-gw/frontdesk/sip"
 	"github.com/frontdesk-gw/frontdesk/widget"
@@ -32,6 +33,8 @@ type gateway struct {
 	web   *widget.Server
 	// clientAddr finds visitors' addresses behind trusted proxies.
 	clientAddr *clientaddr.Resolver
+	// cert is the visitor port's TLS certificate (nil: plain HTTP).
+	cert *tlscert.Cert
 
 	cfg      atomic.Pointer[config.Config]
 	notifies atomic.Uint64
@@ -42,6 +45,9 @@ type gateway struct {
 	// drain is closed when the gateway should drain before stopping (nil:
 	// never).
 	drain <-chan struct{}
+	// redirect serves plain HTTP that redirects to the https public URL
+	// (nil: no http.redirect_listen).
+	redirect *redirectListener
 
 	mu       sync.Mutex
 	regState sip.RegState
@@ -88,6 +94,9 @@ func newGateway(cfg *config.Config, opts gatewayOptions) (*gateway, error) {
 	if g.clientAddr, err = widget.NewClientAddr(cfg.HTTP); err != nil {
 		return nil, err
 	}
+	if g.cert, err = loadCert(cfg.HTTP, opts.Logger.With("component", "tls")); err != nil {
+		return nil, err
+	}
 	web, err := widget.New(cfg, widget.Options{
 		Logger:       opts.Logger.With("component", "widget"),
 		Availability: g.store,
@@ -101,6 +110,13 @@ func newGateway(cfg *config.Config, opts gatewayOptions) (*gateway, error) {
 	}
 	g.web = web
 	return g, nil
+}
+
+// redirectListener is the plain HTTP listener of http.redirect_listen and
+// the https URL it redirects to.
+type redirectListener struct {
+	ln     net.Listener
+	target string
 }
 
 // Registration implements sip.Handler.
@@ -263,12 +279,41 @@ func (g *gateway) run(ctx context.Context, httpLn, adminLn net.Listener, watcher
 		MaxHeaderBytes:    8 << 10,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 	}
+	if g.cert != nil {
+		// Every handshake gets the certificate in use; renewed files are
+		// picked up while serving.
+		srv.TLSConfig = tlsConfig(cfg.HTTP, g.cert)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.cert.Run(ctx)
+		}()
+	}
+	var redirectSrv *http.Server
+	if g.redirect != nil {
+		redirectSrv = &http.Server{
+			Handler:           redirectHandler(g.redirect.target, cfg.HTTP.ACMEWebroot),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      10 * time.Second,
+			IdleTimeout:       30 * time.Second,
+			MaxHeaderBytes:    8 << 10,
+			ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := redirectSrv.Serve(g.redirect.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				fail(fmt.Errorf("redirect server: %w", err))
+			}
+		}()
+	}
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		var err error
-		if cfg.HTTP.TLSCert != "" {
-			err = srv.ServeTLS(httpLn, cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
+		if srv.TLSConfig != nil {
+			err = srv.ServeTLS(httpLn, "", "")
 		} else {
 			err = srv.Serve(httpLn)
 		}
@@ -296,6 +341,9 @@ func (g *gateway) run(ctx context.Context, httpLn, adminLn net.Listener, watcher
 	// Websocket sessions are hijacked connections: Shutdown does not wait for
 	// them; the widget server ends them.
 	_ = srv.Shutdown(shutdownCtx)
+	if redirectSrv != nil {
+		_ = redirectSrv.Shutdown(shutdownCtx)
+	}
 	g.web.Close()
 	_ = adminSrv.Shutdown(shutdownCtx)
 	stopChat()

@@ -39,6 +39,17 @@ type health struct {
 	// media bridge could not be set up (see the log).
 	Calls        int  `json:"calls"`
 	CallsEnabled bool `json:"calls_enabled"`
+	// TLS is the visitor port's certificate (absent for plain HTTP).
+	TLS *healthTLS `json:"tls,omitempty"`
+}
+
+type healthTLS struct {
+	Subject  string    `json:"subject"`
+	DNSNames []string  `json:"dns_names,omitempty"`
+	NotAfter time.Time `json:"not_after"`
+	LoadedAt time.Time `json:"loaded_at"`
+	// ReloadError is why changed certificate files are not in use.
+	ReloadError string `json:"reload_error,omitempty"`
 }
 
 type healthSIP struct {
@@ -82,6 +93,14 @@ func (g *gateway) health() (h health, ready bool) {
 	}
 	if !h.CallsEnabled {
 		h.Warnings = append(h.Warnings, "calls are disabled: the media bridge could not be set up (see the log)")
+	}
+	if g.cert != nil {
+		st := g.cert.Status()
+		h.TLS = &healthTLS{Subject: st.Subject, DNSNames: st.DNSNames, NotAfter: st.NotAfter, LoadedAt: st.LoadedAt}
+		if st.Err != nil {
+			h.TLS.ReloadError = st.Err.Error()
+		}
+		h.Warnings = append(h.Warnings, certWarnings(st, time.Now())...)
 	}
 	ready = st.Registration == sip.RegRegistered
 	switch {
@@ -187,6 +206,17 @@ func (g *gateway) metrics() *prometheus.Registry {
 	counter("frontdesk_sip_notify_bad_bodies_total", "NOTIFY bodies that could not be parsed.", func() float64 {
 		return float64(g.badBody.Load())
 	})
+	if g.cert != nil {
+		gauge("frontdesk_tls_certificate_expiry_timestamp_seconds", "When the visitor port's TLS certificate expires (Unix time).", func() float64 {
+			return float64(g.cert.Status().NotAfter.Unix())
+		})
+		counter("frontdesk_tls_certificate_reloads_total", "Renewed TLS certificates taken into use without a restart.", func() float64 {
+			return float64(g.cert.Status().Reloads)
+		})
+		counter("frontdesk_tls_certificate_reload_failures_total", "Changed TLS certificate files refused (the previous certificate serves).", func() float64 {
+			return float64(g.cert.Status().Failures)
+		})
+	}
 	if g.watcher != nil {
 		counter("frontdesk_config_reloads_total", "Successful config reloads.", func() float64 {
 			ok, _ := g.watcher.Reloads()

@@ -21,6 +21,13 @@ func testGateway(t *testing.T) *gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return testGatewayFrom(t, cfg)
+}
+
+// testGatewayFrom is a gateway for cfg, not running; its widget server
+// and media engine are closed when the test ends.
+func testGatewayFrom(t *testing.T, cfg *config.Config) *gateway {
+	t.Helper()
 	g, err := newGateway(cfg, gatewayOptions{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

@@ -69,8 +69,18 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		publicURL = listenURL(ln.Addr(), cfg.HTTP.TLSCert != "")
 		g.web.SetListenURL(publicURL)
 	}
-	log.Info("http listening", "addr", ln.Addr().String(), "public_url", publicURL,
+	log.Info("http listening", "addr", ln.Addr().String(), "public_url", publicURL, "tls", cfg.HTTP.TLSCert != "",
 		"trusted_proxies", cfg.HTTP.TrustedProxies, "proxy_protocol", cfg.HTTP.ProxyProtocol)
+	if cfg.HTTP.RedirectListen != "" {
+		redirectLn, err := net.Listen("tcp", cfg.HTTP.RedirectListen)
+		if err != nil {
+			log.Error("cannot listen for the HTTPS redirect", "addr", cfg.HTTP.RedirectListen, "err", err)
+			return 1
+		}
+		g.redirect = &redirectListener{ln: redirectLn, target: publicURL}
+		log.Info("redirect listening", "addr", redirectLn.Addr().String(), "to", publicURL,
+			"acme_webroot", cfg.HTTP.ACMEWebroot)
+	}
 	adminLn, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
 		log.Error("cannot listen for the admin endpoints", "addr", cfg.Admin.Listen, "err", err)
