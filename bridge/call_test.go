@@ -125,3 +125,25 @@ func TestAudioBothWaysWithPTMapping(t *testing.T) {
 	_ = errors.New
 	_ = time.Second
 }
+
+// TestSDPTowardPBXBehindNAT: with the PBX reaching the gateway through a
+// NAT, the SIP offer names the public address while RTP stays bound to
+// the local one. (Only the offer's text is checked: nothing is sent to the
+// documentation address; e2e TestGatewayBehindNAT runs media through a
+// real NAT.)
+func TestSDPTowardPBXBehindNAT(t *testing.T) {
+	e := testEngine(t, engineCfg{pbxMediaIP: "192.0.2.10"})
+	b := newBrowser(t, false)
+	c, err := e.NewCall(b.offer(), CallOptions{ID: "nat"})
+	if err != nil {
+		t.Fatalf("NewCall: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	offer := string(c.SIPOffer())
+	if !strings.Contains(offer, "c=IN IP4 192.0.2.10\r\n") || !strings.Contains(offer, "IN IP4 192.0.2.10\r\ns=") || strings.Contains(offer, "127.0.0.1") {
+		t.Errorf("SIP offer must name the public address only:\n%s", offer)
+	}
+	if e.rtpAddr != loopback {
+		t.Errorf("RTP bound to %v, want the local %v", e.rtpAddr, loopback)
+	}
+}

@@ -25,6 +25,9 @@ type Engine struct {
 	api     *webrtc.API
 	ports   *portAllocator
 	rtpAddr netip.Addr
+	// sdpAddr is the address SDP toward the PBX names: rtpAddr, or the
+	// public address behind a NAT (cfg.PBXMediaIP).
+	sdpAddr netip.Addr
 	sdes    bool
 	timeout time.Duration
 	log     *slog.Logger
@@ -60,6 +63,12 @@ func newEngine(cfg config.Calls, rtpHost string, log *slog.Logger, opts ...engin
 	}
 	if addr.IsUnspecified() {
 		return nil, fmt.Errorf("RTP address %s: must be a concrete IP, it is announced in SDP", addr)
+	}
+	sdpAddr := addr
+	if cfg.PBXMediaIP != "" {
+		if sdpAddr, err = netip.ParseAddr(cfg.PBXMediaIP); err != nil {
+			return nil, fmt.Errorf("address announced to the PBX %q: %w", cfg.PBXMediaIP, err)
+		}
 	}
 	rlo, rhi, err := config.PortRange(cfg.RTPPorts)
 	if err != nil {
@@ -108,6 +117,7 @@ func newEngine(cfg config.Calls, rtpHost string, log *slog.Logger, opts ...engin
 		api:     webrtc.NewAPI(webrtc.WithSettingEngine(*se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir)),
 		ports:   newPortAllocator(addr, rlo, rhi, setup.quarantine),
 		rtpAddr: addr,
+		sdpAddr: sdpAddr,
 		sdes:    cfg.SRTP == "sdes",
 		timeout: timeout,
 		log:     log,

@@ -37,6 +37,7 @@ type engineCfg struct {
 	rtpPorts   string
 	sdes       bool
 	quarantine time.Duration
+	pbxMediaIP string // config.Calls.PBXMediaIP
 }
 
 func testEngine(t testing.TB, ec engineCfg) *Engine {
@@ -48,6 +49,7 @@ func testEngine(t testing.TB, ec engineCfg) *Engine {
 	if ec.sdes {
 		cfg.SRTP = "sdes"
 	}
+	cfg.PBXMediaIP = ec.pbxMediaIP
 	e, err := newEngine(cfg, "127.0.0.1", testLog(t), func(s *engineSetup) {
 		loopbackOnly(s.settings)
 		if ec.quarantine != 0 {

@@ -141,7 +141,7 @@ func (c *Call) buildOffer(negotiated bool) []byte {
 		ms = append(ms, m)
 	}
 	c.version++
-	return buildSDP(c.sessID, c.version, c.e.rtpAddr, ms)
+	return buildSDP(c.sessID, c.version, c.e.sdpAddr, ms)
 }
 
 // agreed reports whether a browser format is in the browser answer.

@@ -85,7 +85,7 @@ func (c *Call) applyReoffer(b []byte) ([]byte, error) {
 		c.mediaFrom = c.clock() // resume: the timeout starts over
 	}
 	c.version++
-	return buildSDP(c.sessID, c.version, c.e.rtpAddr, ms), nil
+	return buildSDP(c.sessID, c.version, c.e.sdpAddr, ms), nil
 }
 
 func (c *Call) legOfKind(kind string) *leg {

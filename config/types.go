@@ -180,6 +180,11 @@ type Calls struct {
 	// PublicIP is announced to browsers as the gateway's media address when
 	// it is behind a 1:1 NAT.
 	PublicIP string `yaml:"public_ip"`
+	// PBXMediaIP is the address SDP toward the PBX names when the PBX
+	// reaches the gateway through a NAT: the host of sip.public_address
+	// when it is an IP, else public_ip when sip.public_address is set;
+	// empty otherwise (SDP names the RTP address). Derived, not a key.
+	PBXMediaIP string `yaml:"-"`
 	// WebRTCIPs limits the local addresses media with browsers uses (default:
 	// every address but loopback). Only loopback addresses (127.0.0.1) make
 	// a gateway that serves browsers on the same host only, as in tests.

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -43,8 +44,29 @@ func (v *validator) config(c *Config) {
 	v.ice(&c.ICE)
 	v.limits(&c.Limits)
 	v.calls(&c.Calls)
+	if c.Calls.PBXMediaIP = pbxMediaIP(c.SIP.PublicAddress, c.Calls.PublicIP); c.SIP.PublicAddress != "" && c.Calls.PBXMediaIP == "" {
+		v.p.warnf("sip.public_address", "is a host name and calls.public_ip is not set: SDP toward the PBX names the local RTP address")
+	}
 	v.chat(&c.Chat)
 	v.widgets(c)
+}
+
+// pbxMediaIP is the address the PBX sends media to when it reaches the
+// gateway through a NAT (sip.public_address set): that address's host when
+// it is an IP, else calls.public_ip. "" when the PBX reaches the gateway
+// directly.
+func pbxMediaIP(sipPublic, publicIP string) string {
+	if sipPublic == "" {
+		return ""
+	}
+	host := sipPublic
+	if h, _, err := splitHostPort(sipPublic); err == nil {
+		host = h
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a.String()
+	}
+	return publicIP
 }
 
 func (v *validator) sip(s *SIP) {

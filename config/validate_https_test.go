@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -108,6 +109,39 @@ func TestHTTPSOnly(t *testing.T) {
 			}
 			if c.HTTP.ACMEWebroot != "" && c.HTTP.ACMEWebroot != filepath.Join(dir, "acme") {
 				t.Errorf("acme_webroot %q, want it resolved against %s", c.HTTP.ACMEWebroot, dir)
+			}
+		})
+	}
+}
+
+// TestPBXMediaIPBehindNAT: with sip.public_address set (the PBX reaches
+// the gateway through a NAT), SDP toward the PBX names that address, or
+// calls.public_ip when it is a host name; without it, nothing is derived.
+func TestPBXMediaIPBehindNAT(t *testing.T) {
+	tests := []struct {
+		name, sip, calls string
+		want             string
+		wantWarn         bool
+	}{
+		{name: "direct", want: ""},
+		{name: "public IP", sip: "  public_address: 203.0.113.10:5060\n", calls: "calls:\n  public_ip: 203.0.113.10\n", want: "203.0.113.10"},
+		{name: "public address alone", sip: "  public_address: 203.0.113.11\n", want: "203.0.113.11"},
+		{name: "host name and public_ip", sip: "  public_address: gw.example.com:5060\n", calls: "calls:\n  public_ip: 203.0.113.12\n", want: "203.0.113.12"},
+		{name: "host name alone", sip: "  public_address: gw.example.com:5060\n", want: "", wantWarn: true},
+		{name: "public_ip alone: browsers only", calls: "calls:\n  public_ip: 203.0.113.13\n", want: ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, warns := mustParse(t, sipYAML(strings.TrimSuffix(tc.sip, "\n"))+tc.calls, "")
+			if c.Calls.PBXMediaIP != tc.want {
+				t.Errorf("PBXMediaIP %q, want %q", c.Calls.PBXMediaIP, tc.want)
+			}
+			warned := false
+			for _, w := range warns {
+				warned = warned || strings.Contains(w.Msg, "SDP toward the PBX names the local RTP address")
+			}
+			if warned != tc.wantWarn {
+				t.Errorf("warned %v, want %v: %v", warned, tc.wantWarn, warns)
 			}
 		})
 	}

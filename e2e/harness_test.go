@@ -27,6 +27,12 @@ import (
 var frontdeskBin string
 
 func TestMain(m *testing.M) {
+	// A part of a test run inside a network namespace (runInside) uses
+	// the binary its parent built.
+	if bin := os.Getenv(insideFrontdeskEnv); bin != "" {
+		frontdeskBin = bin
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "frontdesk-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -61,8 +67,19 @@ type gatewayProc struct {
 // server listens, reading the real address from its JSON log.
 func startGateway(t *testing.T, path string, extra ...string) *gatewayProc {
 	t.Helper()
-	args := append([]string{"serve", "--config", path, "--log-format", "json", "--log-level", "debug"}, extra...)
-	cmd := exec.Command(frontdeskBin, args...)
+	return runGateway(t, exec.Command(frontdeskBin, serveArgs(path, extra...)...))
+}
+
+// serveArgs are the arguments of `frontdesk serve` as the tests run it.
+func serveArgs(path string, extra ...string) []string {
+	return append([]string{"serve", "--config", path, "--log-format", "json", "--log-level", "debug"}, extra...)
+}
+
+// runGateway starts cmd, a `frontdesk serve` (perhaps inside a network
+// namespace), and waits until its HTTP server listens, reading the real
+// address from its JSON log.
+func runGateway(t *testing.T, cmd *exec.Cmd) *gatewayProc {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -197,6 +214,8 @@ type visitor struct {
 	conn *websocket.Conn
 	msgs chan map[string]any
 	seq  atomic.Uint64 // the highest chat seq received
+	// iceConfig is the IceConfig message start received.
+	iceConfig map[string]any
 }
 
 // lastSeq is the highest chat seq this visitor received, for ChatResume.
@@ -221,8 +240,11 @@ func (g *gatewayProc) visitFrom(origin, source string) *visitor {
 }
 
 // visitor reads conn's messages into a new visitor.
-func (g *gatewayProc) visitor(conn *websocket.Conn) *visitor {
-	v := &visitor{t: g.t, conn: conn, msgs: make(chan map[string]any, 256)}
+func (g *gatewayProc) visitor(conn *websocket.Conn) *visitor { return newVisitor(g.t, conn) }
+
+// newVisitor reads conn's messages into a new visitor.
+func newVisitor(t *testing.T, conn *websocket.Conn) *visitor {
+	v := &visitor{t: t, conn: conn, msgs: make(chan map[string]any, 256)}
 	go func() {
 		defer close(v.msgs)
 		for {
@@ -239,7 +261,7 @@ func (g *gatewayProc) visitor(conn *websocket.Conn) *visitor {
 			}
 		}
 	}()
-	g.t.Cleanup(func() { conn.Close() })
+	t.Cleanup(func() { conn.Close() })
 	return v
 }
 
@@ -317,6 +339,7 @@ func (v *visitor) start(widgetID string) (map[string]any, map[string]map[string]
 		case "Info":
 			infos[m["id"].(string)] = m
 		case "IceConfig":
+			v.iceConfig = m
 			return session, infos
 		default:
 			v.t.Fatalf("unexpected %v during start", m)

@@ -50,6 +50,11 @@ type phoneOptions struct {
 	Opus   bool    // offer Opus before PCMU, like a browser (the phone only sends PCMU)
 	Video  bool    // add a receive-only video m-line (VP8)
 	ToneHz float64 // the tone sent; default 440 Hz
+	// IP is the one local address ICE uses (default: loopback only), for
+	// a phone inside a network namespace.
+	IP string
+	// ICEServers are STUN and TURN servers, as the IceConfig named them.
+	ICEServers []webrtc.ICEServer
 }
 
 const (
@@ -87,12 +92,17 @@ func newPhone(t *testing.T, v *visitor, o phoneOptions) *phone {
 		}
 	}
 	se := webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	if o.IP == "" {
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	} else {
+		only := net.ParseIP(o.IP)
+		se.SetIPFilter(func(ip net.IP) bool { return ip.Equal(only) })
+	}
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: o.ICEServers})
 	if err != nil {
 		t.Fatal(err)
 	}

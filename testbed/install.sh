@@ -4,7 +4,7 @@
 # package is already installed. Run as root or with sudo available.
 set -eu
 
-PACKAGES="kamailio kamailio-presence-modules kamailio-sqlite-modules baresip-core sip-tester sox sqlite3 chromium haproxy nginx libnginx-mod-stream"
+PACKAGES="kamailio kamailio-presence-modules kamailio-sqlite-modules baresip-core sip-tester sox sqlite3 chromium haproxy nginx libnginx-mod-stream coturn iproute2 iptables"
 
 missing=""
 for p in $PACKAGES; do
@@ -35,5 +35,10 @@ fi
 # Debian starts a packaged nginx on port 80; the proxy tests run their own.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled nginx >/dev/null 2>&1; then
 	echo "testbed: note: the system nginx service is enabled; the tests do not need it"
+fi
+# Debian's coturn package may start a system TURN server; the TURN test
+# runs its own inside a network namespace.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled coturn >/dev/null 2>&1; then
+	echo "testbed: note: the system coturn service is enabled; the tests do not need it"
 fi
 echo "testbed: done"

@@ -21,19 +21,18 @@ func (p callPlacer) Connect(ctx context.Context, req bridge.DialRequest, obs bri
 	return p.engine.Connect(ctx, p.dialer, req, obs)
 }
 
-// rtpHost picks the address RTP toward the PBX is sent from and announced in
-// SDP when calls.rtp_address is not set: the SIP public address, else the SIP
-// listen address, else the local address the system routes toward the
-// registrar (found without sending anything).
+// rtpHost picks the local address RTP toward the PBX is sent from when
+// calls.rtp_address is not set: the SIP listen address, else the local
+// address the system routes toward the registrar (found without sending
+// anything). Not sip.public_address: behind a NAT that is no address of
+// this host; SDP names it instead (calls.PBXMediaIP).
 func rtpHost(s config.SIP) (string, error) {
-	for _, hp := range []string{s.PublicAddress, s.Listen} {
-		host := hp
-		if h, _, err := net.SplitHostPort(hp); err == nil {
-			host = h
-		}
-		if a, err := netip.ParseAddr(host); err == nil && !a.IsUnspecified() {
-			return a.String(), nil
-		}
+	host := s.Listen
+	if h, _, err := net.SplitHostPort(s.Listen); err == nil {
+		host = h
+	}
+	if a, err := netip.ParseAddr(host); err == nil && !a.IsUnspecified() {
+		return a.String(), nil
 	}
 	target := s.OutboundProxy
 	if target == "" {

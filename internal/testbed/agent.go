@@ -39,14 +39,18 @@ func (a *Agent) Password() string { return a.password }
 // URI is "sip:name@frontdesk.test".
 func (a *Agent) URI() string { return "sip:" + a.name + "@" + Domain }
 
-// SIPAddr is baresip's own SIP address, "127.0.0.1:PORT".
-func (a *Agent) SIPAddr() string { return "127.0.0.1:" + strconv.Itoa(a.sipPort) }
+// SIPAddr is baresip's own SIP address, "HOST:PORT" (127.0.0.1 by default).
+func (a *Agent) SIPAddr() string { return net.JoinHostPort(a.tb.host, strconv.Itoa(a.sipPort)) }
 
-// CtrlAddr is baresip's ctrl_tcp address, "127.0.0.1:PORT".
-func (a *Agent) CtrlAddr() string { return "127.0.0.1:" + strconv.Itoa(a.ctrlPort) }
+// CtrlAddr is baresip's ctrl_tcp address, "HOST:PORT".
+func (a *Agent) CtrlAddr() string { return net.JoinHostPort(a.tb.host, strconv.Itoa(a.ctrlPort)) }
 
 // LogPath is the file holding baresip's output (with SIP trace).
 func (a *Agent) LogPath() string { return a.proc.logPath }
+
+// RecordDir is the directory the agent's recordings go to ("" when it
+// does not record), for a process that cannot ask the Agent.
+func (a *Agent) RecordDir() string { return a.recordDir }
 
 // Recording returns the newest WAV file holding the decoded audio the agent
 // received in a call (AgentSpec.Record). baresip completes the file's header
@@ -215,7 +219,7 @@ func readNetstring(r *bufio.Reader) ([]byte, error) {
 // video, no sound card (ALSA's null device), a 440 Hz tone as microphone (ausine
 // needs 48 kHz stereo; baresip resamples for the codec).
 func baresipConfig(sipPort, ctrlPort int) string {
-	return agentConfig(sipPort, ctrlPort, agentMedia{})
+	return agentConfig("127.0.0.1", sipPort, ctrlPort, agentMedia{})
 }
 
 // agentMedia is what an AgentSpec changes in the media part of the config.
@@ -227,7 +231,7 @@ type agentMedia struct {
 
 // agentConfig is baresipConfig with an agent's media options applied; the
 // zero agentMedia gives exactly baresipConfig's file.
-func agentConfig(sipPort, ctrlPort int, m agentMedia) string {
+func agentConfig(host string, sipPort, ctrlPort int, m agentMedia) string {
 	source := "audio_source		ausine,440\nausrc_srate		48000\nausrc_channels		2\n"
 	if m.toneFile != "" {
 		// aufile takes the file's own rate and channels.
@@ -249,20 +253,20 @@ func agentConfig(sipPort, ctrlPort int, m agentMedia) string {
 		extra += "video_source		fakevideo,nil\nvideo_display		fakevideo,nil\nvideo_size		320x240\nvideo_fps		15\nvideo_bitrate		300000\n"
 	}
 	return fmt.Sprintf(`poll_method		epoll
-sip_listen		127.0.0.1:%d
-net_interface		127.0.0.1
+sip_listen		%[1]s:%[2]d
+net_interface		%[1]s
 dns_server		127.0.0.1:53
 call_local_timeout	120
 call_max_calls		4
 audio_player		alsa,null
 audio_alert		alsa,null
-%smodule_path		/usr/lib/baresip/modules
-%smodule_app		account.so
+%[3]smodule_path		/usr/lib/baresip/modules
+%[4]smodule_app		account.so
 module_app		contact.so
 module_app		menu.so
 module_app		ctrl_tcp.so
-ctrl_tcp_listen		127.0.0.1:%d
-%s`, sipPort, source, modules, ctrlPort, extra)
+ctrl_tcp_listen		%[1]s:%[5]d
+%[6]s`, host, sipPort, source, modules, ctrlPort, extra)
 }
 
 func (t *Testbed) startAgent(_ context.Context, spec AgentSpec) (*Agent, error) {
@@ -272,12 +276,12 @@ func (t *Testbed) startAgent(_ context.Context, spec AgentSpec) (*Agent, error) 
 	}
 	var err error
 	if a.sipPort == 0 {
-		if a.sipPort, err = freePort(true); err != nil {
+		if a.sipPort, err = freePort(t.host, true); err != nil {
 			return nil, err
 		}
 	}
 	if a.ctrlPort == 0 {
-		if a.ctrlPort, err = freePort(false); err != nil {
+		if a.ctrlPort, err = freePort(t.host, false); err != nil {
 			return nil, err
 		}
 	}
@@ -293,8 +297,8 @@ func (t *Testbed) startAgent(_ context.Context, spec AgentSpec) (*Agent, error) 
 	if strings.ContainsAny(a.password, ";>\"") {
 		return nil, fmt.Errorf("testbed: agent %s: password must not contain ; > or \"", a.name)
 	}
-	account := fmt.Sprintf("<sip:%s@%s>;auth_user=%s;auth_pass=%s;outbound=\"sip:127.0.0.1:%d\";regint=300;pubint=0;answermode=%s;audio_codecs=PCMU,PCMA\n",
-		a.name, Domain, a.name, a.password, t.port, answer)
+	account := fmt.Sprintf("<sip:%s@%s>;auth_user=%s;auth_pass=%s;outbound=\"sip:%s\";regint=300;pubint=0;answermode=%s;audio_codecs=PCMU,PCMA\n",
+		a.name, Domain, a.name, a.password, t.Addr(), answer)
 	media := agentMedia{video: spec.Video}
 	if spec.ToneFile != "" {
 		if media.toneFile, err = filepath.Abs(spec.ToneFile); err != nil {
@@ -312,7 +316,7 @@ func (t *Testbed) startAgent(_ context.Context, spec AgentSpec) (*Agent, error) 
 		media.recordDir = a.recordDir
 	}
 	files := map[string]string{
-		"config":   agentConfig(a.sipPort, a.ctrlPort, media),
+		"config":   agentConfig(t.host, a.sipPort, a.ctrlPort, media),
 		"accounts": account,
 		// The gateway as the one contact, so the agent can message it.
 		"contacts": fmt.Sprintf("\"Frontdesk\" <sip:frontdesk@%s>\n", Domain),

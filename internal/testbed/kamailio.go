@@ -16,19 +16,25 @@ import (
 	assets "github.com/frontdesk-gw/frontdesk/testbed"
 )
 
-// RenderKamailioConfig renders the Kamailio configuration for a port and an
-// absolute sqlite database path.
+// RenderKamailioConfig renders the Kamailio configuration for a port on
+// 127.0.0.1 and an absolute sqlite database path.
 func RenderKamailioConfig(port int, dbPath string) ([]byte, error) {
+	return renderKamailioConfig("127.0.0.1", port, dbPath)
+}
+
+// renderKamailioConfig renders the configuration for host:port.
+func renderKamailioConfig(host string, port int, dbPath string) ([]byte, error) {
 	tmpl, err := template.New("kamailio.cfg").Option("missingkey=error").Parse(assets.KamailioConfig)
 	if err != nil {
 		return nil, fmt.Errorf("testbed: parse kamailio.cfg: %w", err)
 	}
 	var buf bytes.Buffer
 	err = tmpl.Execute(&buf, struct {
+		Host   string
 		Port   int
 		Domain string
 		DBURL  string
-	}{Port: port, Domain: Domain, DBURL: "sqlite:///" + dbPath})
+	}{Host: host, Port: port, Domain: Domain, DBURL: "sqlite:///" + dbPath})
 	if err != nil {
 		return nil, fmt.Errorf("testbed: render kamailio.cfg: %w", err)
 	}
@@ -68,7 +74,7 @@ func createDB(ctx context.Context, path string, users []User) error {
 
 func (t *Testbed) startKamailio(ctx context.Context, timeout time.Duration) error {
 	dbPath := filepath.Join(t.dir, "kamailio.db")
-	cfg, err := RenderKamailioConfig(t.port, dbPath)
+	cfg, err := renderKamailioConfig(t.host, t.port, dbPath)
 	if err != nil {
 		return err
 	}
@@ -103,7 +109,7 @@ func (t *Testbed) startKamailio(ctx context.Context, timeout time.Duration) erro
 		if p.exited() {
 			return p.errWithLog(fmt.Errorf("testbed: kamailio exited at start-up (%v)", p.waitErr))
 		}
-		res, err := c.options(ctx, sip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: t.port}, t.Addr(), 500*time.Millisecond)
+		res, err := c.options(ctx, sip.Uri{Scheme: "sip", Host: t.host, Port: t.port}, t.Addr(), 500*time.Millisecond)
 		if err == nil && res.StatusCode == 200 {
 			return nil
 		}

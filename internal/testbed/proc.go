@@ -2,7 +2,6 @@ package testbed
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -119,14 +118,14 @@ var (
 	portsUsed = map[int]bool{}
 )
 
-// freePort returns a port on 127.0.0.1 that is free for UDP and TCP (and, with
+// freePort returns a port on host that is free for UDP and TCP (and, with
 // withNext, whose successor is free for TCP too: baresip takes port+1 for TLS).
 // Ports handed out once in this process are not handed out again.
-func freePort(withNext bool) (int, error) {
+func freePort(host string, withNext bool) (int, error) {
 	portsMu.Lock()
 	defer portsMu.Unlock()
 	for attempt := 0; attempt < 50; attempt++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 		if err != nil {
 			return 0, fmt.Errorf("testbed: pick port: %w", err)
 		}
@@ -135,7 +134,7 @@ func freePort(withNext bool) (int, error) {
 		var closers []func() error
 		closers = append(closers, l.Close)
 		if ok {
-			u, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
+			u, err := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(port)))
 			if err != nil {
 				ok = false
 			} else {
@@ -143,7 +142,7 @@ func freePort(withNext bool) (int, error) {
 			}
 		}
 		if ok && withNext {
-			l2, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+1))
+			l2, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port+1)))
 			if err != nil {
 				ok = false
 			} else {
@@ -161,5 +160,5 @@ func freePort(withNext bool) (int, error) {
 			return port, nil
 		}
 	}
-	return 0, errors.New("testbed: no free port found on 127.0.0.1")
+	return 0, fmt.Errorf("testbed: no free port found on %s", host)
 }

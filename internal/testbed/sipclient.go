@@ -16,7 +16,7 @@ type sipClient struct {
 	client *sipgo.Client
 }
 
-func newSIPClient(log *slog.Logger) (*sipClient, error) {
+func newSIPClient(host string, log *slog.Logger) (*sipClient, error) {
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent("frontdesk-testbed"),
 		sipgo.WithUserAgentHostname(Domain),
@@ -24,7 +24,7 @@ func newSIPClient(log *slog.Logger) (*sipClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testbed: sip user agent: %w", err)
 	}
-	c, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientLogger(log))
+	c, err := sipgo.NewClient(ua, sipgo.WithClientHostname(host), sipgo.WithClientLogger(log))
 	if err != nil {
 		ua.Close()
 		return nil, fmt.Errorf("testbed: sip client: %w", err)

@@ -2,9 +2,15 @@
 // demo: Kamailio as registrar and presence server (presence and dialog events)
 // plus baresip user agents acting as agents that register and answer calls.
 //
-// Everything listens on 127.0.0.1 only. Ports are chosen at run time unless the
-// caller fixes them. Every process is started by this package and ended by its
-// PID in Close.
+// Everything listens on 127.0.0.1 only, or on Options.Host: an address of
+// a network namespace the test made (see Network), when the test runs in
+// that namespace. Ports are chosen at run time unless the caller fixes
+// them. Every process is started by this package and ended by its PID in
+// Close.
+//
+// For tests of real networks, Network builds network namespaces joined by
+// veth links (ip netns, iptables inside them), and StartTURN runs coturn
+// with use-auth-secret (the TURN REST credentials the gateway mints).
 //
 // Presence of agents is published from Go (PIDF with RPID activities), not by
 // baresip: baresip 1.0.0 can only publish open/closed with empty activities and
@@ -18,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,8 +49,11 @@ const (
 
 // Options configure Start.
 type Options struct {
-	Dir    string      // working directory (e.g. t.TempDir()); config, db and logs go here
-	Port   int         // Kamailio UDP+TCP port on 127.0.0.1; 0 picks a free one
+	Dir  string // working directory (e.g. t.TempDir()); config, db and logs go here
+	Port int    // Kamailio UDP+TCP port on Host; 0 picks a free one
+	// Host is the address Kamailio and the agents listen on (default
+	// 127.0.0.1). Another address only in a network namespace of the test.
+	Host   string
 	Users  []User      // SIP accounts to create (the gateway's own among them)
 	Agents []AgentSpec // baresip agents to start (each also gets an account)
 	Log    *slog.Logger
@@ -84,6 +94,7 @@ type AgentSpec struct {
 // Testbed is a running Kamailio plus agents. Close it.
 type Testbed struct {
 	dir    string
+	host   string
 	port   int
 	log    *slog.Logger
 	kam    *proc
@@ -129,14 +140,18 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 		return nil, err
 	}
 
+	host := opts.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
 	port := opts.Port
 	if port == 0 {
-		if port, err = freePort(false); err != nil {
+		if port, err = freePort(host, false); err != nil {
 			return nil, err
 		}
 	}
 
-	tb = &Testbed{dir: dir, port: port, log: opts.Log, byName: map[string]*Agent{}}
+	tb = &Testbed{dir: dir, host: host, port: port, log: opts.Log, byName: map[string]*Agent{}}
 	defer func() {
 		if err != nil {
 			_ = tb.Close()
@@ -148,7 +163,7 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 	if err := createDB(ctx, filepath.Join(dir, "kamailio.db"), users); err != nil {
 		return tb, err
 	}
-	if tb.sip, err = newSIPClient(opts.Log); err != nil {
+	if tb.sip, err = newSIPClient(host, opts.Log); err != nil {
 		return tb, err
 	}
 	if err := tb.startKamailio(ctx, opts.StartTimeout); err != nil {
@@ -224,8 +239,11 @@ func CheckBinaries(withAgents bool) error {
 	return nil
 }
 
-// Addr is Kamailio's "127.0.0.1:PORT".
-func (t *Testbed) Addr() string { return "127.0.0.1:" + strconv.Itoa(t.port) }
+// Addr is Kamailio's "HOST:PORT" (127.0.0.1:PORT by default).
+func (t *Testbed) Addr() string { return net.JoinHostPort(t.host, strconv.Itoa(t.port)) }
+
+// Host is the address Kamailio and the agents listen on.
+func (t *Testbed) Host() string { return t.host }
 
 // Port is Kamailio's UDP and TCP port.
 func (t *Testbed) Port() int { return t.port }
