@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/frontdesk-gw/frontdesk/sip"
@@ -39,6 +40,13 @@ type Observer interface {
 // hangupTimeout bounds CANCEL/BYE when we end a call.
 const hangupTimeout = 5 * time.Second
 
+// sipLeg is what a Connection needs of its SIP call leg; *sip.Leg is one.
+type sipLeg interface {
+	Done() <-chan struct{}
+	Hangup(ctx context.Context) error
+	SendDTMF(ctx context.Context, digit byte, d time.Duration) error
+}
+
 // Connection joins a SIP call leg to a browser's media: the call as the
 // widget sees it. Its state changes only on its own goroutine (run); SIP and
 // media goroutines send it events.
@@ -46,7 +54,7 @@ type Connection struct {
 	log    *slog.Logger
 	obs    Observer
 	media  *Call
-	leg    *sip.Leg
+	leg    sipLeg
 	events chan func()
 	hangup chan Reason
 	done   chan struct{}
@@ -61,6 +69,10 @@ type Connection struct {
 	legEnded     bool
 	localReason  Reason // why we ended it, when we did
 	remoteReason Reason // what the SIP side said
+
+	// turns counts run's loop iterations: each must be an event. Tests read
+	// it to see that a finished call does not keep the loop turning.
+	turns atomic.Uint64
 }
 
 // Connect starts a call: media first, so a bad offer never reaches the PBX,
@@ -72,14 +84,7 @@ func (e *Engine) Connect(ctx context.Context, d Dialer, req DialRequest, obs Obs
 	if err != nil {
 		return nil, fmt.Errorf("call %s: %w", req.ID, err)
 	}
-	c := &Connection{
-		log:    log,
-		obs:    obs,
-		media:  media,
-		events: make(chan func(), 32),
-		hangup: make(chan Reason, 1),
-		done:   make(chan struct{}),
-	}
+	c := newConnection(log, obs, media)
 	// The SIP leg's context bounds its setup until the answer; the
 	// connection ends it (ring timeout, hangup), not the caller's ctx, which
 	// only bounds this function.
@@ -94,6 +99,17 @@ func (e *Engine) Connect(ctx context.Context, d Dialer, req DialRequest, obs Obs
 	c.leg = leg
 	go c.run(req.RingTimeout)
 	return c, nil
+}
+
+func newConnection(log *slog.Logger, obs Observer, media *Call) *Connection {
+	return &Connection{
+		log:    log,
+		obs:    obs,
+		media:  media,
+		events: make(chan func(), 32),
+		hangup: make(chan Reason, 1),
+		done:   make(chan struct{}),
+	}
 }
 
 // Hangup ends the connection for r (the visitor hung up, the session ended,
@@ -142,7 +158,12 @@ func (c *Connection) run(ringTimeout time.Duration) {
 	}
 	ring := time.NewTimer(ringTimeout)
 	defer ring.Stop()
+	// mediaDone is set to nil once seen: a closed channel is always ready,
+	// and selecting on it again would spin until the SIP leg ends (up to the
+	// BYE's timeout toward a PBX that does not answer).
+	mediaDone := c.media.Done()
 	for !c.legEnded {
+		c.turns.Add(1)
 		select {
 		case fn := <-c.events:
 			fn()
@@ -152,7 +173,8 @@ func (c *Connection) run(ringTimeout time.Duration) {
 			if !c.answered {
 				c.end(ReasonNoAnswer)
 			}
-		case <-c.media.Done():
+		case <-mediaDone:
+			mediaDone = nil
 			if errors.Is(c.media.Err(), ErrRTPTimeout) {
 				c.end(ReasonMediaTimeout)
 			} else {
