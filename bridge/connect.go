@@ -40,6 +40,17 @@ type Observer interface {
 // hangupTimeout bounds CANCEL/BYE when we end a call.
 const hangupTimeout = 5 * time.Second
 
+const (
+	// dtmfQueueLen bounds the key presses waiting in one call. A key plays
+	// for dtmfDuration, so 16 keys are under 3 s of backlog: a long account
+	// number typed in one burst plays completely, and a sender faster than
+	// keys can play is refused rather than heard seconds late.
+	dtmfQueueLen = 16
+	dtmfDuration = 160 * time.Millisecond
+	// dtmfTimeout bounds one key press sent by SIP INFO.
+	dtmfTimeout = 5 * time.Second
+)
+
 // sipLeg is what a Connection needs of its SIP call leg; *sip.Leg is one.
 type sipLeg interface {
 	Done() <-chan struct{}
@@ -59,6 +70,12 @@ type Connection struct {
 	hangup chan Reason
 	done   chan struct{}
 	wg     sync.WaitGroup // hangups in flight
+	// dtmf holds the key presses playDTMF has yet to send; stopDTMF ends
+	// playDTMF and drops what is queued (the call is over).
+	dtmf     chan byte
+	dtmfCtx  context.Context
+	stopDTMF context.CancelFunc
+	dtmfDone chan struct{}
 	// cancelSetup ends the SIP leg's setup context once the call is over.
 	cancelSetup context.CancelFunc
 
@@ -102,13 +119,18 @@ func (e *Engine) Connect(ctx context.Context, d Dialer, req DialRequest, obs Obs
 }
 
 func newConnection(log *slog.Logger, obs Observer, media *Call) *Connection {
+	dtmfCtx, stopDTMF := context.WithCancel(context.Background())
 	return &Connection{
-		log:    log,
-		obs:    obs,
-		media:  media,
-		events: make(chan func(), 32),
-		hangup: make(chan Reason, 1),
-		done:   make(chan struct{}),
+		log:      log,
+		obs:      obs,
+		media:    media,
+		events:   make(chan func(), 32),
+		hangup:   make(chan Reason, 1),
+		done:     make(chan struct{}),
+		dtmf:     make(chan byte, dtmfQueueLen),
+		dtmfCtx:  dtmfCtx,
+		stopDTMF: stopDTMF,
+		dtmfDone: make(chan struct{}),
 	}
 }
 
@@ -124,13 +146,51 @@ func (c *Connection) Hangup(r Reason) {
 // Done is closed after Ended was reported and everything is released.
 func (c *Connection) Done() <-chan struct{} { return c.done }
 
-// SendDTMF sends a key press: RFC 4733 in the media when the PBX negotiated
-// telephone-event, else SIP INFO.
-func (c *Connection) SendDTMF(ctx context.Context, digit byte) error {
-	const d = 160 * time.Millisecond
-	err := c.media.SendDTMF(digit, d)
+// QueueDTMF queues a key press and returns at once. Keys are sent one after
+// the other: RFC 4733 in the media when the PBX negotiated telephone-event,
+// else SIP INFO. ErrDTMFQueueFull means too many keys are waiting (this one
+// is dropped, the call goes on); ErrClosed that the call is ending.
+func (c *Connection) QueueDTMF(digit byte) error {
+	if _, ok := dtmfEvent(digit); !ok {
+		return fmt.Errorf("queue DTMF %q: not a DTMF digit", digit)
+	}
+	if c.dtmfCtx.Err() != nil {
+		return fmt.Errorf("queue DTMF %c: %w", digit, ErrClosed)
+	}
+	select {
+	case c.dtmf <- digit:
+		return nil
+	default:
+		return fmt.Errorf("queue DTMF %c: %d keys are waiting: %w", digit, dtmfQueueLen, ErrDTMFQueueFull)
+	}
+}
+
+// playDTMF sends the queued keys until the call ends; run starts it and
+// waits for it.
+func (c *Connection) playDTMF() {
+	defer close(c.dtmfDone)
+	for {
+		select {
+		case <-c.dtmfCtx.Done():
+			return
+		case digit := <-c.dtmf:
+			if c.dtmfCtx.Err() != nil {
+				return
+			}
+			if err := c.sendDTMF(c.dtmfCtx, digit); err != nil && c.dtmfCtx.Err() == nil {
+				c.log.Info("DTMF not sent", "digit", string(digit), "err", err)
+			}
+		}
+	}
+}
+
+// sendDTMF sends one key press and waits until it was played.
+func (c *Connection) sendDTMF(ctx context.Context, digit byte) error {
+	err := c.media.SendDTMF(ctx, digit, dtmfDuration)
 	if errors.Is(err, ErrNoTelephoneEvent) {
-		err = c.leg.SendDTMF(ctx, digit, d)
+		ictx, cancel := context.WithTimeout(ctx, dtmfTimeout)
+		defer cancel()
+		err = c.leg.SendDTMF(ictx, digit, dtmfDuration)
 	}
 	if err != nil {
 		return fmt.Errorf("send DTMF %c: %w", digit, err)
@@ -153,6 +213,7 @@ func (c *Connection) post(fn func()) bool {
 func (c *Connection) run(ringTimeout time.Duration) {
 	defer close(c.done)
 	defer c.cancelSetup()
+	go c.playDTMF()
 	if ringTimeout <= 0 {
 		ringTimeout = 60 * time.Second
 	}
@@ -193,7 +254,9 @@ func (c *Connection) run(ringTimeout time.Duration) {
 			drained = true
 		}
 	}
+	c.stopDTMF()
 	_ = c.media.Close()
+	<-c.dtmfDone
 	c.wg.Wait()
 	r := c.localReason
 	if r == ReasonUnknown {
@@ -214,6 +277,7 @@ func (c *Connection) end(r Reason) {
 	}
 	c.localReason = r
 	c.log.Info("ending call", "reason", r)
+	c.stopDTMF() // keys still queued are not sent
 	_ = c.media.Close()
 	c.wg.Add(1)
 	go func() {

@@ -1,7 +1,10 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -150,5 +153,120 @@ func TestEndedCallDoesNotSpin(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Ended not reported after the SIP leg ended")
+	}
+}
+
+// noTelephoneEvent is a PBX answer without telephone-event: keys go by SIP
+// INFO, through the fake leg.
+func noTelephoneEvent(port int) []byte { return pbxAnswer(port, "sendrecv", "0 PCMU/8000") }
+
+// TestDTMFQueueBounded: a visitor sending keys faster than they play gets
+// a bounded queue, one sender goroutine, a clear refusal for the excess, the
+// accepted keys in order, and a hangup that drops what still waits at once.
+func TestDTMFQueueBounded(t *testing.T) {
+	e := testEngine(t, engineCfg{})
+	c, leg, _, es := testConnection(t, e, noTelephoneEvent)
+	eventually(t, "browser audio at the PBX", func() bool {
+		es.b.send(0, 1, 160, []byte("v"))
+		return len(es.p.received()) > 0
+	})
+	base := runtime.NumGoroutine()
+	keys := []byte("0123456789*#ABCD")
+	var accepted []byte
+	refused, played, most := 0, 0, 0
+	// inFlight waits until the fake leg is sending the next accepted key,
+	// if there is one, so each step below starts from a settled state.
+	inFlight := func() {
+		eventually(t, "next key sent", func() bool {
+			started, done := leg.sent()
+			return len(done) == played && len(started) == min(played+1, len(accepted))
+		})
+	}
+	// 10 keys a second against 160 ms per key: 5 keys play for every 8 sent.
+	for i := range 80 {
+		k := keys[i%len(keys)]
+		switch err := c.QueueDTMF(k); {
+		case err == nil:
+			accepted = append(accepted, k)
+		case errors.Is(err, ErrDTMFQueueFull):
+			refused++
+		default:
+			t.Fatalf("QueueDTMF: %v", err)
+		}
+		inFlight()
+		if i%8 < 5 && played < len(accepted) {
+			leg.dtmfGo <- struct{}{}
+			played++
+			inFlight()
+		}
+		most = max(most, runtime.NumGoroutine())
+	}
+	// One key in flight and a full queue; everything beyond was refused.
+	if want := played + 1 + dtmfQueueLen; len(accepted) != want {
+		t.Errorf("%d keys accepted with %d played, want %d (one sending, %d queued)", len(accepted), played, want, dtmfQueueLen)
+	}
+	if refused != 80-len(accepted) || refused == 0 {
+		t.Errorf("%d keys refused of 80, %d accepted", refused, len(accepted))
+	}
+	if most > base+5 { // slack for pion's own short-lived goroutines
+		t.Errorf("goroutines grew from %d to %d while keys were sent", base, most)
+	}
+	started, done := leg.sent()
+	if !bytes.Equal(done, accepted[:played]) {
+		t.Errorf("played %q, want the first %d accepted %q", done, played, accepted)
+	}
+	// Hang up with keys waiting: the key in flight is cancelled, the rest
+	// are dropped, while the SIP leg still waits for the BYE's answer.
+	waiting := len(accepted) - len(started)
+	if waiting == 0 {
+		t.Fatal("no key waiting before the hangup")
+	}
+	c.Hangup(ReasonByVisitor)
+	select {
+	case <-c.dtmfDone:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the DTMF sender did not stop at the hangup")
+	}
+	if after, finished := leg.sent(); len(after) != len(started) || len(finished) != played {
+		t.Errorf("after the hangup: %d keys started (had %d), %d finished (had %d)", len(after), len(started), len(finished), played)
+	}
+	if err := c.QueueDTMF('1'); !errors.Is(err, ErrClosed) {
+		t.Errorf("QueueDTMF after hangup: %v, want ErrClosed", err)
+	}
+	if err := c.QueueDTMF('x'); err == nil {
+		t.Error("QueueDTMF accepted 'x'")
+	}
+}
+
+// TestDTMFQueueInMedia: keys queued in a burst play one after the other as
+// RFC 4733 events, each complete, in order.
+func TestDTMFQueueInMedia(t *testing.T) {
+	e := testEngine(t, engineCfg{})
+	c, _, _, es := testConnection(t, e, func(port int) []byte {
+		return pbxAnswer(port, "sendrecv", "0 PCMU/8000", "101 telephone-event/8000")
+	})
+	eventually(t, "browser audio at the PBX", func() bool {
+		es.b.send(0, 1, 160, []byte("v"))
+		return len(es.p.received()) > 0
+	})
+	for _, k := range []byte("19#") {
+		if err := c.QueueDTMF(k); err != nil {
+			t.Fatalf("QueueDTMF %c: %v", k, err)
+		}
+	}
+	var events []byte
+	eventually(t, "three events ended", func() bool {
+		events = events[:0]
+		var lastTS uint32
+		for _, p := range es.p.received() {
+			if p.PayloadType == 101 && p.Payload[1]&0x80 != 0 && (len(events) == 0 || p.Timestamp != lastTS) {
+				events = append(events, p.Payload[0])
+				lastTS = p.Timestamp
+			}
+		}
+		return len(events) >= 3
+	})
+	if !bytes.Equal(events, []byte{1, 9, 11}) {
+		t.Errorf("events %v, want 1 9 11", events)
 	}
 }

@@ -71,6 +71,7 @@ const (
 	CodeNoChat           ErrorCode = "no-chat"
 	CodeChatExpired      ErrorCode = "chat-expired"
 	CodeNoFallback       ErrorCode = "no-fallback"
+	CodeDTMFQueueFull    ErrorCode = "dtmf-queue-full"
 )
 
 // errorCodes lists every code, for docs and tests.
@@ -80,6 +81,7 @@ var errorCodes = []ErrorCode{
 	CodeWidgetRemoved, CodeOverloaded, CodeTimeout, CodeShuttingDown,
 	CodeMediumNotAllowed, CodeAgentUnavailable, CodeCallInProgress, CodeNoCall, CodeTooManyCalls,
 	CodeChatInProgress, CodeAgentBusy, CodeNoChat, CodeChatExpired, CodeNoFallback,
+	CodeDTMFQueueFull,
 }
 
 // fatal reports whether the gateway closes the websocket after this error.
@@ -87,7 +89,7 @@ func (c ErrorCode) fatal() bool {
 	switch c {
 	case CodeUnknownMessage, CodeUnknownAgent, CodeMediumNotAllowed, CodeAgentUnavailable,
 		CodeCallInProgress, CodeNoCall, CodeTooManyCalls, CodeChatInProgress, CodeAgentBusy,
-		CodeNoChat, CodeChatExpired, CodeNoFallback:
+		CodeNoChat, CodeChatExpired, CodeNoFallback, CodeDTMFQueueFull:
 		return false
 	}
 	return true
