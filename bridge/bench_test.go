@@ -32,7 +32,7 @@ func benchStream(b *testing.B) (*stream, netip.AddrPort, func()) {
 			}
 		}
 	}()
-	s := newStream("audio", pp, "bench")
+	s := newStream("audio", pp, "bench", &sourcePolicy{learnQuiet: int64(defaultLearnQuiet)})
 	rt := &route{gen: 1, remote: sink.LocalAddr().(*net.UDPAddr).AddrPort(), send: true, clock: 8000, tePBX: 101, teClock: 8000}
 	for i := range rt.toPBX {
 		rt.toPBX[i], rt.toBrowser[i] = noPT, noPT

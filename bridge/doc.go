@@ -25,13 +25,31 @@
 // Close cancels, closes the PeerConnection, then the sockets, and waits for
 // every goroutine.
 //
-// # Latching (symmetric RTP)
+// # Latching (symmetric RTP, strict source)
 //
-// SDP from a PBX often names a private or stale address. Each new route
-// starts a generation; the first RTP packet received after it fixes where
-// the PBX really is, and media to the PBX goes there. Packets from any other
-// source are then dropped, so a stray or hostile sender cannot take over a
-// call. A re-INVITE (new generation) latches again.
+// Media to the PBX goes where the PBX's media comes from (SDP from a PBX
+// often names a private or stale address), so the source of packets decides
+// where the visitor's audio goes, and only a source that proved itself may
+// set it (rtpengine's strict source, Asterisk's strictrtp). A packet counts
+// only after it is valid RTP and, with SDES, authenticated: a failing packet
+// is dropped before it can affect the latch. Then, per route generation:
+//
+//   - packets from the address the SDP names are accepted and latch at once;
+//   - packets from the latched source are accepted;
+//   - any other source is refused until it sent probationPackets (5)
+//     consecutive in-sequence packets (one SSRC, each sequence number one
+//     more) while the latched source, or before any the SDP address, was
+//     silent for the learning delay (1 s; counted from our first packet to
+//     the PBX, so the SDP address gets that long to answer). A second
+//     sender can therefore never take the latch while the PBX keeps
+//     sending, and a PBX behind a NAT is learned after the delay.
+//
+// A re-INVITE that keeps the SDP address keeps the learned source; one that
+// moves it starts over. RTCP follows the same rule: accepted from the SDP's
+// RTCP address, or from a new port on the host the RTP latch proved that
+// reports the SSRC of the PBX's RTP, after two reports in a row.
+// Refused packets are counted by reason (Engine.Rejected: wrong source,
+// failed SRTP, bad header), and per call in Stats.Rejected.
 //
 // # Rewriters
 //

@@ -37,6 +37,7 @@ type engineCfg struct {
 	rtpPorts   string
 	sdes       bool
 	quarantine time.Duration
+	learnQuiet time.Duration // 0: defaultLearnQuiet
 }
 
 func testEngine(t testing.TB, ec engineCfg) *Engine {
@@ -52,6 +53,9 @@ func testEngine(t testing.TB, ec engineCfg) *Engine {
 		loopbackOnly(s.settings)
 		if ec.quarantine != 0 {
 			s.quarantine = ec.quarantine
+		}
+		if ec.learnQuiet != 0 {
+			s.learnQuiet = ec.learnQuiet
 		}
 	})
 	if err != nil {

@@ -92,7 +92,7 @@ func (e *Engine) NewCall(browserOffer string, opts CallOptions) (*Call, error) {
 			cancel()
 			return nil, errors.Join(fmt.Errorf("new call: %w", err), c.releasePorts())
 		}
-		c.legs = append(c.legs, &leg{kind: k.kind, s: newStream(k.kind, pp, opts.ID), offered: sipFormats(k.fmts)})
+		c.legs = append(c.legs, &leg{kind: k.kind, s: newStream(k.kind, pp, opts.ID, &e.policy), offered: sipFormats(k.fmts)})
 	}
 	c.audio = c.legs[0].s
 	c.sipOff = c.buildOffer(false)
