@@ -30,6 +30,8 @@ type Engine struct {
 	log     *slog.Logger
 	closed  atomic.Bool
 	policy  sourcePolicy
+	// candidates says which browser ICE candidates are probed.
+	candidates atomic.Pointer[candidatePolicy]
 }
 
 // engineOption adjusts an Engine before use; tests use it to keep ICE on
@@ -115,6 +117,9 @@ func newEngine(cfg config.Calls, rtpHost string, log *slog.Logger, opts ...engin
 		log:     log,
 	}
 	e.policy.learnQuiet = int64(setup.learnQuiet)
+	if err := e.SetCandidateNetworks(cfg.CandidateNetworks); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 

@@ -38,6 +38,10 @@ type engineCfg struct {
 	sdes       bool
 	quarantine time.Duration
 	learnQuiet time.Duration // 0: defaultLearnQuiet
+	// candidateNetworks is calls.candidate_networks; nil means 127.0.0.0/8,
+	// which the tests' loopback setup needs; publicOnly leaves it empty.
+	candidateNetworks []string
+	publicOnly        bool
 }
 
 func testEngine(t testing.TB, ec engineCfg) *Engine {
@@ -48,6 +52,10 @@ func testEngine(t testing.TB, ec engineCfg) *Engine {
 	cfg := config.Calls{WebRTCPorts: "41000-41999", RTPPorts: ec.rtpPorts, SRTP: "off", RTPTimeout: 5 * time.Second}
 	if ec.sdes {
 		cfg.SRTP = "sdes"
+	}
+	cfg.CandidateNetworks = ec.candidateNetworks
+	if cfg.CandidateNetworks == nil && !ec.publicOnly {
+		cfg.CandidateNetworks = []string{"127.0.0.0/8"}
 	}
 	e, err := newEngine(cfg, "127.0.0.1", testLog(t), func(s *engineSetup) {
 		loopbackOnly(s.settings)

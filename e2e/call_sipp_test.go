@@ -50,6 +50,7 @@ http:
   allowed_origins: [%q]
 calls:
   webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
+  candidate_networks: [127.0.0.0/8] # and visitors' ICE candidates on this host are probed
   ring_timeout: 8s
   rtp_timeout: 5s
   max_calls_per_agent: 1

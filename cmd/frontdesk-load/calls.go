@@ -121,6 +121,7 @@ limits:
   max_sessions_per_ip: 50000
 calls:
   webrtc_ips: [127.0.0.1] # media with the visitors stays on loopback
+  candidate_networks: [127.0.0.0/8] # and visitors' ICE candidates on this host are probed
   rtp_ports: %s
   webrtc_ports: %s
   max_calls: %d
