@@ -41,6 +41,7 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
+	$(GO) mod tidy -diff
 
 # Quick: without the end-to-end tests.
 unit:

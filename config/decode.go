@@ -13,7 +13,10 @@ import (
 // referring to aliases cannot expand into an enormous document.
 const maxDecodeSteps = 1 << 20
 
-var durationType = reflect.TypeFor[time.Duration]()
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	rateType     = reflect.TypeFor[Rate]()
+)
 
 // decoder fills a Config from a yaml.Node tree. It does what yaml.v3's
 // KnownFields(true) does, but keeps going after a problem and names every
@@ -44,6 +47,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	switch {
 	case v.Type() == durationType:
 		d.duration(n, v, path)
+	case v.Type() == rateType:
+		d.rate(n, v, path)
 	case v.Kind() == reflect.Struct:
 		d.structure(n, v, path)
 	case v.Kind() == reflect.Pointer:
@@ -235,6 +240,19 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	v.SetInt(int64(dur))
+}
+
+// rate accepts "3/min", "20/10m" or "off" (see ParseRate).
+func (d *decoder) rate(n *yaml.Node, v reflect.Value, path string) {
+	if !d.expect(n, yaml.ScalarNode, path) {
+		return
+	}
+	r, err := ParseRate(n.Value)
+	if err != nil {
+		d.p.decodeErr(n.Line, path, "%s", err)
+		return
+	}
+	v.Set(reflect.ValueOf(r))
 }
 
 // suggest returns the name closest to key when it is a plausible typo.

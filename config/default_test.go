@@ -74,7 +74,7 @@ func yamlKeys(t reflect.Type, seen map[reflect.Type]bool) []string {
 	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
 		t = t.Elem()
 	}
-	if t.Kind() != reflect.Struct || seen[t] || t == durationType {
+	if t.Kind() != reflect.Struct || seen[t] || t == durationType || t == rateType {
 		return nil
 	}
 	seen[t] = true

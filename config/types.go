@@ -128,6 +128,13 @@ type Limits struct {
 	MaxPictureBytes int `yaml:"max_picture_bytes"`
 	// StartTimeout is how long a new websocket may take to send Start (default 10s).
 	StartTimeout time.Duration `yaml:"start_timeout"`
+	// Calls bounds how often calls may be started (each rings a phone).
+	Calls ContactRates `yaml:"calls"`
+	// Chats bounds how often chats may be opened (each messages an agent).
+	Chats ContactRates `yaml:"chats"`
+	// MessagesLeft bounds "leave a message" requests (each a MESSAGE and a
+	// webhook call); per_agent counts per fallback address.
+	MessagesLeft ContactRates `yaml:"messages_left"`
 }
 
 // Calls configures the media bridge between browsers and the PBX.

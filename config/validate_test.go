@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -258,5 +259,54 @@ func wrap[T interface {
 	return func(s string) (string, error) {
 		v, err := f(s)
 		return v.String(), err
+	}
+}
+
+func TestRates(t *testing.T) {
+	tests := []struct {
+		value string
+		want  Rate
+		err   bool
+	}{
+		{value: "3/min", want: Rate{Count: 3, Per: time.Minute}},
+		{value: "3/m", want: Rate{Count: 3, Per: time.Minute}},
+		{value: "20/10m", want: Rate{Count: 20, Per: 10 * time.Minute}},
+		{value: " 1 / h ", want: Rate{Count: 1, Per: time.Hour}},
+		{value: "5/day", want: Rate{Count: 5, Per: 24 * time.Hour}},
+		{value: "OFF", want: Rate{Off: true}},
+		{value: "0/min", err: true},
+		{value: "-1/min", err: true},
+		{value: "3", err: true},
+		{value: "3/fortnight", err: true},
+		{value: "3/1ms", err: true},
+		{value: "3/1000h", err: true},
+	}
+	for _, tt := range tests {
+		got, err := ParseRate(tt.value)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("ParseRate(%q) = %+v, %v; want %+v, error %v", tt.value, got, err, tt.want, tt.err)
+		}
+		if err == nil {
+			if again, err := ParseRate(got.String()); err != nil || again != got {
+				t.Errorf("ParseRate(%q.String() = %q) = %+v, %v", tt.value, got.String(), again, err)
+			}
+		}
+	}
+}
+
+func TestRateConfig(t *testing.T) {
+	doc := strings.Replace(agentYAML("sip: bob"), "widgets:", "limits:\n  calls: {per_session: 1/min, per_ip: off}\nwidgets:", 1)
+	c, _ := mustParse(t, doc, "")
+	if got := c.Limits.Calls; got.PerSession != (Rate{Count: 1, Per: time.Minute}) || !got.PerIP.Off || got.PerAgent != DefaultCallRates.PerAgent {
+		t.Errorf("limits.calls = %+v", got)
+	}
+	if c.Limits.MessagesLeft != DefaultMessageLeftRates {
+		t.Errorf("limits.messages_left = %+v, want the defaults", c.Limits.MessagesLeft)
+	}
+	bad := strings.Replace(agentYAML("sip: bob"), "widgets:", "limits:\n  chats: {per_ip: lots}\nwidgets:", 1)
+	_, _, err := Parse("t.yaml", []byte(bad), "")
+	errs := strings.Join(problemStrings(t, err), "\n")
+	if !strings.Contains(errs, "t.yaml:6: limits.chats.per_ip:") || !strings.Contains(errs, "count/period") {
+		t.Errorf("errors = %s", errs)
 	}
 }

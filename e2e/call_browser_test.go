@@ -71,7 +71,7 @@ func callBrowserConfig(pbx, transport, site string) string {
 calls:
   webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
   candidate_networks: [127.0.0.0/8] # and visitors' ICE candidates on this host are probed
-http:
+%shttp:
   listen: 127.0.0.1:0
   allowed_origins: [%q]
 widgets:
@@ -82,7 +82,7 @@ widgets:
       - {id: alice, sip: alice, name: Alice, media: [voice, chat]}
       - {id: bob, sip: bob, name: Bob, media: [voice, video]}
       - {id: valerie, sip: valerie, name: Valerie, media: [voice, video]}
-`, pbx, transport, site, cbWidget)
+`, pbx, transport, loopbackLimits, site, cbWidget)
 }
 
 // callBrowserEnv is the test bed, the site serving the call page, and

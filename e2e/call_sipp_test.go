@@ -45,7 +45,7 @@ func callConfig(pbx string) string {
   password_env: FD_E2E_PASSWORD
   listen: 127.0.0.1:0
   trusted_sources: [127.0.0.1]
-http:
+%shttp:
   listen: 127.0.0.1:0
   allowed_origins: [%q]
 calls:
@@ -60,7 +60,7 @@ widgets:
     agents:
 %s      - {id: chatonly, sip: chatonly, mode: always, media: [chat]}
       - {id: away, sip: away, mode: inactive, media: [voice]}
-`, pbx, e2eOrigin, callWidget, agents.String())
+`, pbx, loopbackLimits, e2eOrigin, callWidget, agents.String())
 }
 
 // callEnv is Kamailio plus the gateway (with SIP trace) for the call tests.

@@ -26,7 +26,7 @@ func chatConfig(addr string) string {
 calls:
   webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
   candidate_networks: [127.0.0.0/8] # and visitors' ICE candidates on this host are probed
-http:
+%shttp:
   listen: 127.0.0.1:0
   allowed_origins: [%q]
 chat:
@@ -42,7 +42,7 @@ widgets:
       - {id: dave, sip: dave, mode: always, media: [chat]}
       - {id: rex, sip: rex, mode: always, media: [chat]}
       - {id: carol, sip: carol, media: [voice]}
-`, addr, e2eOrigin, chatWidget)
+`, addr, loopbackLimits, e2eOrigin, chatWidget)
 }
 
 // TestChatEndToEnd: visitors chat with baresip agents through Kamailio over

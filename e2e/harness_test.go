@@ -309,7 +309,16 @@ func httpGet(t *testing.T, url string) string {
 	return string(data)
 }
 
-// gatewayHead is the sip, calls and http sections of a test gateway's config:
+// loopbackLimits lifts the limits on starting calls, chats and left
+// messages: every test visitor comes from 127.0.0.1 and the tests ring the
+// same few agents in quick succession. The limits have tests of their own.
+const loopbackLimits = `limits:
+  calls: {per_session: off, per_ip: off, per_agent: off}
+  chats: {per_session: off, per_ip: off, per_agent: off}
+  messages_left: {per_session: off, per_ip: off, per_agent: off}
+`
+
+// gatewayHead is the sip, calls, limits and http sections of a test gateway's config:
 // registered as frontdesk through the test bed's Kamailio at pbx, SIP and
 // HTTP on free loopback ports, browser media on loopback, pages from origin
 // allowed.
@@ -326,8 +335,8 @@ func gatewayHead(pbx, origin string) string {
 calls:
   webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
   candidate_networks: [127.0.0.0/8] # and visitors' ICE candidates on this host are probed
-http:
+%shttp:
   listen: 127.0.0.1:0
   allowed_origins: [%q]
-`, pbx, origin)
+`, pbx, loopbackLimits, origin)
 }

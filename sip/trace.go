@@ -15,11 +15,14 @@ import (
 // message are not logged again. Digest credentials carry a hash, never the
 // password, so messages are logged whole.
 
+// TraceLogMessage is the log message of every SIP trace record.
+const TraceLogMessage = "sip trace"
+
 // traceReadFilter returns a transport read filter that logs and passes data
 // through unchanged.
 func traceReadFilter(log *slog.Logger) sip.TransportReadFilter {
 	return func(p sip.TransportReadProps, data []byte) ([]byte, error) {
-		log.Info("sip trace", "dir", "in", "transport", p.Transport,
+		log.Info(TraceLogMessage, "dir", "in", "transport", p.Transport,
 			"remote", addrString(p.RemoteAddr), "local", addrString(p.LocalAddr), "sip", string(data))
 		return data, nil
 	}
@@ -37,5 +40,5 @@ func (u *UA) traceOut(m sip.Message, remote string) {
 	if !u.opts.Trace {
 		return
 	}
-	u.log.Info("sip trace", "dir", "out", "transport", m.Transport(), "remote", remote, "sip", m.String())
+	u.log.Info(TraceLogMessage, "dir", "out", "transport", m.Transport(), "remote", remote, "sip", m.String())
 }

@@ -4,7 +4,7 @@
 # package is already installed. Run as root or with sudo available.
 set -eu
 
-PACKAGES="kamailio kamailio-presence-modules kamailio-sqlite-modules baresip-core sip-tester sox sqlite3 chromium"
+PACKAGES="kamailio kamailio-presence-modules kamailio-sqlite-modules baresip-core sip-tester sox sqlite3 chromium haproxy"
 
 missing=""
 for p in $PACKAGES; do

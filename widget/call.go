@@ -113,7 +113,11 @@ func (s *session) createCall(m inbound) (ErrorCode, error) {
 	if code != CodeUnknown {
 		return code, err
 	}
-	limits := s.srv.state.Load().cfg.Calls
+	cfg := s.srv.state.Load().cfg
+	if code, err := s.allowContact("calls", cfg.Limits.Calls, a.URI); code != CodeUnknown {
+		return code, err
+	}
+	limits := cfg.Calls
 	release, ok := s.srv.calls.acquire(a.URI, limits.MaxCalls, limits.MaxCallsPerAgent)
 	if !ok {
 		return CodeTooManyCalls, fmt.Errorf("call limit reached for %s", a.ID)

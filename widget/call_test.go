@@ -145,3 +145,53 @@ func TestCallLimitPerAgent(t *testing.T) {
 		t.Fatalf("second visitor still refused: %v", m)
 	}
 }
+
+// TestCallBombingRefused: a session (and fresh sessions from the same
+// address) cannot ring an agent's phone in a loop; the refusal says when to
+// retry and nothing reaches SIP.
+func TestCallBombingRefused(t *testing.T) {
+	calls := &recordingCalls{err: errors.New("PBX unreachable")}
+	f := newCallFixture(t, calls) // defaults: 3/min per session, 6/min per address
+	cycle := func(c *client) map[string]any {
+		t.Helper()
+		c.send(`{"mt":"CreateCall","dest":"voiceonly","dn":"x"}`)
+		c.send(`{"mt":"Channels","cmd":"PROPOSAL","sdp":"v=0\r\n"}`)
+		m := c.recv()
+		if m["mt"] == "Error" { // then Channels finds no call
+			if n := c.expect("Error"); n["code"] != string(CodeNoCall) {
+				t.Fatalf("Channels after a refusal: %v", n)
+			}
+		}
+		return m
+	}
+	a := f.dial(testOrigin)
+	a.start()
+	for i := range 3 {
+		if m := cycle(a); m["mt"] != "CallInfo" {
+			t.Fatalf("call %d: %v", i+1, m)
+		}
+	}
+	m := cycle(a)
+	if m["code"] != string(CodeRetryLater) || m["retryAfter"].(float64) < 1 {
+		t.Fatalf("4th call from one session: %v", m)
+	}
+	// Fresh sessions from the same address get three more between them.
+	got := 0
+	for range 3 {
+		b := f.dial(testOrigin)
+		b.start()
+		for range 2 {
+			if cycle(b)["mt"] == "CallInfo" {
+				got++
+			}
+		}
+		b.conn.Close() // max_sessions_per_ip: 3
+		waitFor(t, "the session to end", func() bool { return f.srv.Sessions() < 3 })
+	}
+	if got != 3 {
+		t.Errorf("fresh sessions from one address placed %d calls, want 3 (per_ip 6/min)", got)
+	}
+	if n := len(calls.requests()); n != 6 {
+		t.Errorf("%d calls reached SIP, want 6", n)
+	}
+}

@@ -73,6 +73,9 @@ func (s *session) chatOpen(mgr *chat.Manager, m inbound) (ErrorCode, error) {
 	if code != CodeUnknown {
 		return code, err
 	}
+	if code, err := s.allowContact("chats", s.srv.state.Load().cfg.Limits.Chats, a.URI); code != CodeUnknown {
+		return code, err
+	}
 	sink := &chatSink{s: s}
 	conv, err := mgr.Open(chat.Visitor{
 		Name:     s.visitorName(w, m.DN),
@@ -150,6 +153,9 @@ func (s *session) leaveMessage(mgr *chat.Manager, m inbound) (ErrorCode, error) 
 	}
 	if s.leaving {
 		return CodeUnknown, s.writeJSON(messageLeftMsg{MT: mtMessageLeft, ID: m.ID, Reason: string(chat.ReasonRateLimited)})
+	}
+	if code, err := s.allowContact("messages", s.srv.state.Load().cfg.Limits.MessagesLeft, w.Fallback.URI); code != CodeUnknown {
+		return code, err
 	}
 	s.leaving = true
 	fallback, widgetID, id := w.Fallback, w.ID, m.ID

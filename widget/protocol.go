@@ -71,7 +71,11 @@ const (
 	CodeNoChat           ErrorCode = "no-chat"
 	CodeChatExpired      ErrorCode = "chat-expired"
 	CodeNoFallback       ErrorCode = "no-fallback"
-	CodeDTMFQueueFull    ErrorCode = "dtmf-queue-full"
+	// CodeRetryLater refuses a call, chat or left message started too
+	// often (limits.calls, chats, messages_left); Error.RetryAfter says
+	// when to try again.
+	CodeRetryLater    ErrorCode = "retry-later"
+	CodeDTMFQueueFull ErrorCode = "dtmf-queue-full"
 )
 
 // errorCodes lists every code, for docs and tests.
@@ -81,7 +85,7 @@ var errorCodes = []ErrorCode{
 	CodeWidgetRemoved, CodeOverloaded, CodeTimeout, CodeShuttingDown,
 	CodeMediumNotAllowed, CodeAgentUnavailable, CodeCallInProgress, CodeNoCall, CodeTooManyCalls,
 	CodeChatInProgress, CodeAgentBusy, CodeNoChat, CodeChatExpired, CodeNoFallback,
-	CodeDTMFQueueFull,
+	CodeRetryLater, CodeDTMFQueueFull,
 }
 
 // fatal reports whether the gateway closes the websocket after this error.
@@ -89,7 +93,7 @@ func (c ErrorCode) fatal() bool {
 	switch c {
 	case CodeUnknownMessage, CodeUnknownAgent, CodeMediumNotAllowed, CodeAgentUnavailable,
 		CodeCallInProgress, CodeNoCall, CodeTooManyCalls, CodeChatInProgress, CodeAgentBusy,
-		CodeNoChat, CodeChatExpired, CodeNoFallback, CodeDTMFQueueFull:
+		CodeNoChat, CodeChatExpired, CodeNoFallback, CodeRetryLater, CodeDTMFQueueFull:
 		return false
 	}
 	return true
@@ -251,6 +255,8 @@ type errorMsg struct {
 	MT   string    `json:"mt"`
 	Code ErrorCode `json:"code"`
 	Text string    `json:"text"`
+	// RetryAfter is the whole seconds to wait (retry-later only).
+	RetryAfter int `json:"retryAfter,omitempty"`
 }
 
 type pongMsg struct {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/frontdesk-gw/frontdesk/chat"
 	"github.com/frontdesk-gw/frontdesk/config"
+	"github.com/frontdesk-gw/frontdesk/internal/ratelimit"
 	"github.com/frontdesk-gw/frontdesk/presence"
 )
 
@@ -54,6 +55,8 @@ type Server struct {
 	upgrader websocket.Upgrader
 	conns    slots // websocket sessions, per client address
 	calls    slots // calls, per agent
+	// limiter bounds how often calls, chats and left messages start.
+	limiter *ratelimit.Limiter
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -91,10 +94,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		log:   opts.Logger,
-		opts:  opts,
-		cat:   cat,
-		views: map[string]*view{},
+		log:     opts.Logger,
+		opts:    opts,
+		cat:     cat,
+		views:   map[string]*view{},
+		limiter: ratelimit.New(ratelimit.Options{Now: opts.Now}),
 	}
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:   1024,

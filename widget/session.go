@@ -103,7 +103,7 @@ func (s *session) run(ctx context.Context) {
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, "shutting down"), time.Now().Add(time.Second))
 	case code != CodeUnknown:
 		s.srv.log.Info("session ended", "session", s.label, "ip", s.ip, "code", code, "err", err)
-		_ = s.writeJSON(errorMsg{MT: mtError, Code: code, Text: errText(code, err)})
+		_ = s.writeJSON(newErrorMsg(code, err))
 		closeCode := websocket.ClosePolicyViolation
 		if code == CodeTooLarge {
 			closeCode = websocket.CloseMessageTooBig
@@ -115,8 +115,22 @@ func (s *session) run(ctx context.Context) {
 	}
 }
 
+// newErrorMsg is the Error message for code, caused by err.
+func newErrorMsg(code ErrorCode, err error) errorMsg {
+	m := errorMsg{MT: mtError, Code: code, Text: errText(code, err)}
+	var rl *retryLaterError
+	if code == CodeRetryLater && errors.As(err, &rl) {
+		m.RetryAfter = rl.seconds()
+	}
+	return m
+}
+
 // errText is what the visitor's widget may log; it never carries internals.
 func errText(code ErrorCode, err error) string {
+	var rl *retryLaterError
+	if errors.As(err, &rl) {
+		return rl.Error()
+	}
 	switch code {
 	case CodeBadJSON, CodeUnknownMessage:
 		if err != nil {
@@ -151,7 +165,7 @@ func (s *session) serve(ctx context.Context) (ErrorCode, error) {
 				if code.fatal() {
 					return code, err
 				}
-				if err := s.writeJSON(errorMsg{MT: mtError, Code: code, Text: errText(code, err)}); err != nil {
+				if err := s.writeJSON(newErrorMsg(code, err)); err != nil {
 					return CodeUnknown, err
 				}
 			}
@@ -208,7 +222,7 @@ func (s *session) serve(ctx context.Context) (ErrorCode, error) {
 				if code.fatal() {
 					return code, err
 				}
-				if err := s.writeJSON(errorMsg{MT: mtError, Code: code, Text: errText(code, err)}); err != nil {
+				if err := s.writeJSON(newErrorMsg(code, err)); err != nil {
 					return CodeUnknown, err
 				}
 			} else if err != nil {

@@ -119,6 +119,7 @@ http:
 limits:
   max_sessions: 50000
   max_sessions_per_ip: 50000
+  calls: {per_session: off, per_ip: off, per_agent: off} # every visitor is 127.0.0.1, calling one agent
 calls:
   webrtc_ips: [127.0.0.1] # media with the visitors stays on loopback
   candidate_networks: [127.0.0.0/8] # and visitors' ICE candidates on this host are probed

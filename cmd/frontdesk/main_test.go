@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/frontdesk-gw/frontdesk/sip"
 )
 
 func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -133,5 +135,26 @@ func TestNewPrintsAStanzaThatParses(t *testing.T) {
 	}
 	if code, _, _ := runCmd(t, "new", "--type", "popup"); code != 2 {
 		t.Errorf("bad --type: exit %d, want 2", code)
+	}
+}
+
+// TestLoggerCutsFloodsButKeepsTheTrace: what strangers can trigger cannot
+// flood the log; the SIP trace the operator asked for stays whole.
+func TestLoggerCutsFloodsButKeepsTheTrace(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := newLogger(&buf, "debug", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2000 {
+		log.Warn("session refused: session limit reached", "ip", "192.0.2.1", "n", i)
+		log.Info(sip.TraceLogMessage, "dir", "in", "n", i)
+	}
+	refused, trace := strings.Count(buf.String(), "session refused"), strings.Count(buf.String(), `"msg":"sip trace"`)
+	if refused > 100 || refused == 0 {
+		t.Errorf("%d of 2000 refusals logged", refused)
+	}
+	if trace != 2000 {
+		t.Errorf("%d of 2000 trace records logged", trace)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/frontdesk-gw/frontdesk/config"
+	"github.com/frontdesk-gw/frontdesk/internal/loglimit"
+	"github.com/frontdesk-gw/frontdesk/sip"
 )
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
@@ -82,13 +84,19 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
 	}
 	opts := &slog.HandlerOptions{Level: l}
+	var h slog.Handler
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		h = slog.NewTextHandler(w, opts)
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		h = slog.NewJSONHandler(w, opts)
+	default:
+		return nil, fmt.Errorf("--log-format %q: use text or json", format)
 	}
-	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+	// Anyone on the internet can make the gateway log (junk datagrams,
+	// refused connections): repeats of one line are cut and counted. The
+	// SIP trace is asked for and kept whole.
+	return slog.New(loglimit.New(h, loglimit.Options{Unlimited: []string{sip.TraceLogMessage}})), nil
 }
 
 // stopOnSignals returns a context that ends when the gateway must stop, and
