@@ -108,12 +108,18 @@ type agentPhone struct {
 // receives (-rtp_echo).
 func (e *callEnv) sippAgent(t *testing.T, agent, scenario string, echo bool) *agentPhone {
 	t.Helper()
+	return e.sippAgentRun(t, agent, scenario, echo, sippRun{calls: 1, timeout: 60 * time.Second})
+}
+
+// sippAgentRun is sippAgent for run.calls calls.
+func (e *callEnv) sippAgentRun(t *testing.T, agent, scenario string, echo bool, run sippRun) *agentPhone {
+	t.Helper()
 	msgs := filepath.Join(t.TempDir(), "messages.log")
 	args := []string{"-s", agent, "-mi", "127.0.0.1", "-mp", strconv.Itoa(freeMediaPort(t)), "-trace_msg", "-message_file", msgs}
 	if echo {
 		args = append(args, "-rtp_echo")
 	}
-	uas := startSipp(t, scenario, args...)
+	uas := startSippRun(t, scenario, run, args...)
 	a := &agentPhone{uas: uas, messages: msgs}
 	if err := e.tb.Register(e.ctx, agent, agent+"-pw", uas.addr(), 120); err != nil {
 		t.Fatal(err)

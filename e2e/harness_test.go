@@ -139,6 +139,12 @@ func (g *gatewayProc) logLines() []map[string]any {
 	return append([]map[string]any(nil), g.logs...)
 }
 
+// metrics fetches /metrics.
+func (g *gatewayProc) metrics(t *testing.T) string {
+	t.Helper()
+	return httpGet(t, g.httpURL+"/metrics")
+}
+
 // health fetches /healthz.
 func (g *gatewayProc) health() (int, map[string]any) {
 	g.t.Helper()
@@ -322,7 +328,11 @@ const loopbackLimits = `limits:
 // registered as frontdesk through the test bed's Kamailio at pbx, SIP and
 // HTTP on free loopback ports, browser media on loopback, pages from origin
 // allowed.
-func gatewayHead(pbx, origin string) string {
+func gatewayHead(pbx, origin string) string { return gatewayHeadWith(pbx, origin, "", "") }
+
+// gatewayHeadWith is gatewayHead with more keys in its calls and limits
+// sections (lines indented by two spaces).
+func gatewayHeadWith(pbx, origin, calls, limits string) string {
 	return fmt.Sprintf(`sip:
   registrar: %s
   domain: frontdesk.test
@@ -335,8 +345,8 @@ func gatewayHead(pbx, origin string) string {
 calls:
   webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
   candidate_networks: [127.0.0.0/8] # and visitors' ICE candidates on this host are probed
-%shttp:
+%s%s%shttp:
   listen: 127.0.0.1:0
   allowed_origins: [%q]
-`, pbx, loopbackLimits, origin)
+`, pbx, calls, loopbackLimits, limits, origin)
 }
