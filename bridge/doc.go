@@ -65,7 +65,22 @@
 // Telephone-event packets in the media pass through with their PT mapped.
 // SendDTMF generates RFC 4733 events on the browser->PBX goroutine, which
 // owns that stream's sequence space; it uses read deadlines on the track as
-// its clock and pauses voice during the event.
+// its clock and pauses voice during the event. A Connection queues the
+// visitor's keys (QueueDTMF: at most 16 waiting, more are refused with
+// ErrDTMFQueueFull) and plays them one at a time on one goroutine of its
+// own, in the media or by SIP INFO; ending the call cancels the key in
+// flight and drops the rest.
+//
+// # Browser candidates
+//
+// The gateway sends ICE connectivity checks to the candidates of the
+// browser's offer, so NewCall keeps only those it may probe before pion
+// sees the offer: at most 16 distinct ones, naming an IP address (no mDNS
+// or host names: the gateway resolves neither), and public unless
+// calls.candidate_networks allows the network (loopback, private,
+// link-local, multicast and other special-use ranges are refused by
+// default). A browser whose candidates were dropped still connects when its
+// own checks reach the gateway (peer-reflexive).
 //
 // # Timeouts and hold
 //
