@@ -175,6 +175,11 @@ type Calls struct {
 	// every address but loopback). Only loopback addresses (127.0.0.1) make
 	// a gateway that serves browsers on the same host only, as in tests.
 	WebRTCIPs []string `yaml:"webrtc_ips"`
+	// CandidateNetworks lists networks (CIDR or address) whose addresses a
+	// browser's ICE candidates may name although they are loopback,
+	// private, link-local or otherwise special-use; by default the gateway
+	// sends connectivity checks only to public addresses.
+	CandidateNetworks []string `yaml:"candidate_networks"`
 	// SRTP toward the PBX: off (default) or sdes.
 	SRTP string `yaml:"srtp"`
 	// RTPTimeout ends a call when no media arrived from either side for this

@@ -52,6 +52,7 @@ func TestRecoversFromPBXRestart(t *testing.T) {
   trusted_sources: [127.0.0.1]
 calls:
   webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
+  candidate_networks: [127.0.0.0/8] # and visitors' ICE candidates on this host are probed
 http:
   listen: 127.0.0.1:0
   allowed_origins: [%q]

@@ -74,7 +74,8 @@ const (
 	// CodeRetryLater refuses a call, chat or left message started too
 	// often (limits.calls, chats, messages_left); Error.RetryAfter says
 	// when to try again.
-	CodeRetryLater ErrorCode = "retry-later"
+	CodeRetryLater    ErrorCode = "retry-later"
+	CodeDTMFQueueFull ErrorCode = "dtmf-queue-full"
 )
 
 // errorCodes lists every code, for docs and tests.
@@ -84,7 +85,7 @@ var errorCodes = []ErrorCode{
 	CodeWidgetRemoved, CodeOverloaded, CodeTimeout, CodeShuttingDown,
 	CodeMediumNotAllowed, CodeAgentUnavailable, CodeCallInProgress, CodeNoCall, CodeTooManyCalls,
 	CodeChatInProgress, CodeAgentBusy, CodeNoChat, CodeChatExpired, CodeNoFallback,
-	CodeRetryLater,
+	CodeRetryLater, CodeDTMFQueueFull,
 }
 
 // fatal reports whether the gateway closes the websocket after this error.
@@ -92,7 +93,7 @@ func (c ErrorCode) fatal() bool {
 	switch c {
 	case CodeUnknownMessage, CodeUnknownAgent, CodeMediumNotAllowed, CodeAgentUnavailable,
 		CodeCallInProgress, CodeNoCall, CodeTooManyCalls, CodeChatInProgress, CodeAgentBusy,
-		CodeNoChat, CodeChatExpired, CodeNoFallback, CodeRetryLater:
+		CodeNoChat, CodeChatExpired, CodeNoFallback, CodeRetryLater, CodeDTMFQueueFull:
 		return false
 	}
 	return true

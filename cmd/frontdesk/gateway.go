@@ -181,7 +181,12 @@ func (g *gateway) apply(old, cfg *config.Config) {
 		g.chat.SetConfig(cfg.Chat)
 	}
 	if ch.Calls {
-		g.log.Warn("calls settings changed: port ranges and addresses take effect after a restart; limits and timeouts at once")
+		g.log.Warn("calls settings changed: port ranges and addresses take effect after a restart; limits, timeouts and candidate networks at once")
+		if g.media != nil {
+			if err := g.media.SetCandidateNetworks(cfg.Calls.CandidateNetworks); err != nil {
+				g.log.Error("calls.candidate_networks not applied", "err", err)
+			}
+		}
 	}
 	if ch.HTTP {
 		g.log.Warn("http or admin settings changed: they take effect after a restart")

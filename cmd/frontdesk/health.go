@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/frontdesk-gw/frontdesk/bridge"
 	"github.com/frontdesk-gw/frontdesk/sip"
 	"github.com/frontdesk-gw/frontdesk/widget"
 )
@@ -187,6 +188,19 @@ func (g *gateway) metrics() *prometheus.Registry {
 	counter("frontdesk_sip_notify_bad_bodies_total", "NOTIFY bodies that could not be parsed.", func() float64 {
 		return float64(g.badBody.Load())
 	})
+	if g.media != nil {
+		for reason, f := range map[string]func(bridge.Rejected) uint64{
+			"source": func(r bridge.Rejected) uint64 { return r.Source },
+			"srtp":   func(r bridge.Rejected) uint64 { return r.SRTP },
+			"header": func(r bridge.Rejected) uint64 { return r.Header },
+		} {
+			r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name:        "frontdesk_rtp_rejected_packets_total",
+				Help:        "RTP and RTCP packets from the PBX side refused: from a source that is not the PBX's, failing SRTP authentication, or not RTP.",
+				ConstLabels: prometheus.Labels{"reason": reason},
+			}, func() float64 { return float64(f(g.media.Rejected())) }))
+		}
+	}
 	if g.watcher != nil {
 		counter("frontdesk_config_reloads_total", "Successful config reloads.", func() float64 {
 			ok, _ := g.watcher.Reloads()
