@@ -53,9 +53,7 @@ type legState struct {
 	invite      *outTx // the INVITE awaiting its final response
 	inviteTxs   []sip.ClientTransaction
 	provisional bool // a 1xx arrived: CANCEL may be sent
-	creds       map[string][]string
-	tried       map[string]bool
-	authRounds  int
+	auth        digestAnswers
 	askSE       time.Duration // Session-Expires we ask for
 	cancelTx    *outTx
 	cancelSent  bool

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/frontdesk-gw/frontdesk/sip/sipaddr"
 )
 
 // Errors of SendMessage.
@@ -50,7 +52,7 @@ type OutgoingMessage struct {
 
 // IncomingMessage is a MESSAGE from the PBX, checked and decoded.
 type IncomingMessage struct {
-	From        string // sender, normalized: sip:user@host (host lower case, no port or params)
+	From        string // sender by the one address rule (sipaddr AOR): sip:user@host, no port or params
 	FromDisplay string
 	To          string // To URI, normalized like From
 	RequestURI  string // Request-URI, normalized like From
@@ -282,21 +284,15 @@ func contentParam(v, name string) string {
 	return ""
 }
 
-// normalizeURI is scheme:user@host with a lower-case host and no port or
-// parameters: what chat compares agent addresses by.
+// normalizeURI is scheme:user@host by the one SIP address rule (package
+// sipaddr): what chat compares agent addresses by. "" when u is not a SIP
+// address.
 func normalizeURI(u sip.Uri) string {
-	if u.Host == "" {
+	a, err := sipaddr.New(u.Scheme, u.User, u.Host, 0)
+	if err != nil {
 		return ""
 	}
-	scheme := strings.ToLower(u.Scheme)
-	if scheme == "" {
-		scheme = "sip"
-	}
-	host := strings.ToLower(u.Host)
-	if u.User == "" {
-		return scheme + ":" + host
-	}
-	return scheme + ":" + u.User + "@" + host
+	return a.AOR()
 }
 
 func statusReason(code int) string {

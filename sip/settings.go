@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/frontdesk-gw/frontdesk/config"
+	"github.com/frontdesk-gw/frontdesk/sip/sipaddr"
 )
 
 const (
@@ -75,32 +76,13 @@ func parseSettings(c config.SIP) (settings, error) {
 }
 
 // parseHostURI accepts host, host:port or a sip:/sips: URI and keeps only
-// scheme, host and port.
+// scheme, host and port, by the one SIP address rule (sipaddr.ParseServer).
 func parseHostURI(v string) (sip.Uri, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return sip.Uri{}, fmt.Errorf("empty address")
+	a, err := sipaddr.ParseServer(v)
+	if err != nil {
+		return sip.Uri{}, fmt.Errorf("parse %q: %w", v, err)
 	}
-	lv := strings.ToLower(v)
-	if strings.HasPrefix(lv, "sip:") || strings.HasPrefix(lv, "sips:") {
-		var u sip.Uri
-		if err := sip.ParseUri(v, &u); err != nil {
-			return sip.Uri{}, fmt.Errorf("parse %q: %w", v, err)
-		}
-		return sip.Uri{Scheme: strings.ToLower(u.Scheme), Host: u.Host, Port: u.Port}, nil
-	}
-	host, port := v, 0
-	if h, p, err := net.SplitHostPort(v); err == nil {
-		n, err := strconv.Atoi(p)
-		if err != nil || n <= 0 || n > 65535 {
-			return sip.Uri{}, fmt.Errorf("bad port in %q", v)
-		}
-		host, port = h, n
-	}
-	if host == "" || strings.ContainsAny(host, "@;<> ") {
-		return sip.Uri{}, fmt.Errorf("bad host in %q", v)
-	}
-	return sip.Uri{Scheme: "sip", Host: host, Port: port}, nil
+	return sip.Uri{Scheme: a.Scheme, Host: a.Hostname(), Port: a.Port}, nil
 }
 
 // hostPort returns the URI's host:port, with the transport's default port.
