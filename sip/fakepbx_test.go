@@ -175,11 +175,7 @@ func waitFor[T any](t *testing.T, ch <-chan T, what string, ok func(T) bool) T {
 // startUA runs a UA against f until the test ends and returns it once bound.
 func startUA(t *testing.T, f *fakePBX, h Handler, mod func(*config.SIP), opts Options) (*UA, func() error) {
 	t.Helper()
-	cfg := config.SIP{
-		Registrar: f.addr, Domain: "example.test", Username: "frontdesk", AuthUser: "fd-auth",
-		ResolvedPassword: "s3cret-pw", Transport: "udp", Listen: "127.0.0.1:0",
-		RegisterExpiry: 60 * time.Second, SubscribeExpiry: 60 * time.Second,
-	}
+	cfg := fakeConfig(f)
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -187,6 +183,15 @@ func startUA(t *testing.T, f *fakePBX, h Handler, mod func(*config.SIP), opts Op
 		opts.Logger = testLogger()
 	}
 	return runUA(t, cfg, h, opts, 500*time.Millisecond)
+}
+
+// fakeConfig is the SIP config of a UA registering to f.
+func fakeConfig(f *fakePBX) config.SIP {
+	return config.SIP{
+		Registrar: f.addr, Domain: "example.test", Username: "frontdesk", AuthUser: "fd-auth",
+		ResolvedPassword: "s3cret-pw", Transport: "udp", Listen: "127.0.0.1:0",
+		RegisterExpiry: 60 * time.Second, SubscribeExpiry: 60 * time.Second,
+	}
 }
 
 // runUA runs a UA with short test timings until the test ends and returns it

@@ -78,7 +78,7 @@ type MessageHandler interface {
 // an error wrapping ErrNoResponse; a request that could not be sent returns
 // 0 and an error.
 func (u *UA) SendMessage(ctx context.Context, m OutgoingMessage) (int, error) {
-	if u.cli == nil || !isClosed(u.ready) {
+	if u.client() == nil {
 		return 0, ErrNotRunning
 	}
 	if len(m.Body) > MaxMessageBody {

@@ -61,7 +61,7 @@ type UA struct {
 
 	sua *sipgo.UserAgent
 	srv *sipgo.Server
-	cli *sipgo.Client // set by Run before any request is sent
+	cli *sipgo.Client // set by Run before ready is closed; see client
 
 	started atomic.Bool
 	ready   chan struct{}
@@ -140,6 +140,16 @@ func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
 	}
 	u.srv.OnNoRoute(u.route) // every method goes through route
 	return u, nil
+}
+
+// client is the sipgo client once Run has bound the transport, else nil.
+// Run sets u.cli before it closes ready, so reading it only after seeing
+// ready closed needs no lock.
+func (u *UA) client() *sipgo.Client {
+	if !isClosed(u.ready) {
+		return nil
+	}
+	return u.cli
 }
 
 // Ready is closed once Run has bound the transport.
