@@ -19,6 +19,10 @@ var (
 	ErrAuthRejected = errors.New("sip: credentials rejected")
 	// ErrNoChallenge means a 401/407 carried no Digest challenge the UA can answer.
 	ErrNoChallenge = errors.New("sip: no usable digest challenge")
+	// ErrSubscriptionRemoved is the error of SubscriptionLost for a Target
+	// that SetSubscriptions no longer lists: the UA unsubscribed and will
+	// not subscribe again.
+	ErrSubscriptionRemoved = errors.New("sip: subscription removed")
 	// ErrAlreadyRun is returned by a second call to Run.
 	ErrAlreadyRun = errors.New("sip: UA already run")
 )

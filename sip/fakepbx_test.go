@@ -99,6 +99,11 @@ func (f *fakePBX) next(method sip.RequestMethod) *sip.Request {
 // returns the UA's status code.
 func (f *fakePBX) notify(sub *sip.Request, toTag string, cseq uint32, state, ctype, body string) int {
 	f.t.Helper()
+	return f.send(f.notifyRequest(sub, toTag, cseq, state, ctype, body))
+}
+
+// notifyRequest builds a NOTIFY in the dialog of sub (as accepted with toTag).
+func (f *fakePBX) notifyRequest(sub *sip.Request, toTag string, cseq uint32, state, ctype, body string) *sip.Request {
 	req := sip.NewRequest(sip.NOTIFY, sub.Contact().Address)
 	from := sub.To().AsFrom()
 	from.Params = sip.NewParams()
@@ -115,7 +120,7 @@ func (f *fakePBX) notify(sub *sip.Request, toTag string, cseq uint32, state, cty
 		req.AppendHeader(sip.NewHeader("Content-Type", ctype))
 	}
 	req.SetBody([]byte(body))
-	return f.send(req)
+	return req
 }
 
 func (f *fakePBX) send(req *sip.Request) int {
@@ -139,9 +144,10 @@ func okWithTag(req *sip.Request) *sip.Response {
 
 // recorder is a Handler that records what it is told.
 type recorder struct {
-	regs  chan regEvent
-	notes chan Notification
-	lost  chan Target
+	regs     chan regEvent
+	notes    chan Notification
+	lost     chan Target
+	lostErrs chan error // the error of each lost, in the same order
 }
 
 type regEvent struct {
@@ -150,12 +156,16 @@ type regEvent struct {
 }
 
 func newRecorder() *recorder {
-	return &recorder{regs: make(chan regEvent, 100), notes: make(chan Notification, 100), lost: make(chan Target, 100)}
+	return &recorder{regs: make(chan regEvent, 100), notes: make(chan Notification, 100),
+		lost: make(chan Target, 100), lostErrs: make(chan error, 100)}
 }
 
 func (r *recorder) Registration(s RegState, err error) { r.regs <- regEvent{s, err} }
 func (r *recorder) Notify(n Notification)              { r.notes <- n }
-func (r *recorder) SubscriptionLost(t Target, _ error) { r.lost <- t }
+func (r *recorder) SubscriptionLost(t Target, err error) {
+	r.lostErrs <- err
+	r.lost <- t
+}
 
 func waitFor[T any](t *testing.T, ch <-chan T, what string, ok func(T) bool) T {
 	t.Helper()

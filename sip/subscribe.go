@@ -49,21 +49,28 @@ func (u *UA) SetSubscriptions(want []Target) {
 		set[t] = struct{}{}
 	}
 	u.mu.Lock()
-	defer u.mu.Unlock()
 	u.wanted = set
-	u.reconcileLocked()
+	removed := u.reconcileLocked()
+	u.mu.Unlock()
+	for _, t := range removed {
+		u.drain(t)
+	}
 }
 
 // reconcileLocked starts and stops subscription loops to match u.wanted.
-// Caller holds u.mu.
-func (u *UA) reconcileLocked() {
+// For each removed Target it queues SubscriptionLost with
+// ErrSubscriptionRemoved, so that what the Handler knew of it is dropped;
+// it returns them for the caller to drain after unlocking u.mu.
+func (u *UA) reconcileLocked() (removed []Target) {
 	if u.runCtx == nil || u.stopping {
-		return
+		return nil
 	}
 	for t, sub := range u.subs {
 		if _, ok := u.wanted[t]; !ok {
 			sub.cancel()
 			delete(u.subs, t)
+			u.enqueueLocked(t, event{lost: ErrSubscriptionRemoved})
+			removed = append(removed, t)
 		}
 	}
 	for t := range u.wanted {
@@ -78,6 +85,7 @@ func (u *UA) reconcileLocked() {
 		u.subWG.Add(1)
 		go u.runSub(ctx, sub)
 	}
+	return removed
 }
 
 // runSub keeps sub subscribed until ctx ends, then unsubscribes.
@@ -99,7 +107,7 @@ func (u *UA) runSub(ctx context.Context, sub *subscription) {
 			u.dropDialog(d)
 		}
 		u.log.Info("sip subscription lost", "uri", sub.t.URI, "event", string(sub.t.Event), "error", err)
-		u.h.SubscriptionLost(sub.t, err)
+		u.reportLost(sub.t, err)
 		if !sleep(ctx, u.backoff(attempt, retryAfter(err))) {
 			return
 		}

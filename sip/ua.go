@@ -75,12 +75,14 @@ type UA struct {
 	wanted    map[Target]struct{}
 	subs      map[Target]*subscription
 	dialogs   map[dialogKey]*dialog
-	runCtx    context.Context // nil until Run starts subscriptions
-	stopping  bool
-	subWG     sync.WaitGroup
-	regReconf chan settings // latest settings for the registration loop
-	calls     callTable     // live call legs (call.go)
-	regNow    chan struct{} // re-register at once: the PBX seems to have lost our state
+	// deliveries queue what the Handler hears per Target (deliver.go)
+	deliveries map[Target]*delivery
+	runCtx     context.Context // nil until Run starts subscriptions
+	stopping   bool
+	subWG      sync.WaitGroup
+	regReconf  chan settings // latest settings for the registration loop
+	calls      callTable     // live call legs (call.go)
+	regNow     chan struct{} // re-register at once: the PBX seems to have lost our state
 
 	notifies    atomic.Int64
 	regFailures atomic.Int64
@@ -110,6 +112,7 @@ func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
 		wanted:     map[Target]struct{}{},
 		subs:       map[Target]*subscription{},
 		dialogs:    map[dialogKey]*dialog{},
+		deliveries: map[Target]*delivery{},
 		regReconf:  make(chan settings, 1),
 		regNow:     make(chan struct{}, 1),
 		rejectGate: rateGate{interval: time.Second},
