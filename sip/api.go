@@ -74,4 +74,7 @@ type Status struct {
 
 	NotifiesReceived int64 // NOTIFYs delivered to the Handler
 	RegisterFailures int64 // failed REGISTER attempts
+	// Rejected counts incoming SIP dropped or refused, by reason (every one
+	// of RejectReasons is present).
+	Rejected map[string]int64
 }

@@ -38,7 +38,7 @@ func (u *UA) Reconfigure(cfg config.SIP) error {
 	defer u.mu.Unlock()
 	u.set = ns
 	if u.started.Load() {
-		u.trust = trust
+		u.trust.Store(trust)
 	}
 	if u.runCtx == nil || u.stopping {
 		return nil

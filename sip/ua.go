@@ -68,7 +68,6 @@ type UA struct {
 
 	mu        sync.Mutex
 	set       settings
-	trust     *trustList
 	status    Status
 	localAddr string
 	contact   sip.Uri // set by Run before Ready, then read-only
@@ -84,9 +83,10 @@ type UA struct {
 	calls      callTable     // live call legs (call.go)
 	regNow     chan struct{} // re-register at once: the PBX seems to have lost our state
 
+	trust       atomic.Pointer[trustList] // nil until Run; read per datagram
+	rejected    rejects
 	notifies    atomic.Int64
 	regFailures atomic.Int64
-	rejectGate  rateGate
 }
 
 // New builds a UA from cfg. Nothing is bound or sent until Run.
@@ -115,19 +115,18 @@ func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
 		deliveries: map[Target]*delivery{},
 		regReconf:  make(chan settings, 1),
 		regNow:     make(chan struct{}, 1),
-		rejectGate: rateGate{interval: time.Second},
 	}
-	// sipgo logs through these loggers only at debug level for normal traffic.
-	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(log)}
-	if opts.Trace {
-		tpOpts = append(tpOpts, sip.WithTransportLayerReadFilter(traceReadFilter(log)))
-	}
+	// sipgo logs through these loggers only at debug level for normal
+	// traffic; what it logs of bad input is cut short (inbound.go).
+	sipgoLog := slog.New(sipgoLogHandler{next: log.Handler(), u: u})
+	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(sipgoLog),
+		sip.WithTransportLayerReadFilter(u.readFilter)}
 	u.sua, err = sipgo.NewUA(
 		sipgo.WithUserAgent(agent),
 		sipgo.WithUserAgentHostname(s.aor.Host),
 		sipgo.WithUserAgenTLSConfig(&tls.Config{InsecureSkipVerify: cfg.TLSInsecure, MinVersion: tls.VersionTLS12}),
 		sipgo.WithUserAgentTransportLayerOptions(tpOpts...),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipgoLog),
 			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
 				// Late retransmissions of responses we already acted on.
 				log.Debug("sip response outside any transaction", "msg", r.Short())
@@ -136,7 +135,7 @@ func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create sip user agent: %w", err)
 	}
-	u.srv, err = sipgo.NewServer(u.sua, sipgo.WithServerLogger(log))
+	u.srv, err = sipgo.NewServer(u.sua, sipgo.WithServerLogger(sipgoLog))
 	if err != nil {
 		_ = u.sua.Close()
 		return nil, fmt.Errorf("create sip server: %w", err)
@@ -179,6 +178,7 @@ func (u *UA) Status() Status {
 	u.mu.Unlock()
 	st.NotifiesReceived = u.notifies.Load()
 	st.RegisterFailures = u.regFailures.Load()
+	st.Rejected = u.rejected.snapshot()
 	return st
 }
 
@@ -196,13 +196,11 @@ func (u *UA) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	u.trust.Store(trust) // before the first datagram is read
 	stopServe, serveDone, err := u.listen(ctx, s)
 	if err != nil {
 		return err
 	}
-	u.mu.Lock()
-	u.trust = trust
-	u.mu.Unlock()
 	close(u.ready)
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -268,7 +266,7 @@ func (u *UA) listen(ctx context.Context, s settings) (stop func(), serveDone <-c
 			return nil, nil, fmt.Errorf("listen tcp %s: %w", s.cfg.Listen, err)
 		}
 		closer, bound = l, l.Addr()
-		go func() { done <- u.srv.ServeTCP(l) }()
+		go func() { done <- u.srv.ServeTCP(trustedListener{Listener: l, u: u}) }()
 	default:
 		// TLS needs a certificate to listen; the PBX reaches us over the
 		// connection we opened, so nothing is bound.
@@ -330,7 +328,7 @@ func (u *UA) setContact(ctx context.Context, s settings, bound net.Addr) error {
 		host = ip
 	}
 	copts := []sipgo.ClientOption{
-		sipgo.WithClientLogger(u.log),
+		sipgo.WithClientLogger(slog.New(sipgoLogHandler{next: u.log.Handler(), u: u})),
 		sipgo.WithClientHostname(host),
 		sipgo.WithClientNAT(), // rport
 	}
