@@ -2,8 +2,8 @@ package sip
 
 import (
 	"bytes"
-	"errors"
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"strings"
