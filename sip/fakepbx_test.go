@@ -20,8 +20,9 @@ import (
 // fakePBX is an in-process registrar and notifier on a loopback UDP port.
 // Its handlers only answer and record; tests assert on what was recorded.
 type fakePBX struct {
-	t    *testing.T
-	addr string
+	t       *testing.T
+	addr    string
+	network string // "udp" or "tcp"
 	cli  *sipgo.Client
 	reqs chan *sip.Request // every request received, in arrival order
 
@@ -30,6 +31,13 @@ type fakePBX struct {
 }
 
 func newFakePBX(t *testing.T, host string) *fakePBX {
+	t.Helper()
+	return newFakePBXOn(t, host, "udp")
+}
+
+// newFakePBXOn is newFakePBX on network "udp" or "tcp"; over TCP it sends
+// its requests over TCP too.
+func newFakePBXOn(t *testing.T, host, network string) *fakePBX {
 	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("fakepbx"),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(testLogger())),
@@ -41,15 +49,32 @@ func newFakePBX(t *testing.T, host string) *fakePBX {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err := net.ListenPacket("udp", host+":0")
-	if err != nil {
-		t.Fatal(err)
+	var (
+		closer io.Closer
+		serve  func() error
+		addr   string
+	)
+	if network == "tcp" {
+		l, err := net.Listen("tcp", host+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		closer, addr, serve = l, l.Addr().String(), func() error { return srv.ServeTCP(l) }
+	} else {
+		pc, err := net.ListenPacket("udp", host+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		closer, addr, serve = pc, pc.LocalAddr().String(), func() error { return srv.ServeUDP(pc) }
 	}
-	f := &fakePBX{t: t, addr: pc.LocalAddr().String(), reqs: make(chan *sip.Request, 100)}
+	f := &fakePBX{t: t, addr: addr, network: network, reqs: make(chan *sip.Request, 100)}
 	h, p, _ := net.SplitHostPort(f.addr)
 	port := mustAtoi(t, p)
-	f.cli, err = sipgo.NewClient(ua, sipgo.WithClientHostname(h), sipgo.WithClientPort(port),
-		sipgo.WithClientConnectionAddr(f.addr), sipgo.WithClientLogger(testLogger()))
+	copts := []sipgo.ClientOption{sipgo.WithClientHostname(h), sipgo.WithClientPort(port), sipgo.WithClientLogger(testLogger())}
+	if network == "udp" {
+		copts = append(copts, sipgo.WithClientConnectionAddr(f.addr))
+	}
+	f.cli, err = sipgo.NewClient(ua, copts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,10 +98,10 @@ func newFakePBX(t *testing.T, host string) *fakePBX {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = srv.ServeUDP(pc)
+		_ = serve()
 	}()
 	t.Cleanup(func() {
-		_ = pc.Close()
+		_ = closer.Close()
 		<-done
 		_ = ua.Close()
 	})
@@ -127,6 +152,9 @@ func (f *fakePBX) send(req *sip.Request) int {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
+	if f.network == "tcp" {
+		req.SetTransport("TCP")
+	}
 	res, err := f.cli.Do(ctx, req)
 	if err != nil {
 		f.t.Fatalf("%s from fake: %v", req.Method, err)

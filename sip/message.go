@@ -58,6 +58,9 @@ type IncomingMessage struct {
 	RequestURI  string // Request-URI, normalized like From
 	ContentType string // media type, lower case, without parameters
 	Charset     string // declared charset, lower case ("" when absent)
+	// Transport is what the MESSAGE arrived over: "UDP", "TCP" or "TLS".
+	// Over UDP its source address, which the UA trusts, is easy to forge.
+	Transport string
 	// Body is UTF-8 for text/plain (Latin-1 converted, invalid bytes
 	// replaced by U+FFFD); XML bodies are passed as received since they
 	// declare their own encoding.
@@ -195,6 +198,12 @@ func (u *UA) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		u.respond(tx, req, sip.StatusTemporarilyUnavailable, "Messaging Not Available")
 		return
 	}
+	if code, reason := u.transportRefusal(req); code != 0 {
+		u.rejected.add(RejectTransport)
+		u.log.Warn("sip MESSAGE over UDP refused: the gateway uses TCP or TLS", "source", req.Source())
+		u.respond(tx, req, code, reason)
+		return
+	}
 	in, code, reason := incomingMessage(req)
 	if code != 0 {
 		u.log.Debug("sip MESSAGE refused", "source", req.Source(), "code", code, "reason", reason)
@@ -213,6 +222,18 @@ func (u *UA) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 	u.respond(tx, req, code, statusReason(code))
 }
 
+// transportRefusal refuses a MESSAGE that came over UDP while the gateway
+// is set to TCP or TLS: there the PBX reaches the gateway over a connection,
+// whose source a sender off the path cannot forge, and a UDP MESSAGE
+// claiming to be an agent's reply is not to be believed. (The UA binds no
+// UDP socket then; this holds whatever sipgo might accept.)
+func (u *UA) transportRefusal(req *sip.Request) (int, string) {
+	if u.settings().transport != "UDP" && strings.EqualFold(req.Transport(), "UDP") {
+		return sip.StatusForbidden, "MESSAGE Over UDP Not Accepted"
+	}
+	return 0, ""
+}
+
 // incomingMessage decodes req, or returns the error status to answer with.
 func incomingMessage(req *sip.Request) (IncomingMessage, int, string) {
 	body := req.Body()
@@ -224,6 +245,7 @@ func incomingMessage(req *sip.Request) (IncomingMessage, int, string) {
 		ContentType: mediaType(ctype),
 		Charset:     strings.ToLower(strings.Trim(contentParam(ctype, "charset"), `" `)),
 		RequestURI:  normalizeURI(req.Recipient),
+		Transport:   strings.ToUpper(req.Transport()),
 	}
 	if f := req.From(); f != nil {
 		in.From = normalizeURI(f.Address)

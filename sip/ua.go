@@ -201,6 +201,11 @@ func (u *UA) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	u.log.Info("sip listening", "transport", s.transport, "addr", u.LocalAddr(), "contact", u.contact.String())
+	if _, chat := u.h.(MessageHandler); chat && s.transport == "UDP" {
+		u.log.Warn("sip chat replies arrive over UDP, where a sender's address is easy to forge; set sip.transport to tcp or tls",
+			"transport", s.transport)
+	}
 	close(u.ready)
 
 	runCtx, cancel := context.WithCancel(ctx)
