@@ -23,8 +23,8 @@ type fakePBX struct {
 	t       *testing.T
 	addr    string
 	network string // "udp" or "tcp"
-	cli  *sipgo.Client
-	reqs chan *sip.Request // every request received, in arrival order
+	cli     *sipgo.Client
+	reqs    chan *sip.Request // every request received, in arrival order
 
 	mu     sync.Mutex
 	answer func(req *sip.Request) *sip.Response // nil: 200 OK
