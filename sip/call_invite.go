@@ -14,8 +14,9 @@ import (
 const (
 	// offeredSE is the session interval we ask for (RFC 4028 default).
 	offeredSE = 1800 * time.Second
-	// minSE is the smallest session interval we accept in a request.
-	minSE = 90 * time.Second
+	// defaultMinSE is our Min-SE (RFC 4028's minimum): the smallest session
+	// interval we accept, in a request or a 2xx.
+	defaultMinSE = 90 * time.Second
 )
 
 func buildRequest(u *UA, req *sip.Request) error { return sipgo.ClientRequestBuild(u.cli, req) }
@@ -36,7 +37,7 @@ func (l *Leg) sendInvite(ctx context.Context) error {
 	req.AppendHeader(sip.NewHeader("Allow", allowed))
 	req.AppendHeader(sip.NewHeader("Supported", "timer"))
 	req.AppendHeader(sip.NewHeader("Session-Expires", seconds(st.askSE)))
-	req.AppendHeader(sip.NewHeader("Min-SE", seconds(minSE)))
+	req.AppendHeader(sip.NewHeader("Min-SE", seconds(l.u.tm.minSE)))
 	st.auth.apply(req)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(st.localSDP)

@@ -46,7 +46,10 @@ func parseSessionExpires(m sip.Message) (time.Duration, string, bool) {
 }
 
 // startSessionTimer applies the Session-Expires of a 2xx to an INVITE or
-// UPDATE of ours; without one the session does not expire.
+// UPDATE of ours; without one the session does not expire. An interval
+// below the Min-SE our request carried breaks RFC 4028 (a proxy or UAS may
+// not go below it); it is taken as Min-SE rather than refreshing, or
+// expecting refreshes, every second.
 func (l *Leg) startSessionTimer(res *sip.Response) {
 	s := &l.st.session
 	se, refresher, ok := parseSessionExpires(res)
@@ -55,9 +58,24 @@ func (l *Leg) startSessionTimer(res *sip.Response) {
 		s.stop()
 		return
 	}
+	if se < l.u.tm.minSE {
+		l.log.Warn("sip session interval below our Min-SE raised to it", "session_expires", se.String(), "min_se", l.u.tm.minSE.String())
+		se = l.u.tm.minSE
+	}
 	s.interval = se
 	s.weRefresh = refresher != "uas" // we were the UAC
 	l.scheduleSession()
+}
+
+// sessionTooSmall answers a PBX re-INVITE or UPDATE whose Session-Expires
+// is below our Min-SE with 422 (RFC 4028 9) and reports whether it did.
+func (l *Leg) sessionTooSmall(in inbound) bool {
+	se, _, ok := parseSessionExpires(in.req)
+	if !ok || se >= l.u.tm.minSE {
+		return false
+	}
+	l.respond(in, 422, "Session Interval Too Small", nil, sip.NewHeader("Min-SE", seconds(l.u.tm.minSE)))
+	return true
 }
 
 // sessionFromRequest applies the Session-Expires of a PBX re-INVITE or

@@ -233,8 +233,9 @@ func fakeConfig(f *fakePBX) config.SIP {
 }
 
 // runUA runs a UA with short test timings until the test ends and returns it
-// once bound, with a stop function that reports Run's error.
-func runUA(t *testing.T, cfg config.SIP, h Handler, opts Options, requestTimeout time.Duration) (*UA, func() error) {
+// once bound, with a stop function that reports Run's error. tune, when
+// given, changes the test timings before Run.
+func runUA(t *testing.T, cfg config.SIP, h Handler, opts Options, requestTimeout time.Duration, tune ...func(*timing)) (*UA, func() error) {
 	t.Helper()
 	u, err := New(cfg, h, opts)
 	if err != nil {
@@ -242,7 +243,10 @@ func runUA(t *testing.T, cfg config.SIP, h Handler, opts Options, requestTimeout
 	}
 	u.tm = timing{backoffMin: 20 * time.Millisecond, backoffMax: 200 * time.Millisecond,
 		requestTimeout: requestTimeout, closeTimeout: 500 * time.Millisecond,
-		linger: 50 * time.Millisecond, minRefresh: 10 * time.Millisecond}
+		linger: 50 * time.Millisecond, minRefresh: 10 * time.Millisecond, minSE: time.Second}
+	for _, f := range tune {
+		f(&u.tm)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- u.Run(ctx) }()

@@ -36,6 +36,7 @@ type timing struct {
 	closeTimeout   time.Duration // unregister / unsubscribe when stopping
 	linger         time.Duration // keep a removed dialog to answer its last NOTIFY
 	minRefresh     time.Duration // floor of refresh intervals
+	minSE          time.Duration // our Min-SE (RFC 4028)
 }
 
 func defaultTiming() timing {
@@ -46,6 +47,7 @@ func defaultTiming() timing {
 		closeTimeout:   2 * time.Second,
 		linger:         5 * time.Second,
 		minRefresh:     time.Second,
+		minSE:          defaultMinSE,
 	}
 }
 
