@@ -242,3 +242,56 @@ func TestCallSessionIntervalBelowMinSE(t *testing.T) {
 	}
 	hangup(t, l)
 }
+
+// A session refresh the PBX challenges is sent again with credentials; the
+// call stays up.
+func TestCallSessionRefreshAnswersChallenge(t *testing.T) {
+	for _, method := range []sip.RequestMethod{sip.UPDATE, sip.INVITE} {
+		t.Run(string(method), func(t *testing.T) {
+			f := newFakeUAS(t, "UDP")
+			u, _ := startCallUA(t, f, nil)
+			f.setInDialog(func(req *sip.Request) *sip.Response {
+				if req.Method != method {
+					return okWithTag(req)
+				}
+				if req.GetHeader("Proxy-Authorization") == nil {
+					res := sip.NewResponseFromRequest(req, 407, "Proxy Authentication Required", nil)
+					res.AppendHeader(sip.NewHeader("Proxy-Authenticate", `Digest realm="fake.test", nonce="n-refresh", qop="auth", opaque="op1"`))
+					return res
+				}
+				res := okWithTag(req)
+				res.AppendHeader(sip.NewHeader("Session-Expires", "60;refresher=uac"))
+				if req.IsInvite() {
+					res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+					res.SetBody([]byte(answerSDP))
+				}
+				return res
+			})
+			allow := "INVITE, ACK, BYE, CANCEL"
+			if method == sip.UPDATE {
+				allow += ", UPDATE"
+			}
+			l, ev, _ := answered(t, f, u, sip.NewHeader("Session-Expires", "1;refresher=uac"),
+				sip.NewHeader("Require", "timer"), sip.NewHeader("Allow", allow))
+			first := f.next(method)
+			if first.GetHeader("Proxy-Authorization") != nil {
+				t.Fatal("first refresh already carries credentials")
+			}
+			again := f.next(method)
+			authz := again.GetHeader("Proxy-Authorization")
+			if authz == nil {
+				t.Fatalf("refresh after 407 without credentials: %s", again.String())
+			}
+			checkDigest(t, authz.Value(), string(method), "s3cret-pw")
+			if again.CSeq().SeqNo <= first.CSeq().SeqNo {
+				t.Errorf("challenged refresh resent with CSeq %d after %d", again.CSeq().SeqNo, first.CSeq().SeqNo)
+			}
+			// Still up: our hang-up is what ends it, with a BYE.
+			hangup(t, l)
+			if e := ev.waitEnded(t); e.cause != EndLocalHangup {
+				t.Errorf("call ended %+v, want by our hang-up", e)
+			}
+			f.next(sip.BYE)
+		})
+	}
+}

@@ -53,7 +53,8 @@ type legState struct {
 	invite      *outTx // the INVITE awaiting its final response
 	inviteTxs   []sip.ClientTransaction
 	provisional bool // a 1xx arrived: CANCEL may be sent
-	auth        digestAnswers
+	auth        digestAnswers // for the INVITE
+	refreshAuth digestAnswers // for the session refresh under way
 	askSE       time.Duration // Session-Expires we ask for
 	cancelTx    *outTx
 	cancelSent  bool

@@ -139,6 +139,7 @@ func (l *Leg) refresh() {
 		method = sip.UPDATE
 	}
 	req := l.request(method)
+	st.refreshAuth.apply(req)
 	req.AppendHeader(sip.NewHeader("Supported", "timer"))
 	req.AppendHeader(sip.NewHeader("Session-Expires", seconds(st.session.interval)+";refresher=uac"))
 	if method == sip.INVITE {
@@ -176,7 +177,20 @@ func (l *Leg) onRefreshResponse(res *sip.Response) {
 		o.tx.Terminate()
 	}
 	code := res.StatusCode
+	if !isChallenge(res) {
+		st.refreshAuth = digestAnswers{}
+	}
 	switch {
+	case isChallenge(res):
+		// A PBX may challenge in-dialog requests too: answer like any other
+		// request of ours and refresh again at once.
+		if err := st.refreshAuth.answer(res, l.s.authUser, l.s.cfg.ResolvedPassword, o.req.Method, o.req.Recipient.String()); err != nil {
+			l.log.Warn("sip session refresh challenge not answered", "code", code, "error", err)
+			st.refreshAuth = digestAnswers{}
+			st.session.t = time.NewTimer(st.session.interval / 4)
+			return
+		}
+		l.refresh()
 	case res.IsSuccess():
 		if isInvite {
 			l.ack(res.CSeq().SeqNo, nil)
