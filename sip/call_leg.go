@@ -52,7 +52,7 @@ type legState struct {
 	phase       phase
 	invite      *outTx // the INVITE awaiting its final response
 	inviteTxs   []sip.ClientTransaction
-	provisional bool // a 1xx arrived: CANCEL may be sent
+	provisional bool          // a 1xx arrived: CANCEL may be sent
 	auth        digestAnswers // for the INVITE
 	refreshAuth digestAnswers // for the session refresh under way
 	askSE       time.Duration // Session-Expires we ask for
