@@ -71,6 +71,10 @@ type Status struct {
 	Expires       time.Time
 	Subscriptions int // wanted
 	Active        int // with an active or pending dialog
+	// Warning says what an operator should know that does not stop the UA,
+	// e.g. "restart required: sip.listen changed; …" after Reconfigure
+	// returned ErrRestartRequired. "" when there is nothing.
+	Warning string
 
 	NotifiesReceived int64 // NOTIFYs delivered to the Handler
 	RegisterFailures int64 // failed REGISTER attempts

@@ -94,8 +94,21 @@ func hostPort(u sip.Uri, transport string) string {
 	return net.JoinHostPort(u.Host, strconv.Itoa(port))
 }
 
-// transportChanged says whether moving from a to b needs a new transport.
-func transportChanged(a, b config.SIP) bool {
-	return !strings.EqualFold(a.Transport, b.Transport) || a.Listen != b.Listen ||
-		a.PublicAddress != b.PublicAddress || a.TLSInsecure != b.TLSInsecure
+// transportChanges lists the config keys whose change from a to b needs a
+// new transport.
+func transportChanges(a, b config.SIP) []string {
+	var out []string
+	if !strings.EqualFold(a.Transport, b.Transport) {
+		out = append(out, "sip.transport")
+	}
+	if a.Listen != b.Listen {
+		out = append(out, "sip.listen")
+	}
+	if a.PublicAddress != b.PublicAddress {
+		out = append(out, "sip.public_address")
+	}
+	if a.TLSInsecure != b.TLSInsecure {
+		out = append(out, "sip.tls_insecure")
+	}
+	return out
 }

@@ -39,6 +39,9 @@ type healthSIP struct {
 	Error         string       `json:"error,omitempty"`
 	Subscriptions int          `json:"subscriptions"`
 	Active        int          `json:"active"`
+	// Warning does not make the gateway unhealthy, e.g. a SIP change in the
+	// file that needs a restart.
+	Warning string `json:"warning,omitempty"`
 }
 
 type healthConfig struct {
@@ -55,7 +58,7 @@ func (g *gateway) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	h := health{
 		Status: "ok",
 		SIP: healthSIP{Registration: st.Registration, Error: g.regErr,
-			Subscriptions: st.Subscriptions, Active: st.Active},
+			Subscriptions: st.Subscriptions, Active: st.Active, Warning: st.Warning},
 		Config:       healthConfig{Source: g.cfg.Load().Source, ReloadedAt: g.reloadAt},
 		Sessions:     g.web.Sessions(),
 		Calls:        g.web.Calls(),
