@@ -78,6 +78,9 @@ type Status struct {
 
 	NotifiesReceived int64 // NOTIFYs delivered to the Handler
 	RegisterFailures int64 // failed REGISTER attempts
+	// PBXLost counts the times the PBX was found unreachable or to have
+	// forgotten the registration (each followed by recovery).
+	PBXLost int64
 	// Rejected counts incoming SIP dropped or refused, by reason (every one
 	// of RejectReasons is present).
 	Rejected map[string]int64

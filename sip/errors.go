@@ -23,6 +23,9 @@ var (
 	// that SetSubscriptions no longer lists: the UA unsubscribed and will
 	// not subscribe again.
 	ErrSubscriptionRemoved = errors.New("sip: subscription removed")
+	// ErrPBXUnreachable is the registration error and the SubscriptionLost
+	// error while the PBX answers no keepalive.
+	ErrPBXUnreachable = errors.New("sip: PBX not answering keepalive requests")
 	// ErrAlreadyRun is returned by a second call to Run.
 	ErrAlreadyRun = errors.New("sip: UA already run")
 )

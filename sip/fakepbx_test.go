@@ -28,6 +28,7 @@ type fakePBX struct {
 
 	mu     sync.Mutex
 	answer func(req *sip.Request) *sip.Response // nil: 200 OK
+	silent bool                                 // answer nothing, record nothing: the PBX is down
 }
 
 func newFakePBX(t *testing.T, host string) *fakePBX {
@@ -82,10 +83,13 @@ func newFakePBXOn(t *testing.T, host, network string) *fakePBX {
 		if tx == nil {
 			return
 		}
-		f.reqs <- req
 		f.mu.Lock()
-		answer := f.answer
+		answer, silent := f.answer, f.silent
 		f.mu.Unlock()
+		if silent {
+			return
+		}
+		f.reqs <- req
 		var res *sip.Response
 		if answer != nil {
 			res = answer(req)
@@ -111,6 +115,13 @@ func newFakePBXOn(t *testing.T, host, network string) *fakePBX {
 func (f *fakePBX) setAnswer(a func(req *sip.Request) *sip.Response) {
 	f.mu.Lock()
 	f.answer = a
+	f.mu.Unlock()
+}
+
+// setSilent makes f answer nothing (true) or answer again (false).
+func (f *fakePBX) setSilent(silent bool) {
+	f.mu.Lock()
+	f.silent = silent
 	f.mu.Unlock()
 }
 
@@ -243,7 +254,9 @@ func runUA(t *testing.T, cfg config.SIP, h Handler, opts Options, requestTimeout
 	}
 	u.tm = timing{backoffMin: 20 * time.Millisecond, backoffMax: 200 * time.Millisecond,
 		requestTimeout: requestTimeout, closeTimeout: 500 * time.Millisecond,
-		linger: 50 * time.Millisecond, minRefresh: 10 * time.Millisecond, minSE: time.Second}
+		linger: 50 * time.Millisecond, minRefresh: 10 * time.Millisecond, minSE: time.Second,
+		keepaliveTimeout: 300 * time.Millisecond, keepaliveRetry: 20 * time.Millisecond, keepaliveFailures: 2,
+		renewSpacing: 5 * time.Millisecond, renewWindow: 100 * time.Millisecond}
 	for _, f := range tune {
 		f(&u.tm)
 	}

@@ -28,6 +28,7 @@ type settings struct {
 	authUser  string
 	regExpiry time.Duration
 	subExpiry time.Duration
+	keepalive time.Duration
 }
 
 func parseSettings(c config.SIP) (settings, error) {
@@ -71,6 +72,9 @@ func parseSettings(c config.SIP) (settings, error) {
 	}
 	if s.subExpiry <= 0 {
 		s.subExpiry = defaultSubscribeExpiry
+	}
+	if s.keepalive = c.KeepaliveInterval; s.keepalive <= 0 {
+		s.keepalive = defaultKeepalive
 	}
 	return s, nil
 }

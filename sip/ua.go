@@ -37,6 +37,12 @@ type timing struct {
 	linger         time.Duration // keep a removed dialog to answer its last NOTIFY
 	minRefresh     time.Duration // floor of refresh intervals
 	minSE          time.Duration // our Min-SE (RFC 4028)
+
+	keepaliveTimeout  time.Duration // wait for one probe's final response
+	keepaliveRetry    time.Duration // next probe after one went unanswered
+	keepaliveFailures int           // unanswered probes in a row that mean the PBX is gone
+	renewSpacing      time.Duration // at most this between two renewed subscriptions
+	renewWindow       time.Duration // and all of them within this
 }
 
 func defaultTiming() timing {
@@ -48,6 +54,12 @@ func defaultTiming() timing {
 		linger:         5 * time.Second,
 		minRefresh:     time.Second,
 		minSE:          defaultMinSE,
+
+		keepaliveTimeout:  5 * time.Second,
+		keepaliveRetry:    time.Second,
+		keepaliveFailures: 2,
+		renewSpacing:      50 * time.Millisecond,
+		renewWindow:       10 * time.Second,
 	}
 }
 
@@ -84,11 +96,19 @@ type UA struct {
 	regReconf  chan settings // latest settings for the registration loop
 	calls      callTable     // live call legs (call.go)
 	regNow     chan struct{} // re-register at once: the PBX seems to have lost our state
+	probeNow   chan string   // probe the PBX at once, for this reason (keepalive.go)
+	// Recovery (keepalive.go): whether the last REGISTER 2xx listed our
+	// contact, whether subscriptions are renewed after the next successful
+	// REGISTER, and the renewal epoch dialogs are made in.
+	bindingVisible bool
+	renewDue       bool
+	epoch          uint64
 
 	trust       atomic.Pointer[trustList] // nil until Run; read per datagram
 	rejected    rejects
 	notifies    atomic.Int64
 	regFailures atomic.Int64
+	pbxLost     atomic.Int64
 }
 
 // New builds a UA from cfg. Nothing is bound or sent until Run.
@@ -117,6 +137,7 @@ func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
 		deliveries: map[Target]*delivery{},
 		regReconf:  make(chan settings, 1),
 		regNow:     make(chan struct{}, 1),
+		probeNow:   make(chan string, 1),
 	}
 	// sipgo logs through these loggers only at debug level for normal
 	// traffic; what it logs of bad input is cut short (inbound.go).
@@ -181,6 +202,7 @@ func (u *UA) Status() Status {
 	st.NotifiesReceived = u.notifies.Load()
 	st.RegisterFailures = u.regFailures.Load()
 	st.Rejected = u.rejected.snapshot()
+	st.PBXLost = u.pbxLost.Load()
 	return st
 }
 
@@ -212,10 +234,14 @@ func (u *UA) Run(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	regDone := make(chan struct{})
+	regDone, kaDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(regDone)
 		u.runRegister(runCtx)
+	}()
+	go func() {
+		defer close(kaDone)
+		u.runKeepalive(runCtx)
 	}()
 	u.mu.Lock()
 	u.runCtx = runCtx
@@ -235,6 +261,7 @@ func (u *UA) Run(ctx context.Context) error {
 	u.mu.Unlock()
 	u.stopCalls() // BYE/CANCEL live calls while the transport works
 	cancel()
+	<-kaDone
 	<-regDone
 	u.subWG.Wait()
 	stopServe()

@@ -127,6 +127,9 @@ func (g *gateway) metrics() *prometheus.Registry {
 			ConstLabels: prometheus.Labels{"reason": reason},
 		}, func() float64 { return float64(g.ua.Status().Rejected[reason]) }))
 	}
+	counter("frontdesk_sip_pbx_lost_total", "Times the PBX stopped answering or forgot the registration; each is followed by registering and subscribing again.", func() float64 {
+		return float64(g.ua.Status().PBXLost)
+	})
 	counter("frontdesk_sip_notify_bad_bodies_total", "NOTIFY bodies that could not be parsed.", func() float64 {
 		return float64(g.badBody.Load())
 	})
