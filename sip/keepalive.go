@@ -160,6 +160,7 @@ func (u *UA) listsOurContact(res *sip.Response, s settings) bool {
 // subscription lost.
 func (u *UA) pbxUnreachable() {
 	u.pbxLost.Add(1)
+	u.unreachable.Store(true)
 	u.log.Warn("sip PBX not answering: registration and subscriptions marked lost", "probes", u.tm.keepaliveFailures)
 	u.setReg(RegFailed, ErrPBXUnreachable, 0)
 	u.mu.Lock()
@@ -179,7 +180,9 @@ func (u *UA) pbxUnreachable() {
 // pbxForgot starts recovery: register again now, then subscribe every
 // target anew (renewSubscriptions, once the registration is back).
 func (u *UA) pbxForgot(reason string) {
-	u.pbxLost.Add(1)
+	if !u.unreachable.Swap(false) { // an outage was counted when it began
+		u.pbxLost.Add(1)
+	}
 	u.log.Warn("sip PBX lost our state: registering and subscribing again", "reason", reason)
 	u.mu.Lock()
 	u.renewDue = true

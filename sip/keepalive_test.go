@@ -162,7 +162,7 @@ func TestPBXUnreachableThenBack(t *testing.T) {
 	if !errors.Is(ev.err, ErrPBXUnreachable) {
 		t.Errorf("registration failed with %v, want ErrPBXUnreachable", ev.err)
 	}
-	if st := u.Status(); st.Registration != RegFailed || st.LastError != ErrPBXUnreachable.Error() {
+	if st := u.Status(); st.Registration != RegFailed || st.LastError != ErrPBXUnreachable.Error() || st.Active != 0 {
 		t.Errorf("status while the PBX is away %+v", st)
 	}
 	lost := map[Target]bool{}
@@ -180,6 +180,9 @@ func TestPBXUnreachableThenBack(t *testing.T) {
 	f.setSilent(false)
 	waitRecovery(t, f, alice, bob)
 	waitFor(t, rec.regs, "registered again", func(e regEvent) bool { return e.state == RegRegistered })
+	if st := u.Status(); st.PBXLost != 1 {
+		t.Errorf("one outage counted %d times", st.PBXLost)
+	}
 }
 
 // With a registrar that lists no bindings (binding queries cannot tell), the

@@ -109,6 +109,7 @@ type UA struct {
 	notifies    atomic.Int64
 	regFailures atomic.Int64
 	pbxLost     atomic.Int64
+	unreachable atomic.Bool // the PBX answers no keepalive: nothing is active
 }
 
 // New builds a UA from cfg. Nothing is bound or sent until Run.
@@ -194,7 +195,7 @@ func (u *UA) Status() Status {
 	st.Subscriptions = len(u.wanted)
 	st.Active = 0
 	for _, sub := range u.subs {
-		if d := sub.d; d != nil && d.confirmed && !d.closing {
+		if d := sub.d; d != nil && d.confirmed && !d.closing && !u.unreachable.Load() {
 			st.Active++
 		}
 	}
