@@ -126,7 +126,7 @@ func parseSubState(v string) (subState, error) {
 		switch k {
 		case "expires":
 			if n, err := strconv.Atoi(val); err == nil && n >= 0 {
-				st.expires = time.Duration(n) * time.Second
+				st.expires = min(time.Duration(n), maxDeltaSeconds/time.Second) * time.Second
 			}
 		case "reason":
 			st.reason = strings.ToLower(val)
