@@ -54,8 +54,9 @@
 // (ErrPBXUnreachable) and every subscription lost, so health says so and
 // agents show unavailable. A subscription refresh answered 481 starts a
 // probe at once; with a registrar that cannot be queried it is taken as a
-// restart. Registrars that answer queries with an error are probed with
-// OPTIONS from then on; restarts are then noticed by outages and 481s.
+// restart. Registrars that answer queries with an error, or keep leaving
+// out a binding they just granted, are probed with OPTIONS from then on;
+// restarts are then noticed by outages and 481s.
 //
 // UDP: messages up to 8 KiB are sent over UDP (sipgo alone stops at 1300
 // bytes; video INVITEs with SDES keys pass that).

@@ -48,6 +48,7 @@ const (
 func (u *UA) runKeepalive(ctx context.Context) {
 	q := &bindingQuery{callID: newCallID(), tag: newTag()}
 	failures, unreachable := 0, false
+	forgotAt := int64(-1) // registrations when the PBX last seemed to forget us
 	for {
 		wait := u.settings().keepalive
 		if failures > 0 {
@@ -77,8 +78,15 @@ func (u *UA) runKeepalive(ctx context.Context) {
 		case unreachable:
 			failures, unreachable = 0, false
 			u.pbxForgot("the PBX answers again after not answering")
+		case res == probeForgotten && forgotAt >= 0 && u.registrations.Load() > forgotAt:
+			// Registered again since, and still not listed: this registrar's
+			// answers to queries cannot be believed. Do not re-register
+			// forever; outages and 481s remain.
+			failures, forgotAt = 0, -1
+			u.log.Info("sip registrar answers binding queries without the binding it just granted; PBX restarts are noticed by keepalive failures and refused subscription refreshes")
+			u.stopBindingQueries()
 		case res == probeForgotten:
-			failures = 0
+			failures, forgotAt = 0, u.registrations.Load()
 			u.pbxForgot("the registrar no longer lists our registration")
 		case reason != "" && !u.bindingCheckable():
 			// Only a probe could have told whether the PBX forgot us all.
@@ -86,8 +94,18 @@ func (u *UA) runKeepalive(ctx context.Context) {
 			u.pbxForgot(reason)
 		default:
 			failures = 0
+			if res == probeAlive && u.bindingCheckable() {
+				forgotAt = -1
+			}
 		}
 	}
+}
+
+// stopBindingQueries makes the keepalive OPTIONS for the rest of the run.
+func (u *UA) stopBindingQueries() {
+	u.mu.Lock()
+	u.noBindingQueries = true
+	u.mu.Unlock()
 }
 
 // probeSoon asks the keepalive loop to probe now, because of reason (a
@@ -105,7 +123,7 @@ func (u *UA) probeSoon(reason string) {
 func (u *UA) bindingCheckable() bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return u.status.Registration == RegRegistered && u.bindingVisible
+	return u.status.Registration == RegRegistered && u.bindingVisible && !u.noBindingQueries
 }
 
 // probe sends one binding query or OPTIONS, bounded by keepaliveTimeout.
@@ -125,9 +143,7 @@ func (u *UA) probe(ctx context.Context, q *bindingQuery) probeResult {
 			// Not every registrar answers queries; OPTIONS and 481s remain.
 			u.log.Info("sip registrar does not answer binding queries; PBX restarts are noticed by keepalive failures and refused subscription refreshes",
 				"code", res.StatusCode, "error", err)
-			u.mu.Lock()
-			u.bindingVisible = false
-			u.mu.Unlock()
+			u.stopBindingQueries()
 		}
 		return probeAlive
 	}

@@ -234,3 +234,41 @@ func TestRenewSpacing(t *testing.T) {
 		}
 	}
 }
+
+// A registrar that lists our binding when we register but never in answers
+// to queries would have us re-register forever: after one recovery that
+// changes nothing, the UA stops querying and keeps alive with OPTIONS.
+func TestBindingQueriesThatNeverListUsStopped(t *testing.T) {
+	f := newFakePBX(t, "127.0.0.1")
+	reg := newFakeRegistrar(true)
+	f.setAnswer(func(req *sip.Request) *sip.Response {
+		if req.Method == sip.REGISTER && req.Contact() == nil {
+			return okWithTag(req) // a query: no bindings listed
+		}
+		return reg.answer(req)
+	})
+	rec := newRecorder()
+	u, _ := startUA(t, f, rec, keepaliveEvery(50*time.Millisecond), Options{})
+	u.SetSubscriptions([]Target{alice})
+	waitFor(t, rec.regs, "registered", func(e regEvent) bool { return e.state == RegRegistered })
+	nextQuery(t, f)
+	waitRecovery(t, f, alice) // the first such answer is believed
+	f.next(sip.OPTIONS)       // then OPTIONS
+	deadline := time.After(3 * time.Second)
+	for options := 0; options < 5; { // and only OPTIONS: no more queries, no more registering
+		select {
+		case r := <-f.reqs:
+			switch r.Method {
+			case sip.OPTIONS:
+				options++
+			case sip.REGISTER:
+				t.Fatalf("REGISTER after queries were given up: %s (Contact %v)", r.StartLine(), r.Contact())
+			}
+		case <-deadline:
+			t.Fatalf("%d keepalive OPTIONS within 3s", options)
+		}
+	}
+	if st := u.Status(); st.PBXLost != 1 {
+		t.Errorf("PBX counted lost %d times, want once", st.PBXLost)
+	}
+}

@@ -104,6 +104,7 @@ func (u *UA) register(ctx context.Context, r *registration, expiry time.Duration
 			return 0, fmt.Errorf("register %s: %w", r.s.aor.String(), statusError("REGISTER", res))
 		}
 		granted, visible := u.grantedExpiry(res, r.s, expiry)
+		u.registrations.Add(1)
 		u.mu.Lock()
 		u.bindingVisible = visible
 		u.mu.Unlock()

@@ -100,16 +100,18 @@ type UA struct {
 	// Recovery (keepalive.go): whether the last REGISTER 2xx listed our
 	// contact, whether subscriptions are renewed after the next successful
 	// REGISTER, and the renewal epoch dialogs are made in.
-	bindingVisible bool
-	renewDue       bool
-	epoch          uint64
+	bindingVisible   bool
+	noBindingQueries bool // the registrar's answers to them proved useless
+	renewDue         bool
+	epoch            uint64
 
-	trust       atomic.Pointer[trustList] // nil until Run; read per datagram
-	rejected    rejects
-	notifies    atomic.Int64
-	regFailures atomic.Int64
-	pbxLost     atomic.Int64
-	unreachable atomic.Bool // the PBX answers no keepalive: nothing is active
+	trust         atomic.Pointer[trustList] // nil until Run; read per datagram
+	rejected      rejects
+	notifies      atomic.Int64
+	regFailures   atomic.Int64
+	pbxLost       atomic.Int64
+	registrations atomic.Int64 // successful REGISTERs
+	unreachable   atomic.Bool  // the PBX answers no keepalive: nothing is active
 }
 
 // New builds a UA from cfg. Nothing is bound or sent until Run.
