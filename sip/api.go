@@ -82,6 +82,6 @@ type Status struct {
 	// forgotten the registration (each followed by recovery).
 	PBXLost int64
 	// Rejected counts incoming SIP dropped or refused, by reason (every one
-	// of RejectReasons is present).
+	// of RejectReasons() is present).
 	Rejected map[string]int64
 }

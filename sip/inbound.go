@@ -28,7 +28,7 @@ const (
 )
 
 // RejectReasons lists every reason of Status.Rejected.
-var RejectReasons = []string{RejectUntrusted, RejectUnparsable, RejectTransport}
+func RejectReasons() []string { return []string{RejectUntrusted, RejectUnparsable, RejectTransport} }
 
 // maxLoggedBytes bounds any raw SIP text (or error quoting it) the UA or
 // sipgo puts in a log line, except the SIP trace the operator asked for.

@@ -120,7 +120,7 @@ func (g *gateway) metrics() *prometheus.Registry {
 	counter("frontdesk_sip_notifies_total", "NOTIFY requests received for subscriptions.", func() float64 {
 		return float64(g.notifies.Load())
 	})
-	for _, reason := range sip.RejectReasons {
+	for _, reason := range sip.RejectReasons() {
 		r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name:        "frontdesk_sip_rejected_total",
 			Help:        "Incoming SIP dropped or refused: from an untrusted source, not SIP, or a chat reply over UDP while the gateway uses TCP/TLS.",
