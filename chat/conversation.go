@@ -1,17 +1,16 @@
 package chat
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
-	"unicode/utf8"
 )
 
-// Conversation is one visitor's chat with one agent. Its methods are safe
-// for concurrent use; what goes to SIP runs on the chat's own goroutine, in
-// order.
+// Conversation is one visitor's chat with one agent. Its state is guarded
+// by mu; what goes to SIP runs on the chat's own goroutine, in order. The
+// visitor side reaches it through an Attachment.
 type Conversation struct {
 	m        *Manager
 	id       string // subaddress id, also the log key
@@ -23,14 +22,29 @@ type Conversation struct {
 	fromUser string // "" or username+id
 	out      chan outItem
 	endc     chan endReason // written once, by end
+	// after is the previous agent-routed chat's finished, when it may still
+	// be telling the agent it ended: this chat's notice waits for it.
+	after    <-chan struct{}
+	finished chan struct{} // closed when the worker has sent its last MESSAGE
+	// endedAt is set once by end before the chat leaves the Manager's
+	// tables; read under Manager.mu, like lateReplies.
+	endedAt     time.Time
+	lateReplies int // refusal notices for replies after the end
 
 	mu       sync.Mutex
-	sink     Sink // nil while detached
-	buf      []Event
+	sink     Sink   // nil while detached
+	gen      uint64 // which attachment is current; Resume increments it
 	ended    bool
 	deadline time.Time   // end of the grace period while detached
 	sent     []time.Time // send times within the last minute
-	seq      int
+	n        int         // message ids handed out
+	recent   []string    // the last client ids of Send, to ignore a resent one
+	inflight int         // texts queued whose delivery result is not kept yet
+	kept     keptEvents
+	// Hand-over (agent routing): replies count only from noticeAt+hold.
+	noticeAt time.Time     // when the agent's client accepted the new-chat notice
+	hold     time.Duration // 0, or chat.handover when the agent just had another chat
+	refusals int           // refusal notices sent to the agent
 	// Typing indicators toward the agent.
 	typingOn     bool // the agent was last told "active"
 	typingSentAt time.Time
@@ -47,81 +61,23 @@ const (
 	endShutdown                      // the gateway is stopping
 )
 
-// finalText is what the agent reads when a chat ends.
-func (r endReason) finalText() string {
+// finalText is what the agent reads when a chat ends; unseen counts the
+// agent's messages the visitor's widget never confirmed.
+func (r endReason) finalText(unseen int) string {
+	s := "[The visitor left the chat"
 	switch r {
 	case endClosed:
-		return "[The visitor ended the chat.]"
+		s = "[The visitor ended the chat"
 	case endShutdown:
-		return "[The visitor left the chat: the gateway is shutting down.]"
+		s = "[The visitor left the chat: the gateway is shutting down"
 	}
-	return "[The visitor left the chat.]"
-}
-
-// Token is the opaque resume token (192 random bits).
-func (c *Conversation) Token() string { return c.token }
-
-// ID is the chat's id (its subaddress suffix), for logs.
-func (c *Conversation) ID() string { return c.id }
-
-// Send queues a text for the agent. Validation errors come back at once;
-// the delivery result follows as an EventDelivery with the same clientID,
-// in order.
-func (c *Conversation) Send(clientID, text string) error {
-	text = cleanText(text)
-	if strings.TrimSpace(text) == "" {
-		return ErrEmpty
+	switch {
+	case unseen == 1:
+		s += "; your last message did not reach them"
+	case unseen > 1:
+		s += "; your last " + strconv.Itoa(unseen) + " messages did not reach them"
 	}
-	cfg := c.m.config()
-	if n := utf8.RuneCountInString(text); n > cfg.MaxMessageLength {
-		return fmt.Errorf("%d characters, at most %d: %w", n, cfg.MaxMessageLength, ErrTooLong)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ended {
-		return ErrEnded
-	}
-	now := c.m.now()
-	keep := c.sent[:0]
-	for _, t := range c.sent {
-		if now.Sub(t) < time.Minute {
-			keep = append(keep, t)
-		}
-	}
-	c.sent = keep
-	if len(c.sent) >= cfg.MessagesPerMinute {
-		return fmt.Errorf("%d in the last minute: %w", len(c.sent), ErrRateLimited)
-	}
-	c.seq++
-	if !c.enqueue(outItem{kind: itemText, id: fmt.Sprintf("%s-%d", c.id, c.seq), clientID: clientID, text: text}) {
-		return fmt.Errorf("send queue full: %w", ErrRateLimited)
-	}
-	c.sent = append(c.sent, now)
-	c.typingOn = false // a message ends the composing state at the receiver (RFC 3994)
-	return nil
-}
-
-// Typing reports the visitor typing (active) or having stopped. The agent
-// gets at most one "active" per resend interval and one "idle" when typing
-// stops (or after the idle timeout without activity).
-func (c *Conversation) Typing(active bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ended || c.sink == nil {
-		return
-	}
-	now := c.m.now()
-	if !active {
-		c.typingIdleLocked()
-		return
-	}
-	c.typingLast = now
-	if c.typingOn && now.Sub(c.typingSentAt) < c.m.tm.typingResend {
-		return
-	}
-	if c.enqueue(outItem{kind: itemTyping, active: true}) {
-		c.typingOn, c.typingSentAt = true, now
-	}
+	return s + ".]"
 }
 
 func (c *Conversation) typingIdleLocked() {
@@ -129,27 +85,6 @@ func (c *Conversation) typingIdleLocked() {
 		c.typingOn = false
 	}
 }
-
-// Detach is called when the visitor's websocket is lost: agent messages are
-// buffered until Resume or the end of the grace period.
-func (c *Conversation) Detach() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ended || c.sink == nil {
-		return
-	}
-	c.sink = nil
-	c.deadline = c.m.now().Add(c.m.config().ResumeGrace)
-	c.typingIdleLocked()
-	c.m.log.Info("chat detached", "chat", c.id, "until", c.deadline)
-}
-
-// Visitor returns who opened the chat (a resumed chat's agent, for one).
-func (c *Conversation) Visitor() Visitor { return c.visitor }
-
-// Close ends the chat at the visitor's request: queued texts are still
-// sent, then the agent is told the chat ended and the slot is freed.
-func (c *Conversation) Close() { c.end(endClosed) }
 
 // end stops the chat once: it leaves the Manager's tables at once (the
 // token stops working) and the worker sends the final MESSAGE.
@@ -160,10 +95,11 @@ func (c *Conversation) end(r endReason) {
 		return
 	}
 	c.ended = true
+	c.endedAt = c.m.now()
 	c.mu.Unlock()
 	c.m.remove(c)
 	c.endc <- r // buffered; end runs once
-	c.m.log.Info("chat ended", "chat", c.id, "reason", r.finalText())
+	c.m.log.Info("chat ended", "chat", c.id, "reason", r.finalText(0))
 }
 
 // tick runs on Run's goroutine: grace expiry and typing timeouts.
@@ -199,15 +135,19 @@ func (c *Conversation) emit(ev Event) {
 	c.emitLocked(ev)
 }
 
-// emitLocked hands ev to the sink, or buffers it while detached. Typing is
-// not buffered: it is stale by the time the visitor is back.
+// emitLocked numbers and keeps the agent's messages and delivery results
+// (until the widget acknowledges them), and hands ev to the sink if one is
+// attached. Typing is neither numbered nor kept: it is stale by the time
+// the visitor is back.
 func (c *Conversation) emitLocked(ev Event) {
+	if ev.Kind == EventMessage || ev.Kind == EventDelivery {
+		if ev.Kind == EventDelivery {
+			c.inflight = max(0, c.inflight-1)
+		}
+		ev = c.kept.add(ev)
+	}
 	if c.sink != nil {
 		c.sink.Deliver(ev)
-		return
-	}
-	if ev.Kind != EventTyping {
-		c.buf = append(c.buf, ev)
 	}
 }
 

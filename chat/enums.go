@@ -11,6 +11,7 @@ const (
 	EventDelivery EventKind = "delivery" // the result of one Send
 	EventTyping   EventKind = "typing"   // the agent started or stopped typing
 	EventEnded    EventKind = "ended"    // the chat is over; nothing follows
+	EventMoved    EventKind = "moved"    // the chat was resumed elsewhere; nothing more comes to this sink
 )
 
 // DeliveryState is the outcome of one Send.
@@ -38,6 +39,7 @@ const (
 	ReasonBadContact  FailReason = "bad-contact"  // ErrBadContact
 	ReasonEnded       FailReason = "ended"        // the chat ended before it was sent
 	ReasonShutdown    FailReason = "shutdown"     // the gateway is stopping
+	ReasonMoved       FailReason = "moved"        // ErrMoved: the chat went on in another tab
 	ReasonError       FailReason = "error"        // the MESSAGE could not be sent at all
 )
 
@@ -56,13 +58,13 @@ func (r FailReason) String() string     { return string(r) }
 func (s ComposingState) String() string { return string(s) }
 
 var (
-	eventKinds      = []EventKind{EventMessage, EventDelivery, EventTyping, EventEnded}
+	eventKinds      = []EventKind{EventMessage, EventDelivery, EventTyping, EventEnded, EventMoved}
 	deliveryStates  = []DeliveryState{DeliveryDelivered, DeliveryFailed}
-	failReasons     = []FailReason{ReasonOffline, ReasonRejected, ReasonTimeout, ReasonTooLong, ReasonRateLimited, ReasonEmpty, ReasonBusy, ReasonBadContact, ReasonEnded, ReasonShutdown, ReasonError}
+	failReasons     = []FailReason{ReasonOffline, ReasonRejected, ReasonTimeout, ReasonTooLong, ReasonRateLimited, ReasonEmpty, ReasonBusy, ReasonBadContact, ReasonEnded, ReasonShutdown, ReasonMoved, ReasonError}
 	composingStates = []ComposingState{ComposingActive, ComposingIdle}
 )
 
-// ParseEventKind parses message, delivery, typing or ended.
+// ParseEventKind parses message, delivery, typing, ended or moved.
 func ParseEventKind(s string) (EventKind, error) { return parseEnum(s, eventKinds) }
 
 // ParseDeliveryState parses delivered or failed.

@@ -16,6 +16,9 @@ var (
 	ErrEmpty = errors.New("chat: empty message")
 	// ErrEnded means the chat is over.
 	ErrEnded = errors.New("chat: chat ended")
+	// ErrMoved means the chat was resumed elsewhere (another tab or
+	// connection); this attachment no longer holds it.
+	ErrMoved = errors.New("chat: chat moved to another connection")
 	// ErrUnknownToken means a resume token that is wrong or expired.
 	ErrUnknownToken = errors.New("chat: unknown or expired resume token")
 	// ErrNotRunning means Open or LeaveMessage was called while Run is not
@@ -51,6 +54,8 @@ func ReasonOf(err error) FailReason {
 		return ReasonBusy
 	case errors.Is(err, ErrBadContact):
 		return ReasonBadContact
+	case errors.Is(err, ErrMoved):
+		return ReasonMoved
 	}
 	return ReasonError
 }

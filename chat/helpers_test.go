@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -162,14 +163,32 @@ func start(t *testing.T, cfg config.Chat) *harness {
 	return h
 }
 
-func (h *harness) open(t *testing.T, name, agent string) (*Conversation, *sink) {
+// open opens a chat of widget w1 and waits until the agent's client
+// accepted its new-chat notice, which must be the next MESSAGE sent.
+func (h *harness) open(t *testing.T, name, agent string) (*Attachment, *sink) {
+	t.Helper()
+	a, s := h.openOnly(t, name, agent)
+	if m := h.snd.next(t); !strings.HasPrefix(string(m.Body), "[New chat from") || m.To != agent {
+		t.Fatalf("first MESSAGE of the chat %q to %s, want the new-chat notice to %s", m.Body, m.To, agent)
+	}
+	c := a.c
+	eventually(t, "the notice accepted", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return !c.noticeAt.IsZero()
+	})
+	return a, s
+}
+
+// openOnly opens a chat of widget w1 without waiting for anything.
+func (h *harness) openOnly(t *testing.T, name, agent string) (*Attachment, *sink) {
 	t.Helper()
 	s := newSink()
-	c, err := h.m.Open(Visitor{Name: name, WidgetID: "w1", AgentID: "a", AgentURI: agent, Session: name}, s)
+	a, err := h.m.Open(Visitor{Name: name, WidgetID: "w1", WidgetName: "Sales", AgentID: "a", AgentURI: agent, Session: name}, s)
 	if err != nil {
 		t.Fatalf("Open(%s -> %s): %v", name, agent, err)
 	}
-	return c, s
+	return a, s
 }
 
 // reply is a text MESSAGE from the PBX.

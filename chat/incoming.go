@@ -16,7 +16,8 @@ const (
 	statusForbidden   = 403 // the sender is not the agent of that chat
 	statusNoChat      = 404 // no live chat: ended, expired or never existed
 	statusUnsupported = 415
-	statusAway        = 480 // the visitor is away and the buffer is full
+	statusAway        = 480 // the chat keeps as much unconfirmed as it may
+	statusHeld        = 480 // a reply in the hand-over: shown to nobody, the agent is told
 )
 
 // Message routes a MESSAGE from the PBX to its chat and returns the SIP
@@ -72,6 +73,8 @@ func (m *Manager) route(from string, in sip.IncomingMessage) (*Conversation, int
 	}
 	if len(m.byAgent[from]) > 0 {
 		m.log.Warn("chat reply without a chat id: check the PBX's subaddress routing", "from", from, "to", in.To, "ruri", in.RequestURI)
+	} else if c := m.ended[from]; c != nil && c.recentAt(m.now()) && in.ContentType == sip.ContentTypeText {
+		m.tellLateLocked(c)
 	}
 	return nil, statusNoChat
 }
@@ -85,45 +88,37 @@ func (m *Manager) subaddress(uri string) string {
 	return user[len(m.user)+1:]
 }
 
-// fromAgent shows an agent's text, or buffers it while the visitor is away.
+// fromAgent shows an agent's text and keeps it until the widget confirms
+// it; see the package doc for the status it returns.
 func (c *Conversation) fromAgent(text string, now time.Time) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ended {
+	switch {
+	case c.ended:
 		return statusNoChat
-	}
-	if strings.TrimSpace(text) == "" {
+	case !c.takesRepliesLocked(now):
+		return c.refuseHeldLocked(now)
+	case strings.TrimSpace(text) == "":
 		return statusOK // nothing to show
-	}
-	attached := c.sink != nil
-	if !attached && c.buffered() >= bufferLimit {
-		c.m.log.Warn("chat buffer full, agent message refused", "chat", c.id)
+	case !c.kept.roomFor(len(text), c.inflight):
+		c.m.log.Warn("chat agent message refused: the visitor's widget has not confirmed earlier ones",
+			"chat", c.id, "unconfirmed", c.kept.unacked(), "attached", c.sink != nil)
 		return statusAway
 	}
-	c.seq++
+	c.n++
 	c.agentTypingUntil = time.Time{} // a message ends the composing state
-	c.emitLocked(Event{Kind: EventMessage, ID: fmt.Sprintf("%s-a%d", c.id, c.seq), Text: text, Time: now})
-	if attached {
+	c.emitLocked(Event{Kind: EventMessage, ID: fmt.Sprintf("%s-a%d", c.id, c.n), Text: text, Time: now})
+	if c.sink != nil {
 		return statusOK
 	}
 	return statusAccepted
 }
 
-func (c *Conversation) buffered() int {
-	n := 0
-	for _, ev := range c.buf {
-		if ev.Kind == EventMessage {
-			n++
-		}
-	}
-	return n
-}
-
 func (c *Conversation) agentTyping(ic IsComposing, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ended {
-		return
+	if c.ended || !c.takesRepliesLocked(now) {
+		return // typing in the hand-over may be for the previous visitor
 	}
 	active := ic.State == ComposingActive
 	if active {

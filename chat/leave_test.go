@@ -27,28 +27,45 @@ var left = LeftMessage{Name: "Ann Lee", Contact: "ann@example.com", Text: "Pleas
 // hook is a webhook receiver that checks each request's signature itself and
 // answers with the next status of codes (the last one repeats).
 type hook struct {
-	srv   *httptest.Server
-	calls atomic.Int64
-	bad   atomic.Int64 // requests with a wrong signature or missing headers
-	body  atomic.Value // last body
+	srv    *httptest.Server
+	calls  atomic.Int64
+	bad    atomic.Int64 // requests with a wrong signature or missing headers
+	body   atomic.Value // last body
+	header atomic.Value // last request's headers
 }
 
-func newHook(t *testing.T, codes ...int) *hook {
+// verifyWebhook is what a receiver does, written from the documented
+// scheme alone: the signature is HMAC-SHA256 of "<timestamp>.<body>", and
+// the timestamp must be within 5 minutes of the receiver's clock.
+func verifyWebhook(hdr http.Header, body []byte, now time.Time) error {
+	ts := hdr.Get("X-Frontdesk-Timestamp")
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return errors.New("no timestamp")
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts + "." + string(body)))
+	want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	if !hmac.Equal([]byte(hdr.Get("X-Frontdesk-Signature")), []byte(want)) {
+		return errors.New("bad signature")
+	}
+	if age := now.Sub(time.Unix(sec, 0)); age > 5*time.Minute || age < -5*time.Minute {
+		return errors.New("stale timestamp")
+	}
+	return nil
+}
+
+func newHook(t *testing.T, now func() time.Time, codes ...int) *hook {
 	h := &hook{}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := int(h.calls.Add(1))
 		body, _ := io.ReadAll(r.Body)
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write(body)
-		want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
-		if r.Method != http.MethodPost || r.Header.Get("X-Frontdesk-Signature") != want ||
+		if r.Method != http.MethodPost || verifyWebhook(r.Header, body, now()) != nil ||
 			r.Header.Get("Content-Type") != "application/json" {
 			h.bad.Add(1)
 		}
-		if _, err := strconv.ParseInt(r.Header.Get("X-Frontdesk-Timestamp"), 10, 64); err != nil {
-			h.bad.Add(1)
-		}
 		h.body.Store(body)
+		h.header.Store(r.Header.Clone())
 		w.WriteHeader(codes[min(n, len(codes))-1])
 	}))
 	t.Cleanup(h.srv.Close)
@@ -61,7 +78,7 @@ func (h *hook) webhook(attempts int) *config.Webhook {
 
 func TestLeaveMessageWebhookRetried(t *testing.T) {
 	h := start(t, config.Chat{})
-	wh := newHook(t, 500, 503, 204)
+	wh := newHook(t, h.clk.Now, 500, 503, 204)
 	err := h.m.LeaveMessage(context.Background(), &config.Fallback{Webhook: wh.webhook(5)}, "w1", left)
 	if err != nil {
 		t.Fatalf("LeaveMessage: %v", err)
@@ -85,7 +102,7 @@ func TestLeaveMessageWebhookRetried(t *testing.T) {
 
 func TestLeaveMessageAllFail(t *testing.T) {
 	h := start(t, config.Chat{})
-	wh := newHook(t, 500)
+	wh := newHook(t, h.clk.Now, 500)
 	err := h.m.LeaveMessage(context.Background(), &config.Fallback{Webhook: wh.webhook(3)}, "w1", left)
 	if !errors.Is(err, ErrNotDelivered) || strings.Contains(err.Error(), "token=abc") {
 		t.Fatalf("LeaveMessage = %v, want ErrNotDelivered without the URL's query", err)
@@ -94,7 +111,7 @@ func TestLeaveMessageAllFail(t *testing.T) {
 		t.Errorf("%d attempts, want 3", n)
 	}
 	// A client error is final.
-	wh4 := newHook(t, 400)
+	wh4 := newHook(t, h.clk.Now, 400)
 	if err := h.m.LeaveMessage(context.Background(), &config.Fallback{Webhook: wh4.webhook(3)}, "w1", left); !errors.Is(err, ErrNotDelivered) {
 		t.Fatalf("LeaveMessage = %v", err)
 	}
@@ -112,7 +129,7 @@ func TestLeaveMessageAllFail(t *testing.T) {
 
 func TestLeaveMessageSIPOnlyWorks(t *testing.T) {
 	h := start(t, config.Chat{})
-	wh := newHook(t, 500)
+	wh := newHook(t, h.clk.Now, 500)
 	f := &config.Fallback{SIP: "inbox", URI: "sip:inbox@pbx.test", Webhook: wh.webhook(2)}
 	if err := h.m.LeaveMessage(context.Background(), f, "w1", left); err != nil {
 		t.Fatalf("LeaveMessage: %v", err)
@@ -157,4 +174,33 @@ func TestLeaveMessageValidation(t *testing.T) {
 		t.Errorf("no fallback: %v", err)
 	}
 	h.snd.none(t)
+}
+
+// TestWebhookSignatureCoversTimestamp: a receiver that follows the
+// documented scheme accepts the gateway's request; the same body and
+// signature with another timestamp, or an old timestamp, are refused, so a
+// captured request cannot be replayed.
+func TestWebhookSignatureCoversTimestamp(t *testing.T) {
+	h := start(t, config.Chat{})
+	wh := newHook(t, h.clk.Now, 204)
+	if err := h.m.LeaveMessage(context.Background(), &config.Fallback{Webhook: wh.webhook(1)}, "w1", left); err != nil {
+		t.Fatalf("LeaveMessage: %v", err)
+	}
+	hdr := wh.header.Load().(http.Header)
+	body := wh.body.Load().([]byte)
+	if err := verifyWebhook(hdr, body, h.clk.Now()); err != nil {
+		t.Fatalf("the documented check refuses the gateway's request: %v", err)
+	}
+	if got, want := hdr.Get(HeaderSignature), Sign(secret, hdr.Get(HeaderTimestamp), body); got != want {
+		t.Errorf("signature %s, Sign gives %s", got, want)
+	}
+	sec, _ := strconv.ParseInt(hdr.Get(HeaderTimestamp), 10, 64)
+	replayed := hdr.Clone()
+	replayed.Set(HeaderTimestamp, strconv.FormatInt(sec+600, 10))
+	if err := verifyWebhook(replayed, body, h.clk.Now().Add(600*time.Second)); err == nil || err.Error() != "bad signature" {
+		t.Errorf("a replay with a fresh timestamp: %v, want bad signature", err)
+	}
+	if err := verifyWebhook(hdr, body, h.clk.Now().Add(10*time.Minute)); err == nil || err.Error() != "stale timestamp" {
+		t.Errorf("a replay ten minutes later: %v, want stale timestamp", err)
+	}
 }

@@ -27,7 +27,10 @@ type Sink interface {
 
 // Event is one thing the widget shows.
 type Event struct {
-	Kind     EventKind
+	Kind EventKind
+	// Seq numbers a chat's messages and delivery results, from 1 in the
+	// order they happened; 0 for typing, ended and moved.
+	Seq      uint64
 	ID       string // message id: the agent's message, or the visitor's one a delivery is about
 	ClientID string // the widget's id of a visitor message (delivery only)
 	Text     string // the agent's text (message only)
@@ -39,11 +42,12 @@ type Event struct {
 
 // Visitor opens a chat.
 type Visitor struct {
-	Name     string // shown to the agent as the From display name
-	WidgetID string
-	AgentID  string
-	AgentURI string // where messages go; its user@host is the agent's identity
-	Session  string // the widget session, for logs
+	Name       string // shown to the agent as the From display name
+	WidgetID   string
+	WidgetName string // named in the new-chat notice
+	AgentID    string
+	AgentURI   string // where messages go; its user@host is the agent's identity
+	Session    string // the widget session, for logs
 }
 
 // Options configure a Manager.
@@ -57,9 +61,6 @@ type Options struct {
 	Now              func() time.Time // default time.Now
 	HTTPClient       *http.Client     // webhook deliveries (default: a plain client)
 }
-
-// bufferLimit bounds the agent messages kept for a detached visitor.
-const bufferLimit = 200
 
 // queueLimit bounds a chat's outgoing queue (texts and typing indicators).
 const queueLimit = 64
@@ -101,7 +102,8 @@ type Manager struct {
 	byToken  map[string]*Conversation
 	byID     map[string]*Conversation
 	byAgent  map[string][]*Conversation // normalized agent AOR -> live chats
-	wg       sync.WaitGroup             // chat workers and left-message legs
+	ended    map[string]*Conversation   // agent AOR -> its last agent-routed chat, for recentWindow after it ended
+	wg       sync.WaitGroup             // chat workers, left-message legs, refusal notices
 }
 
 // NewManager builds a Manager; nothing runs until Run.
@@ -110,6 +112,7 @@ func NewManager(o Options) *Manager {
 		log: o.Log, send: o.Sender, user: strings.ToLower(o.Username), domain: o.Domain,
 		now: o.Now, http: o.HTTPClient, tm: defaultTiming(), cfg: withDefaults(o.Config),
 		byToken: map[string]*Conversation{}, byID: map[string]*Conversation{}, byAgent: map[string][]*Conversation{},
+		ended: map[string]*Conversation{},
 	}
 	if m.log == nil {
 		m.log = slog.Default()
@@ -143,6 +146,9 @@ func withDefaults(c config.Chat) config.Chat {
 	}
 	if c.ReplyRouting == "" {
 		c.ReplyRouting = routingAgent
+	}
+	if c.Handover <= 0 {
+		c.Handover = config.DefaultChatHandover
 	}
 	return c
 }
@@ -205,7 +211,8 @@ func (m *Manager) shutdown() {
 	}
 }
 
-// sweep ends chats whose grace period is over and expires typing states.
+// sweep ends chats whose grace period is over, expires typing states and
+// forgets chats that ended more than recentWindow ago.
 func (m *Manager) sweep() {
 	now := m.now()
 	m.mu.Lock()
@@ -213,14 +220,20 @@ func (m *Manager) sweep() {
 	for _, c := range m.byToken {
 		live = append(live, c)
 	}
+	for agent, c := range m.ended {
+		if !c.recentAt(now) {
+			delete(m.ended, agent)
+		}
+	}
 	m.mu.Unlock()
 	for _, c := range live {
 		c.tick(now)
 	}
 }
 
-// Open starts a chat between v and its agent. Events go to s.
-func (m *Manager) Open(v Visitor, s Sink) (*Conversation, error) {
+// Open starts a chat between v and its agent. Events go to s. The agent's
+// first MESSAGE of the chat is the new-chat notice.
+func (m *Manager) Open(v Visitor, s Sink) (*Attachment, error) {
 	agent := normalizeAOR(v.AgentURI)
 	if s == nil || agent == "" || !strings.Contains(agent, "@") {
 		return nil, fmt.Errorf("open chat with %q: %w", v.AgentURI, ErrBadRequest)
@@ -250,23 +263,32 @@ func (m *Manager) Open(v Visitor, s Sink) (*Conversation, error) {
 	}
 	c := &Conversation{
 		m: m, id: id, token: newToken(), visitor: v, agent: agent, to: strings.TrimSpace(v.AgentURI), mode: mode,
-		out: make(chan outItem, queueLimit), endc: make(chan endReason, 1), sink: s,
+		out: make(chan outItem, queueLimit), endc: make(chan endReason, 1), finished: make(chan struct{}),
+		sink: s, gen: 1,
 	}
 	if c.mode == routingSubaddress {
 		c.fromUser = m.user + "+" + id
+	}
+	if prev := m.ended[agent]; c.mode == routingAgent && prev != nil && prev.recentAt(m.now()) {
+		// The agent just had another chat: its end notice goes first, and
+		// replies wait out the hand-over (see handover.go).
+		c.after, c.hold = prev.finished, m.cfg.Handover
 	}
 	m.byToken[c.token] = c
 	m.byID[id] = c
 	m.byAgent[agent] = append(chats, c)
 	m.wg.Add(1)
 	go c.run(context.WithoutCancel(m.runCtx))
-	m.log.Info("chat opened", "chat", id, "agent", agent, "widget", v.WidgetID, "session", v.Session, "routing", mode)
-	return c, nil
+	m.log.Info("chat opened", "chat", id, "agent", agent, "widget", v.WidgetID, "session", v.Session, "routing", mode, "handover", c.hold)
+	return &Attachment{c: c, gen: c.gen}, nil
 }
 
-// Resume re-attaches a detached (or attached) chat to s: buffered events
-// are delivered to s in order before any new one.
-func (m *Manager) Resume(token string, s Sink) (*Conversation, error) {
+// Resume attaches a live chat of widget widgetID to s, the visitor having
+// seen every event up to seq (0: none). Nothing is changed when the token
+// is unknown, ended or belongs to another widget. Otherwise a sink still
+// attached is told EventMoved and gets nothing more, then every kept event
+// after seq is delivered to s, in order, before any new one.
+func (m *Manager) Resume(token, widgetID string, seq uint64, s Sink) (*Attachment, error) {
 	if s == nil {
 		return nil, fmt.Errorf("resume chat: %w", ErrBadRequest)
 	}
@@ -278,20 +300,28 @@ func (m *Manager) Resume(token string, s Sink) (*Conversation, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ended {
+	if c.ended || c.visitor.WidgetID != widgetID {
 		return nil, ErrUnknownToken
 	}
-	for _, ev := range c.buf {
+	now := m.now()
+	if old := c.sink; old != nil {
+		old.Deliver(Event{Kind: EventMoved, Time: now})
+	}
+	c.gen++
+	c.kept.ack(seq)
+	replay := c.kept.after(seq)
+	for _, ev := range replay {
 		s.Deliver(ev)
 	}
-	c.buf = nil
 	c.sink = s
 	c.deadline = time.Time{}
-	m.log.Info("chat resumed", "chat", c.id)
-	return c, nil
+	m.log.Info("chat resumed", "chat", c.id, "seen", seq, "replayed", len(replay))
+	return &Attachment{c: c, gen: c.gen}, nil
 }
 
 // remove forgets c; its token stops working and its agent slot is free.
+// An agent-routed chat is remembered as the agent's last one for
+// recentWindow.
 func (m *Manager) remove(c *Conversation) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -308,6 +338,9 @@ func (m *Manager) remove(c *Conversation) {
 		delete(m.byAgent, c.agent)
 	} else {
 		m.byAgent[c.agent] = chats
+	}
+	if c.mode == routingAgent {
+		m.ended[c.agent] = c
 	}
 }
 

@@ -34,9 +34,9 @@ func TestDeliveryResults(t *testing.T) {
 		{name: "transport", err: errors.New("no route"), state: DeliveryFailed, reason: ReasonError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h.snd.setAnswer(func(sip.OutgoingMessage) (int, error) { return tc.code, tc.err })
 			c, s := h.open(t, "Ann \"A\" Lee", agentURI)
 			defer c.Close()
+			h.snd.setAnswer(func(sip.OutgoingMessage) (int, error) { return tc.code, tc.err })
 			if err := c.Send("c1", "Hello\r\nthere\x07"); err != nil {
 				t.Fatal(err)
 			}
@@ -57,6 +57,7 @@ func TestDeliveryResults(t *testing.T) {
 			if ev := s.next(t); ev.Kind != EventEnded {
 				t.Errorf("last event %+v, want ended", ev)
 			}
+			h.clk.advance(recentWindow) // the next chat with this agent has no hand-over
 		})
 	}
 }
@@ -77,8 +78,12 @@ func TestAgentModeOneVisitorPerAgent(t *testing.T) {
 		t.Errorf("event %+v", ev)
 	}
 	first.Close()
+	if m := h.snd.next(t); !strings.HasPrefix(string(m.Body), "[The visitor ended the chat") {
+		t.Fatalf("sent %q, want the end notice", m.Body)
+	}
 	third, _ := h.open(t, "Bob", agentURI) // the slot is free again
 	third.Close()
+	h.snd.next(t) // its end notice
 	if code := h.m.Message(reply("sip:101@pbx.test", "sip:frontdesk@pbx.test", "late")); code != 404 {
 		t.Errorf("reply after the chat ended answered %d, want 404", code)
 	}
@@ -108,7 +113,7 @@ func TestSubaddressRepliesReachTheRightVisitor(t *testing.T) {
 	const perChat = 150
 	var wg sync.WaitGroup
 	codes := make(chan int, 4*perChat)
-	for _, c := range []*Conversation{a, b} {
+	for _, c := range []*Attachment{a, b} {
 		for w := range 2 {
 			wg.Add(1)
 			go func() {
@@ -131,7 +136,7 @@ func TestSubaddressRepliesReachTheRightVisitor(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct {
-		c *Conversation
+		c *Attachment
 		s *sink
 	}{{a, sa}, {b, sb}} {
 		for range perChat {
@@ -189,7 +194,7 @@ func TestSendLimits(t *testing.T) {
 		}
 	}
 	for i := range 3 {
-		if err := c.Send("ok", fmt.Sprintf("msg %d", i)); err != nil {
+		if err := c.Send(fmt.Sprint("ok", i), fmt.Sprintf("msg %d", i)); err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
 	}
@@ -197,7 +202,7 @@ func TestSendLimits(t *testing.T) {
 		t.Errorf("4th message in a minute: %v", err)
 	}
 	h.clk.advance(61e9)
-	if err := c.Send("ok", "later"); err != nil {
+	if err := c.Send("ok3", "later"); err != nil {
 		t.Errorf("after a minute: %v", err)
 	}
 	for i := range 4 {

@@ -21,11 +21,13 @@ import (
 	"github.com/frontdesk-gw/frontdesk/config"
 )
 
-// Webhook headers. The signature covers the body only; the body carries
-// its own time and id so receivers can reject replays and duplicates.
+// Webhook headers. The signature covers the timestamp and the body, so a
+// captured request cannot be replayed later with a fresh timestamp: the
+// receiver checks the signature, then that the timestamp is recent (a few
+// minutes), and may drop duplicates by the body's id.
 const (
-	HeaderSignature = "X-Frontdesk-Signature" // "sha256=" + hex HMAC-SHA256(secret, body)
-	HeaderTimestamp = "X-Frontdesk-Timestamp" // unix seconds of this attempt
+	HeaderSignature = "X-Frontdesk-Signature" // "sha256=" + hex HMAC-SHA256(secret, timestamp + "." + body)
+	HeaderTimestamp = "X-Frontdesk-Timestamp" // unix seconds of this attempt, in decimal
 )
 
 // maxWebhookBody bounds what is posted and what is read back.
@@ -54,9 +56,12 @@ func webhookBody(widget string, msg LeftMessage, now time.Time) ([]byte, error) 
 	return b, nil
 }
 
-// Sign is the X-Frontdesk-Signature value of body.
-func Sign(secret string, body []byte) string {
+// Sign is the X-Frontdesk-Signature value of body sent with timestamp (the
+// X-Frontdesk-Timestamp value): HMAC-SHA256 of "<timestamp>.<body>".
+func Sign(secret, timestamp string, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(timestamp))
+	mac.Write([]byte{'.'})
 	mac.Write(body)
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
@@ -107,8 +112,9 @@ func (m *Manager) postOnce(ctx context.Context, w *config.Webhook, body []byte, 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "frontdesk")
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(m.now().Unix(), 10))
-	req.Header.Set(HeaderSignature, Sign(w.ResolvedSecret, body))
+	ts := strconv.FormatInt(m.now().Unix(), 10)
+	req.Header.Set(HeaderTimestamp, ts)
+	req.Header.Set(HeaderSignature, Sign(w.ResolvedSecret, ts, body))
 	res, err := m.http.Do(req)
 	if err != nil {
 		var ue *url.Error

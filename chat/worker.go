@@ -12,8 +12,9 @@ const textContentType = sip.ContentTypeText + ";charset=UTF-8"
 type itemKind int
 
 const (
-	itemText itemKind = iota + 1
-	itemTyping
+	itemText   itemKind = iota + 1 // the visitor's text; its result becomes an EventDelivery
+	itemTyping                     // an isComposing document
+	itemNotice                     // the gateway's own words to the agent
 )
 
 // outItem is one MESSAGE waiting in a chat's queue.
@@ -26,11 +27,22 @@ type outItem struct {
 }
 
 // run is the chat's goroutine, owned by the Manager (its WaitGroup). It
-// sends queued MESSAGEs in order and ends after the final one. base is not
-// cancelled by shutdown so that the final MESSAGE still goes out; each send
-// is bounded by send_timeout.
+// waits for the agent's previous chat to have said goodbye, sends the
+// new-chat notice, then the queue in order, and ends after the final
+// MESSAGE. base is not cancelled by shutdown so that the final MESSAGE
+// still goes out; each send is bounded by send_timeout.
 func (c *Conversation) run(base context.Context) {
 	defer c.m.wg.Done()
+	defer close(c.finished)
+	if c.after != nil {
+		select {
+		case <-c.after:
+		case r := <-c.endc:
+			c.finish(base, r)
+			return
+		}
+	}
+	c.notify(base)
 	for {
 		select {
 		case it := <-c.out:
@@ -42,16 +54,39 @@ func (c *Conversation) run(base context.Context) {
 	}
 }
 
+// notify sends the new-chat notice unless the agent's client accepted it
+// already, and reports its outcome.
+func (c *Conversation) notify(base context.Context) (DeliveryState, FailReason) {
+	c.mu.Lock()
+	done := !c.noticeAt.IsZero()
+	c.mu.Unlock()
+	if done {
+		return DeliveryDelivered, ReasonUnknown
+	}
+	code, err := c.sendSIP(base, textContentType, []byte(c.startText()))
+	state, reason := classify(code, err)
+	if state != DeliveryDelivered {
+		c.m.log.Info("chat notice not delivered", "chat", c.id, "agent", c.agent, "code", code, "reason", reason, "error", err)
+		return state, reason
+	}
+	c.mu.Lock()
+	c.noticeAt = c.m.now()
+	c.mu.Unlock()
+	c.m.log.Debug("chat notice accepted", "chat", c.id, "agent", c.agent, "handover", c.hold)
+	return state, reason
+}
+
 // finish drains the queue (texts are sent, or failed when shutting down;
 // typing is dropped), tells the agent, and emits EventEnded. Nothing is
-// queued after end, so the drain ends.
+// queued after end, so the drain ends. An agent whose client never accepted
+// the new-chat notice did not learn of the chat, and is not told it ended.
 func (c *Conversation) finish(base context.Context, r endReason) {
 	for drained := false; !drained; {
 		select {
 		case it := <-c.out:
 			switch {
-			case it.kind != itemText:
-			case r == endShutdown:
+			case it.kind == itemTyping:
+			case it.kind == itemText && r == endShutdown:
 				c.emit(Event{Kind: EventDelivery, ID: it.id, ClientID: it.clientID, Time: c.m.now(),
 					State: DeliveryFailed, Reason: ReasonShutdown})
 			default:
@@ -61,9 +96,14 @@ func (c *Conversation) finish(base context.Context, r endReason) {
 			drained = true
 		}
 	}
-	code, err := c.sendSIP(base, textContentType, []byte(r.finalText()))
-	if state, _ := classify(code, err); state != DeliveryDelivered {
-		c.m.log.Warn("chat final message not delivered", "chat", c.id, "agent", c.agent, "code", code, "error", err)
+	c.mu.Lock()
+	told, unseen := !c.noticeAt.IsZero(), c.kept.unseenMessages()
+	c.mu.Unlock()
+	if told {
+		code, err := c.sendSIP(base, textContentType, []byte(r.finalText(unseen)))
+		if state, _ := classify(code, err); state != DeliveryDelivered {
+			c.m.log.Warn("chat final message not delivered", "chat", c.id, "agent", c.agent, "code", code, "error", err)
+		}
 	}
 	reason := ReasonEnded
 	if r == endShutdown {
@@ -73,7 +113,8 @@ func (c *Conversation) finish(base context.Context, r endReason) {
 }
 
 func (c *Conversation) process(base context.Context, it outItem) {
-	if it.kind == itemTyping {
+	switch it.kind {
+	case itemTyping:
 		st := ComposingIdle
 		if it.active {
 			st = ComposingActive
@@ -86,11 +127,20 @@ func (c *Conversation) process(base context.Context, it outItem) {
 			c.m.log.Debug("chat typing indicator not delivered", "chat", c.id, "code", code, "error", err)
 		}
 		return
+	case itemNotice:
+		if code, err := c.sendSIP(base, textContentType, []byte(it.text)); err != nil {
+			c.m.log.Info("chat notice not delivered", "chat", c.id, "agent", c.agent, "code", code, "error", err)
+		}
+		return
 	}
-	code, err := c.sendSIP(base, textContentType, []byte(it.text))
-	state, reason := classify(code, err)
-	if state != DeliveryDelivered {
-		c.m.log.Info("chat message not delivered", "chat", c.id, "agent", c.agent, "code", code, "reason", reason, "error", err)
+	// The visitor's texts reach the agent only after the new-chat notice.
+	state, reason := c.notify(base)
+	if state == DeliveryDelivered {
+		code, err := c.sendSIP(base, textContentType, []byte(it.text))
+		state, reason = classify(code, err)
+		if state != DeliveryDelivered {
+			c.m.log.Info("chat message not delivered", "chat", c.id, "agent", c.agent, "code", code, "reason", reason, "error", err)
+		}
 	}
 	c.emit(Event{Kind: EventDelivery, ID: it.id, ClientID: it.clientID, Time: c.m.now(), State: state, Reason: reason})
 }

@@ -45,7 +45,7 @@ func Diff(old, new *Config) Changes {
 	}
 	ch := Changes{
 		SIP:    !reflect.DeepEqual(old.SIP, new.SIP),
-		HTTP:   !reflect.DeepEqual(old.HTTP, new.HTTP),
+		HTTP:   !reflect.DeepEqual(old.HTTP, new.HTTP) || old.Admin != new.Admin, // both need a restart
 		ICE:    !reflect.DeepEqual(old.ICE, new.ICE),
 		Limits: old.Limits != new.Limits,
 		Calls:  !reflect.DeepEqual(old.Calls, new.Calls),

@@ -1,6 +1,6 @@
 // Package config reads, validates and watches frontdesk.yaml, the one file
-// that describes the gateway's SIP registration, web server, ICE servers,
-// limits, and the contact widgets with their agents.
+// that describes the gateway's SIP registration, web server, admin
+// listener, ICE servers, limits, and the contact widgets with their agents.
 //
 // Loading is two steps. Parse decodes the YAML node tree strictly: unknown
 // keys, duplicate keys and wrong types are problems, each reported as
@@ -25,6 +25,10 @@
 //     email address. Video implies voice, which is added when missing: a
 //     visitor without a camera can still reach a video agent.
 //   - A widget without allowed_origins gets http.allowed_origins.
+//   - admin.listen defaults to loopback (127.0.0.1:9480), or to port 0 when
+//     http.listen has port 0, so test gateways never share a port.
+//   - http.proxy_protocol needs http.trusted_proxies: only listed peers may
+//     name the client.
 //   - Files the config refers to are read again only when the config file
 //     itself changes.
 //

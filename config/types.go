@@ -9,6 +9,8 @@ type Config struct {
 	SIP SIP `yaml:"sip"`
 	// HTTP is the web server that serves the Widget-API and the widget assets.
 	HTTP HTTP `yaml:"http"`
+	// Admin is the operators' listener: liveness, readiness, health, metrics.
+	Admin Admin `yaml:"admin"`
 	// ICE lists the STUN and TURN servers handed to visitors' browsers.
 	ICE ICE `yaml:"ice"`
 	// Limits bound what visitors can make the gateway do.
@@ -89,6 +91,24 @@ type HTTP struct {
 	// AllowedOrigins are the page origins allowed to open widget sessions when a
 	// widget does not list its own. "*" allows any origin.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// TrustedProxies are the addresses or CIDRs of reverse proxies and load
+	// balancers in front of the gateway; only their X-Forwarded-For and
+	// Forwarded headers (and PROXY protocol headers) name the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ForwardedHeader is the header trusted proxies name the client in:
+	// x-forwarded-for (default) or forwarded (RFC 7239). Only that one is
+	// read; set it to the one the proxy maintains.
+	ForwardedHeader string `yaml:"forwarded_header"`
+	// ProxyProtocol reads a PROXY protocol v1/v2 header on connections from
+	// trusted_proxies (L4 load balancers such as HAProxy's send-proxy-v2).
+	ProxyProtocol bool `yaml:"proxy_protocol"`
+}
+
+// Admin configures the listener for operators and monitoring.
+type Admin struct {
+	// Listen is where /livez, /readyz, /healthz and /metrics are served
+	// (default 127.0.0.1:9480; 127.0.0.1:0 when http.listen's port is 0).
+	Listen string `yaml:"listen"`
 }
 
 // ICE lists the servers a browser uses to find a media path.
@@ -190,6 +210,10 @@ type Chat struct {
 	ReplyRouting string `yaml:"reply_routing"`
 	// SendTimeout bounds one MESSAGE transaction (default 10s).
 	SendTimeout time.Duration `yaml:"send_timeout"`
+	// Handover is how long, with reply_routing "agent", an agent who just
+	// had another chat must have had the new-chat notice before their
+	// replies reach the new visitor (default 15s).
+	Handover time.Duration `yaml:"handover"`
 }
 
 // Fallback is where "leave a message" goes when nobody is available.

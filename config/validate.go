@@ -17,6 +17,7 @@ const (
 	MinKeepalive            = time.Second
 	MaxKeepalive            = 10 * time.Minute
 	DefaultHTTPListen       = ":8080"
+	DefaultAdminListen      = "127.0.0.1:9480"
 	DefaultTURNTTL          = time.Hour
 	DefaultMaxSessions      = 20000
 	DefaultMaxSessionsPerIP = 50
@@ -41,6 +42,7 @@ type validator struct {
 func (v *validator) config(c *Config) {
 	v.sip(&c.SIP)
 	v.http(&c.HTTP)
+	v.admin(&c.Admin, &c.HTTP)
 	v.ice(&c.ICE)
 	v.limits(&c.Limits)
 	v.calls(&c.Calls)
@@ -201,6 +203,42 @@ func (v *validator) http(h *HTTP) {
 		h.PublicURL = strings.TrimSuffix(h.PublicURL, "/")
 	}
 	h.AllowedOrigins = v.origins(path+".allowed_origins", h.AllowedOrigins)
+	for i, p := range h.TrustedProxies {
+		if _, err := ParseAddrOrPrefix(p); err != nil {
+			v.p.errf(indexPath(path+".trusted_proxies", i), "%v", err)
+		}
+	}
+	switch h.ForwardedHeader = strings.ToLower(h.ForwardedHeader); h.ForwardedHeader {
+	case "":
+		h.ForwardedHeader = "x-forwarded-for"
+	case "x-forwarded-for", "forwarded":
+	default:
+		v.p.errf(path+".forwarded_header", "%s", oneOf(h.ForwardedHeader, "x-forwarded-for", "forwarded"))
+	}
+	if h.ProxyProtocol && len(h.TrustedProxies) == 0 {
+		v.p.errf(path+".proxy_protocol", "needs trusted_proxies: the addresses of the load balancers that send it")
+	}
+}
+
+func (v *validator) admin(a *Admin, h *HTTP) {
+	const path = "admin.listen"
+	if a.Listen == "" {
+		a.Listen = DefaultAdminListen
+		if _, port, err := splitHostPort(h.Listen); err == nil && port == "0" {
+			a.Listen = "127.0.0.1:0"
+		}
+	}
+	host, port, err := checkHostPort(a.Listen, true)
+	if err != nil || port == "" {
+		v.p.errf(path, "%q is not an address such as 127.0.0.1:9480", a.Listen)
+		return
+	}
+	if a.Listen == h.Listen && port != "0" {
+		v.p.errf(path, "%q is http.listen too: the admin listener needs a port of its own", a.Listen)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		v.p.warnf(path, "%q is not a loopback address: health details and metrics are reachable from the network; firewall it", a.Listen)
+	}
 }
 
 func (v *validator) existingFile(path, name string) string {

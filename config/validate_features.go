@@ -21,6 +21,7 @@ const (
 	DefaultChatPerAgent      = 1
 	DefaultResumeGrace       = 2 * time.Minute
 	DefaultChatSendTimeout   = 10 * time.Second
+	DefaultChatHandover      = 15 * time.Second
 	DefaultWebhookTimeout    = 10 * time.Second
 	DefaultWebhookAttempts   = 5
 )
@@ -98,6 +99,7 @@ func (v *validator) chat(c *Chat) {
 	v.count(path+".max_per_agent", &c.MaxPerAgent, DefaultChatPerAgent)
 	v.duration(path+".resume_grace", &c.ResumeGrace, DefaultResumeGrace, 0)
 	v.duration(path+".send_timeout", &c.SendTimeout, DefaultChatSendTimeout, time.Second)
+	v.duration(path+".handover", &c.Handover, DefaultChatHandover, time.Second)
 	switch c.ReplyRouting = strings.ToLower(c.ReplyRouting); c.ReplyRouting {
 	case "":
 		c.ReplyRouting = "agent"

@@ -25,7 +25,7 @@ func TestCallsAndChatDefaults(t *testing.T) {
 		t.Errorf("calls = %+v, want %+v", c.Calls, want)
 	}
 	wantChat := Chat{MaxMessageLength: 2000, MessagesPerMinute: 20, MaxPerAgent: 1, ResumeGrace: 2 * time.Minute,
-		ReplyRouting: "agent", SendTimeout: 10 * time.Second}
+		ReplyRouting: "agent", SendTimeout: 10 * time.Second, Handover: 15 * time.Second}
 	if c.Chat != wantChat {
 		t.Errorf("chat = %+v, want %+v", c.Chat, wantChat)
 	}

@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -19,7 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -40,8 +43,15 @@ const (
 	flowWait = 20 * time.Second
 )
 
+// flowsConfig allows one chat and one left message per visitor session
+// (the retry-later cases), and a short chat hand-over.
 func flowsConfig(pbx, site string) string {
-	return "# frontdesk browser flow test config\n" + gatewayHead(pbx, site) + fmt.Sprintf(`widgets:
+	head := gatewayHead(pbx, site)
+	head = strings.Replace(head, "chats: {per_session: off,", "chats: {per_session: 1/1h,", 1)
+	head = strings.Replace(head, "messages_left: {per_session: off,", "messages_left: {per_session: 1/1h,", 1)
+	return "# frontdesk browser flow test config\n" + head + fmt.Sprintf(`chat:
+  handover: 1s
+widgets:
   - id: %s
     type: cards
     name: Sales
@@ -417,8 +427,168 @@ func TestBrowserFlows(t *testing.T) {
 				t.Errorf("the fallback got %q without %q", got.Body, want)
 			}
 		}
+
+		// A second message from the same visitor is beyond the limit (one
+		// per session here): the form says how long to wait, and stays.
+		tb.click(flowLeave, tb.flowButton(flowLeave, ".stage", "Close"))
+		tb.click(flowLeave, tb.flowButton(flowLeave, ".home .offer", "Leave a message"))
+		tb.waitAttr(flowLeave, "view", "leave")
+		const again = "Me again: please call me back today."
+		tb.click(flowLeave, tb.flowField(flowLeave, "Message"))
+		tb.typeText(again)
+		tb.click(flowLeave, tb.flowButton(flowLeave, ".stage", "Send"))
+		tb.flowWaitText(flowLeave, ".lst", "Too many attempts. Please try again in 60 minutes.")
+		tb.flowWaitJS("the form still there, Send enabled", fmt.Sprintf(`(() => { const r = fd(%q); const b = %s; return shown(r.querySelector('.flds')) && !!b && !b.disabled; })()`, flowLeave, flowButtonJS(flowLeave, ".stage", "Send")))
+		time.Sleep(500 * time.Millisecond)
+		if msgs, _ := bob.ReceivedMessages(); slices.ContainsFunc(msgs, func(m testbed.ReceivedMessage) bool { return strings.Contains(m.Body, again) }) {
+			t.Error("the refused message reached the fallback")
+		}
 		tb.flowPageClean()
 	})
+
+	t.Run("a chat resumed in a second tab moves there", func(t *testing.T) {
+		bob := env.tbAgent("bob")
+		endsBefore := flowCountMessages(t, bob, "[The visitor ended the chat")
+		tab1 := env.newTab(t)
+		tab1.open(env, "/side", flowSide)
+		tab1.waitAttr(flowSide, "visible", "1")
+		tab1.click(flowSide, ".tab")
+		tab1.waitAttr(flowSide, "open", "1")
+		opened := time.Now()
+		tab1.clickAction(flowSide, "bob", "chat")
+		tab1.waitAttr(flowSide, "view", "name")
+		tab1.typeText("Tess Tabs")
+		tab1.press(kb.Enter)
+		tab1.flowWaitJS("chat open", fmt.Sprintf(`fdHost(%q).getAttribute('data-frontdesk-chat') === 'open'`, flowSide))
+		const question = "Is the red kettle in stock?"
+		tab1.waitJS("the message field has the focus", fmt.Sprintf(`(() => { const a = deepFocus(); return !!a && a.tagName === 'TEXTAREA' && a.getRootNode().host === fdHost(%q); })()`, flowSide), flowWait)
+		tab1.typeText(question)
+		tab1.press(kb.Enter, flowRawKeyDown)
+		waitAgentMessage(t, bob, question)
+		env.gw.waitTakesReplies(t, "bob@frontdesk.test", opened)
+		const answerA = "Yes, two are left."
+		if err := bob.SendMessage(ctx, answerA); err != nil {
+			t.Fatal(err)
+		}
+		tab1.flowWaitLog(flowSide, answerA)
+
+		// The visitor duplicates the tab: the browser copies its
+		// sessionStorage, so the new tab resumes the chat.
+		var stored map[string]string
+		tab1.eval(`Object.fromEntries(Object.keys(sessionStorage).map((k) => [k, sessionStorage.getItem(k)]))`, &stored)
+		copied, _ := json.Marshal(stored)
+		tab2 := env.newTab(t)
+		tab2.run("copy the session storage", 10*time.Second, addInitScript(fmt.Sprintf(`if (!sessionStorage.length) { const s = %s; for (const k in s) sessionStorage.setItem(k, s[k]); }`, copied)))
+		tab2.open(env, "/side", flowSide)
+		tab2.flowWaitJS("the chat open in the second tab", fmt.Sprintf(`fdHost(%q).getAttribute('data-frontdesk-chat') === 'open'`, flowSide))
+		if th, want := tab2.flowThread(flowSide), []string{"me: " + question, "them: " + answerA}; !slices.Equal(th, want) {
+			t.Errorf("second tab's thread %q, want %q", th, want)
+		}
+
+		// The first tab is told, in words, and offers to continue there;
+		// nothing in it waits for an answer.
+		tab1.waitAttr(flowSide, "chat", "ended")
+		if r := tab1.hostAttr(flowSide, "chat-reason"); r != "moved" {
+			t.Errorf("first tab's chat-reason %q, want moved", r)
+		}
+		tab1.flowWaitLog(flowSide, "This chat continues in another tab or window.")
+		var sending int
+		tab1.eval(fmt.Sprintf(`fd(%q).querySelectorAll('[role=log] .msg[data-state=sending]').length`, flowSide), &sending)
+		if sending != 0 {
+			t.Errorf("the first tab shows %d messages as sending", sending)
+		}
+
+		// The agent's next answer reaches the second tab only; the second
+		// tab writes, the agent gets it.
+		const answerB = "Shall I reserve one?"
+		if err := bob.SendMessage(ctx, answerB); err != nil {
+			t.Fatal(err)
+		}
+		tab2.front()
+		tab2.flowWaitLog(flowSide, answerB)
+		const fromTab2 = "Yes please, from the second tab."
+		tab2.click(flowSide, ".chatv textarea")
+		tab2.typeText(fromTab2)
+		tab2.press(kb.Enter, flowRawKeyDown)
+		waitAgentMessage(t, bob, fromTab2)
+		tab2.flowWaitJS("delivered in the second tab", fmt.Sprintf(`Array.from(fd(%q).querySelectorAll('[role=log] .msg.me')).some((m) => m.textContent.includes(%q) && m.getAttribute('data-state') === 'delivered')`, flowSide, fromTab2))
+		if th := tab1.flowThread(flowSide); slices.Contains(th, "them: "+answerB) {
+			t.Errorf("the first tab got %q after the chat moved", answerB)
+		}
+
+		// Continue here: the chat comes back to the first tab with what it
+		// missed, once; the second tab is told.
+		tab1.front()
+		tab1.click(flowSide, tab1.flowButton(flowSide, ".chatv", "Continue here"))
+		tab1.flowWaitJS("chat open again in the first tab", fmt.Sprintf(`fdHost(%q).getAttribute('data-frontdesk-chat') === 'open'`, flowSide))
+		tab1.flowWaitLog(flowSide, answerB)
+		th := tab1.flowThread(flowSide)
+		if n := len(slices.DeleteFunc(slices.Clone(th), func(s string) bool { return s != "them: "+answerB })); n != 1 {
+			t.Errorf("first tab's thread %q has %q %d times, want once", th, answerB, n)
+		}
+		tab2.waitAttr(flowSide, "chat", "ended")
+		if r := tab2.hostAttr(flowSide, "chat-reason"); r != "moved" {
+			t.Errorf("second tab's chat-reason %q, want moved", r)
+		}
+
+		// Ending it in the first tab tells the agent.
+		tab1.click(flowSide, tab1.flowButton(flowSide, ".chatv", "End chat"))
+		tab1.waitAttr(flowSide, "chat", "ended")
+		deadline := time.Now().Add(flowWait)
+		for flowCountMessages(t, bob, "[The visitor ended the chat") == endsBefore {
+			if time.Now().After(deadline) {
+				t.Fatal("the agent was not told the chat ended")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+
+		// A second chat from this visitor session is beyond the limit (one
+		// per session here): the chat view says how long to wait.
+		tab1.click(flowSide, tab1.flowButton(flowSide, ".chatv", "Close"))
+		tab1.waitAttr(flowSide, "view", "home")
+		tab1.clickAction(flowSide, "bob", "chat")
+		tab1.waitAttr(flowSide, "chat", "ended")
+		if r := tab1.hostAttr(flowSide, "chat-reason"); r != "retry-later" {
+			t.Errorf("chat-reason %q, want retry-later", r)
+		}
+		tab1.flowWaitLog(flowSide, "Too many attempts. Please try again in 60 minutes.")
+		tab1.flowPageClean()
+		tab2.flowPageClean()
+	})
+}
+
+// flowThread lists the chat log of widget id: "me: …" and "them: …".
+func (tb *browserTab) flowThread(id string) []string {
+	tb.t.Helper()
+	var th []string
+	tb.eval(fmt.Sprintf(`Array.from(fd(%q).querySelectorAll('[role=log] .msg')).map((m) => (m.classList.contains('me') ? 'me: ' : 'them: ') + m.querySelector('.bub').lastChild.textContent)`, id), &th)
+	return th
+}
+
+// front brings the tab to the front (only the front tab renders frames).
+func (tb *browserTab) front() {
+	tb.t.Helper()
+	tb.run("bring tab to front", 10*time.Second, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.BringToFront, cdp.Empty{})
+		return err
+	}))
+}
+
+// flowCountMessages counts the MESSAGEs agent a received whose body
+// contains text.
+func flowCountMessages(t *testing.T, a *testbed.Agent, text string) int {
+	t.Helper()
+	msgs, err := a.ReceivedMessages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range msgs {
+		if strings.Contains(m.Body, text) {
+			n++
+		}
+	}
+	return n
 }
 
 // --- helpers of the flow tests ---
@@ -528,7 +698,7 @@ func (env *browserEnv) flowWaitMetric(t *testing.T, name string, want float64) {
 	t.Helper()
 	deadline := time.Now().Add(flowWait)
 	for {
-		got, ok := flowMetric(httpGet(t, env.gw.httpURL+"/metrics"), name)
+		got, ok := flowMetric(env.gw.metrics(t), name)
 		if ok && got == want {
 			return
 		}

@@ -565,7 +565,7 @@ func cbAgentActiveCalls(t *testing.T, a *testbed.Agent) int {
 // metric reads one gauge from the gateway's /metrics.
 func (env *cbGateway) metric(t *testing.T, name string) float64 {
 	t.Helper()
-	body := httpGet(t, env.gw.httpURL+"/metrics")
+	body := env.gw.metrics(t)
 	sc := bufio.NewScanner(strings.NewReader(body))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())

@@ -104,14 +104,15 @@ type agentPhone struct {
 }
 
 // sippAgent starts scenario for agent. echo makes sipp send back the RTP it
-// receives (-rtp_echo).
-func (e *callEnv) sippAgent(t *testing.T, agent, scenario string, echo bool) *agentPhone {
+// receives (-rtp_echo); extra are more sipp arguments (-m N for N calls).
+func (e *callEnv) sippAgent(t *testing.T, agent, scenario string, echo bool, extra ...string) *agentPhone {
 	t.Helper()
 	msgs := filepath.Join(t.TempDir(), "messages.log")
 	args := []string{"-s", agent, "-mi", "127.0.0.1", "-mp", strconv.Itoa(freeMediaPort(t)), "-trace_msg", "-message_file", msgs}
 	if echo {
 		args = append(args, "-rtp_echo")
 	}
+	args = append(args, extra...)
 	uas := startSipp(t, scenario, args...)
 	a := &agentPhone{uas: uas, messages: msgs}
 	if err := e.tb.Register(e.ctx, agent, agent+"-pw", uas.addr(), 120); err != nil {
@@ -179,7 +180,7 @@ func (e *callEnv) noCallsLeft(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(callWait)
 	for {
-		body := httpGet(t, e.gw.httpURL+"/metrics")
+		body := e.gw.metrics(t)
 		if regexp.MustCompile(`(?m)^frontdesk_calls 0$`).MatchString(body) {
 			return
 		}

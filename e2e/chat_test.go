@@ -119,6 +119,10 @@ func TestChatEndToEnd(t *testing.T) {
 		}
 		walt.send(`{"mt":"ChatOpen","dest":"bob","dn":"Walt"}`)
 		walt.waitFor("chat with bob", updateLimit, func(m map[string]any) bool { return m["mt"] == "ChatOpened" })
+		// bob's replies count once his client accepted the new-chat notice.
+		gw.waitLog(t, "bob's new-chat notice accepted", func(l map[string]any) bool {
+			return l["msg"] == "chat notice accepted" && l["agent"] == "bob@frontdesk.test"
+		})
 		if err := tb.Agent("bob").SendMessage(ctx, "Hi Walt, Bob here"); err != nil {
 			t.Fatal(err)
 		}
@@ -182,7 +186,7 @@ func TestChatEndToEnd(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 		back := gw.visit(e2eOrigin)
 		back.start(chatWidget)
-		back.send(`{"mt":"ChatResume","token":"` + token + `"}`)
+		back.send(fmt.Sprintf(`{"mt":"ChatResume","token":%q,"seq":%d}`, token, vera.lastSeq()))
 		o := back.next(updateLimit)
 		if o["mt"] != "ChatOpened" || o["resumed"] != true || o["dest"] != "alice" {
 			t.Fatalf("got %v, want ChatOpened resumed", o)
@@ -218,7 +222,9 @@ func TestChatEndToEnd(t *testing.T) {
 		for _, tc := range []struct {
 			scenario, reason string
 		}{{"message-reject.xml", "rejected"}, {"message-silent.xml", "timeout"}} {
-			uas := startSipp(t, tc.scenario)
+			// Two MESSAGEs: the new-chat notice, and the notice again before
+			// the visitor's text (texts follow an accepted notice only).
+			uas := startSipp(t, tc.scenario, "-m", "2")
 			if err := tb.Register(ctx, "rex", "rex-pw", uas.addr(), 60); err != nil {
 				t.Fatal(err)
 			}

@@ -8,12 +8,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -47,7 +49,9 @@ type gatewayProc struct {
 	t       *testing.T
 	cmd     *exec.Cmd
 	httpURL string
-	done    chan struct{}
+	// adminURL is the admin listener: /livez, /readyz, /healthz, /metrics.
+	adminURL string
+	done     chan struct{}
 
 	mu   sync.Mutex
 	logs []map[string]any
@@ -71,7 +75,7 @@ func startGateway(t *testing.T, path string, extra ...string) *gatewayProc {
 		t.Fatalf("start frontdesk: %v", err)
 	}
 	g := &gatewayProc{t: t, cmd: cmd, done: make(chan struct{})}
-	addr := make(chan string, 1)
+	addr, adminAddr := make(chan string, 1), make(chan string, 1)
 	go func() {
 		defer close(g.done)
 		sc := bufio.NewScanner(io.TeeReader(stderr, logFile))
@@ -84,9 +88,15 @@ func startGateway(t *testing.T, path string, extra ...string) *gatewayProc {
 			g.mu.Lock()
 			g.logs = append(g.logs, m)
 			g.mu.Unlock()
-			if m["msg"] == "http listening" {
+			switch m["msg"] {
+			case "http listening":
 				select {
 				case addr <- m["addr"].(string):
+				default:
+				}
+			case "admin listening":
+				select {
+				case adminAddr <- m["addr"].(string):
 				default:
 				}
 			}
@@ -105,13 +115,18 @@ func startGateway(t *testing.T, path string, extra ...string) *gatewayProc {
 		}
 		logFile.Close()
 	})
-	select {
-	case a := <-addr:
-		g.httpURL = "http://" + a
-	case <-g.done:
-		t.Fatal("frontdesk exited during start-up")
-	case <-time.After(30 * time.Second):
-		t.Fatal("frontdesk did not start listening within 30s")
+	timeout := time.After(30 * time.Second)
+	for g.httpURL == "" || g.adminURL == "" {
+		select {
+		case a := <-addr:
+			g.httpURL = "http://" + a
+		case a := <-adminAddr:
+			g.adminURL = "http://" + a
+		case <-g.done:
+			t.Fatal("frontdesk exited during start-up")
+		case <-timeout:
+			t.Fatal("frontdesk did not start listening within 30s")
+		}
 	}
 	return g
 }
@@ -139,10 +154,16 @@ func (g *gatewayProc) logLines() []map[string]any {
 	return append([]map[string]any(nil), g.logs...)
 }
 
-// health fetches /healthz.
+// metrics fetches /metrics from the admin listener.
+func (g *gatewayProc) metrics(t *testing.T) string {
+	t.Helper()
+	return httpGet(t, g.adminURL+"/metrics")
+}
+
+// health fetches /healthz from the admin listener.
 func (g *gatewayProc) health() (int, map[string]any) {
 	g.t.Helper()
-	resp, err := http.Get(g.httpURL + "/healthz")
+	resp, err := http.Get(g.adminURL + "/healthz")
 	if err != nil {
 		g.t.Fatalf("healthz: %v", err)
 	}
@@ -175,15 +196,32 @@ type visitor struct {
 	t    *testing.T
 	conn *websocket.Conn
 	msgs chan map[string]any
+	seq  atomic.Uint64 // the highest chat seq received
 }
 
-func (g *gatewayProc) visit(origin string) *visitor {
+// lastSeq is the highest chat seq this visitor received, for ChatResume.
+func (v *visitor) lastSeq() uint64 { return v.seq.Load() }
+
+func (g *gatewayProc) visit(origin string) *visitor { return g.visitFrom(origin, "") }
+
+// visitFrom opens a session from the local address source (127.0.0.2 …,
+// a visitor of its own), or from any address when source is "".
+func (g *gatewayProc) visitFrom(origin, source string) *visitor {
 	g.t.Helper()
 	url := "ws" + strings.TrimPrefix(g.httpURL, "http") + "/ws"
-	conn, _, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {origin}})
+	d := *websocket.DefaultDialer
+	if source != "" {
+		d.NetDialContext = (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(source)}, Timeout: 10 * time.Second}).DialContext
+	}
+	conn, _, err := d.Dial(url, http.Header{"Origin": {origin}})
 	if err != nil {
 		g.t.Fatalf("open websocket: %v", err)
 	}
+	return g.visitor(conn)
+}
+
+// visitor reads conn's messages into a new visitor.
+func (g *gatewayProc) visitor(conn *websocket.Conn) *visitor {
 	v := &visitor{t: g.t, conn: conn, msgs: make(chan map[string]any, 256)}
 	go func() {
 		defer close(v.msgs)
@@ -194,6 +232,9 @@ func (g *gatewayProc) visit(origin string) *visitor {
 			}
 			var m map[string]any
 			if json.Unmarshal(data, &m) == nil {
+				if n, ok := m["seq"].(float64); ok && uint64(n) > v.seq.Load() {
+					v.seq.Store(uint64(n))
+				}
 				v.msgs <- m
 			}
 		}

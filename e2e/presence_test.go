@@ -4,7 +4,9 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -227,13 +229,27 @@ func TestPresenceEndToEnd(t *testing.T) {
 	t.Run("invalid edit keeps the last good config", func(t *testing.T) {
 		broken := strings.Replace(base, "mode: inactive}", "mode: inactve}", 1)
 		writeConfig(t, cfgPath, broken)
+		// A typo must not make a load balancer drop a working instance:
+		// ready, with the error as a warning.
 		h := gw.waitHealth("reload error reported", 10*time.Second, func(code int, h map[string]any) bool {
-			return code == 503 && h["config"].(map[string]any)["reload_error"] != nil
+			return h["config"].(map[string]any)["reload_error"] != nil
 		})
 		reloadErr := h["config"].(map[string]any)["reload_error"].(string)
 		line := lineOf(base, "id: holiday")
 		if want := fmt.Sprintf("frontdesk.yaml:%d:", line); !strings.Contains(reloadErr, want) {
 			t.Errorf("reload error %q does not name %s", reloadErr, want)
+		}
+		if code, _ := gw.health(); code != 200 || h["status"] != "ok" || !strings.Contains(fmt.Sprint(h["warnings"]), fmt.Sprintf("frontdesk.yaml:%d:", line)) {
+			t.Errorf("/healthz with a broken file: %d %v, want 200, status ok and the error as a warning", code, h)
+		}
+		resp, err := http.Get(gw.adminURL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "ok\n") || !strings.Contains(string(body), "warning: the config file has errors") {
+			t.Errorf("/readyz with a broken file: %d %q, want 200 with a warning", resp.StatusCode, body)
 		}
 		v.quiet("no changes from an invalid file", 500*time.Millisecond, func(m map[string]any) bool {
 			return m["mt"] == "Session" || m["mt"] == "Remove"
@@ -267,7 +283,18 @@ func TestPresenceEndToEnd(t *testing.T) {
 	})
 
 	t.Run("metrics", func(t *testing.T) {
-		body := httpGet(t, gw.httpURL+"/metrics")
+		// Operators' endpoints are not on the visitor port.
+		for _, path := range []string{"/metrics", "/healthz", "/readyz", "/livez"} {
+			resp, err := http.Get(gw.httpURL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("visitor port %s: %d, want 404", path, resp.StatusCode)
+			}
+		}
+		body := gw.metrics(t)
 		for _, want := range []string{"frontdesk_sip_registered 1", "frontdesk_widget_sessions ", "frontdesk_config_reload_failures_total 1"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("metrics lack %q", want)

@@ -135,7 +135,7 @@ widgets:
 			s := h["sip"].(map[string]any)
 			return code == 200 && s["active"] == wantSubs
 		})
-		if n, ok := flowMetric(httpGet(t, gw.httpURL+"/metrics"), "frontdesk_sip_pbx_lost_total"); !ok || n < 1 {
+		if n, ok := flowMetric(httpGet(t, gw.adminURL+"/metrics"), "frontdesk_sip_pbx_lost_total"); !ok || n < 1 {
 			t.Errorf("frontdesk_sip_pbx_lost_total = %v (present %v), want the restart counted", n, ok)
 		}
 	})
@@ -177,8 +177,13 @@ widgets:
 	t.Run("listen address changed in the file", func(t *testing.T) {
 		writeConfig(t, cfgPath, strings.Replace(cfg, "listen: 127.0.0.1:0\n  trusted", "listen: 127.0.0.1:1\n  trusted", 1))
 		h := gw.waitHealth("restart warning", 10*time.Second, func(code int, h map[string]any) bool {
-			w, _ := h["sip"].(map[string]any)["warning"].(string)
-			return strings.Contains(w, "restart required") && strings.Contains(w, "sip.listen")
+			ws, _ := h["warnings"].([]any)
+			for _, w := range ws {
+				if s, _ := w.(string); strings.Contains(s, "restart required") && strings.Contains(s, "sip.listen") {
+					return true
+				}
+			}
+			return false
 		})
 		if h["status"] != "ok" {
 			t.Errorf("a restart warning made the gateway unhealthy: %v", h)

@@ -30,7 +30,7 @@ cat <<'MSG'
   --------------
   Sidebar widget:        http://127.0.0.1:8080/preview/5d0c2f3e8a9b4c1d9e7f6a5b4c3d2e1f
   Business-cards widget: http://127.0.0.1:8080/preview/0f1e2d3c4b5a49788796a5b4c3d2e1f0
-  Health:                http://127.0.0.1:8080/healthz
+  Health (admin):        http://127.0.0.1:9480/healthz   (also /readyz, /livez, /metrics)
 
   Change an agent's presence and watch the widget follow (in another terminal):
     ./bin/frontdesk-testbed presence alice busy      (online|busy|away|offline)

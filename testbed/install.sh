@@ -4,7 +4,7 @@
 # package is already installed. Run as root or with sudo available.
 set -eu
 
-PACKAGES="kamailio kamailio-presence-modules kamailio-sqlite-modules baresip-core sip-tester sox sqlite3 chromium haproxy"
+PACKAGES="kamailio kamailio-presence-modules kamailio-sqlite-modules baresip-core sip-tester sox sqlite3 chromium haproxy nginx libnginx-mod-stream"
 
 missing=""
 for p in $PACKAGES; do
@@ -31,5 +31,9 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends 
 # Debian starts a packaged Kamailio on 5060; the test bed runs its own.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled kamailio >/dev/null 2>&1; then
 	echo "testbed: note: the system kamailio service is enabled; the test bed does not need it"
+fi
+# Debian starts a packaged nginx on port 80; the proxy tests run their own.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled nginx >/dev/null 2>&1; then
+	echo "testbed: note: the system nginx service is enabled; the tests do not need it"
 fi
 echo "testbed: done"

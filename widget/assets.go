@@ -143,8 +143,8 @@ func (s *Server) servePreview(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	err := previewTmpl.Execute(&buf, previewData{
 		Widget:  wc,
-		Gateway: strings.TrimRight(cfg.HTTP.PublicURL, "/"),
-		Snippet: Snippet(wc, cfg.HTTP.PublicURL),
+		Gateway: s.publicURL(),
+		Snippet: Snippet(wc, s.publicURL()),
 		Cards:   wc.Type == config.WidgetCards,
 	})
 	if err != nil {
@@ -177,7 +177,7 @@ func (s *Server) servePopout(w http.ResponseWriter, r *http.Request) {
 			agent = a.ID
 		}
 	}
-	gateway := strings.TrimRight(cfg.HTTP.PublicURL, "/")
+	gateway := s.publicURL()
 	var buf bytes.Buffer
 	if err := popoutTmpl.Execute(&buf, popoutData{Widget: wc, Gateway: gateway, Agent: agent}); err != nil {
 		s.log.Error("render call window", "widget", wc.ID, "err", err)

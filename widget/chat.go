@@ -17,15 +17,15 @@ const leaveTimeout = 2 * time.Minute
 
 // chatState is a session's open chat.
 type chatState struct {
-	conv    *chat.Conversation
+	att     *chat.Attachment
 	agentID string
 }
 
-// chatSink hands a chat's events to its session. Deliver never blocks. conv
+// chatSink hands a chat's events to its session. Deliver never blocks. att
 // is set and read only on the session goroutine (events run there).
 type chatSink struct {
-	s    *session
-	conv *chat.Conversation // the conversation this sink was made for
+	s   *session
+	att *chat.Attachment // the attachment this sink was made for
 }
 
 func (k *chatSink) Deliver(ev chat.Event) {
@@ -49,17 +49,24 @@ func (s *session) handleChat(m inbound) (ErrorCode, error) {
 	if s.chat == nil {
 		return CodeNoChat, fmt.Errorf("%s without an open chat", m.MT)
 	}
+	att := s.chat.att
 	switch m.MT {
 	case mtChatSend:
-		if err := s.chat.conv.Send(m.ID, m.Text); err != nil {
+		if err := att.Send(m.ID, m.Text); err != nil {
 			return CodeUnknown, s.writeJSON(chatDeliveryMsg{MT: mtChatDelivery, ID: m.ID,
 				State: string(chat.DeliveryFailed), Reason: string(chat.ReasonOf(err))})
 		}
 	case mtChatTyping:
-		s.chat.conv.Typing(*m.Active)
+		att.Typing(*m.Active)
+	case mtChatAck:
+		if errors.Is(att.Ack(m.Seq), chat.ErrMoved) {
+			return CodeUnknown, s.chatMoved()
+		}
 	case mtChatClose:
-		s.chat.conv.Close()
 		s.chat = nil
+		if errors.Is(att.Close(), chat.ErrMoved) {
+			return CodeUnknown, s.writeJSON(chatEndedMsg{MT: mtChatEnded, Reason: "moved"})
+		}
 		return CodeUnknown, s.writeJSON(chatEndedMsg{MT: mtChatEnded, Reason: "ended-by-visitor"})
 	}
 	return CodeUnknown, nil
@@ -77,12 +84,13 @@ func (s *session) chatOpen(mgr *chat.Manager, m inbound) (ErrorCode, error) {
 		return code, err
 	}
 	sink := &chatSink{s: s}
-	conv, err := mgr.Open(chat.Visitor{
-		Name:     s.visitorName(w, m.DN),
-		WidgetID: w.ID,
-		AgentID:  a.ID,
-		AgentURI: a.URI,
-		Session:  s.label,
+	att, err := mgr.Open(chat.Visitor{
+		Name:       s.visitorName(w, m.DN),
+		WidgetID:   w.ID,
+		WidgetName: w.Name,
+		AgentID:    a.ID,
+		AgentURI:   a.URI,
+		Session:    s.label,
 	}, sink)
 	if errors.Is(err, chat.ErrAgentBusy) {
 		return CodeAgentBusy, err
@@ -90,46 +98,52 @@ func (s *session) chatOpen(mgr *chat.Manager, m inbound) (ErrorCode, error) {
 	if err != nil {
 		return CodeAgentUnavailable, fmt.Errorf("open chat: %w", err)
 	}
-	sink.conv = conv
-	s.chat = &chatState{conv: conv, agentID: a.ID}
-	return CodeUnknown, s.writeJSON(chatOpenedMsg{MT: mtChatOpened, Dest: a.ID, Token: conv.Token()})
+	sink.att = att
+	s.chat = &chatState{att: att, agentID: a.ID}
+	return CodeUnknown, s.writeJSON(chatOpenedMsg{MT: mtChatOpened, Dest: a.ID, Token: att.Token()})
 }
 
+// chatResume takes the chat over: the widget session that held it is told
+// (ChatEnded "moved"), and what this widget has not seen is replayed.
 func (s *session) chatResume(mgr *chat.Manager, m inbound) (ErrorCode, error) {
 	if s.chat != nil {
 		return CodeChatInProgress, errors.New("a chat is already open")
 	}
 	sink := &chatSink{s: s}
-	// Events buffered while detached are posted during Resume; they run after
-	// this handler, so ChatOpened goes first.
-	conv, err := mgr.Resume(m.Token, sink)
+	// Replayed events are posted during Resume; they run after this
+	// handler, so ChatOpened goes first.
+	att, err := mgr.Resume(m.Token, s.widgetID, m.Seq, sink)
 	if err != nil {
 		return CodeChatExpired, fmt.Errorf("resume chat: %w", err)
 	}
-	if conv.Visitor().WidgetID != s.widgetID {
-		conv.Detach()
-		return CodeChatExpired, errors.New("the chat belongs to another widget")
-	}
-	sink.conv = conv
-	agentID := conv.Visitor().AgentID
-	s.chat = &chatState{conv: conv, agentID: agentID}
-	return CodeUnknown, s.writeJSON(chatOpenedMsg{MT: mtChatOpened, Dest: agentID, Token: conv.Token(), Resumed: true})
+	sink.att = att
+	agentID := att.Visitor().AgentID
+	s.chat = &chatState{att: att, agentID: agentID}
+	return CodeUnknown, s.writeJSON(chatOpenedMsg{MT: mtChatOpened, Dest: agentID, Token: att.Token(), Resumed: true})
+}
+
+// chatMoved ends this session's hold on its chat, which went on elsewhere.
+func (s *session) chatMoved() error {
+	s.chat = nil
+	return s.writeJSON(chatEndedMsg{MT: mtChatEnded, Reason: "moved"})
 }
 
 // chatEvent writes one chat event, if the chat is still this session's.
 func (s *session) chatEvent(k *chatSink, ev chat.Event) error {
-	if s.chat == nil || s.chat.conv != k.conv {
+	if s.chat == nil || s.chat.att != k.att {
 		return nil // a chat this session closed or never had
 	}
 	switch ev.Kind {
 	case chat.EventMessage:
 		return s.writeJSON(chatMessageMsg{MT: mtChatMessage, ID: ev.ID, Text: ev.Text,
-			Time: ev.Time.UTC().Format(time.RFC3339)})
+			Time: ev.Time.UTC().Format(time.RFC3339), Seq: ev.Seq})
 	case chat.EventDelivery:
 		return s.writeJSON(chatDeliveryMsg{MT: mtChatDelivery, ID: ev.ClientID, State: string(ev.State),
-			Reason: string(ev.Reason)})
+			Reason: string(ev.Reason), Seq: ev.Seq})
 	case chat.EventTyping:
 		return s.writeJSON(chatTypingMsg{MT: mtChatTyping, Active: ev.Active})
+	case chat.EventMoved:
+		return s.chatMoved()
 	case chat.EventEnded:
 		s.chat = nil
 		reason := "agent-unavailable"
@@ -222,7 +236,7 @@ func (s *session) reachableAgent(id string, medium config.Medium) (*config.Widge
 // resumed for the grace period) when the session ends.
 func (s *session) endFeatures(code ErrorCode) {
 	if s.chat != nil {
-		s.chat.conv.Detach()
+		s.chat.att.Detach()
 		s.chat = nil
 	}
 	s.endCall(code)

@@ -19,6 +19,10 @@ func FuzzDecodeInbound(f *testing.F) {
 		`[]`,
 		`{"mt":"Ping"} {}`,
 		"\x00",
+		`{"mt":"Start","uuid":5}`,
+		`{"mt":"Start","uuid":"x","lang":[1]}`,
+		`{"mt":"widget.inbound"}`,
+		`{"mt":"ChatSend","id":"Go value struct json:"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -32,6 +36,7 @@ func FuzzDecodeInbound(f *testing.F) {
 			t.Fatalf("code %q with err %v", code, err)
 		}
 		if code != CodeUnknown {
+			checkHumanText(t, string(code), newErrorMsg(code, err).Text)
 			return
 		}
 		switch m.MT {
@@ -44,7 +49,7 @@ func FuzzDecodeInbound(f *testing.F) {
 				t.Fatalf("accepted GetPicture without id")
 			}
 		case mtPing, mtCreateCall, mtChannels, mtClearCall, mtDtmf, mtChatOpen, mtChatSend,
-			mtChatTyping, mtChatClose, mtChatResume, mtLeaveMsg:
+			mtChatTyping, mtChatClose, mtChatResume, mtChatAck, mtLeaveMsg:
 		default:
 			t.Fatalf("accepted unknown type %q", m.MT)
 		}

@@ -9,9 +9,11 @@ import (
 
 // originAllowed reports whether a page at origin may open widget w. The
 // widget's own list wins over the gateway default; "*" allows any page. The
-// gateway's own public origin (its preview pages) is always allowed. A request
-// without Origin is no browser page and passes only with "*".
-func originAllowed(cfg *config.Config, w *config.Widget, origin string) bool {
+// gateway's own origin own (its preview and call pages at http.public_url)
+// is always allowed; the Host a request names is not trusted for that, as a
+// DNS-rebound name would pass. A request without Origin is no browser page
+// and passes only with "*".
+func originAllowed(cfg *config.Config, w *config.Widget, origin, own string) bool {
 	allowed := w.AllowedOrigins
 	if len(allowed) == 0 {
 		allowed = cfg.HTTP.AllowedOrigins
@@ -28,7 +30,7 @@ func originAllowed(cfg *config.Config, w *config.Widget, origin string) bool {
 	if o == "" {
 		return false
 	}
-	if o == originOf(cfg.HTTP.PublicURL) {
+	if own != "" && o == own {
 		return true
 	}
 	for _, a := range allowed {

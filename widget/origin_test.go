@@ -1,6 +1,7 @@
 package widget
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/frontdesk-gw/frontdesk/config"
@@ -38,9 +39,60 @@ func TestOriginAllowed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := originAllowed(cfg, tt.widget, tt.origin); got != tt.want {
+			if got := originAllowed(cfg, tt.widget, tt.origin, originOf(cfg.HTTP.PublicURL)); got != tt.want {
 				t.Errorf("originAllowed(%q) = %v, want %v", tt.origin, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestOriginEqualToHostIsNotTrusted: a page whose Origin matches the Host it
+// asked for (a DNS-rebound name pointing at the gateway) is refused unless
+// that origin is http.public_url or allowed; the gateway's own pages at
+// public_url keep working.
+func TestOriginEqualToHostIsNotTrusted(t *testing.T) {
+	f := newFixture(t, testYAML)
+	hostPort := strings.TrimPrefix(f.http.URL, "http://")
+	for _, tc := range []struct{ name, host, origin, code string }{
+		{"rebound name", "evil.example:8080", "http://evil.example:8080", "origin-not-allowed"},
+		{"listener address", hostPort, "http://" + hostPort, "origin-not-allowed"},
+		{"public_url", "gw.example.com", "https://gw.example.com", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := f.dialHost(tc.host, tc.origin)
+			c.send(`{"mt":"Start","uuid":"` + testWidget + `"}`)
+			m := c.recv()
+			if tc.code == "" {
+				if m["mt"] != "Session" {
+					t.Fatalf("got %v, want Session", m)
+				}
+				return
+			}
+			if m["mt"] != "Error" || m["code"] != tc.code {
+				t.Fatalf("got %v, want Error %s", m, tc.code)
+			}
+			c.expectClosed()
+		})
+	}
+	if n := f.srv.Refused(RefusedOrigin); n != 2 {
+		t.Errorf("%d sessions counted as refused for their origin, want 2", n)
+	}
+}
+
+// TestListenURLStandsInForPublicURL: without public_url (listen port 0) the
+// listener's own URL is the gateway's origin.
+func TestListenURLStandsInForPublicURL(t *testing.T) {
+	f := newFixture(t, strings.Replace(testYAML, "  public_url: https://gw.example.com\n", "  listen: 127.0.0.1:0\n", 1))
+	f.srv.SetListenURL(f.http.URL)
+	hostPort := strings.TrimPrefix(f.http.URL, "http://")
+	c := f.dialHost(hostPort, f.http.URL)
+	c.send(`{"mt":"Start","uuid":"` + testWidget + `"}`)
+	if m := c.recv(); m["mt"] != "Session" {
+		t.Fatalf("got %v, want Session", m)
+	}
+	c = f.dialHost("evil.example", "http://evil.example")
+	c.send(`{"mt":"Start","uuid":"` + testWidget + `"}`)
+	if m := c.recv(); m["code"] != "origin-not-allowed" {
+		t.Fatalf("got %v, want origin-not-allowed", m)
 	}
 }

@@ -2,7 +2,6 @@ package widget
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/frontdesk-gw/frontdesk/config"
@@ -24,6 +23,7 @@ const (
 	mtChatTyping = "ChatTyping"
 	mtChatClose  = "ChatClose"
 	mtChatResume = "ChatResume"
+	mtChatAck    = "ChatAck"
 	mtLeaveMsg   = "LeaveMessage"
 
 	// Gateway to visitor.
@@ -115,71 +115,91 @@ type inbound struct {
 	Digit string `json:"digit,omitempty"`
 	Text  string `json:"text,omitempty"`
 	// Active is a pointer so a missing field can be told from false.
-	Active  *bool  `json:"active,omitempty"`
-	Token   string `json:"token,omitempty"`
+	Active *bool  `json:"active,omitempty"`
+	Token  string `json:"token,omitempty"`
+	// Seq is the last chat event number the widget has shown (ChatAck;
+	// ChatResume, optional: 0 when none).
+	Seq     uint64 `json:"seq,omitempty"`
 	Name    string `json:"name,omitempty"`    // LeaveMessage
 	Contact string `json:"contact,omitempty"` // LeaveMessage
 }
 
-// maxSDP bounds a browser's SDP offer.
-const maxSDP = 32 << 10
+// Bounds of what a visitor sends; docs/protocol.md lists them.
+const (
+	maxSDP      = 32 << 10 // a browser's SDP offer, bytes
+	maxLangs    = 16       // Start's lang entries kept
+	maxClientID = 64       // the widget's id of a ChatSend or LeaveMessage, bytes
+	maxToken    = 128      // a chat resume token, bytes
+	dtmfDigits  = "0123456789*#ABCD"
+	// maxSeq is the largest chat event number a widget may name: what a
+	// JavaScript number holds exactly.
+	maxSeq = 1<<53 - 1
+)
 
 // decodeInbound parses one visitor message. It rejects trailing data and
-// unknown message types.
+// unknown message types. Its errors are visitorErrors: their text is what
+// the visitor's Error says.
 func decodeInbound(data []byte) (inbound, ErrorCode, error) {
 	var m inbound
 	// Unmarshal, unlike a Decoder, rejects anything after the object.
 	if err := json.Unmarshal(data, &m); err != nil {
-		return inbound{}, CodeBadJSON, fmt.Errorf("decode message: %w", err)
+		return inbound{}, CodeBadJSON, jsonProblem(err)
 	}
 	switch m.MT {
 	case mtStart:
 		if m.UUID == "" {
-			return m, CodeBadJSON, fmt.Errorf("Start without uuid")
+			return m, CodeBadJSON, refusal("Start needs a uuid")
 		}
-		if len(m.Lang) > 16 {
-			m.Lang = m.Lang[:16]
+		if len(m.Lang) > maxLangs {
+			m.Lang = m.Lang[:maxLangs]
 		}
 	case mtGetPicture:
 		if m.ID == "" {
-			return m, CodeBadJSON, fmt.Errorf("GetPicture without id")
+			return m, CodeBadJSON, refusal("GetPicture needs an id")
 		}
 	case mtPing, mtClearCall, mtChatClose:
 	case mtCreateCall, mtChatOpen:
 		if m.Dest == "" {
-			return m, CodeBadJSON, fmt.Errorf("%s without dest", m.MT)
+			return m, CodeBadJSON, refusal("%s needs a dest", m.MT)
 		}
 	case mtChannels:
 		if m.Cmd != "PROPOSAL" {
-			return m, CodeBadJSON, fmt.Errorf("Channels cmd %q: only PROPOSAL is sent by widgets", truncate(m.Cmd, 20))
+			return m, CodeBadJSON, refusal("Channels cmd must be PROPOSAL")
 		}
 		if m.SDP == "" || len(m.SDP) > maxSDP {
-			return m, CodeBadJSON, fmt.Errorf("Channels needs an sdp of at most %d bytes", maxSDP)
+			return m, CodeBadJSON, refusal("Channels needs an sdp of at most %d bytes", maxSDP)
 		}
 	case mtDtmf:
-		if len(m.Digit) != 1 || !strings.Contains("0123456789*#ABCD", m.Digit) {
-			return m, CodeBadJSON, fmt.Errorf("Dtmf digit %q is not one of 0-9 * # A-D", truncate(m.Digit, 8))
+		if len(m.Digit) != 1 || !strings.Contains(dtmfDigits, m.Digit) {
+			return m, CodeBadJSON, refusal("Dtmf digit must be one of 0-9 * # A-D")
 		}
 	case mtChatSend:
-		if m.ID == "" || len(m.ID) > 64 {
-			return m, CodeBadJSON, fmt.Errorf("ChatSend needs an id of at most 64 bytes")
+		if m.ID == "" || len(m.ID) > maxClientID {
+			return m, CodeBadJSON, refusal("ChatSend needs an id of at most %d bytes", maxClientID)
 		}
 	case mtChatTyping:
 		if m.Active == nil {
-			return m, CodeBadJSON, fmt.Errorf("ChatTyping without active")
+			return m, CodeBadJSON, refusal("ChatTyping needs active")
 		}
 	case mtChatResume:
-		if m.Token == "" || len(m.Token) > 128 {
-			return m, CodeBadJSON, fmt.Errorf("ChatResume needs a token")
+		if m.Token == "" || len(m.Token) > maxToken {
+			return m, CodeBadJSON, refusal("ChatResume needs a token of at most %d bytes", maxToken)
+		}
+		if m.Seq > maxSeq {
+			return m, CodeBadJSON, refusal("ChatResume seq must be at most %d", maxSeq)
+		}
+	case mtChatAck:
+		if m.Seq == 0 || m.Seq > maxSeq {
+			return m, CodeBadJSON, refusal("ChatAck needs a seq from 1 to %d", maxSeq)
 		}
 	case mtLeaveMsg:
-		if m.ID == "" || len(m.ID) > 64 {
-			return m, CodeBadJSON, fmt.Errorf("LeaveMessage needs an id of at most 64 bytes")
+		if m.ID == "" || len(m.ID) > maxClientID {
+			return m, CodeBadJSON, refusal("LeaveMessage needs an id of at most %d bytes", maxClientID)
 		}
 	case "":
-		return m, CodeBadJSON, fmt.Errorf("message without mt")
+		return m, CodeBadJSON, refusal("the message has no mt")
 	default:
-		return m, CodeUnknownMessage, fmt.Errorf("unknown message type %q", truncate(m.MT, 40))
+		return m, CodeUnknownMessage, refusal("unknown message type")
 	}
 	return m, CodeUnknown, nil
 }
@@ -290,6 +310,9 @@ type chatDeliveryMsg struct {
 	ID     string `json:"id"`
 	State  string `json:"state"`
 	Reason string `json:"reason,omitempty"`
+	// Seq numbers the result within the chat (absent for a ChatSend refused
+	// at once); the widget acknowledges it with ChatAck.
+	Seq uint64 `json:"seq,omitempty"`
 }
 
 type chatMessageMsg struct {
@@ -297,6 +320,9 @@ type chatMessageMsg struct {
 	ID   string `json:"id"`
 	Text string `json:"text"`
 	Time string `json:"time"`
+	// Seq numbers the message within the chat; the widget acknowledges it
+	// with ChatAck and shows a number it has seen only once.
+	Seq uint64 `json:"seq"`
 }
 
 type chatTypingMsg struct {

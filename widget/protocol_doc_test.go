@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,12 +104,15 @@ func TestProtocolDocExamples(t *testing.T) {
 			t.Errorf("protocol.md:%d: %s: %v", ex.line, head.MT, err)
 			continue
 		}
-		if e, ok := v.(*errorMsg); ok && !knownCode(e.Code) {
-			t.Errorf("protocol.md:%d: unknown error code %q", ex.line, e.Code)
+		if e, ok := v.(*errorMsg); ok {
+			if !knownCode(e.Code) {
+				t.Errorf("protocol.md:%d: unknown error code %q", ex.line, e.Code)
+			}
+			checkHumanText(t, fmt.Sprintf("protocol.md:%d", ex.line), e.Text)
 		}
 	}
 	for _, mt := range []string{mtStart, mtGetPicture, mtPing, mtCreateCall, mtChannels, mtClearCall, mtDtmf,
-		mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtLeaveMsg} {
+		mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtChatAck, mtLeaveMsg} {
 		if !seen[mt] {
 			t.Errorf("protocol.md has no example of %s", mt)
 		}

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/frontdesk-gw/frontdesk/chat"
 	"github.com/frontdesk-gw/frontdesk/config"
+	"github.com/frontdesk-gw/frontdesk/internal/clientaddr"
 	"github.com/frontdesk-gw/frontdesk/internal/ratelimit"
 	"github.com/frontdesk-gw/frontdesk/presence"
 )
@@ -40,6 +41,9 @@ type Options struct {
 	Chat *chat.Manager
 	// Calls places calls; nil disables calls.
 	Calls Calls
+	// ClientAddr finds visitors' addresses behind trusted proxies; nil:
+	// one is built from the config's http section.
+	ClientAddr *clientaddr.Resolver
 }
 
 // Server serves the Widget-API and the widget's web assets.
@@ -48,6 +52,8 @@ type Server struct {
 	opts  Options
 	cat   catalog
 	state atomic.Pointer[cfgState]
+	// listenURL is where the gateway listens; see SetListenURL.
+	listenURL atomic.Pointer[string]
 
 	viewsMu sync.RWMutex
 	views   map[string]*view
@@ -57,6 +63,7 @@ type Server struct {
 	calls    slots // calls, per agent
 	// limiter bounds how often calls, chats and left messages start.
 	limiter *ratelimit.Limiter
+	refused refusals
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -93,6 +100,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.ClientAddr == nil {
+		if opts.ClientAddr, err = NewClientAddr(cfg.HTTP); err != nil {
+			return nil, err
+		}
+	}
 	s := &Server{
 		log:     opts.Logger,
 		opts:    opts,
@@ -119,6 +131,23 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 func (s *Server) SetConfig(cfg *config.Config) {
 	old := s.state.Load()
 	s.state.Store(&cfgState{cfg: cfg, version: old.version + 1})
+}
+
+// SetListenURL tells the server the URL of the listener it serves on
+// (http://127.0.0.1:41234), which stands in for http.public_url while that
+// is empty (a listen port of 0): the gateway's own pages then work there.
+func (s *Server) SetListenURL(u string) { s.listenURL.Store(&u) }
+
+// publicURL is http.public_url, else the listener's URL, without a
+// trailing slash.
+func (s *Server) publicURL() string {
+	if u := s.state.Load().cfg.HTTP.PublicURL; u != "" {
+		return strings.TrimRight(u, "/")
+	}
+	if u := s.listenURL.Load(); u != nil {
+		return strings.TrimRight(*u, "/")
+	}
+	return ""
 }
 
 // Config returns the configuration in force.
@@ -174,31 +203,30 @@ func (s *Server) Handler() http.Handler {
 
 // serveWS upgrades a request to a widget session.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	ip := s.opts.ClientAddr.ClientIP(r)
 	if s.draining() {
+		s.refuse(RefusedShuttingDown, ip)
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
 	cfg := s.state.Load().cfg
-	ip := clientIP(r)
 	release, ok := s.conns.acquire(ip, cfg.Limits.MaxSessions, cfg.Limits.MaxSessionsPerIP)
 	if !ok {
-		s.log.Warn("session refused: session limit reached", "ip", ip)
+		reason := RefusedMaxSessionsPerIP
+		if s.conns.inUse() >= cfg.Limits.MaxSessions {
+			reason = RefusedMaxSessions
+		}
+		s.refuse(reason, ip)
 		http.Error(w, "too many sessions", http.StatusServiceUnavailable)
 		return
 	}
 	conn, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		release()
-		s.log.Debug("websocket upgrade failed", "ip", ip, "err", err)
+		s.refuse(RefusedBadHandshake, ip, "err", err)
 		return
 	}
 	sess := newSession(s, conn, ip, r.Header.Get("Origin"))
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	// Pages the gateway serves itself (preview, call window) are same-origin.
-	sess.ownOrigin = normalizeOrigin(scheme + "://" + r.Host)
 	s.open.Add(1)
 	s.wg.Add(1)
 	go func() {
@@ -245,10 +273,15 @@ func (s *Server) Close() {
 	s.wg.Wait()
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// NewClientAddr builds the client address resolver of an http config.
+func NewClientAddr(h config.HTTP) (*clientaddr.Resolver, error) {
+	header, err := clientaddr.ParseHeader(h.ForwardedHeader)
 	if err != nil {
-		return r.RemoteAddr
+		return nil, fmt.Errorf("http.forwarded_header: %w", err)
 	}
-	return host
+	r, err := clientaddr.New(h.TrustedProxies, header)
+	if err != nil {
+		return nil, fmt.Errorf("http.trusted_proxies: %w", err)
+	}
+	return r, nil
 }

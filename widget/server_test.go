@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -145,6 +146,19 @@ func (f *fixture) dial(origin string) *client {
 	if origin != "" {
 		h.Set("Origin", origin)
 	}
+	url := "ws" + strings.TrimPrefix(f.http.URL, "http") + "/ws"
+	conn, _, err := websocket.DefaultDialer.Dial(url, h)
+	if err != nil {
+		f.t.Fatalf("dial: %v", err)
+	}
+	f.t.Cleanup(func() { conn.Close() })
+	return &client{t: f.t, conn: conn}
+}
+
+// dialHost opens a websocket whose request names host in its Host header.
+func (f *fixture) dialHost(host, origin string) *client {
+	f.t.Helper()
+	h := http.Header{"Host": {host}, "Origin": {origin}}
 	url := "ws" + strings.TrimPrefix(f.http.URL, "http") + "/ws"
 	conn, _, err := websocket.DefaultDialer.Dial(url, h)
 	if err != nil {
@@ -454,6 +468,52 @@ func TestSessionLimitPerIP(t *testing.T) {
 	}
 }
 
+// TestSessionLimitPerClientBehindProxy: behind a trusted proxy each
+// visitor the proxy names has its own limit; from an untrusted peer the
+// same header changes nothing.
+func TestSessionLimitPerClientBehindProxy(t *testing.T) {
+	dialAs := func(f *fixture, client string) (int, error) {
+		url := "ws" + strings.TrimPrefix(f.http.URL, "http") + "/ws"
+		conn, resp, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {testOrigin}, "X-Forwarded-For": {client}})
+		if err != nil {
+			if resp == nil {
+				return 0, err
+			}
+			return resp.StatusCode, nil
+		}
+		t.Cleanup(func() { conn.Close() })
+		return http.StatusSwitchingProtocols, nil
+	}
+	behind := newFixture(t, strings.Replace(testYAML, "  allowed_origins:", "  trusted_proxies: [127.0.0.1]\n  allowed_origins:", 1))
+	for i := range 6 {
+		code, err := dialAs(behind, fmt.Sprintf("203.0.113.%d", i+1))
+		if err != nil || code != http.StatusSwitchingProtocols {
+			t.Fatalf("visitor %d behind the proxy: %d %v", i+1, code, err)
+		}
+	}
+	waitFor(t, "6 sessions", func() bool { return behind.srv.Sessions() == 6 })
+	// Visitor 1 has one session; two more fit its limit of 3, a third not.
+	var codes []int
+	for range 3 {
+		code, _ := dialAs(behind, "203.0.113.1")
+		codes = append(codes, code)
+	}
+	if codes[0] != http.StatusSwitchingProtocols || codes[1] != http.StatusSwitchingProtocols || codes[2] != http.StatusServiceUnavailable {
+		t.Errorf("visitor 1's next sessions: %v, want 101 101 503", codes)
+	}
+
+	direct := newFixture(t, testYAML)
+	accepted := 0
+	for i := range 6 {
+		if code, _ := dialAs(direct, fmt.Sprintf("203.0.113.%d", i+1)); code == http.StatusSwitchingProtocols {
+			accepted++
+		}
+	}
+	if accepted != 3 {
+		t.Errorf("an untrusted peer opened %d sessions with spoofed X-Forwarded-For, want 3", accepted)
+	}
+}
+
 func TestLanguageFromVisitorPreference(t *testing.T) {
 	f := newFixture(t, testYAML)
 	c := f.dial(testOrigin)
@@ -502,13 +562,6 @@ func TestDrainClosesIdleSessionsAndRefusesNewOnes(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("new session while draining: err %v, response %v; want 503", err, resp)
 	}
-}
-
-func TestSameOriginPagesMayStartAnyWidget(t *testing.T) {
-	f := newFixture(t, testYAML)
-	c := f.dial(f.http.URL) // the gateway's own pages (call window, preview)
-	c.send(`{"mt":"Start","uuid":"` + testWidget + `"}`)
-	c.expect("Session")
 }
 
 func TestCallWindowPage(t *testing.T) {

@@ -24,12 +24,11 @@ const (
 // session is one visitor's websocket. Its state belongs to run's goroutine;
 // the reader goroutine only decodes and hands messages over.
 type session struct {
-	srv       *Server
-	conn      *websocket.Conn
-	ip        string
-	origin    string
-	ownOrigin string // the gateway's origin as this request reached it
-	label     string // random id for logs and TURN usernames
+	srv    *Server
+	conn   *websocket.Conn
+	ip     string
+	origin string
+	label  string // random id for logs and TURN usernames
 
 	widgetID string
 	lang     string
@@ -102,7 +101,11 @@ func (s *session) run(ctx context.Context) {
 		_ = s.conn.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, "shutting down"), time.Now().Add(time.Second))
 	case code != CodeUnknown:
-		s.srv.log.Info("session ended", "session", s.label, "ip", s.ip, "code", code, "err", err)
+		if s.widgetID == "" {
+			s.srv.refuse(refusalOf(code), s.ip, "session", s.label, "code", code, "err", err)
+		} else {
+			s.srv.log.Info("session ended", "session", s.label, "ip", s.ip, "code", code, "err", err)
+		}
 		_ = s.writeJSON(newErrorMsg(code, err))
 		closeCode := websocket.ClosePolicyViolation
 		if code == CodeTooLarge {
@@ -123,21 +126,6 @@ func newErrorMsg(code ErrorCode, err error) errorMsg {
 		m.RetryAfter = rl.seconds()
 	}
 	return m
-}
-
-// errText is what the visitor's widget may log; it never carries internals.
-func errText(code ErrorCode, err error) string {
-	var rl *retryLaterError
-	if errors.As(err, &rl) {
-		return rl.Error()
-	}
-	switch code {
-	case CodeBadJSON, CodeUnknownMessage:
-		if err != nil {
-			return truncate(err.Error(), 200)
-		}
-	}
-	return string(code)
 }
 
 // serve runs the protocol. It returns the error code to report before
@@ -269,7 +257,7 @@ func (s *session) handleBeforeStart(m inbound) (ErrorCode, error) {
 	if w == nil {
 		return CodeUnknownWidget, fmt.Errorf("no widget %q", truncate(m.UUID, 64))
 	}
-	if o := normalizeOrigin(s.origin); !originAllowed(cfg, w, s.origin) && (o == "" || o != s.ownOrigin) {
+	if !originAllowed(cfg, w, s.origin, originOf(s.srv.publicURL())) {
 		return CodeOriginNotAllowed, fmt.Errorf("origin %q may not open widget %s", truncate(s.origin, 100), w.ID)
 	}
 	s.widgetID = w.ID
@@ -300,7 +288,7 @@ func (s *session) handle(m inbound) (ErrorCode, error) {
 		return CodeUnknown, s.writeJSON(pictureMsg{MT: mtPicture, ID: m.ID})
 	case mtCreateCall, mtChannels, mtClearCall, mtDtmf:
 		return s.handleCall(m)
-	case mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtLeaveMsg:
+	case mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtChatAck, mtLeaveMsg:
 		return s.handleChat(m)
 	}
 	return CodeUnknownMessage, fmt.Errorf("unexpected %s", m.MT)
@@ -393,7 +381,7 @@ func (s *session) read(done <-chan struct{}) {
 		}
 		tokens--
 		if typ != websocket.TextMessage {
-			fail(CodeBadJSON, errors.New("binary messages are not part of the protocol"))
+			fail(CodeBadJSON, refusal("binary frames are not part of the protocol"))
 			return
 		}
 		m, code, err := decodeInbound(data)

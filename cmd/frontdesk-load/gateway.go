@@ -100,9 +100,11 @@ type gateway struct {
 	cmd     *exec.Cmd
 	pid     int
 	baseURL string
-	logPath string
-	done    chan struct{} // closed once the process has exited
-	changes chan time.Time
+	// adminURL serves /healthz and /metrics (the admin listener).
+	adminURL string
+	logPath  string
+	done     chan struct{} // closed once the process has exited
+	changes  chan time.Time
 
 	mu      sync.Mutex
 	exitErr error
@@ -129,7 +131,7 @@ func startGateway(ctx context.Context, bin, cfgPath, logPath, level string) (*ga
 	}
 	g := &gateway{cmd: cmd, pid: cmd.Process.Pid, logPath: logPath, done: make(chan struct{}),
 		changes: make(chan time.Time, 4*maxRounds)}
-	addr := make(chan string, 1)
+	addr := make(chan listening, 2)
 	go func() {
 		defer close(g.done)
 		defer logFile.Close()
@@ -139,24 +141,38 @@ func startGateway(ctx context.Context, bin, cfgPath, logPath, level string) (*ga
 		g.exitErr = err
 		g.mu.Unlock()
 	}()
-	select {
-	case a := <-addr:
-		g.baseURL = "http://" + a
-		return g, nil
-	case <-g.done:
-		return nil, fmt.Errorf("gateway exited during start-up: %v; see %s", g.exited(), logPath)
-	case <-ctx.Done():
-		g.stop(5 * time.Second)
-		return nil, fmt.Errorf("gateway did not start listening: %w", ctx.Err())
-	case <-time.After(30 * time.Second):
-		g.stop(5 * time.Second)
-		return nil, fmt.Errorf("gateway did not start listening within 30s; see %s", logPath)
+	timeout := time.After(30 * time.Second)
+	for g.baseURL == "" || g.adminURL == "" {
+		select {
+		case l := <-addr:
+			if l.admin {
+				g.adminURL = "http://" + l.addr
+			} else {
+				g.baseURL = "http://" + l.addr
+			}
+		case <-g.done:
+			return nil, fmt.Errorf("gateway exited during start-up: %v; see %s", g.exited(), logPath)
+		case <-ctx.Done():
+			g.stop(5 * time.Second)
+			return nil, fmt.Errorf("gateway did not start listening: %w", ctx.Err())
+		case <-timeout:
+			g.stop(5 * time.Second)
+			return nil, fmt.Errorf("gateway did not start listening within 30s; see %s", logPath)
+		}
 	}
+	return g, nil
 }
 
-// scanLog copies the gateway's log to w, hands over the HTTP address, and
-// records when the flipped agent's presence changed.
-func (g *gateway) scanLog(r io.Reader, w io.Writer, addr chan<- string) {
+// listening is an address the gateway's log says it listens on: the
+// visitor port, or the admin listener.
+type listening struct {
+	addr  string
+	admin bool
+}
+
+// scanLog copies the gateway's log to w, hands over the HTTP and admin
+// addresses, and records when the flipped agent's presence changed.
+func (g *gateway) scanLog(r io.Reader, w io.Writer, addr chan<- listening) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	flipURI := []byte("sip:" + flipAgent + "@")
@@ -165,11 +181,11 @@ func (g *gateway) scanLog(r io.Reader, w io.Writer, addr chan<- string) {
 		_, _ = w.Write(line)
 		_, _ = w.Write([]byte{'\n'})
 		switch {
-		case bytes.Contains(line, []byte(`"msg":"http listening"`)):
-			var m struct{ Addr string }
+		case bytes.Contains(line, []byte(`"msg":"http listening"`)), bytes.Contains(line, []byte(`"msg":"admin listening"`)):
+			var m struct{ Msg, Addr string }
 			if json.Unmarshal(line, &m) == nil && m.Addr != "" {
 				select {
-				case addr <- m.Addr:
+				case addr <- listening{addr: m.Addr, admin: m.Msg == "admin listening"}:
 				default:
 				}
 			}
@@ -245,7 +261,7 @@ var httpClient = &http.Client{Timeout: 10 * time.Second}
 
 func (g *gateway) health(ctx context.Context) (int, healthz, error) {
 	var h healthz
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.baseURL+"/healthz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.adminURL+"/healthz", nil)
 	if err != nil {
 		return 0, h, fmt.Errorf("healthz request: %w", err)
 	}

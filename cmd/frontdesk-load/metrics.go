@@ -50,7 +50,7 @@ var metricNames = map[string]func(*sample) *float64{
 // scrape reads /metrics once.
 func (g *gateway) scrape(ctx context.Context) (sample, error) {
 	s := sample{At: time.Now()}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.baseURL+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.adminURL+"/metrics", nil)
 	if err != nil {
 		return s, fmt.Errorf("metrics request: %w", err)
 	}

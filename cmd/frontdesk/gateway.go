@@ -14,6 +14,7 @@ import (
 	"github.com/frontdesk-gw/frontdesk/bridge"
 	"github.com/frontdesk-gw/frontdesk/chat"
 	"github.com/frontdesk-gw/frontdesk/config"
+	"github.com/frontdesk-gw/frontdesk/internal/clientaddr"
 	"github.com/frontdesk-gw/frontdesk/presence"
 	"github.com/frontdesk-gw/frontdesk/sip"
 	"github.com/frontdesk-gw/frontdesk/widget"
@@ -29,6 +30,8 @@ type gateway struct {
 	chat  *chat.Manager
 	media *bridge.Engine // nil when calls could not be set up
 	web   *widget.Server
+	// clientAddr finds visitors' addresses behind trusted proxies.
+	clientAddr *clientaddr.Resolver
 
 	cfg      atomic.Pointer[config.Config]
 	notifies atomic.Uint64
@@ -82,12 +85,16 @@ func newGateway(cfg *config.Config, opts gatewayOptions) (*gateway, error) {
 	} else {
 		calls = callPlacer{engine: g.media, dialer: ua}
 	}
+	if g.clientAddr, err = widget.NewClientAddr(cfg.HTTP); err != nil {
+		return nil, err
+	}
 	web, err := widget.New(cfg, widget.Options{
 		Logger:       opts.Logger.With("component", "widget"),
 		Availability: g.store,
 		Hub:          g.hub,
 		Chat:         g.chat,
 		Calls:        calls,
+		ClientAddr:   g.clientAddr,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create widget server: %w", err)
@@ -183,7 +190,7 @@ func (g *gateway) apply(old, cfg *config.Config) {
 		g.log.Warn("calls settings changed: port ranges and addresses take effect after a restart; limits and timeouts at once")
 	}
 	if ch.HTTP {
-		g.log.Warn("http settings changed: they take effect after a restart")
+		g.log.Warn("http or admin settings changed: they take effect after a restart")
 	}
 	g.ua.SetSubscriptions(targets(cfg))
 	g.hub.Changed()
@@ -202,7 +209,7 @@ func (g *gateway) apply(old, cfg *config.Config) {
 // and end their sessions (calls are hung up, chats detached), end chats
 // (agents are told), and only then stop the SIP user agent, which hangs up
 // what is left, unsubscribes and unregisters.
-func (g *gateway) run(ctx context.Context, httpLn net.Listener, watcher *config.Watcher) error {
+func (g *gateway) run(ctx context.Context, httpLn, adminLn net.Listener, watcher *config.Watcher) error {
 	cfg := g.cfg.Load()
 	// Each stage has its own context, cancelled in shutdown order.
 	uaCtx, stopUA := context.WithCancel(context.WithoutCancel(ctx))
@@ -247,13 +254,22 @@ func (g *gateway) run(ctx context.Context, httpLn net.Listener, watcher *config.
 	}
 
 	srv := &http.Server{
-		Handler:           g.routes(),
+		Handler:           g.web.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 	}
-	wg.Add(1)
+	// The admin listener is for operators (loopback by default): health,
+	// readiness and metrics stay off the port visitors reach.
+	adminSrv := &http.Server{
+		Handler:           g.adminRoutes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    8 << 10,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+	}
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		var err error
@@ -264,6 +280,12 @@ func (g *gateway) run(ctx context.Context, httpLn net.Listener, watcher *config.
 		}
 		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			fail(fmt.Errorf("http server: %w", err))
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := adminSrv.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fail(fmt.Errorf("admin server: %w", err))
 		}
 	}()
 
@@ -281,6 +303,7 @@ func (g *gateway) run(ctx context.Context, httpLn net.Listener, watcher *config.
 	// them; the widget server ends them.
 	_ = srv.Shutdown(shutdownCtx)
 	g.web.Close()
+	_ = adminSrv.Shutdown(shutdownCtx)
 	stopChat()
 	chatWG.Wait()
 	stopUA()

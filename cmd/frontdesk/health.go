@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -10,12 +11,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/frontdesk-gw/frontdesk/sip"
+	"github.com/frontdesk-gw/frontdesk/widget"
 )
 
-// routes adds the operational endpoints to the widget server's.
-func (g *gateway) routes() http.Handler {
+// adminRoutes are the operators' endpoints, served on the admin listener
+// only: the visitor port answers 404 for them.
+func (g *gateway) adminRoutes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/", g.web.Handler())
+	mux.HandleFunc("GET /livez", serveLive)
+	mux.HandleFunc("GET /readyz", g.serveReady)
 	mux.HandleFunc("GET /healthz", g.serveHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics(), promhttp.HandlerOpts{}))
 	return mux
@@ -23,9 +27,12 @@ func (g *gateway) routes() http.Handler {
 
 // health is what /healthz reports.
 type health struct {
-	Status string       `json:"status"` // ok, degraded
-	SIP    healthSIP    `json:"sip"`
-	Config healthConfig `json:"config"`
+	Status string `json:"status"` // ok, degraded (not ready), draining
+	// Warnings are problems that do not stop visitors being served, such
+	// as a config edit that was rejected while the last good one serves.
+	Warnings []string     `json:"warnings,omitempty"`
+	SIP      healthSIP    `json:"sip"`
+	Config   healthConfig `json:"config"`
 	// Sessions is the number of open widget sessions.
 	Sessions int `json:"sessions"`
 	// Calls is the number of running calls; CallsEnabled is false when the
@@ -39,9 +46,6 @@ type healthSIP struct {
 	Error         string       `json:"error,omitempty"`
 	Subscriptions int          `json:"subscriptions"`
 	Active        int          `json:"active"`
-	// Warning does not make the gateway unhealthy, e.g. a SIP change in the
-	// file that needs a restart.
-	Warning string `json:"warning,omitempty"`
 }
 
 type healthConfig struct {
@@ -50,15 +54,17 @@ type healthConfig struct {
 	ReloadError string    `json:"reload_error,omitempty"`
 }
 
-// serveHealth answers 200 when registered and the config is current, 503
-// otherwise, with the reasons in the body.
-func (g *gateway) serveHealth(w http.ResponseWriter, _ *http.Request) {
+// health reports the gateway's state. Ready means visitors can be served:
+// registered to the PBX, a config in force, not draining. A rejected config
+// edit is a warning, not a failure: the last good config serves, and a load
+// balancer must not drop a working instance for a typo.
+func (g *gateway) health() (h health, ready bool) {
 	st := g.ua.Status()
 	g.mu.Lock()
-	h := health{
+	h = health{
 		Status: "ok",
 		SIP: healthSIP{Registration: st.Registration, Error: g.regErr,
-			Subscriptions: st.Subscriptions, Active: st.Active, Warning: st.Warning},
+			Subscriptions: st.Subscriptions, Active: st.Active},
 		Config:       healthConfig{Source: g.cfg.Load().Source, ReloadedAt: g.reloadAt},
 		Sessions:     g.web.Sessions(),
 		Calls:        g.web.Calls(),
@@ -71,16 +77,70 @@ func (g *gateway) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	if g.watcher != nil {
 		if err := g.watcher.LastError(); err != nil {
 			h.Config.ReloadError = err.Error()
+			h.Warnings = append(h.Warnings, "the config file has errors; the last good config serves: "+err.Error())
 		}
 	}
-	code := http.StatusOK
-	if st.Registration != sip.RegRegistered || h.Config.ReloadError != "" {
-		h.Status = "degraded"
-		code = http.StatusServiceUnavailable
+	if st.Warning != "" { // SIP settings in the file that need a restart
+		h.Warnings = append(h.Warnings, st.Warning)
 	}
+	if !h.CallsEnabled {
+		h.Warnings = append(h.Warnings, "calls are disabled: the media bridge could not be set up (see the log)")
+	}
+	ready = st.Registration == sip.RegRegistered
+	switch {
+	case g.draining():
+		h.Status, ready = "draining", false
+	case !ready:
+		h.Status = "degraded"
+	}
+	return h, ready
+}
+
+func (g *gateway) draining() bool {
+	if g.drain == nil {
+		return false
+	}
+	select {
+	case <-g.drain:
+		return true
+	default:
+		return false
+	}
+}
+
+// serveLive answers 200 while the process serves HTTP at all.
+func serveLive(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// serveReady answers 200 when visitors can be served, 503 otherwise; the
+// body is the status and the warnings, one a line.
+func (g *gateway) serveReady(w http.ResponseWriter, _ *http.Request) {
+	h, ready := g.health()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if !ready {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	fmt.Fprintln(w, h.Status)
+	if !ready && h.Status == "degraded" {
+		fmt.Fprintf(w, "not registered to the PBX: %s %s\n", h.SIP.Registration, h.SIP.Error)
+	}
+	for _, warning := range h.Warnings {
+		fmt.Fprintln(w, "warning:", warning)
+	}
+}
+
+// serveHealth is the detailed state as JSON, with /readyz's status code.
+func (g *gateway) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	h, ready := g.health()
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
+	if !ready {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(h)
@@ -111,6 +171,13 @@ func (g *gateway) metrics() *prometheus.Registry {
 	gauge("frontdesk_widget_sessions", "Open widget websocket sessions.", func() float64 {
 		return float64(g.web.Sessions())
 	})
+	for _, reason := range widget.RefusalReasons {
+		r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "frontdesk_widget_sessions_refused_total",
+			Help:        "Widget websocket sessions refused before they started, by reason.",
+			ConstLabels: prometheus.Labels{"reason": reason},
+		}, func() float64 { return float64(g.web.Refused(reason)) }))
+	}
 	gauge("frontdesk_calls", "Running calls.", func() float64 {
 		return float64(g.web.Calls())
 	})

@@ -58,10 +58,29 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot listen for HTTP", "addr", cfg.HTTP.Listen, "err", err)
 		return 1
 	}
-	log.Info("http listening", "addr", ln.Addr().String(), "public_url", cfg.HTTP.PublicURL)
+	if cfg.HTTP.ProxyProtocol {
+		// Load balancers in front speak the PROXY protocol; only those in
+		// http.trusted_proxies are believed.
+		ln = g.clientAddr.Listener(ln)
+	}
+	publicURL := cfg.HTTP.PublicURL
+	if publicURL == "" {
+		// Port 0: the gateway's own pages are at the port it got.
+		publicURL = listenURL(ln.Addr(), cfg.HTTP.TLSCert != "")
+		g.web.SetListenURL(publicURL)
+	}
+	log.Info("http listening", "addr", ln.Addr().String(), "public_url", publicURL,
+		"trusted_proxies", cfg.HTTP.TrustedProxies, "proxy_protocol", cfg.HTTP.ProxyProtocol)
+	adminLn, err := net.Listen("tcp", cfg.Admin.Listen)
+	if err != nil {
+		log.Error("cannot listen for the admin endpoints", "addr", cfg.Admin.Listen, "err", err)
+		return 1
+	}
+	log.Info("admin listening", "addr", adminLn.Addr().String(),
+		"endpoints", "/livez /readyz /healthz /metrics")
 	for _, w := range cfg.Widgets {
 		log.Info("widget", "id", w.ID, "type", w.Type, "name", w.Name, "agents", len(w.Agents),
-			"preview", strings.TrimRight(cfg.HTTP.PublicURL, "/")+"/preview/"+w.ID)
+			"preview", strings.TrimRight(publicURL, "/")+"/preview/"+w.ID)
 	}
 
 	var watcher *config.Watcher
@@ -70,12 +89,29 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		g.watcher = watcher
 	}
 	g.drain = drain
-	if err := g.run(ctx, ln, watcher); err != nil {
+	if err := g.run(ctx, ln, adminLn, watcher); err != nil {
 		log.Error("stopped with errors", "err", err)
 		return 1
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// listenURL is the URL of a listener at addr; an unspecified host becomes
+// 127.0.0.1.
+func listenURL(addr net.Addr, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return scheme + "://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {

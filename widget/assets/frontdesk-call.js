@@ -186,8 +186,9 @@
       let text;
       if (ended) {
         const r = c.reason;
-        text = r === 'unavailable' ? this.t('unavailableReason') : this.t(r === 'insecure' ? 'insecure' : r === 'no-webrtc' ? 'noWebRTC'
-          : r === 'media-denied' ? 'mediaDenied' : r === 'no-microphone' ? 'noMicrophone' : endKey(r)) || this.t('callEnded');
+        text = r === 'unavailable' ? this.t('unavailableReason') : r === 'retry-later' ? fill(this.t('endRetryLater'), { seconds: c.retryAfter || 1 })
+          : this.t(r === 'insecure' ? 'insecure' : r === 'no-webrtc' ? 'noWebRTC'
+            : r === 'media-denied' ? 'mediaDenied' : r === 'no-microphone' ? 'noMicrophone' : endKey(r)) || this.t('callEnded');
       } else {
         text = this.t(c.state === 'ringing' ? 'ringing' : c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : 'connecting');
       }

@@ -21,7 +21,7 @@
         save('chat:' + this.id, null);
         return;
       }
-      save('chat:' + this.id, { agent: h.agent, dn: h.dn, token: h.token, items: h.items.slice(-200), exp: this.opened });
+      save('chat:' + this.id, { agent: h.agent, dn: h.dn, token: h.token, last: h.last || 0, items: h.items.slice(-200), exp: this.opened });
     },
 
     async openChat(id, text, from) {
@@ -58,6 +58,36 @@
       const a = this.agents.get(h.agent);
       if (a) h.dn = a.info.dn || h.agent;
       this.setChat('open');
+      if (!m.resumed) return;
+      // The resume confirmed what this tab has shown; texts whose result
+      // never came are sent again (the gateway ignores an id it has seen).
+      h.acked = h.last;
+      h.items.forEach((it) => {
+        if (it.me && it.st === 'sending') this.send({ mt: 'ChatSend', id: it.id, text: it.text });
+      });
+    },
+
+    // numbered reports whether the chat event m is new: a number shown
+    // before (a replay after a reconnect) is dropped. New numbers are
+    // confirmed with ChatAck about a second later, together.
+    numbered(m) {
+      const h = this.chat;
+      const n = Number(m.seq) || 0;
+      if (!n) return true;
+      if (n <= (h.last || 0)) return false;
+      h.last = n;
+      if (!this.ackTimer) this.ackTimer = setTimeout(() => this.ack(), 1000);
+      return true;
+    },
+
+    ack() {
+      clearTimeout(this.ackTimer);
+      this.ackTimer = 0;
+      const h = this.chat;
+      if (h && h.state === 'open' && h.last > (h.acked || 0) && this.online()) {
+        h.acked = h.last;
+        this.send({ mt: 'ChatAck', seq: h.last });
+      }
     },
 
     chatSend() {
@@ -65,8 +95,8 @@
       const text = this.chatIn.value.trim();
       if (!h || h.state !== 'open' || !text) return;
       sound();
-      h.seq = (h.seq || 0) + 1;
-      const it = { id: 'c' + Date.now().toString(36) + h.seq, me: 1, text, time: new Date().toISOString(), st: 'sending' };
+      h.n = (h.n || 0) + 1;
+      const it = { id: 'c' + Date.now().toString(36) + h.n, me: 1, text, time: new Date().toISOString(), st: 'sending' };
       h.items.push(it);
       this.chatIn.value = '';
       this.typingOut(true);
@@ -79,7 +109,8 @@
 
     delivery(m) {
       const h = this.chat;
-      const it = h && h.items.find((x) => x.me && x.id === m.id);
+      if (!h || !this.numbered(m)) return;
+      const it = h.items.find((x) => x.me && x.id === m.id);
       if (!it) return;
       it.st = m.state === 'delivered' ? 'delivered' : 'failed';
       it.why = m.reason || '';
@@ -89,7 +120,7 @@
 
     chatMessage(m) {
       const h = this.chat;
-      if (!h || h.state === 'ended' || typeof m.text !== 'string') return;
+      if (!h || h.state === 'ended' || typeof m.text !== 'string' || !this.numbered(m)) return;
       const id = String(m.id || '');
       if (id && h.items.some((x) => !x.me && x.id === id)) return;
       const it = { id, text: m.text, time: typeof m.time === 'string' ? m.time : new Date().toISOString() };
@@ -143,7 +174,8 @@
       this.typOut = setTimeout(() => this.typingOut(true), 4000);
     },
 
-    endChat(reason) {
+    // endChat shows why the chat ended; text overrides the reason's words.
+    endChat(reason, text) {
       const h = this.chat;
       if (!h || h.state === 'ended') return;
       h.reason = reason;
@@ -151,18 +183,29 @@
       this.typing(false);
       clearTimeout(this.typOut);
       this.typSent = 0;
-      const key = reason === 'agent-busy' ? 'agentBusy' : reason === 'agent-unavailable' ? 'unavailableReason' : reason === 'failed' ? 'error' : 'chatEnded';
-      const p = el('p', 'sys', this.t(key));
+      const key = { 'agent-busy': 'agentBusy', 'agent-unavailable': 'unavailableReason', failed: 'error', moved: 'chatMoved' }[reason] || 'chatEnded';
+      const p = el('p', 'sys', text || this.t(key));
       this.log.append(p);
       this.log.scrollTop = this.log.scrollHeight;
       this.mark('chat-reason', reason);
       this.setChat('ended');
-      if (this.view === 'chat' && this.shadow.activeElement) focus(this.chatDone);
+      if (this.view === 'chat' && this.shadow.activeElement) focus(reason === 'moved' ? this.hereBtn : this.chatDone);
+    },
+
+    // continueHere takes a chat that went on in another tab back to this one.
+    continueHere() {
+      const h = this.chat;
+      if (!h || h.reason !== 'moved' || !this.online()) return;
+      h.reason = '';
+      this.setChat('resuming');
+      this.pending = 'chat';
+      this.send({ mt: 'ChatResume', token: h.token, seq: h.last || 0 });
     },
 
     endChatByVisitor() {
       const h = this.chat;
       if (!h || h.state === 'ended') return;
+      this.ack();
       if (h.state === 'open' || h.state === 'resuming') this.send({ mt: 'ChatClose' });
       this.endChat('ended-by-visitor');
     },
@@ -176,6 +219,7 @@
       this.chatIn.setAttribute('aria-busy', String(!open));
       this.endChatBtn.hidden = h.state === 'ended';
       this.chatDone.hidden = h.state !== 'ended';
+      this.hereBtn.hidden = h.state !== 'ended' || h.reason !== 'moved';
     },
 
     // thread renders the stored conversation without announcing it: only
@@ -255,12 +299,13 @@
       this.send({ mt: 'LeaveMessage', id: this.lvId, name, contact: this.lvContact.value.trim(), text: this.lvText.value.trim() });
     },
 
-    left(m) {
+    // left shows a left message's fate; text overrides the words.
+    left(m, text) {
       if (m.id && m.id !== this.lvId) return;
       if (this.pending === 'leave') this.pending = '';
       this.lvSend.disabled = false;
       const ok = m.ok === true;
-      setText(this.lvStatus, this.t(ok ? 'messageSent' : 'messageFailed'));
+      setText(this.lvStatus, text || this.t(ok ? 'messageSent' : 'messageFailed'));
       if (!ok) return;
       this.lvText.value = '';
       this.lvFields.hidden = this.lvSend.parentNode.hidden = true;

@@ -36,7 +36,7 @@
   // whichever request is pending.
   const CALL_ERR = ['call-in-progress', 'too-many-calls', 'no-call'];
   const CHAT_ERR = ['chat-in-progress', 'agent-busy', 'no-chat', 'chat-expired'];
-  const GENERIC = ['medium-not-allowed', 'agent-unavailable', 'unknown-agent', 'unknown-message'];
+  const GENERIC = ['medium-not-allowed', 'agent-unavailable', 'unknown-agent', 'unknown-message', 'retry-later'];
   // Session.style keys and the custom properties frontdesk.css reads.
   const VARS = {
     fontFamily: '--fd-font', fontSize: '--fd-size', foreground: '--fd-fg', background: '--fd-bg',
@@ -232,6 +232,9 @@
     return b;
   };
 
+  // fill puts values into a string's {placeholders}: fill('Call {name}', { name: 'Ann' }).
+  const fill = (text, values) => String(text).replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
+
   const disable = (b, why) => {
     if (why) {
       b.setAttribute('aria-disabled', 'true');
@@ -311,6 +314,15 @@
     return (s >= 3600 ? Math.floor(s / 3600) + ':' + two(Math.floor(s / 60) % 60) : Math.floor(s / 60)) + ':' + two(s % 60);
   };
 
+  // inTime says "in 40 seconds" (or minutes, from 90 s) in lang.
+  const inTime = (sec, lang) => {
+    const [n, unit] = sec >= 90 ? [Math.ceil(sec / 60), 'minute'] : [Math.max(1, Math.ceil(sec)), 'second'];
+    try {
+      return new Intl.RelativeTimeFormat(lang || undefined, { numeric: 'always' }).format(n, unit);
+    } catch (e) {
+      return n + (unit === 'minute' ? ' min' : ' s');
+    }
+  };
   const timeOf = (iso, lang) => {
     const d = new Date(iso);
     if (isNaN(d)) return '';
@@ -398,7 +410,7 @@
       this.visitor = (this.pop && this.pop.name) || '';
       const saved = load('chat:' + id);
       if (saved && saved.token && saved.agent) {
-        this.chat = { agent: String(saved.agent), dn: String(saved.dn || ''), token: String(saved.token),
+        this.chat = { agent: String(saved.agent), dn: String(saved.dn || ''), token: String(saved.token), last: Number(saved.last) || 0,
           items: Array.isArray(saved.items) ? saved.items.slice(-200) : [], state: 'resuming', exp: !!saved.exp };
       }
       live.set(id, this);
@@ -591,7 +603,7 @@
       const h = this.chat;
       if (fresh && h && h.token && (h.state === 'open' || h.state === 'resuming')) {
         this.pending = 'chat';
-        this.send({ mt: 'ChatResume', token: h.token });
+        this.send({ mt: 'ChatResume', token: h.token, seq: h.last || 0 });
       }
     }
 
@@ -642,12 +654,9 @@
       this.ready = true;
       this.mark('ready', '1');
       emit('ready', { widget: this.id });
-      // A popped-out call starts as soon as the widget is ready.
-      const p = this.pop;
-      if (p && p.call && !p.started && this.agents.has(p.agent)) {
-        p.started = true;
-        this.startCall(p.agent, p.call === 'video');
-      }
+      // A call window never places a call by itself: a link to it must not
+      // ring anyone. Its "Call <agent>" button does, on the visitor's click.
+      this.refresh();
     }
 
     error(m) {
@@ -662,18 +671,21 @@
       const kind = CALL_ERR.indexOf(code) >= 0 ? 'call' : CHAT_ERR.indexOf(code) >= 0 ? 'chat'
         : code === 'no-fallback' ? 'leave' : GENERIC.indexOf(code) >= 0 ? this.pending : '';
       if (kind && kind === this.pending) this.pending = '';
+      // retry-later: started too often; the words say how long to wait.
+      const wait = code === 'retry-later' ? this.t('retryLater').replace('{time}', inTime(+m.retryAfter || 60, this.s && this.s.lang)) : '';
       if (kind === 'call') {
         const c = this.call;
         if (c && c.state !== 'ended') {
-          this.endCall(code === 'agent-unavailable' ? 'unavailable' : code === 'too-many-calls' ? code : 'failed');
+          if (code === 'retry-later') c.retryAfter = Math.max(1, Math.ceil(Number(m.retryAfter) || 1));
+          this.endCall(code === 'agent-unavailable' ? 'unavailable' : code === 'too-many-calls' || code === 'retry-later' ? code : 'failed');
         }
       } else if (kind === 'chat') {
         const h = this.chat;
         if (h && h.state !== 'ended') {
-          this.endChat(code === 'chat-expired' ? 'ended' : code === 'agent-busy' || code === 'agent-unavailable' ? code : 'failed');
+          this.endChat(code === 'chat-expired' ? 'ended' : code === 'agent-busy' || code === 'agent-unavailable' || code === 'retry-later' ? code : 'failed', wait);
         }
       } else if (kind === 'leave') {
-        this.left({ ok: false });
+        this.left({ ok: false }, wait);
       }
     }
 
@@ -789,6 +801,16 @@
           this.cta.append(this.cta.why);
           this.L(this.cta.lbl, 'contactNow');
           home.append(this.cta);
+        }
+        const p = this.pop;
+        if (this.type === 'pop' && p && p.call) {
+          this.popCall = button('btn pri cta', p.call === 'video' ? 'video' : 'phone', (e) => {
+            if (!off(e.currentTarget)) this.startCall(p.agent, p.call === 'video', e.currentTarget);
+          });
+          this.popCall.setAttribute('data-action', 'pop-call');
+          this.popCall.why = el('span', 'sr');
+          this.popCall.append(this.popCall.why);
+          home.append(this.popCall);
         }
         this.leaveBtn = button('btn', 'mail', (e) => this.showLeave(e.currentTarget));
         this.L(this.leaveBtn.lbl, 'leaveMessage');
@@ -963,7 +985,9 @@
       this.L(this.endChatBtn.lbl, 'endChat');
       this.chatDone = button('btn pri', null, () => this.home());
       this.L(this.chatDone.lbl, 'dismiss');
-      row.append(this.endChatBtn, this.chatDone);
+      this.hereBtn = button('btn', null, () => this.continueHere());
+      this.L(this.hereBtn.lbl, 'continueHere');
+      row.append(this.endChatBtn, this.hereBtn, this.chatDone);
       v.append(log, this.typ, f, row);
       return v;
     }
@@ -1266,6 +1290,13 @@
       if (this.offer) this.offer.hidden = !leave;
       if (this.empty) this.empty.hidden = online;
       if (this.cta) disable(this.cta, online ? '' : this.t('nobodyAvailable'));
+      if (this.popCall) {
+        const p = this.pop;
+        const a = this.agents.get(p.agent);
+        setText(this.popCall.lbl, fill(this.t(p.call === 'video' ? 'videoCallAgent' : 'callAgent'), { name: a ? String(a.info.dn || a.info.id) : '' }));
+        disable(this.popCall, a && a.info.presence === 'online' ? '' : this.t('unavailableReason'));
+        this.popCall.hidden = !a || !this.ready;
+      }
       if (this.type !== 'sidebar') return;
       const show = online || (any && !!this.s.alwaysShow) || leave || this.view !== 'home';
       this.host.style.display = show ? '' : 'none';
