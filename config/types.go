@@ -63,6 +63,9 @@ type SIP struct {
 	RegisterExpiry time.Duration `yaml:"register_expiry"`
 	// SubscribeExpiry is the subscription lifetime asked for.
 	SubscribeExpiry time.Duration `yaml:"subscribe_expiry"`
+	// KeepaliveInterval is how often the gateway checks that the PBX is
+	// there and still holds its registration (default 10s, 1s to 10m).
+	KeepaliveInterval time.Duration `yaml:"keepalive_interval"`
 	// TrustedSources are addresses or CIDRs allowed to send requests to the
 	// gateway (default: the registrar's and outbound proxy's resolved addresses).
 	TrustedSources []string `yaml:"trusted_sources"`

@@ -144,9 +144,15 @@ func (g *gateway) Notify(n sip.Notification) {
 // Message implements sip.MessageHandler: chat replies from agents.
 func (g *gateway) Message(m sip.IncomingMessage) int { return g.chat.Message(m) }
 
-// SubscriptionLost implements sip.Handler.
+// SubscriptionLost implements sip.Handler: what was known of the target is
+// forgotten, also when a reload removed it (an agent added again later starts
+// unknown, not with the state it had before).
 func (g *gateway) SubscriptionLost(t sip.Target, err error) {
-	g.log.Warn("subscription lost", "uri", t.URI, "event", t.Event, "err", err)
+	if errors.Is(err, sip.ErrSubscriptionRemoved) {
+		g.log.Debug("subscription removed", "uri", t.URI, "event", t.Event)
+	} else {
+		g.log.Warn("subscription lost", "uri", t.URI, "event", t.Event, "err", err)
+	}
 	if g.store.Reset(t.URI, string(t.Event)) {
 		g.hub.Changed()
 	}

@@ -81,6 +81,9 @@ func (g *gateway) health() (h health, ready bool) {
 			h.Warnings = append(h.Warnings, "the config file has errors; the last good config serves: "+err.Error())
 		}
 	}
+	if st.Warning != "" { // SIP settings in the file that need a restart
+		h.Warnings = append(h.Warnings, st.Warning)
+	}
 	if !h.CallsEnabled {
 		h.Warnings = append(h.Warnings, "calls are disabled: the media bridge could not be set up (see the log)")
 	}
@@ -184,6 +187,16 @@ func (g *gateway) metrics() *prometheus.Registry {
 	})
 	counter("frontdesk_sip_notifies_total", "NOTIFY requests received for subscriptions.", func() float64 {
 		return float64(g.notifies.Load())
+	})
+	for _, reason := range sip.RejectReasons() {
+		r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "frontdesk_sip_rejected_total",
+			Help:        "Incoming SIP dropped or refused: from an untrusted source, not SIP, or a chat reply over UDP while the gateway uses TCP/TLS.",
+			ConstLabels: prometheus.Labels{"reason": reason},
+		}, func() float64 { return float64(g.ua.Status().Rejected[reason]) }))
+	}
+	counter("frontdesk_sip_pbx_lost_total", "Times the PBX stopped answering or forgot the registration; each is followed by registering and subscribing again.", func() float64 {
+		return float64(g.ua.Status().PBXLost)
 	})
 	counter("frontdesk_sip_notify_bad_bodies_total", "NOTIFY bodies that could not be parsed.", func() float64 {
 		return float64(g.badBody.Load())
