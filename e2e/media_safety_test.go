@@ -405,12 +405,15 @@ func measureCPU(g *gatewayProc, d time.Duration) <-chan cpuWindow {
 		time.Sleep(d) // the measurement window itself
 		cpu1, err := cpuSeconds(pid)
 		w := cpuWindow{cpu: cpu1 - cpu0, seconds: time.Since(start).Seconds(), err: err}
-		if resp, err := http.Get(g.httpURL + "/metrics"); err != nil {
+		if resp, err := http.Get(g.adminURL + "/metrics"); err != nil {
 			w.err = err
 		} else {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 			resp.Body.Close()
-			w.calls, _ = metricSample(string(body), "frontdesk_calls")
+			var ok bool
+			if w.calls, ok = metricSample(string(body), "frontdesk_calls"); !ok {
+				w.err = fmt.Errorf("/metrics (%s) has no frontdesk_calls", resp.Status)
+			}
 		}
 		out <- w
 	}()
