@@ -33,6 +33,7 @@
       if (dn == null || (this.call && this.call.state !== 'ended')) return;
       const c = (this.call = { agent: id, video, dn, state: '' });
       this.note.textContent = '';
+      this.digits.textContent = '';
       this.open('call', from);
       this.setCall('connecting');
       let stream = null;
@@ -102,6 +103,7 @@
       if (this.pending === 'call') this.pending = '';
       if (m.cmd === 'SELECT' && typeof m.sdp === 'string' && m.sdp && !c.answered) {
         c.answered = true;
+        if (c.video && !videoAnswered(m.sdp)) this.audioOnly();
         c.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp }).catch(() => {
           if (this.call === c && c.state !== 'ended') {
             this.send({ mt: 'ClearCall' });
@@ -123,7 +125,10 @@
           this.ring(false);
           if (!c.t0) {
             c.t0 = Date.now();
-            c.tick = setInterval(() => setText(this.tmr, clock(Date.now() - c.t0)), 1000);
+            c.tick = setInterval(() => {
+              setText(this.tmr, clock(Date.now() - c.t0));
+              if (!this.opened) this.tabText();
+            }, 1000);
           }
           this.setCall('connected');
           break;
@@ -152,6 +157,22 @@
       c.ring = setInterval(beep, 5000);
     },
 
+    // audioOnly turns a video call the other side answered without video
+    // into the audio call it is: no camera, no black pane, and says so.
+    audioOnly() {
+      const c = this.call;
+      c.video = false;
+      c.audioOnly = true;
+      if (c.scr) this.unshare();
+      stopAll(c.cam);
+      c.cam = null;
+      if (c.vs) c.vs.replaceTrack(null).catch(() => {});
+      this.preview();
+      setText(this.note, this.t('audioOnly'));
+      this.mark('call-audio-only', '1');
+      this.callUI();
+    },
+
     endCall(reason) {
       const c = this.call;
       if (!c || c.state === 'ended') return;
@@ -167,6 +188,10 @@
       if (this.pending === 'call') this.pending = '';
       this.pad.hidden = this.devs.hidden = true;
       this.mark('call-reason', reason);
+      // After a call that did not work, offer other ways to reach someone.
+      const normal = ['ended-by-visitor', 'ended-by-agent', 'popped-out'].indexOf(reason) >= 0;
+      c.offerFor = normal ? '' : c.agent;
+      this.alternatives(this.callAlts, c.offerFor, 'call', c.video);
       this.setCall('ended');
       if (this.view === 'call' && this.shadow.activeElement) focus(this.againBtn);
     },
@@ -206,10 +231,11 @@
       this.camBtn.hidden = !running || !c.cam;
       setText(this.camBtn.lbl, this.t(c.camOff ? 'cameraOn' : 'cameraOff'));
       setIcon(this.camBtn, c.camOff ? 'camOff' : 'video');
-      this.shareBtn.hidden = !running || !c.vs || !(nav.mediaDevices && nav.mediaDevices.getDisplayMedia);
+      this.shareBtn.hidden = !running || !c.vs || !c.video || !(nav.mediaDevices && nav.mediaDevices.getDisplayMedia);
       setText(this.shareBtn.lbl, this.t(c.scr ? 'stopSharing' : 'shareScreen'));
       this.padBtn.hidden = c.state !== 'connected';
       if (this.padBtn.hidden) this.pad.hidden = true;
+      this.digits.hidden = this.pad.hidden || !this.digits.textContent;
       this.devBtn.hidden = !running;
       this.popBtn.hidden = this.type === 'pop' || !(c.state === 'connecting' || c.state === 'ringing');
       this.padBtn.setAttribute('aria-expanded', String(!this.pad.hidden));
@@ -286,6 +312,9 @@
       const i = KEYS.indexOf(k);
       tone([ROWS[Math.floor(i / 3)], COLS[i % 3]], 0, 0.12, 0.05);
       this.send({ mt: 'Dtmf', digit: k });
+      // The keys typed so far, as on a phone's display (the last 20).
+      setText(this.digits, (this.digits.textContent + k).slice(-20));
+      this.digits.hidden = false;
     },
 
     toggle(b, box, then) {

@@ -1,4 +1,10 @@
   // Chat and leave-a-message (joined into frontdesk.js by the gateway; see widget/assets.go).
+
+  // ChatDelivery reasons and the words for them; after those in NO_RETRY
+  // sending again cannot help.
+  const FAIL_WHY = { offline: 'whyOffline', rejected: 'whyRejected', timeout: 'whyTimeout', 'too-long': 'whyTooLong',
+    'rate-limited': 'whyRateLimited', ended: 'whyEnded', moved: 'chatMoved' };
+  const NO_RETRY = ['too-long', 'empty', 'ended', 'moved'];
   Object.assign(Widget.prototype, {
     // --- chat ---
 
@@ -38,6 +44,7 @@
       if (dn == null || (this.chat && this.chat.state !== 'ended')) return;
       this.chat = { agent: id, dn: a.info.dn || id, items: [], state: '' };
       this.log.textContent = '';
+      this.chatAlts.textContent = '';
       this.chatIn.value = text ? String(text) : '';
       this.open('chat', from);
       this.setChat('opening');
@@ -183,11 +190,25 @@
       this.typing(false);
       clearTimeout(this.typOut);
       this.typSent = 0;
-      const key = { 'agent-busy': 'agentBusy', 'agent-unavailable': 'unavailableReason', failed: 'error', moved: 'chatMoved' }[reason] || 'chatEnded';
+      const key = { 'agent-busy': 'agentBusy', 'agent-unavailable': 'unavailableReason', failed: 'error', moved: 'chatMoved',
+        expired: 'chatLost', 'shutting-down': 'chatRestarted' }[reason] || 'chatEnded';
+      if (reason === 'agent-busy') {
+        // The agent is in another chat: the card says so for a minute, and
+        // the chat button explains instead of failing again.
+        const a = this.agents.get(h.agent);
+        if (a) {
+          a.chatBusy = Date.now() + 60000;
+          clearTimeout(a.chatBusyTimer);
+          a.chatBusyTimer = setTimeout(() => this.render(a), 60000);
+          this.render(a);
+        }
+      }
       const p = el('p', 'sys', text || this.t(key));
       this.log.append(p);
       this.log.scrollTop = this.log.scrollHeight;
       this.mark('chat-reason', reason);
+      h.offerFor = reason === 'ended-by-visitor' || reason === 'moved' ? '' : h.agent;
+      this.alternatives(this.chatAlts, h.offerFor, 'chat');
       this.setChat('ended');
       if (this.view === 'chat' && this.shadow.activeElement) focus(reason === 'moved' ? this.hereBtn : this.chatDone);
     },
@@ -238,12 +259,18 @@
       const n = el('div', 'msg ' + (it.me ? 'me' : 'them'));
       n.setAttribute('data-id', it.id);
       const b = el('p', 'bub');
-      b.append(el('span', 'sr', (it.me ? this.t('you') : h.dn) + ': '), doc.createTextNode(it.text));
+      const words = el('span', 'txt');
+      words.append(...linkify(it.text));
+      b.append(el('span', 'sr', (it.me ? this.t('you') : h.dn) + ': '), words);
       const meta = el('p', 'meta');
       const tm = el('time', null, timeOf(it.time, this.s && this.s.lang));
       tm.dateTime = it.time;
       meta.append(tm);
-      if (it.me) meta.append((n.st = el('span')));
+      if (it.me) {
+        n.st = el('span');
+        n.retry = button('lnkb', 'retry', () => this.resend(it), this.t('retry'));
+        meta.append(n.st, n.retry);
+      }
       n.append(b, meta);
       it.node = n;
       Object.defineProperty(it, 'node', { enumerable: false });
@@ -255,9 +282,30 @@
     markItem(it) {
       const n = it.node;
       if (!n || !n.st) return;
-      n.classList.toggle('fail', it.st === 'failed');
+      const failed = it.st === 'failed';
+      n.classList.toggle('fail', failed);
       n.setAttribute('data-state', it.st || '');
-      setText(n.st, ' · ' + this.t(it.st === 'delivered' ? 'delivered' : it.st === 'failed' ? 'notDelivered' : 'sending'));
+      // A text that did not arrive says why, and can be sent again when
+      // that may help.
+      const why = failed ? this.t(FAIL_WHY[it.why] || 'whyFailed') : '';
+      setText(n.st, ' · ' + this.t(it.st === 'delivered' ? 'delivered' : failed ? 'notDelivered' : 'sending') + (why ? ': ' + why : ''));
+      const h = this.chat;
+      n.retry.hidden = !failed || NO_RETRY.indexOf(it.why) >= 0 || !h || h.state !== 'open';
+    },
+
+    // resend sends a text that was not delivered again, as a new message.
+    resend(it) {
+      const h = this.chat;
+      if (!h || h.state !== 'open' || !this.online()) return;
+      h.n = (h.n || 0) + 1;
+      it.id = 'c' + Date.now().toString(36) + h.n;
+      it.st = 'sending';
+      it.why = '';
+      it.node.setAttribute('data-id', it.id);
+      this.send({ mt: 'ChatSend', id: it.id, text: it.text });
+      this.markItem(it);
+      this.keep();
+      focus(this.chatIn);
     },
 
     // --- leave a message ---
@@ -305,8 +353,16 @@
       if (this.pending === 'leave') this.pending = '';
       this.lvSend.disabled = false;
       const ok = m.ok === true;
-      setText(this.lvStatus, text || this.t(ok ? 'messageSent' : 'messageFailed'));
-      if (!ok) return;
+      const bad = { 'bad-contact': this.lvContact, empty: this.lvText, 'too-long': this.lvText }[m.reason];
+      setText(this.lvStatus, text || this.t(ok ? 'messageSent' : m.reason === 'bad-contact' ? 'badContact' : m.reason === 'too-long' ? 'whyTooLong' : 'messageFailed'));
+      if (!ok) {
+        // The field at fault is marked and focused, so it can be fixed.
+        if (bad) {
+          bad.setAttribute('aria-invalid', 'true');
+          focus(bad);
+        }
+        return;
+      }
       this.lvText.value = '';
       this.lvFields.hidden = this.lvSend.parentNode.hidden = true;
       this.lvClose.hidden = false;

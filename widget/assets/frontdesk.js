@@ -62,7 +62,9 @@
     gear: 'M4 6h9M17 6h3M4 12h3M11 12h9M4 18h11M19 18h1M15 4v4M9 10v4M17 16v4',
     back: 'M15 5l-7 7 7 7',
     min: 'M5 12h14',
-    send: 'M4 12l16-8-6 16-2-6z'
+    send: 'M4 12l16-8-6 16-2-6z',
+    more: 'M5 12h.01M12 12h.01M19 12h.01',
+    retry: 'M20 11a8 8 0 1 0-2.3 5.7M20 5v6h-6'
   };
   // DTMF frequencies per KEYS row and column, for the keypad's local tone.
   const ROWS = [697, 770, 852, 941];
@@ -282,7 +284,7 @@
     if (title) a.title = title;
     if (blank) {
       a.target = '_blank';
-      a.rel = 'noopener';
+      a.rel = 'noopener noreferrer';
     }
     return a;
   };
@@ -323,15 +325,49 @@
       return n + (unit === 'minute' ? ' min' : ' s');
     }
   };
+  // locale is the visitor's own locale when it is of the widget's language
+  // (en-GB, not en-US, for a British visitor), else the language.
+  const locale = (lang) => {
+    const mine = languages().find((l) => String(l).toLowerCase().split('-')[0] === lang);
+    return mine || lang || undefined;
+  };
   const timeOf = (iso, lang) => {
     const d = new Date(iso);
     if (isNaN(d)) return '';
     try {
-      return d.toLocaleTimeString(lang || undefined, { hour: '2-digit', minute: '2-digit' });
+      return new Intl.DateTimeFormat(locale(lang), { hour: 'numeric', minute: '2-digit' }).format(d);
     } catch (e) {
       return d.toTimeString().slice(0, 5);
     }
   };
+
+  // linkify returns text as nodes, with http(s), mailto and tel links (and
+  // www. addresses) as anchors that open apart from the page.
+  const LINK = /\b(?:https?:\/\/|mailto:|tel:|www\.)[^\s<>"]+/gi;
+  const linkify = (text) => {
+    const out = [];
+    let at = 0;
+    String(text).replace(LINK, (m, i) => {
+      const url = m.replace(/[.,;:!?)\]'}]+$/, '');
+      const href = safeURL(/^www\./i.test(url) ? 'https://' + url : url);
+      if (!href) return m;
+      if (i > at) out.push(doc.createTextNode(text.slice(at, i)));
+      const a = el('a', 'lnk', url);
+      a.href = href;
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer';
+      out.push(a);
+      at = i + url.length;
+      return m;
+    });
+    if (at < text.length) out.push(doc.createTextNode(text.slice(at)));
+    return out;
+  };
+
+  // videoAnswered says whether an SDP answer takes video: a video m-line
+  // with a port and not inactive.
+  const videoAnswered = (sdp) => String(sdp).split(/\r?\n(?=m=)/).some((sec) =>
+    /^m=video [1-9]/.test(sec) && !/\na=inactive/.test(sec));
 
   // gathered resolves when ICE gathering is complete, or after ms.
   const gathered = (pc, ms) => new Promise((res) => {
@@ -365,7 +401,8 @@
     return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
   };
 
-  // The page asks before it is left while a call or chat runs.
+  // The page asks before it is left while a call runs (a call does not
+  // survive a reload yet); a chat does, so it never asks.
   const guard = (e) => {
     e.preventDefault();
     e.returnValue = '';
@@ -373,7 +410,7 @@
   let guarded = false;
   const updateGuard = () => {
     let busy = false;
-    live.forEach((w) => { if (w.active()) busy = true; });
+    live.forEach((w) => { if (w.calling()) busy = true; });
     if (busy !== guarded) {
       guarded = busy;
       if (busy) win.addEventListener('beforeunload', guard);
@@ -682,7 +719,9 @@
       } else if (kind === 'chat') {
         const h = this.chat;
         if (h && h.state !== 'ended') {
-          this.endChat(code === 'chat-expired' ? 'ended' : code === 'agent-busy' || code === 'agent-unavailable' || code === 'retry-later' ? code : 'failed', wait);
+          // chat-expired answers a resume: the gateway lost the chat
+          // (restarted, or the visitor was away too long).
+          this.endChat(code === 'chat-expired' ? 'expired' : code === 'agent-busy' || code === 'agent-unavailable' || code === 'retry-later' ? code : 'failed', wait);
         }
       } else if (kind === 'leave') {
         this.left({ ok: false }, wait);
@@ -779,7 +818,20 @@
       this.badgeSr = el('span', 'sr');
       this.badge.append(this.badgeN, this.badgeSr);
       this.badge.hidden = true;
-      tab.append(icon('chat'), el('span', 'dot'), (this.tabLabel = el('span', 'tl')), this.badge, (this.teaser = el('span', 'teaser')));
+      const words = el('span', 'tx');
+      words.append((this.tabLabel = el('span', 'tl')), (this.teaser = el('span', 'teaser')));
+      this.tabIcon = icon('chat');
+      this.tabDot = el('span', 'dot');
+      tab.append(this.tabIcon, this.tabDot, words, this.badge);
+      // While a call runs with the panel collapsed, the bar beside the tab
+      // hangs up.
+      this.tabEnd = button('tabend', 'phone', () => this.hangup());
+      this.L(this.tabEnd, 'hangup', 'aria-label');
+      this.L(this.tabEnd, 'hangup', 'title');
+      this.tabEnd.lbl.remove();
+      this.tabEnd.hidden = true;
+      const bar = (this.bar = el('div', 'bar'));
+      bar.append(this.tabEnd, tab);
 
       const panel = (this.panel = el('div', 'panel'));
       panel.id = 'panel';
@@ -834,7 +886,7 @@
       this.lostNote.setAttribute('role', 'status');
       this.lostNote.hidden = !!this.s;
       panel.append(head, this.lostNote, home, this.stage, this.announce);
-      this.root.append(tab, panel);
+      this.root.append(bar, panel);
 
       tab.addEventListener('click', () => this.expand(true));
       this.root.addEventListener('keydown', (e) => {
@@ -908,7 +960,10 @@
       this.padBtn = button('rb', 'pad', () => this.toggle(this.padBtn, this.pad));
       this.L(this.padBtn.lbl, 'keypad');
       this.devBtn = button('rb', 'gear', () => this.toggle(this.devBtn, this.devs, () => this.devices()));
-      this.L(this.devBtn.lbl, 'devices');
+      // A short label on the button, the full one for assistive technology.
+      this.L(this.devBtn.lbl, 'settings');
+      this.L(this.devBtn, 'devices', 'aria-label');
+      this.L(this.devBtn, 'devices', 'title');
       this.popBtn = button('rb', 'out', () => this.popOut());
       this.L(this.popBtn.lbl, 'popOut');
       this.hangBtn = button('rb end', 'phone', () => this.hangup());
@@ -919,6 +974,9 @@
       pad.setAttribute('role', 'group');
       this.L(pad, 'keypad', 'aria-label');
       KEYS.forEach((k) => pad.append(button('key', null, () => this.dtmf(k), k)));
+      this.digits = el('output', 'digits');
+      this.L(this.digits, 'keypad', 'aria-label');
+      this.digits.hidden = true;
       pad.addEventListener('keydown', (e) => {
         const k = e.key === '#' || e.key === '*' || /^[0-9]$/.test(e.key) ? e.key : '';
         if (k && !e.repeat) this.dtmf(k);
@@ -938,12 +996,13 @@
       this.againBtn = button('btn pri', null, () => this.home());
       this.L(this.againBtn.lbl, 'dismiss');
       after.append(this.againBtn);
+      this.callAlts = el('div', 'alts');
       if (this.type === 'pop') {
         const cw = button('btn', null, () => win.close());
         this.L(cw.lbl, 'closeWindow');
         after.append(cw);
       }
-      v.append(vids, this.cst, this.tmr, this.note, ctl, pad, devs, after);
+      v.append(vids, this.cst, this.tmr, this.note, this.digits, ctl, pad, devs, this.callAlts, after);
       return v;
     }
 
@@ -988,7 +1047,8 @@
       this.hereBtn = button('btn', null, () => this.continueHere());
       this.L(this.hereBtn.lbl, 'continueHere');
       row.append(this.endChatBtn, this.hereBtn, this.chatDone);
-      v.append(log, this.typ, f, row);
+      this.chatAlts = el('div', 'alts');
+      v.append(log, this.typ, f, this.chatAlts, row);
       return v;
     }
 
@@ -1072,7 +1132,7 @@
       let n = 0;
       clearInterval(this.teaseTimer);
       setText(this.teaser, teasers[0] || '');
-      this.teaser.hidden = !teasers.length;
+      this.tabText();
       if (teasers.length > 1) {
         this.teaseTimer = setInterval(() => setText(this.teaser, teasers[(n = (n + 1) % teasers.length)]), 8000);
       }
@@ -1099,10 +1159,21 @@
       const c = this.call;
       const h = this.chat;
       let label = this.t('contactUs');
-      if (c && c.state !== 'ended') label = this.t(c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : c.state === 'ringing' ? 'ringing' : 'connecting');
-      else if (h && h.state !== 'ended') label = this.t('chat') + (h.dn ? ': ' + h.dn : '');
+      const calling = this.calling();
+      if (calling) {
+        label = this.t(c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : c.state === 'ringing' ? 'ringing' : 'connecting');
+        if (c.t0) label += ' · ' + clock(Date.now() - c.t0);
+      } else if (h && h.state !== 'ended') {
+        label = this.t('chat') + (h.dn ? ': ' + h.dn : '');
+      } else if (!this.anyOnline && this.s.leaveMessage) {
+        label = this.t('leaveMessage');
+      }
       setText(this.tabLabel, label);
-      this.teaser.hidden = this.active() || !this.teaser.textContent;
+      // The teasers promise someone is there: only while someone is.
+      this.teaser.hidden = this.active() || !this.anyOnline || !this.teaser.textContent;
+      this.tabDot.hidden = this.type === 'sidebar' && !this.anyOnline && !this.active();
+      this.tabEnd.hidden = !calling || !c.sent;
+      setIcon(this.tabIcon, calling ? 'phone' : 'chat');
       const n = this.unread;
       this.badge.hidden = !n;
       setText(this.badgeN, String(n));
@@ -1149,8 +1220,9 @@
       setText(c.ini, initials(dn));
       setText(c.dep, String(i.department || ''));
       c.dep.hidden = !i.department;
-      c.el.setAttribute('data-presence', String(i.presence || 'offline'));
-      setText(c.state, this.t(presenceKey(i.presence)));
+      const chatBusy = i.presence === 'online' && a.chatBusy > Date.now();
+      c.el.setAttribute('data-presence', chatBusy ? 'busy' : String(i.presence || 'offline'));
+      setText(c.state, this.t(chatBusy ? 'inChat' : presenceKey(i.presence)));
       const p = this.pop;
       c.el.hidden = (this.type === 'sidebar' && i.presence !== 'online' && !this.s.alwaysShow) ||
         (!!p && !!p.agent && p.agent !== i.id);
@@ -1194,12 +1266,68 @@
       out.forEach((b) => {
         if (!b.hasAttribute('data-action')) b.setAttribute('data-action', /^mailto:/.test(b.href) ? 'email' : /^tel:/.test(b.href) ? 'phone' : 'link');
       });
-      return out;
+      if (out[0]) out[0].classList.add('pri');
+      if (out.length <= 2) return out;
+      // The first action stays in view; the others open under "More".
+      const box = el('div', 'morebox');
+      box.id = 'more-' + (++this.n);
+      box.hidden = true;
+      box.append(...out.slice(1));
+      const more = button('btn', 'more', () => {
+        box.hidden = !box.hidden;
+        more.setAttribute('aria-expanded', String(!box.hidden));
+        if (!box.hidden) focus(box.querySelector('a,button'));
+      }, this.t('more'));
+      more.setAttribute('aria-expanded', 'false');
+      more.setAttribute('aria-controls', box.id);
+      more.setAttribute('data-more', '');
+      more.setAttribute('aria-label', fill(this.t('moreWays'), { name: String(i.dn || i.id) }));
+      return [out[0], more, box];
+    }
+
+    // alternatives fills box with other ways to reach someone after a call
+    // or chat with agent id did not work: the same again, another available
+    // agent, a chat instead of a call, a message. id '' empties it.
+    alternatives(box, id, failed, video) {
+      const a = id && this.agents.get(id);
+      if (!a || !this.s || this.type === 'pop') {
+        box.textContent = '';
+        box.sig = '';
+        return;
+      }
+      const can = (x, m) => x && has(x.info, m) && !this.reason(x.info, m);
+      const name = (x) => String(x.info.dn || x.info.id);
+      const again = (fn) => () => {
+        this.home();
+        fn();
+      };
+      const out = [];
+      const other = (m) => this.sorted().find((x) => x !== a && can(x, m) && !!x.card && !x.card.el.hidden);
+      if (failed === 'call') {
+        if (can(a, 'voice') && canCall()) out.push(button('btn pri', 'retry', again(() => this.startCall(id, !!video)), this.t('tryAgain')));
+        if (can(a, 'chat')) out.push(button('btn', 'chat', again(() => this.openChat(id)), fill(this.t('chatWith'), { name: name(a) })));
+        const b = canCall() && other('voice');
+        if (b) out.push(button('btn', 'phone', again(() => this.startCall(b.info.id, false)), fill(this.t('callAgent'), { name: name(b) })));
+      } else {
+        if (can(a, 'chat')) out.push(button('btn pri', 'chat', again(() => this.openChat(id)), this.t('newChat')));
+        const b = other('chat');
+        if (b) out.push(button('btn', 'chat', again(() => this.openChat(b.info.id)), fill(this.t('chatWith'), { name: name(b) })));
+        if (can(a, 'voice') && canCall()) out.push(button('btn', 'phone', again(() => this.startCall(id, false)), fill(this.t('callAgent'), { name: name(a) })));
+      }
+      if (this.s.leaveMessage) out.push(button('btn', 'mail', again(() => this.showLeave()), this.t('leaveMessage')));
+      // Unchanged offers stay as they are (and keep the focus).
+      const sig = out.map((b) => b.textContent).join('|');
+      if (sig === box.sig && box.childElementCount) return;
+      box.sig = sig;
+      box.textContent = '';
+      box.append(...out);
     }
 
     // reason says why agent i cannot be reached by medium now, or ''.
     reason(i, medium) {
       if (i.presence !== 'online') return this.t('unavailableReason');
+      const a = this.agents.get(i.id);
+      if (medium === 'chat' && a && a.chatBusy > Date.now()) return this.t('agentBusy');
       if (medium !== 'chat' && !canCall()) return this.t(!win.isSecureContext ? 'insecure' : 'noWebRTC');
       return '';
     }
@@ -1267,11 +1395,21 @@
         return;
       }
       const i = a.info;
-      const voice = has(i, 'voice') || has(i, 'video');
-      if (voice && (canCall() || !has(i, 'chat'))) this.startCall(id, false, this.cta);
-      else if (has(i, 'chat')) this.openChat(id, '', this.cta);
+      const way = this.contactWay();
+      if (way === 'call') this.startCall(id, false, this.cta);
+      else if (way === 'chat') this.openChat(id, '', this.cta);
       else if (i.email && has(i, 'email')) anchor('mailto:' + i.email).click();
       else if (i.phonenumber) anchor(telURL(i.phonenumber)).click();
+    }
+
+    // contactWay says what "contact us" does with the agent pick chooses:
+    // call, chat or other.
+    contactWay() {
+      const a = this.agents.get(this.pick(''));
+      if (!a) return 'other';
+      const i = a.info;
+      if ((has(i, 'voice') || has(i, 'video')) && (canCall() || !has(i, 'chat'))) return 'call';
+      return has(i, 'chat') ? 'chat' : 'other';
     }
 
     // refresh shows the sidebar only while someone is available (or always
@@ -1287,9 +1425,17 @@
         if (a.info.presence === 'online') online = true;
       });
       const leave = !online && !!this.s.leaveMessage && this.type !== 'pop';
+      if (this.anyOnline !== online) {
+        this.anyOnline = online;
+        this.tabText();
+      }
       if (this.offer) this.offer.hidden = !leave;
       if (this.empty) this.empty.hidden = online;
-      if (this.cta) disable(this.cta, online ? '' : this.t('nobodyAvailable'));
+      if (this.cta) {
+        disable(this.cta, online ? '' : this.t('nobodyAvailable'));
+        // The icon says what the button does: a call or a chat.
+        setIcon(this.cta, this.contactWay() === 'chat' ? 'chat' : 'phone');
+      }
       if (this.popCall) {
         const p = this.pop;
         const a = this.agents.get(p.agent);
@@ -1297,6 +1443,11 @@
         disable(this.popCall, a && a.info.presence === 'online' ? '' : this.t('unavailableReason'));
         this.popCall.hidden = !a || !this.ready;
       }
+      // The ways on after a failed call or chat follow availability.
+      const c = this.call;
+      const h = this.chat;
+      if (c && c.state === 'ended' && c.offerFor) this.alternatives(this.callAlts, c.offerFor, 'call', c.video);
+      if (h && h.state === 'ended' && h.offerFor) this.alternatives(this.chatAlts, h.offerFor, 'chat');
       if (this.type !== 'sidebar') return;
       const show = online || (any && !!this.s.alwaysShow) || leave || this.view !== 'home';
       this.host.style.display = show ? '' : 'none';
@@ -1404,6 +1555,11 @@
       if (this.view !== view) this.show(view);
       if (!this.opened) this.expand(false);
       this.focusView();
+    }
+
+    calling() {
+      const c = this.call;
+      return !!(c && c.state !== 'ended');
     }
 
     active() {
