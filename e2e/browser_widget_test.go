@@ -163,7 +163,7 @@ func TestBrowserWidgets(t *testing.T) {
 			tb.press(kb.Tab)
 			f := tb.focusedVisibly()
 			seen[f] = true
-			if strings.HasPrefix(f, sidebarWidget+"|tab:") {
+			if strings.HasPrefix(f, sidebarWidget+"|tab:") || strings.HasPrefix(f, sidebarWidget+"|tab round:") {
 				sideTab = f
 			}
 		}
