@@ -227,6 +227,14 @@ func TestParseProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "expected reply language and empty line",
+			yaml: widgetYAML("    expected_reply:", "      english: Soon", `      de: ""`),
+			want: []string{
+				`t.yaml:9: widgets[0].expected_reply.english: "english" is not a two-letter lowercase language code`,
+				`t.yaml:10: widgets[0].expected_reply.de: must be a line of 1 to 200 characters`,
+			},
+		},
+		{
 			name: "strings language and key",
 			yaml: widgetYAML("    strings:", "      EN:", "        \"bad key\": x"),
 			want: []string{

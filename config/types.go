@@ -285,6 +285,9 @@ type Widget struct {
 	CallerName string `yaml:"caller_name"`
 	// Teasers are texts the collapsed sidebar cycles through, per language.
 	Teasers map[string][]string `yaml:"teasers"`
+	// ExpectedReply is the line the open panel shows under the team's
+	// pictures, per language, e.g. "We usually answer within minutes."
+	ExpectedReply map[string]string `yaml:"expected_reply"`
 	// Fallback receives "leave a message" requests when nobody is available.
 	Fallback *Fallback `yaml:"fallback"`
 	// Strings override UI strings per language: lang -> key -> text.

@@ -220,6 +220,9 @@ type sessionMsg struct {
 	EqualPriority bool              `json:"equalPriority"`
 	CallerName    string            `json:"callerName,omitempty"`
 	Teasers       []string          `json:"teasers,omitempty"`
+	// ExpectedReply is the widget's expected-reply line in the session's
+	// language (else its default language), "" when not set.
+	ExpectedReply string `json:"expectedReply,omitempty"`
 	// LeaveMessage says the widget has a fallback for LeaveMessage.
 	LeaveMessage bool `json:"leaveMessage"`
 }
