@@ -42,6 +42,7 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
 	$(GO) mod tidy -diff
+	$(GO) test -count=1 -run 'TestServedScriptLints|TestWidgetPartsUnit' ./widget/
 
 # Quick: without the end-to-end tests.
 unit:

@@ -201,6 +201,7 @@ func (c *Call) publish(l *leg, ch *choice, dir direction) {
 	c.gen++
 	rt := &route{
 		gen:        c.gen,
+		since:      c.clock(),
 		remote:     netip.AddrPortFrom(ch.m.addr, uint16(ch.m.port)),
 		remoteRTCP: ch.m.rtcpDest(),
 		send:       dir == dirSendRecv || dir == dirSendOnly,

@@ -11,7 +11,7 @@ import (
 
 // benchStream is a stream on loopback sockets with a published route and a
 // drained sink standing in for the PBX.
-func benchStream(b *testing.B) (*stream, netip.AddrPort, func()) {
+func benchStream(b testing.TB) (*stream, netip.AddrPort, func()) {
 	b.Helper()
 	a := newPortAllocator(loopback, 33000, 33999, 0)
 	pp, err := a.get()
@@ -32,7 +32,7 @@ func benchStream(b *testing.B) (*stream, netip.AddrPort, func()) {
 			}
 		}
 	}()
-	s := newStream("audio", pp, "bench")
+	s := newStream("audio", pp, "bench", &sourcePolicy{learnQuiet: int64(defaultLearnQuiet)})
 	rt := &route{gen: 1, remote: sink.LocalAddr().(*net.UDPAddr).AddrPort(), send: true, clock: 8000, tePBX: 101, teClock: 8000}
 	for i := range rt.toPBX {
 		rt.toPBX[i], rt.toBrowser[i] = noPT, noPT
@@ -97,3 +97,47 @@ func BenchmarkRelayPBXToBrowser(b *testing.B) {
 }
 
 var _ webrtc.TrackLocalWriter = (*nopWriter)(nil)
+
+// BenchmarkRelayBrowserToPBXSDES: as BenchmarkRelayBrowserToPBX, plus SRTP
+// protection.
+func BenchmarkRelayBrowserToPBXSDES(b *testing.B) {
+	s, _, stop := benchStream(b)
+	defer stop()
+	sdesRoute(b, s)
+	r := newBrowserRelay(s, nil, func() int64 { return 0 }, 7, 100, 1000)
+	pkt := benchPacket()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		n := copy(r.buf[:], pkt)
+		r.buf[2], r.buf[3] = byte(i>>8), byte(i)
+		r.handle(r.buf[:n])
+	}
+	b.StopTimer()
+	if s.toPBX.packets.Load() == 0 {
+		b.Fatal("nothing sent")
+	}
+}
+
+// BenchmarkRelayPBXToBrowserSDES: as BenchmarkRelayPBXToBrowser, plus SRTP
+// authentication and decryption (a ring of protected packets is replayed;
+// the gateway keeps no SRTP replay window).
+func BenchmarkRelayPBXToBrowserSDES(b *testing.B) {
+	s, from, stop := benchStream(b)
+	defer stop()
+	enc := sdesRoute(b, s)
+	w := &nopWriter{}
+	s.track.bound.Store(&trackBinding{w: w, ssrc: 99})
+	r := newPBXRelay(s, func() int64 { return 0 })
+	ring := packets(b, 1024, enc)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		n := copy(r.buf[:], ring[i%len(ring)])
+		r.handle(r.buf[:n], from)
+	}
+	b.StopTimer()
+	if w.n != b.N {
+		b.Fatalf("relayed %d of %d", w.n, b.N)
+	}
+}

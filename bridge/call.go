@@ -226,6 +226,7 @@ type Stats struct {
 	FromBrowser  Flow   // received from the browser
 	FromPBX      Flow   // received from the PBX
 	Dropped      uint64 // not relayed: unknown PT, wrong source, on hold...
+	Rejected     uint64 // of Dropped, refused by the source, SRTP or header checks
 	LostFromPBX  int64  // sequence gaps in the PBX's stream
 }
 
@@ -239,6 +240,7 @@ func (c *Call) Stats() Stats {
 		c.addFlow(&st.FromBrowser, &s.fromBrowser)
 		c.addFlow(&st.FromPBX, &s.fromPBX)
 		st.Dropped += s.dropped.Load()
+		st.Rejected += s.rejected.Load()
 		if s.recv.ssrc.Load() != 0 || s.recv.received.Load() != 0 {
 			exp := int64(s.recv.highest.Load()) - int64(s.recv.base.Load()) + 1
 			st.LostFromPBX += max(exp-int64(s.recv.received.Load()), 0)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/frontdesk-gw/frontdesk/sip"
@@ -39,6 +40,24 @@ type Observer interface {
 // hangupTimeout bounds CANCEL/BYE when we end a call.
 const hangupTimeout = 5 * time.Second
 
+const (
+	// dtmfQueueLen bounds the key presses waiting in one call. A key plays
+	// for dtmfDuration, so 16 keys are under 3 s of backlog: a long account
+	// number typed in one burst plays completely, and a sender faster than
+	// keys can play is refused rather than heard seconds late.
+	dtmfQueueLen = 16
+	dtmfDuration = 160 * time.Millisecond
+	// dtmfTimeout bounds one key press sent by SIP INFO.
+	dtmfTimeout = 5 * time.Second
+)
+
+// sipLeg is what a Connection needs of its SIP call leg; *sip.Leg is one.
+type sipLeg interface {
+	Done() <-chan struct{}
+	Hangup(ctx context.Context) error
+	SendDTMF(ctx context.Context, digit byte, d time.Duration) error
+}
+
 // Connection joins a SIP call leg to a browser's media: the call as the
 // widget sees it. Its state changes only on its own goroutine (run); SIP and
 // media goroutines send it events.
@@ -46,11 +65,17 @@ type Connection struct {
 	log    *slog.Logger
 	obs    Observer
 	media  *Call
-	leg    *sip.Leg
+	leg    sipLeg
 	events chan func()
 	hangup chan Reason
 	done   chan struct{}
 	wg     sync.WaitGroup // hangups in flight
+	// dtmf holds the key presses playDTMF has yet to send; stopDTMF ends
+	// playDTMF and drops what is queued (the call is over).
+	dtmf     chan byte
+	dtmfCtx  context.Context
+	stopDTMF context.CancelFunc
+	dtmfDone chan struct{}
 	// cancelSetup ends the SIP leg's setup context once the call is over.
 	cancelSetup context.CancelFunc
 
@@ -61,6 +86,10 @@ type Connection struct {
 	legEnded     bool
 	localReason  Reason // why we ended it, when we did
 	remoteReason Reason // what the SIP side said
+
+	// turns counts run's loop iterations: each must be an event. Tests read
+	// it to see that a finished call does not keep the loop turning.
+	turns atomic.Uint64
 }
 
 // Connect starts a call: media first, so a bad offer never reaches the PBX,
@@ -72,14 +101,7 @@ func (e *Engine) Connect(ctx context.Context, d Dialer, req DialRequest, obs Obs
 	if err != nil {
 		return nil, fmt.Errorf("call %s: %w", req.ID, err)
 	}
-	c := &Connection{
-		log:    log,
-		obs:    obs,
-		media:  media,
-		events: make(chan func(), 32),
-		hangup: make(chan Reason, 1),
-		done:   make(chan struct{}),
-	}
+	c := newConnection(log, obs, media)
 	// The SIP leg's context bounds its setup until the answer; the
 	// connection ends it (ring timeout, hangup), not the caller's ctx, which
 	// only bounds this function.
@@ -96,6 +118,22 @@ func (e *Engine) Connect(ctx context.Context, d Dialer, req DialRequest, obs Obs
 	return c, nil
 }
 
+func newConnection(log *slog.Logger, obs Observer, media *Call) *Connection {
+	dtmfCtx, stopDTMF := context.WithCancel(context.Background())
+	return &Connection{
+		log:      log,
+		obs:      obs,
+		media:    media,
+		events:   make(chan func(), 32),
+		hangup:   make(chan Reason, 1),
+		done:     make(chan struct{}),
+		dtmf:     make(chan byte, dtmfQueueLen),
+		dtmfCtx:  dtmfCtx,
+		stopDTMF: stopDTMF,
+		dtmfDone: make(chan struct{}),
+	}
+}
+
 // Hangup ends the connection for r (the visitor hung up, the session ended,
 // the gateway is shutting down). It does not wait; Ended follows.
 func (c *Connection) Hangup(r Reason) {
@@ -108,13 +146,51 @@ func (c *Connection) Hangup(r Reason) {
 // Done is closed after Ended was reported and everything is released.
 func (c *Connection) Done() <-chan struct{} { return c.done }
 
-// SendDTMF sends a key press: RFC 4733 in the media when the PBX negotiated
-// telephone-event, else SIP INFO.
-func (c *Connection) SendDTMF(ctx context.Context, digit byte) error {
-	const d = 160 * time.Millisecond
-	err := c.media.SendDTMF(digit, d)
+// QueueDTMF queues a key press and returns at once. Keys are sent one after
+// the other: RFC 4733 in the media when the PBX negotiated telephone-event,
+// else SIP INFO. ErrDTMFQueueFull means too many keys are waiting (this one
+// is dropped, the call goes on); ErrClosed that the call is ending.
+func (c *Connection) QueueDTMF(digit byte) error {
+	if _, ok := dtmfEvent(digit); !ok {
+		return fmt.Errorf("queue DTMF %q: not a DTMF digit", digit)
+	}
+	if c.dtmfCtx.Err() != nil {
+		return fmt.Errorf("queue DTMF %c: %w", digit, ErrClosed)
+	}
+	select {
+	case c.dtmf <- digit:
+		return nil
+	default:
+		return fmt.Errorf("queue DTMF %c: %d keys are waiting: %w", digit, dtmfQueueLen, ErrDTMFQueueFull)
+	}
+}
+
+// playDTMF sends the queued keys until the call ends; run starts it and
+// waits for it.
+func (c *Connection) playDTMF() {
+	defer close(c.dtmfDone)
+	for {
+		select {
+		case <-c.dtmfCtx.Done():
+			return
+		case digit := <-c.dtmf:
+			if c.dtmfCtx.Err() != nil {
+				return
+			}
+			if err := c.sendDTMF(c.dtmfCtx, digit); err != nil && c.dtmfCtx.Err() == nil {
+				c.log.Info("DTMF not sent", "digit", string(digit), "err", err)
+			}
+		}
+	}
+}
+
+// sendDTMF sends one key press and waits until it was played.
+func (c *Connection) sendDTMF(ctx context.Context, digit byte) error {
+	err := c.media.SendDTMF(ctx, digit, dtmfDuration)
 	if errors.Is(err, ErrNoTelephoneEvent) {
-		err = c.leg.SendDTMF(ctx, digit, d)
+		ictx, cancel := context.WithTimeout(ctx, dtmfTimeout)
+		defer cancel()
+		err = c.leg.SendDTMF(ictx, digit, dtmfDuration)
 	}
 	if err != nil {
 		return fmt.Errorf("send DTMF %c: %w", digit, err)
@@ -137,12 +213,18 @@ func (c *Connection) post(fn func()) bool {
 func (c *Connection) run(ringTimeout time.Duration) {
 	defer close(c.done)
 	defer c.cancelSetup()
+	go c.playDTMF()
 	if ringTimeout <= 0 {
 		ringTimeout = 60 * time.Second
 	}
 	ring := time.NewTimer(ringTimeout)
 	defer ring.Stop()
+	// mediaDone is set to nil once seen: a closed channel is always ready,
+	// and selecting on it again would spin until the SIP leg ends (up to the
+	// BYE's timeout toward a PBX that does not answer).
+	mediaDone := c.media.Done()
 	for !c.legEnded {
+		c.turns.Add(1)
 		select {
 		case fn := <-c.events:
 			fn()
@@ -152,7 +234,8 @@ func (c *Connection) run(ringTimeout time.Duration) {
 			if !c.answered {
 				c.end(ReasonNoAnswer)
 			}
-		case <-c.media.Done():
+		case <-mediaDone:
+			mediaDone = nil
 			if errors.Is(c.media.Err(), ErrRTPTimeout) {
 				c.end(ReasonMediaTimeout)
 			} else {
@@ -171,7 +254,9 @@ func (c *Connection) run(ringTimeout time.Duration) {
 			drained = true
 		}
 	}
+	c.stopDTMF()
 	_ = c.media.Close()
+	<-c.dtmfDone
 	c.wg.Wait()
 	r := c.localReason
 	if r == ReasonUnknown {
@@ -192,6 +277,7 @@ func (c *Connection) end(r Reason) {
 	}
 	c.localReason = r
 	c.log.Info("ending call", "reason", r)
+	c.stopDTMF() // keys still queued are not sent
 	_ = c.media.Close()
 	c.wg.Add(1)
 	go func() {

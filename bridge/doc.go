@@ -25,13 +25,31 @@
 // Close cancels, closes the PeerConnection, then the sockets, and waits for
 // every goroutine.
 //
-// # Latching (symmetric RTP)
+// # Latching (symmetric RTP, strict source)
 //
-// SDP from a PBX often names a private or stale address. Each new route
-// starts a generation; the first RTP packet received after it fixes where
-// the PBX really is, and media to the PBX goes there. Packets from any other
-// source are then dropped, so a stray or hostile sender cannot take over a
-// call. A re-INVITE (new generation) latches again.
+// Media to the PBX goes where the PBX's media comes from (SDP from a PBX
+// often names a private or stale address), so the source of packets decides
+// where the visitor's audio goes, and only a source that proved itself may
+// set it (rtpengine's strict source, Asterisk's strictrtp). A packet counts
+// only after it is valid RTP and, with SDES, authenticated: a failing packet
+// is dropped before it can affect the latch. Then, per route generation:
+//
+//   - packets from the address the SDP names are accepted and latch at once;
+//   - packets from the latched source are accepted;
+//   - any other source is refused until it sent probationPackets (5)
+//     consecutive in-sequence packets (one SSRC, each sequence number one
+//     more) while the latched source, or before any the SDP address, was
+//     silent for the learning delay (1 s; counted from our first packet to
+//     the PBX, so the SDP address gets that long to answer). A second
+//     sender can therefore never take the latch while the PBX keeps
+//     sending, and a PBX behind a NAT is learned after the delay.
+//
+// A re-INVITE that keeps the SDP address keeps the learned source; one that
+// moves it starts over. RTCP follows the same rule: accepted from the SDP's
+// RTCP address, or from a new port on the host the RTP latch proved that
+// reports the SSRC of the PBX's RTP, after two reports in a row.
+// Refused packets are counted by reason (Engine.Rejected: wrong source,
+// failed SRTP, bad header), and per call in Stats.Rejected.
 //
 // # Rewriters
 //
@@ -47,7 +65,22 @@
 // Telephone-event packets in the media pass through with their PT mapped.
 // SendDTMF generates RFC 4733 events on the browser->PBX goroutine, which
 // owns that stream's sequence space; it uses read deadlines on the track as
-// its clock and pauses voice during the event.
+// its clock and pauses voice during the event. A Connection queues the
+// visitor's keys (QueueDTMF: at most 16 waiting, more are refused with
+// ErrDTMFQueueFull) and plays them one at a time on one goroutine of its
+// own, in the media or by SIP INFO; ending the call cancels the key in
+// flight and drops the rest.
+//
+// # Browser candidates
+//
+// The gateway sends ICE connectivity checks to the candidates of the
+// browser's offer, so NewCall keeps only those it may probe before pion
+// sees the offer: at most 16 distinct ones, naming an IP address (no mDNS
+// or host names: the gateway resolves neither), and public unless
+// calls.candidate_networks allows the network (loopback, private,
+// link-local, multicast and other special-use ranges are refused by
+// default). A browser whose candidates were dropped still connects when its
+// own checks reach the gateway (peer-reflexive).
 //
 // # Timeouts and hold
 //

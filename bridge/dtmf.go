@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -136,9 +137,10 @@ func (b *browserRelay) emitDTMF(rt *route, now int64, dur time.Duration, end boo
 
 // SendDTMF sends one digit toward the PBX as RFC 4733 events on the
 // negotiated telephone-event PT, lasting d (clamped to 40ms..5s). It returns
-// when the last end packet is sent. ErrNoTelephoneEvent means the caller
-// should use SIP INFO.
-func (c *Call) SendDTMF(digit byte, d time.Duration) error {
+// when the last end packet is sent, or when ctx ends (an event already
+// under way still ends with its end packets). ErrNoTelephoneEvent means the
+// caller should use SIP INFO.
+func (c *Call) SendDTMF(ctx context.Context, digit byte, d time.Duration) error {
 	ev, ok := dtmfEvent(digit)
 	if !ok {
 		return fmt.Errorf("send DTMF %q: not a DTMF digit", digit)
@@ -171,6 +173,9 @@ func (c *Call) SendDTMF(digit byte, d time.Duration) error {
 		return nil
 	case <-c.ctx.Done():
 		return fmt.Errorf("send DTMF: %w", ErrClosed)
+	case <-ctx.Done():
+		s.dtmf.CompareAndSwap(job, nil)
+		return fmt.Errorf("send DTMF: %w", ctx.Err())
 	case <-t.C:
 		s.dtmf.CompareAndSwap(job, nil)
 		return fmt.Errorf("send DTMF: relay did not play the event in %s", d+dtmfHeadroom)

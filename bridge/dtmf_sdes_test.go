@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -20,7 +21,7 @@ func TestSendDTMF(t *testing.T) {
 		return len(es.p.received()) > 0
 	})
 	audio := es.p.received()[0]
-	if err := es.call.SendDTMF('#', 100*time.Millisecond); err != nil {
+	if err := es.call.SendDTMF(context.Background(), '#', 100*time.Millisecond); err != nil {
 		t.Fatalf("SendDTMF: %v", err)
 	}
 	var ev []*rtp.Packet
@@ -59,7 +60,7 @@ func TestSendDTMF(t *testing.T) {
 			t.Errorf("packet %d: seq %d after %d", i, p.SequenceNumber, ev[i-1].SequenceNumber)
 		}
 	}
-	if err := es.call.SendDTMF('x', time.Second); err == nil {
+	if err := es.call.SendDTMF(context.Background(), 'x', time.Second); err == nil {
 		t.Error("SendDTMF('x') accepted")
 	}
 	// Audio after the event continues the sequence.
@@ -74,7 +75,7 @@ func TestSendDTMF(t *testing.T) {
 func TestSendDTMFWithoutTelephoneEvent(t *testing.T) {
 	e := testEngine(t, engineCfg{})
 	es := establish(t, e, CallOptions{ID: "info"}, func(port int) []byte { return pbxAnswer(port, "sendrecv", "0 PCMU/8000") })
-	if err := es.call.SendDTMF('1', 100*time.Millisecond); !errors.Is(err, ErrNoTelephoneEvent) {
+	if err := es.call.SendDTMF(context.Background(), '1', 100*time.Millisecond); !errors.Is(err, ErrNoTelephoneEvent) {
 		t.Errorf("err = %v, want ErrNoTelephoneEvent", err)
 	}
 }

@@ -32,6 +32,9 @@ type Engine struct {
 	timeout time.Duration
 	log     *slog.Logger
 	closed  atomic.Bool
+	policy  sourcePolicy
+	// candidates says which browser ICE candidates are probed.
+	candidates atomic.Pointer[candidatePolicy]
 }
 
 // engineOption adjusts an Engine before use; tests use it to keep ICE on
@@ -41,6 +44,7 @@ type engineOption func(*engineSetup)
 type engineSetup struct {
 	settings   *webrtc.SettingEngine
 	quarantine time.Duration
+	learnQuiet time.Duration
 }
 
 // NewEngine builds the Engine from the calls config. rtpHost is the local IP
@@ -78,7 +82,7 @@ func newEngine(cfg config.Calls, rtpHost string, log *slog.Logger, opts ...engin
 	if err != nil {
 		return nil, fmt.Errorf("calls.webrtc_ports: %w", err)
 	}
-	setup := engineSetup{settings: &webrtc.SettingEngine{}, quarantine: defaultQuarantine}
+	setup := engineSetup{settings: &webrtc.SettingEngine{}, quarantine: defaultQuarantine, learnQuiet: defaultLearnQuiet}
 	se := setup.settings
 	if err := se.SetEphemeralUDPPortRange(uint16(wlo), uint16(whi)); err != nil {
 		return nil, fmt.Errorf("calls.webrtc_ports: %w", err)
@@ -113,7 +117,7 @@ func newEngine(cfg config.Calls, rtpHost string, log *slog.Logger, opts ...engin
 	if timeout <= 0 {
 		timeout = config.DefaultRTPTimeout
 	}
-	return &Engine{
+	e := &Engine{
 		api:     webrtc.NewAPI(webrtc.WithSettingEngine(*se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir)),
 		ports:   newPortAllocator(addr, rlo, rhi, setup.quarantine),
 		rtpAddr: addr,
@@ -121,7 +125,12 @@ func newEngine(cfg config.Calls, rtpHost string, log *slog.Logger, opts ...engin
 		sdes:    cfg.SRTP == "sdes",
 		timeout: timeout,
 		log:     log,
-	}, nil
+	}
+	e.policy.learnQuiet = int64(setup.learnQuiet)
+	if err := e.SetCandidateNetworks(cfg.CandidateNetworks); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // restrictIPs limits ICE candidates to the listed local addresses. When all

@@ -21,6 +21,9 @@ var (
 	// ErrNotAnswered: the call has no media yet (no SIP answer applied or no
 	// audio from the browser so far).
 	ErrNotAnswered = errors.New("media not established")
+	// ErrDTMFQueueFull: too many key presses are waiting to be sent in this
+	// call; the new one was dropped, the call goes on.
+	ErrDTMFQueueFull = errors.New("DTMF queue full")
 	// ErrRTPTimeout: no RTP arrived for the RTP timeout.
 	ErrRTPTimeout = errors.New("RTP timeout")
 	// ErrICEFailed: ICE or DTLS with the browser failed.

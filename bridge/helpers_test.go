@@ -37,7 +37,12 @@ type engineCfg struct {
 	rtpPorts   string
 	sdes       bool
 	quarantine time.Duration
-	pbxMediaIP string // config.Calls.PBXMediaIP
+	learnQuiet time.Duration // 0: defaultLearnQuiet
+	// candidateNetworks is calls.candidate_networks; nil means 127.0.0.0/8,
+	// which the tests' loopback setup needs; publicOnly leaves it empty.
+	candidateNetworks []string
+	publicOnly        bool
+	pbxMediaIP        string // config.Calls.PBXMediaIP
 }
 
 func testEngine(t testing.TB, ec engineCfg) *Engine {
@@ -49,11 +54,18 @@ func testEngine(t testing.TB, ec engineCfg) *Engine {
 	if ec.sdes {
 		cfg.SRTP = "sdes"
 	}
+	cfg.CandidateNetworks = ec.candidateNetworks
+	if cfg.CandidateNetworks == nil && !ec.publicOnly {
+		cfg.CandidateNetworks = []string{"127.0.0.0/8"}
+	}
 	cfg.PBXMediaIP = ec.pbxMediaIP
 	e, err := newEngine(cfg, "127.0.0.1", testLog(t), func(s *engineSetup) {
 		loopbackOnly(s.settings)
 		if ec.quarantine != 0 {
 			s.quarantine = ec.quarantine
+		}
+		if ec.learnQuiet != 0 {
+			s.learnQuiet = ec.learnQuiet
 		}
 	})
 	if err != nil {

@@ -30,7 +30,13 @@ func (e *Engine) NewCall(browserOffer string, opts CallOptions) (*Call, error) {
 	if err := check.UnmarshalString(browserOffer); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadOffer, err)
 	}
-	sess, err := parseSDP([]byte(browserOffer))
+	// What pion gets keeps only the ICE candidates the gateway may probe.
+	dropped := e.candidates.Load().filter(&check)
+	filtered, err := check.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadOffer, err)
+	}
+	sess, err := parseSDP(filtered)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadOffer, err)
 	}
@@ -67,7 +73,7 @@ func (e *Engine) NewCall(browserOffer string, opts CallOptions) (*Call, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Call{
 		e: e, id: opts.ID, log: log, timeout: timeout, epoch: time.Now(),
-		offer: browserOffer, sessID: rand.Uint64() >> 2,
+		offer: string(filtered), sessID: rand.Uint64() >> 2,
 		ctx: ctx, cancel: cancel,
 		ops: make(chan func()), pcEvents: make(chan webrtc.PeerConnectionState, 8),
 		loopDone: make(chan struct{}), done: make(chan struct{}),
@@ -92,7 +98,7 @@ func (e *Engine) NewCall(browserOffer string, opts CallOptions) (*Call, error) {
 			cancel()
 			return nil, errors.Join(fmt.Errorf("new call: %w", err), c.releasePorts())
 		}
-		c.legs = append(c.legs, &leg{kind: k.kind, s: newStream(k.kind, pp, opts.ID), offered: sipFormats(k.fmts)})
+		c.legs = append(c.legs, &leg{kind: k.kind, s: newStream(k.kind, pp, opts.ID, &e.policy), offered: sipFormats(k.fmts)})
 	}
 	c.audio = c.legs[0].s
 	c.sipOff = c.buildOffer(false)
@@ -103,7 +109,7 @@ func (e *Engine) NewCall(browserOffer string, opts CallOptions) (*Call, error) {
 		c.spawn(func() { c.rtcpRead(l.s) })
 		c.spawn(func() { c.rtcpSend(l.s) })
 	}
-	log.Debug("call created", "audio_port", c.audio.pp.port, "video", len(c.legs) > 1)
+	log.Debug("call created", "audio_port", c.audio.pp.port, "video", len(c.legs) > 1, "candidates_dropped", dropped)
 	return c, nil
 }
 

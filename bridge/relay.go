@@ -25,7 +25,8 @@ type pbxRelay struct {
 	hdr   rtp.Header
 	shdr  rtp.Header // scratch for SRTP
 	rw    rewriter
-	gen   uint64 // route generation latched for
+	gen   uint64 // route generation s.latch was stored for
+	guard rtpGuard
 	ext   extSeq
 }
 
@@ -48,39 +49,50 @@ func (p *pbxRelay) run() {
 }
 
 // handle relays one packet from the PBX. It is the hot path: no allocation.
+// The packet must be RTP, authentic (SDES) and from the PBX's source, in
+// that order: nothing unauthenticated moves the latch.
 func (p *pbxRelay) handle(pkt []byte, from netip.AddrPort) {
 	s := p.s
 	rt := s.route.Load()
-	if rt == nil || rtpHeaderLen(pkt) == 0 {
-		s.dropped.Add(1)
+	if rt == nil {
+		s.dropped.Add(1) // no answer yet: nothing to relay to
 		return
 	}
-	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-	if p.gen != rt.gen || s.latch.Load() == nil {
-		// First packet since this route was published: this is where the
-		// PBX (or the NAT in front of it) really sends from.
-		s.latch.Store(&latch{gen: rt.gen, addr: from})
-		p.gen = rt.gen
-	} else if l := s.latch.Load(); l.addr != from {
-		s.dropped.Add(1)
+	rej := &s.policy.rejected
+	if rtpHeaderLen(pkt) == 0 {
+		s.reject(&rej.header)
 		return
 	}
 	if rt.keys != nil {
 		out, err := rt.keys.in.DecryptRTP(p.dec[:0], pkt, &p.shdr)
 		if err != nil {
-			s.dropped.Add(1)
+			s.reject(&rej.srtp)
 			return
 		}
 		pkt = out
 	}
 	hl := rtpHeaderLen(pkt)
 	if hl == 0 {
-		s.dropped.Add(1)
+		s.reject(&rej.header)
 		return
 	}
 	now := p.clock()
-	s.fromPBX.add(len(pkt), now)
 	ssrc, seq := binary.BigEndian.Uint32(pkt[8:]), binary.BigEndian.Uint16(pkt[2:])
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	var sentAt int64
+	if s.sentGen.Load() == rt.gen {
+		sentAt = s.sentAt.Load()
+	}
+	ok, moved := p.guard.admit(rt, from, ssrc, seq, now, sentAt, s.policy.learnQuiet)
+	if !ok {
+		s.reject(&rej.source)
+		return
+	}
+	if moved || p.gen != rt.gen {
+		s.latch.Store(&latch{gen: rt.gen, addr: from}) // once per generation or move
+		p.gen = rt.gen
+	}
+	s.fromPBX.add(len(pkt), now)
 	p.ext.update(&s.recv, ssrc, seq)
 	bpt := rt.toBrowser[pkt[1]&0x7f]
 	payload := rtpPayload(pkt, hl)
@@ -136,6 +148,8 @@ type browserRelay struct {
 	shdr  rtp.Header
 	rw    rewriter
 	dtmf  dtmfState
+	// sentGen is the route generation s.sentAt was stored for.
+	sentGen uint64
 }
 
 func newBrowserRelay(s *stream, track *webrtc.TrackRemote, clock func() int64, ssrc uint32, seq uint16, ts uint32) *browserRelay {
@@ -187,6 +201,13 @@ func (b *browserRelay) handle(pkt []byte) {
 // send encrypts when SDES is on and writes to the PBX.
 func (b *browserRelay) send(rt *route, pkt []byte, now int64) {
 	s := b.s
+	if b.sentGen != rt.gen {
+		// The PBX's answer to our first packet may come from its SDP
+		// address only now (latching waits for it).
+		b.sentGen = rt.gen
+		s.sentAt.Store(now)
+		s.sentGen.Store(rt.gen)
+	}
 	if rt.keys != nil {
 		out, err := rt.keys.out.EncryptRTP(b.enc[:0], pkt, &b.shdr)
 		if err != nil {

@@ -10,25 +10,45 @@ import (
 	"time"
 )
 
-// TestLatchingAndReinvite: the SDP names a decoy port; media follows the
-// address RTP really comes from. A re-INVITE then moves the PBX to a new
-// socket with a new SSRC, and the browser sees one continuous stream.
+// TestLatchingAndReinvite: the SDP names a decoy port (a PBX behind a NAT);
+// media follows the address RTP really comes from once it proved itself
+// (probation, with the SDP address silent). A re-INVITE then moves the PBX
+// to a new socket with a new SSRC, and the browser sees one continuous
+// stream.
 func TestLatchingAndReinvite(t *testing.T) {
-	e := testEngine(t, engineCfg{})
+	e := testEngine(t, engineCfg{learnQuiet: 100 * time.Millisecond})
 	decoy := newPBX(t)
 	es := establish(t, e, CallOptions{ID: "latch"}, func(int) []byte {
 		return pbxAnswer(decoy.port(), "sendrecv", "0 PCMU/8000", "101 telephone-event/8000")
 	})
 	gw := gwAddr(t, es.gw)
-	for i := range 3 {
-		es.p.sendTo(gw, 0, 0x1111, uint16(100+i), uint32(1000+160*i), []byte("a"))
+	// The visitor speaks first, toward the SDP address, which stays silent.
+	eventually(t, "browser audio at the SDP address", func() bool {
+		es.b.send(0, 1, 160, []byte("to-sdp"))
+		return len(decoy.received()) > 0
+	})
+	sent := 0
+	eventually(t, "PBX packets at the browser", func() bool {
+		es.p.sendTo(gw, 0, 0x1111, uint16(100+sent), uint32(1000+160*sent), []byte("a"))
+		sent++
+		return len(es.b.received()) > 0
+	})
+	refused := int(e.Rejected().Source)
+	if refused < probationPackets-1 {
+		t.Errorf("learned after %d refused packets, want at least %d", refused, probationPackets-1)
 	}
-	eventually(t, "first PBX packets at the browser", func() bool { return len(es.b.received()) == 3 })
+	for range 2 {
+		es.p.sendTo(gw, 0, 0x1111, uint16(100+sent), uint32(1000+160*sent), []byte("a"))
+		sent++
+	}
+	relayed := sent - refused
+	eventually(t, "first PBX packets at the browser", func() bool { return len(es.b.received()) == relayed })
+	atDecoy := len(decoy.received())
 	eventually(t, "browser audio at the real PBX source", func() bool {
-		es.b.send(0, 1, 160, []byte("to-real"))
+		es.b.send(0, 2, 320, []byte("to-real"))
 		return len(es.p.received()) > 0
 	})
-	if n := len(decoy.received()); n != 0 {
+	if n := len(decoy.received()) - atDecoy; n != 0 {
 		t.Errorf("decoy address from SDP got %d packets after latching", n)
 	}
 
@@ -45,10 +65,10 @@ func TestLatchingAndReinvite(t *testing.T) {
 	// A packet from the old PBX after the switch must not be relayed once
 	// the new one latched.
 	p2.sendTo(gw, 0, 0x2222, 40000, 900000, []byte("b"))
-	eventually(t, "new PBX at the browser", func() bool { return len(es.b.received()) == 4 })
-	es.p.sendTo(gw, 0, 0x1111, 103, 1480, []byte("stale"))
+	eventually(t, "new PBX at the browser", func() bool { return len(es.b.received()) == relayed+1 })
+	es.p.sendTo(gw, 0, 0x1111, uint16(100+sent), 1480, []byte("stale"))
 	p2.sendTo(gw, 0, 0x2222, 40001, 900160, []byte("b"))
-	eventually(t, "second packet of new PBX", func() bool { return len(es.b.received()) == 5 })
+	eventually(t, "second packet of new PBX", func() bool { return len(es.b.received()) == relayed+2 })
 	got := es.b.received()
 	for i := 1; i < len(got); i++ {
 		if got[i].SequenceNumber != got[i-1].SequenceNumber+1 {
@@ -61,17 +81,18 @@ func TestLatchingAndReinvite(t *testing.T) {
 			t.Error("stale packet from the old PBX relayed")
 		}
 	}
-	if d := got[3].Timestamp - got[2].Timestamp; d == 0 || d > 8000*5 {
+	k := relayed // the first packet of the new PBX
+	if d := got[k].Timestamp - got[k-1].Timestamp; d == 0 || d > 8000*5 {
 		t.Errorf("timestamp across the SSRC change moved by %d", d)
 	}
-	if got[4].Timestamp-got[3].Timestamp != 160 {
-		t.Errorf("timestamp step after change = %d, want 160", got[4].Timestamp-got[3].Timestamp)
+	if got[k+1].Timestamp-got[k].Timestamp != 160 {
+		t.Errorf("timestamp step after change = %d, want 160", got[k+1].Timestamp-got[k].Timestamp)
 	}
-	if !got[3].Marker {
+	if !got[k].Marker {
 		t.Error("no marker on the first packet of the new source")
 	}
 	eventually(t, "browser audio at the new PBX", func() bool {
-		es.b.send(0, 2, 320, []byte("to-new"))
+		es.b.send(0, 3, 480, []byte("to-new"))
 		return len(p2.received()) > 0
 	})
 }

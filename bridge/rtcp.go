@@ -20,11 +20,17 @@ func ntpTime(t time.Time) uint64 {
 
 // rtcpRead reads RTCP from the PBX: sender reports (for our receiver
 // reports' LSR/DLSR), keyframe requests (forwarded to the browser) and the
-// source address to send our RTCP to. Ends when the socket is closed.
+// source address to send our RTCP to. A packet counts only once it is
+// authentic (SDES), parses, and comes from the PBX (rtcpGuard). Ends when
+// the socket is closed.
 func (c *Call) rtcpRead(s *stream) {
 	buf := make([]byte, maxPacket)
 	dec := make([]byte, maxPacket)
-	var gen uint64
+	var (
+		guard rtcpGuard
+		gen   uint64 // generation s.rtcpLatch was stored for
+	)
+	rej := &s.policy.rejected
 	for {
 		n, from, err := s.pp.rtcp.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -40,15 +46,26 @@ func (c *Call) rtcpRead(s *stream) {
 		pkt := buf[:n]
 		if rt.keys != nil {
 			if pkt, err = rt.keys.inRTCP.DecryptRTCP(dec[:0], pkt, nil); err != nil {
+				s.reject(&rej.srtp)
 				continue
 			}
 		}
 		pkts, err := rtcp.Unmarshal(pkt)
 		if err != nil {
+			s.reject(&rej.header)
 			continue
 		}
-		if gen != rt.gen {
-			from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		var rtpSource netip.AddrPort
+		if l := s.latch.Load(); l != nil && l.gen == rt.gen {
+			rtpSource = l.addr
+		}
+		ok, moved := guard.admit(rt, from, rtcpSender(pkts), rtpSource, s.recv.ssrc.Load())
+		if !ok {
+			s.reject(&rej.source)
+			continue
+		}
+		if moved || gen != rt.gen {
 			s.rtcpLatch.Store(&latch{gen: rt.gen, addr: from})
 			gen = rt.gen
 		}

@@ -16,6 +16,7 @@ const noPT = 0xff
 // pointer, so the per-packet path reads it with one atomic load.
 type route struct {
 	gen        uint64 // bumps on every SDP change; restarts latching
+	since      int64  // call clock when published
 	remote     netip.AddrPort
 	remoteRTCP netip.AddrPort
 	send       bool       // the PBX accepts media (not on hold)
@@ -36,7 +37,7 @@ type srtpKeys struct {
 }
 
 // latch is the address RTP from the PBX really comes from for one route
-// generation (symmetric RTP).
+// generation (symmetric RTP); see rtpGuard for who may set it.
 type latch struct {
 	gen  uint64
 	addr netip.AddrPort
@@ -92,18 +93,25 @@ type stream struct {
 
 	fromBrowser, toPBX counters
 	fromPBX, toBrowser counters
-	dropped            atomic.Uint64
-	recv               recvState
-	sent               sendState
+	dropped            atomic.Uint64 // not relayed, for any reason
+	rejected           atomic.Uint64 // of those, refused by the source, SRTP and header checks
+	policy             *sourcePolicy
+	// sentGen and sentAt: the route generation and the time of our first
+	// packet to the PBX in it (written by the browser relay, read by the
+	// PBX relay's latching).
+	sentGen atomic.Uint64
+	sentAt  atomic.Int64
+	recv    recvState
+	sent    sendState
 }
 
-func newStream(kind string, pp portPair, callID string) *stream {
+func newStream(kind string, pp portPair, callID string, pol *sourcePolicy) *stream {
 	k := webrtc.RTPCodecTypeAudio
 	if kind == "video" {
 		k = webrtc.RTPCodecTypeVideo
 	}
 	return &stream{kind: kind, audio: kind == "audio", pp: pp, keyframe: make(chan struct{}, 1),
-		track: newRelayTrack(k, "", callID)}
+		track: newRelayTrack(k, "", callID), policy: pol}
 }
 
 // dest is where RTP to the PBX goes: the latched source when there is one

@@ -3,7 +3,8 @@ package chat
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"strings"
+
+	"github.com/frontdesk-gw/frontdesk/sip/sipaddr"
 )
 
 // chatIDAlphabet has no look-alike characters and nothing a SIP user part
@@ -28,51 +29,23 @@ func newToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// normalizeAOR reduces a SIP address to "user@host" in lower case, without
-// scheme, display name, port or parameters; "" when it has no host.
+// normalizeAOR reduces a SIP address to "user@host" by the one SIP address
+// rule (package sipaddr): no scheme, display name, port or parameters, the
+// host in lower case, the user part as written (SIP user parts are
+// case-sensitive); "" when it is not a SIP address with a host.
 func normalizeAOR(v string) string {
-	v = strings.TrimSpace(v)
-	if i := strings.IndexByte(v, '<'); i >= 0 {
-		v = v[i+1:]
-		if j := strings.IndexByte(v, '>'); j >= 0 {
-			v = v[:j]
-		}
-	}
-	lv := strings.ToLower(v)
-	for _, p := range []string{"sip:", "sips:"} {
-		if strings.HasPrefix(lv, p) {
-			lv = lv[len(p):]
-			break
-		}
-	}
-	if i := strings.IndexAny(lv, ";?"); i >= 0 {
-		lv = lv[:i]
-	}
-	user, host, found := strings.Cut(lv, "@")
-	if !found {
-		user, host = "", lv
-	}
-	if strings.HasPrefix(host, "[") { // IPv6 reference, maybe with a port
-		if j := strings.IndexByte(host, ']'); j >= 0 {
-			host = host[:j+1]
-		}
-	} else if i := strings.IndexByte(host, ':'); i >= 0 {
-		host = host[:i]
-	}
-	if host == "" {
+	a, err := sipaddr.Parse(v)
+	if err != nil {
 		return ""
 	}
-	if user == "" {
-		return host
-	}
-	return user + "@" + host
+	return a.Key()
 }
 
-// userOf is the user part of a SIP address, lower case.
+// userOf is the user part of a SIP address, as written.
 func userOf(v string) string {
-	user, _, found := strings.Cut(normalizeAOR(v), "@")
-	if !found {
+	a, err := sipaddr.Parse(v)
+	if err != nil {
 		return ""
 	}
-	return user
+	return a.User
 }

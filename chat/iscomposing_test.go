@@ -206,7 +206,7 @@ func TestEnums(t *testing.T) {
 func TestNormalizeAOR(t *testing.T) {
 	for in, want := range map[string]string{
 		"sip:101@PBX.Example.com":                      "101@pbx.example.com",
-		"Agent <sips:Bob@pbx.test:5061;transport=tls>": "bob@pbx.test",
+		"Agent <sips:Bob@pbx.test:5061;transport=tls>": "Bob@pbx.test", // user parts are case-sensitive
 		"sip:101@[2001:db8::1]:5060":                   "101@[2001:db8::1]",
 		"sip:pbx.test":                                 "pbx.test",
 		"sip:frontdesk+k7x2q9@pbx.test?subject=x":      "frontdesk+k7x2q9@pbx.test",

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/frontdesk-gw/frontdesk/sip/sipaddr"
 )
 
 var (
@@ -86,73 +88,26 @@ func checkHostPort(s string, emptyHost bool) (host, port string, err error) {
 }
 
 // serverHost returns the host of a server address given as host, host:port
-// or a sip:/sips: URI (user part and parameters are ignored).
+// or a sip:/sips: URI (its user part and parameters are ignored), read by
+// the one SIP address rule (sipaddr.ParseServer).
 func serverHost(s string) (string, error) {
-	rest := s
-	lower := strings.ToLower(s)
-	switch {
-	case strings.HasPrefix(lower, "sips:"):
-		rest = s[5:]
-	case strings.HasPrefix(lower, "sip:"):
-		rest = s[4:]
-	}
-	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
-		rest = rest[i+1:]
-	}
-	if i := strings.IndexAny(rest, ";?"); i >= 0 {
-		rest = rest[:i]
-	}
-	host, port, err := checkHostPort(rest, false)
+	a, err := sipaddr.ParseServer(s)
 	if err != nil {
 		return "", err
 	}
-	if port == "0" {
-		return "", fmt.Errorf("%q has port 0", s)
-	}
-	return strings.ToLower(host), nil
+	return a.Hostname(), nil
 }
 
 // normalizeSIP turns "sip:user@domain;params", "user@domain" or "user" into
-// "sip:user@domain" (sips: is kept) with a lowercase domain, appending
-// domain when s has none. It also returns the user part.
+// "sip:user@domain" (sips: and a port are kept), appending domain when s has
+// none, by the one SIP address rule (package sipaddr): the domain in lower
+// case, the user part as written. It also returns the user part.
 func normalizeSIP(s, domain string) (uri, user string, err error) {
-	s = strings.TrimSpace(s)
-	scheme := "sip"
-	lower := strings.ToLower(s)
-	switch {
-	case strings.HasPrefix(lower, "sips:"):
-		scheme, s = "sips", s[5:]
-	case strings.HasPrefix(lower, "sip:"):
-		s = s[4:]
-	case strings.Contains(lower, ":") && !strings.Contains(lower, "@"):
-		return "", "", fmt.Errorf("%q is not a sip: address", s)
+	a, err := sipaddr.ParseUser(s, domain)
+	if err != nil {
+		return "", "", err
 	}
-	user, host, hasHost := strings.Cut(s, "@")
-	if !hasHost {
-		if i := strings.IndexAny(user, ";?"); i >= 0 {
-			user = user[:i]
-		}
-		if domain == "" {
-			return "", "", fmt.Errorf("%q has no domain and sip.domain is not set", s)
-		}
-		host = domain
-	}
-	if i := strings.IndexAny(host, ";?"); i >= 0 {
-		host = host[:i]
-	}
-	if user == "" {
-		return "", "", fmt.Errorf("%q has no user part", s)
-	}
-	if strings.Contains(user, ":") {
-		return "", "", fmt.Errorf("%q must not contain a password", s)
-	}
-	if strings.ContainsAny(user, " \t\r\n<>\"@\\") || strings.ContainsFunc(user, func(r rune) bool { return r < 0x20 || r == 0x7f || r > 0x7e }) {
-		return "", "", fmt.Errorf("%q has characters not allowed in a SIP user part", user)
-	}
-	if _, _, err := checkHostPort(host, false); err != nil {
-		return "", "", fmt.Errorf("domain of %q: %w", s, err)
-	}
-	return scheme + ":" + user + "@" + strings.ToLower(host), user, nil
+	return a.String(), a.User, nil
 }
 
 // normalizeUUID accepts 32 hex digits or the dashed 8-4-4-4-12 form and

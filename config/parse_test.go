@@ -46,6 +46,11 @@ func TestParseProblems(t *testing.T) {
 			want: []string{`t.yaml:5: sip.subscribe_expiry: 59s is shorter than the minimum of 1m0s`},
 		},
 		{
+			name: "keepalive interval out of range",
+			yaml: sipYAML("  keepalive_interval: 500ms"),
+			want: []string{`t.yaml:5: sip.keepalive_interval: 500ms is outside 1s to 10m0s`},
+		},
+		{
 			name: "duplicate key",
 			yaml: sipYAML("  username: other"),
 			want: []string{`t.yaml:5: sip: key "username" appears twice (first on line 3)`},
@@ -219,6 +224,14 @@ func TestParseProblems(t *testing.T) {
 			want: []string{
 				`t.yaml:9: widgets[0].teasers.english: "english" is not a two-letter lowercase language code`,
 				`t.yaml:10: widgets[0].teasers.de[0] is empty`,
+			},
+		},
+		{
+			name: "expected reply language and empty line",
+			yaml: widgetYAML("    expected_reply:", "      english: Soon", `      de: ""`),
+			want: []string{
+				`t.yaml:9: widgets[0].expected_reply.english: "english" is not a two-letter lowercase language code`,
+				`t.yaml:10: widgets[0].expected_reply.de: must be a line of 1 to 200 characters`,
 			},
 		},
 		{

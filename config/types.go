@@ -63,6 +63,9 @@ type SIP struct {
 	RegisterExpiry time.Duration `yaml:"register_expiry"`
 	// SubscribeExpiry is the subscription lifetime asked for.
 	SubscribeExpiry time.Duration `yaml:"subscribe_expiry"`
+	// KeepaliveInterval is how often the gateway checks that the PBX is
+	// there and still holds its registration (default 10s, 1s to 10m).
+	KeepaliveInterval time.Duration `yaml:"keepalive_interval"`
 	// TrustedSources are addresses or CIDRs allowed to send requests to the
 	// gateway (default: the registrar's and outbound proxy's resolved addresses).
 	TrustedSources []string `yaml:"trusted_sources"`
@@ -189,6 +192,11 @@ type Calls struct {
 	// every address but loopback). Only loopback addresses (127.0.0.1) make
 	// a gateway that serves browsers on the same host only, as in tests.
 	WebRTCIPs []string `yaml:"webrtc_ips"`
+	// CandidateNetworks lists networks (CIDR or address) whose addresses a
+	// browser's ICE candidates may name although they are loopback,
+	// private, link-local or otherwise special-use; by default the gateway
+	// sends connectivity checks only to public addresses.
+	CandidateNetworks []string `yaml:"candidate_networks"`
 	// SRTP toward the PBX: off (default) or sdes.
 	SRTP string `yaml:"srtp"`
 	// RTPTimeout ends a call when no media arrived from either side for this
@@ -291,6 +299,9 @@ type Widget struct {
 	CallerName string `yaml:"caller_name"`
 	// Teasers are texts the collapsed sidebar cycles through, per language.
 	Teasers map[string][]string `yaml:"teasers"`
+	// ExpectedReply is the line the open panel shows under the team's
+	// pictures, per language, e.g. "We usually answer within minutes."
+	ExpectedReply map[string]string `yaml:"expected_reply"`
 	// Fallback receives "leave a message" requests when nobody is available.
 	Fallback *Fallback `yaml:"fallback"`
 	// Strings override UI strings per language: lang -> key -> text.

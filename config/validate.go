@@ -14,6 +14,9 @@ const (
 	DefaultSIPListen        = "0.0.0.0:5060"
 	DefaultExpiry           = 600 * time.Second
 	MinExpiry               = 60 * time.Second
+	DefaultKeepalive        = 10 * time.Second
+	MinKeepalive            = time.Second
+	MaxKeepalive            = 10 * time.Minute
 	DefaultHTTPListen       = ":8080"
 	DefaultAdminListen      = "127.0.0.1:9480"
 	DefaultTURNTTL          = time.Hour
@@ -115,6 +118,12 @@ func (v *validator) sip(s *SIP) {
 	}
 	s.RegisterExpiry = v.expiry(path+".register_expiry", s.RegisterExpiry)
 	s.SubscribeExpiry = v.expiry(path+".subscribe_expiry", s.SubscribeExpiry)
+	switch k := s.KeepaliveInterval; {
+	case k == 0:
+		s.KeepaliveInterval = DefaultKeepalive
+	case k < MinKeepalive || k > MaxKeepalive:
+		v.p.errf(path+".keepalive_interval", "%v is outside %v to %v", k, MinKeepalive, MaxKeepalive)
+	}
 	for i, src := range s.TrustedSources {
 		if _, _, err := net.ParseCIDR(src); err != nil && !isHost(src) {
 			v.p.errf(indexPath(path+".trusted_sources", i), "%q is not an IP address, CIDR or host name", src)

@@ -79,6 +79,11 @@ func (v *validator) calls(c *Calls) {
 			v.p.errf(indexPath(path+".webrtc_ips", i), "%q is not an IP address", ip)
 		}
 	}
+	for i, n := range c.CandidateNetworks {
+		if _, err := ParseAddrOrPrefix(n); err != nil {
+			v.p.errf(indexPath(path+".candidate_networks", i), "%v", err)
+		}
+	}
 	switch c.SRTP = strings.ToLower(c.SRTP); c.SRTP {
 	case "":
 		c.SRTP = "off"

@@ -43,6 +43,7 @@ func TestCallsChatFallbackProblems(t *testing.T) {
 		{name: "srtp", yaml: "calls: {srtp: dtls}\n", want: "calls.srtp: \"dtls\" is not one of off, sdes"},
 		{name: "public ip", yaml: "calls: {public_ip: gw.example.com}\n", want: "calls.public_ip: \"gw.example.com\" is not an IP address"},
 		{name: "webrtc ips", yaml: "calls: {webrtc_ips: [127.0.0.1, localhost]}\n", want: "calls.webrtc_ips[1]: \"localhost\" is not an IP address"},
+		{name: "candidate networks", yaml: "calls: {candidate_networks: [127.0.0.0/8, 10.0.0.0/33, lan]}\n", want: "calls.candidate_networks[1]: \"10.0.0.0/33\" is not an IP address or CIDR"},
 		{name: "short timeout", yaml: "calls: {rtp_timeout: 1s}\n", want: "calls.rtp_timeout: 1s is shorter than 5s"},
 		{name: "negative calls", yaml: "calls: {max_calls: -1}\n", want: "calls.max_calls: -1 is negative"},
 		{name: "routing", yaml: "chat: {reply_routing: guess}\n", want: "chat.reply_routing: \"guess\" is not one of agent, subaddress"},

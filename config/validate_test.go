@@ -21,6 +21,7 @@ func TestDefaults(t *testing.T) {
 		{name: "sip listen", got: c.SIP.Listen, want: "0.0.0.0:5060"},
 		{name: "register expiry", got: c.SIP.RegisterExpiry, want: 600 * time.Second},
 		{name: "subscribe expiry", got: c.SIP.SubscribeExpiry, want: 600 * time.Second},
+		{name: "keepalive interval", got: c.SIP.KeepaliveInterval, want: 10 * time.Second},
 		{name: "password", got: c.SIP.ResolvedPassword, want: "x"},
 		{name: "http listen", got: c.HTTP.Listen, want: ":8080"},
 		{name: "public url", got: c.HTTP.PublicURL, want: "http://127.0.0.1:8080"},

@@ -63,6 +63,14 @@ func (v *validator) widget(path string, w *Widget, c *Config) {
 			}
 		}
 	}
+	for lang, text := range w.ExpectedReply {
+		if !langRe.MatchString(lang) {
+			v.p.errf(joinPath(path+".expected_reply", lang), "%q is not a two-letter lowercase language code", lang)
+		}
+		if strings.TrimSpace(text) == "" || len(text) > 200 {
+			v.p.errf(joinPath(path+".expected_reply", lang), "must be a line of 1 to 200 characters")
+		}
+	}
 	for lang, texts := range w.Strings {
 		lp := joinPath(path+".strings", lang)
 		if !langRe.MatchString(lang) {

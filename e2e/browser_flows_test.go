@@ -79,6 +79,13 @@ widgets:
 // otherwise), the gateway, the site and Chromium with a fake microphone.
 func startFlowsEnv(t *testing.T) *browserEnv {
 	t.Helper()
+	return startFlowsEnvWith(t, flowsConfig, 8)
+}
+
+// startFlowsEnvWith is startFlowsEnv with another gateway config, which
+// subscribes to subs presence and dialog packages in all.
+func startFlowsEnvWith(t *testing.T, config func(pbx, site string) string, subs float64) *browserEnv {
+	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("chromium unavailable (run testbed/install.sh): %v", err)
 	}
@@ -118,12 +125,12 @@ func startFlowsEnv(t *testing.T) *browserEnv {
 
 	t.Setenv("FD_E2E_PASSWORD", gwPassword)
 	env.cfgPath = filepath.Join(t.TempDir(), "frontdesk.yaml")
-	env.writeConfig(flowsConfig(bed.Addr(), env.site.URL))
+	env.writeConfig(config(bed.Addr(), env.site.URL))
 	env.gw = startGateway(t, env.cfgPath)
 	env.gw.waitHealth("registered with all subscriptions active", 20*time.Second, func(code int, h map[string]any) bool {
 		s, _ := h["sip"].(map[string]any)
 		// alice, bob, carol, dora: presence + dialog each.
-		return code == 200 && h["calls_enabled"] == true && s["registration"] == "registered" && s["subscriptions"] == 8.0 && s["active"] == 8.0
+		return code == 200 && h["calls_enabled"] == true && s["registration"] == "registered" && s["subscriptions"] == subs && s["active"] == subs
 	})
 
 	opts := chromiumOptions(t.TempDir(), chromedp.WindowSize(1280, 800))
@@ -152,6 +159,8 @@ func (env *browserEnv) serveFlowPage(w http.ResponseWriter, r *http.Request) {
 		body = `<p>Welcome to our shop.</p>` + script(flowSide)
 	case "/leave":
 		body = `<p>We are closed right now.</p>` + script(flowLeave)
+	case "/states":
+		body = `<p>Welcome to our shop. Browse our products; help is one click away.</p>` + script(statesWidget)
 	default:
 		http.NotFound(w, r)
 		return
@@ -337,10 +346,10 @@ func TestBrowserFlows(t *testing.T) {
 		if mark != 0 {
 			t.Fatal("the page was not reloaded")
 		}
-		// Leaving the page while a chat runs asks first (the dialog is
-		// accepted by the tab).
-		if !slices.ContainsFunc(tb.logs(), func(l string) bool { return strings.HasPrefix(l, "dialog beforeunload") }) {
-			t.Errorf("reloading during a chat did not ask first; browser log %q", tb.logs())
+		// The chat survives a reload, so reloading does not ask "Leave
+		// site?" (the tab would record and accept the dialog).
+		if slices.ContainsFunc(tb.logs(), func(l string) bool { return strings.HasPrefix(l, "dialog beforeunload") }) {
+			t.Errorf("reloading during a chat asked first; browser log %q", tb.logs())
 		}
 		tb.waitAttr(flowSide, "ready", "1")
 		tb.flowWaitJS("chat resumed", fmt.Sprintf(`fdHost(%q).getAttribute('data-frontdesk-chat') === 'open'`, flowSide))

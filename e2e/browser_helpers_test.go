@@ -454,8 +454,15 @@ func (tb *browserTab) click(id, sel string) {
 
 // clickAction clicks an agent's action button: e.g. clickAction(w, "alice",
 // "call") starts a call; then waitAttr(w, "call", "connected").
+//
+// An action that waits under the card's "More" opens it first.
 func (tb *browserTab) clickAction(id, agent, action string) {
 	tb.t.Helper()
+	var under bool
+	tb.eval(fmt.Sprintf(`(() => { const n = fd(%q).querySelector(%q); return !!n && !!n.closest('.morebox') && n.closest('.morebox').hidden; })()`, id, actionSel(agent, action)), &under)
+	if under {
+		tb.click(id, cardSel(agent)+" [data-more]")
+	}
 	tb.click(id, actionSel(agent, action))
 }
 
@@ -513,7 +520,18 @@ func (tb *browserTab) setViewport(w, h int64, mobile bool) {
 	tb.run("viewport", 10*time.Second, acts...)
 }
 
-// screenshot writes the visible page to docs/screenshots/name.
+// screenshotDir is where screenshot writes: $FRONTDESK_SCREENSHOTS, else
+// frontdesk-screenshots in the temporary directory. The best of them are
+// copied to docs/screenshots by hand, so a test run never changes the
+// repository.
+func screenshotDir() string {
+	if d := os.Getenv("FRONTDESK_SCREENSHOTS"); d != "" {
+		return d
+	}
+	return filepath.Join(os.TempDir(), "frontdesk-screenshots")
+}
+
+// screenshot writes the visible page to screenshotDir()/name.
 func (tb *browserTab) screenshot(name string) {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
@@ -522,14 +540,14 @@ func (tb *browserTab) screenshot(name string) {
 	if err != nil {
 		tb.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	dir := filepath.Join("..", "docs", "screenshots")
+	dir := screenshotDir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		tb.t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, name), buf, 0o644); err != nil {
 		tb.t.Fatal(err)
 	}
-	tb.t.Logf("wrote docs/screenshots/%s (%d bytes)", name, len(buf))
+	tb.t.Logf("wrote %s (%d bytes)", filepath.Join(dir, name), len(buf))
 }
 
 // violations returns the CSP violations the page reported, and console or

@@ -70,6 +70,7 @@ func callBrowserConfig(pbx, transport, site string) string {
   transport: %s
 calls:
   webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
+  candidate_networks: [127.0.0.0/8] # and visitors' ICE candidates on this host are probed
 %shttp:
   listen: 127.0.0.1:0
   allowed_origins: [%q]

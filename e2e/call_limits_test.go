@@ -47,6 +47,7 @@ http:
   allowed_origins: [%q]
 calls:
   webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
+  candidate_networks: [127.0.0.0/8] # and visitors' ICE candidates on this host are probed
 limits:
   calls: {per_session: %d/min, per_ip: %d/min, per_agent: %d/min}
 widgets:
@@ -63,7 +64,7 @@ widgets:
 
 	// The agent's phone answers every call it gets with 486 Busy Here, for
 	// exactly as many calls as the limits allow.
-	agent := e.sippAgent(t, "busy", "call-busy.xml", false, "-m", fmt.Sprint(perAgent))
+	agent := e.sippAgentRun(t, "busy", "call-busy.xml", false, sippRun{calls: perAgent, timeout: 60 * time.Second})
 
 	allowed, refused := 0, map[string]int{}
 	try := func(p *phone) {

@@ -50,6 +50,7 @@ func callConfig(pbx string) string {
   allowed_origins: [%q]
 calls:
   webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
+  candidate_networks: [127.0.0.0/8] # and visitors' ICE candidates on this host are probed
   ring_timeout: 8s
   rtp_timeout: 5s
   max_calls_per_agent: 1
@@ -104,16 +105,21 @@ type agentPhone struct {
 }
 
 // sippAgent starts scenario for agent. echo makes sipp send back the RTP it
-// receives (-rtp_echo); extra are more sipp arguments (-m N for N calls).
-func (e *callEnv) sippAgent(t *testing.T, agent, scenario string, echo bool, extra ...string) *agentPhone {
+// receives (-rtp_echo).
+func (e *callEnv) sippAgent(t *testing.T, agent, scenario string, echo bool) *agentPhone {
+	t.Helper()
+	return e.sippAgentRun(t, agent, scenario, echo, sippRun{calls: 1, timeout: 60 * time.Second})
+}
+
+// sippAgentRun is sippAgent for run.calls calls.
+func (e *callEnv) sippAgentRun(t *testing.T, agent, scenario string, echo bool, run sippRun) *agentPhone {
 	t.Helper()
 	msgs := filepath.Join(t.TempDir(), "messages.log")
 	args := []string{"-s", agent, "-mi", "127.0.0.1", "-mp", strconv.Itoa(freeMediaPort(t)), "-trace_msg", "-message_file", msgs}
 	if echo {
 		args = append(args, "-rtp_echo")
 	}
-	args = append(args, extra...)
-	uas := startSipp(t, scenario, args...)
+	uas := startSippRun(t, scenario, run, args...)
 	a := &agentPhone{uas: uas, messages: msgs}
 	if err := e.tb.Register(e.ctx, agent, agent+"-pw", uas.addr(), 120); err != nil {
 		t.Fatal(err)

@@ -393,7 +393,11 @@ const loopbackLimits = `limits:
 // registered as frontdesk through the test bed's Kamailio at pbx, SIP and
 // HTTP on free loopback ports, browser media on loopback, pages from origin
 // allowed.
-func gatewayHead(pbx, origin string) string {
+func gatewayHead(pbx, origin string) string { return gatewayHeadWith(pbx, origin, "", "") }
+
+// gatewayHeadWith is gatewayHead with more keys in its calls and limits
+// sections (lines indented by two spaces).
+func gatewayHeadWith(pbx, origin, calls, limits string) string {
 	return fmt.Sprintf(`sip:
   registrar: %s
   domain: frontdesk.test
@@ -405,8 +409,9 @@ func gatewayHead(pbx, origin string) string {
   trusted_sources: [127.0.0.1]
 calls:
   webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
-%shttp:
+  candidate_networks: [127.0.0.0/8] # and visitors' ICE candidates on this host are probed
+%s%s%shttp:
   listen: 127.0.0.1:0
   allowed_origins: [%q]
-`, pbx, loopbackLimits, origin)
+`, pbx, calls, loopbackLimits, limits, origin)
 }

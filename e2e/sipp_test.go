@@ -38,6 +38,18 @@ func freeUDPPort(t *testing.T) int {
 // for one call, with extra arguments. It is stopped by its PID at cleanup.
 func startSipp(t *testing.T, scenario string, extra ...string) *sippProc {
 	t.Helper()
+	return startSippRun(t, scenario, sippRun{calls: 1, timeout: 60 * time.Second}, extra...)
+}
+
+// sippRun is how many calls a scenario serves before sipp exits, and how
+// long it may run in all.
+type sippRun struct {
+	calls   int
+	timeout time.Duration
+}
+
+func startSippRun(t *testing.T, scenario string, run sippRun, extra ...string) *sippProc {
+	t.Helper()
 	if _, err := exec.LookPath("sipp"); err != nil {
 		t.Fatalf("sipp not installed (run testbed/install.sh): %v", err)
 	}
@@ -50,7 +62,7 @@ func startSipp(t *testing.T, scenario string, extra ...string) *sippProc {
 	args := append([]string{
 		"-sf", sf,
 		"-i", "127.0.0.1", "-p", strconv.Itoa(port),
-		"-m", "1", "-nostdin", "-timeout", "60s", "-timeout_error",
+		"-m", strconv.Itoa(run.calls), "-nostdin", "-timeout", strconv.Itoa(int(run.timeout.Seconds())) + "s", "-timeout_error",
 		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
 	}, extra...)
 	cmd := exec.Command("sipp", args...)

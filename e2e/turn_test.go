@@ -38,7 +38,10 @@ const (
 // calls an agent with the short-lived credentials the gateway handed out
 // in IceConfig. The call's media takes the relay, audio crosses both ways
 // (the visitor hears the agent's 440 Hz, the agent's phone records the
-// visitor's 1000 Hz), and the firewall dropped the direct attempts.
+// visitor's 1000 Hz), and the firewall dropped the direct attempts. The
+// gateway, at its default candidate policy (no calls.candidate_networks),
+// never sent a packet to the visitor's private address: the relay needs
+// no exception.
 func TestVisitorThroughTURN(t *testing.T) {
 	requireNetns(t, "turnserver", "kamailio", "baresip")
 	ctx := ctxT(t, 3*time.Minute)
@@ -52,6 +55,8 @@ func TestVisitorThroughTURN(t *testing.T) {
 		"iptables -A OUTPUT -p tcp -d "+turnSrvIP+" --dport "+turnWebPort+" -j ACCEPT",
 		"iptables -A OUTPUT -p udp -d "+turnSrvIP+" --dport "+turnPort+" -j ACCEPT",
 		"iptables -A OUTPUT -j DROP",
+		// Counts what the gateway sends the visitor directly (not relayed).
+		"iptables -A INPUT -p udp -s "+turnSrvIP+" ! --sport "+turnPort+" -j ACCEPT",
 	)
 	runInside(t, ns["srv"], "turn-gateway", map[string]string{"FD_E2E_VISITOR_NETNS": ns["vis"]}, 2*time.Minute)
 
@@ -61,21 +66,28 @@ func TestVisitorThroughTURN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dropped := droppedPackets(t, rules); dropped == 0 {
+	if dropped := rulePackets(t, rules, "DROP"); dropped == 0 {
 		t.Errorf("the visitor's firewall dropped nothing: the direct path was never tried\n%s", rules)
 	} else {
 		t.Logf("the visitor's firewall dropped %d packets of direct attempts", dropped)
 	}
+	rules, err = n.Output(ctx, ns["vis"], "iptables", "-L", "INPUT", "-v", "-x", "-n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if direct := rulePackets(t, rules, "ACCEPT"); direct != 0 {
+		t.Errorf("the gateway sent %d packets to the visitor's private address, which its candidate policy refuses\n%s", direct, rules)
+	}
 }
 
-// droppedPackets reads the packet count of the last DROP rule in
+// rulePackets reads the packet count of the last rule with target in
 // `iptables -L -v -x -n` output.
-func droppedPackets(t *testing.T, rules string) int {
+func rulePackets(t *testing.T, rules, target string) int {
 	t.Helper()
 	n := -1
 	for _, l := range strings.Split(rules, "\n") {
 		f := strings.Fields(l)
-		if len(f) > 2 && f[2] == "DROP" {
+		if len(f) > 2 && f[2] == target {
 			v, err := strconv.Atoi(f[0])
 			if err != nil {
 				t.Fatalf("iptables counter %q: %v", f[0], err)
@@ -84,7 +96,7 @@ func droppedPackets(t *testing.T, rules string) int {
 		}
 	}
 	if n < 0 {
-		t.Fatalf("no DROP rule in\n%s", rules)
+		t.Fatalf("no %s rule in\n%s", target, rules)
 	}
 	return n
 }

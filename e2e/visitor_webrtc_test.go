@@ -50,6 +50,7 @@ type phoneOptions struct {
 	Opus   bool    // offer Opus before PCMU, like a browser (the phone only sends PCMU)
 	Video  bool    // add a receive-only video m-line (VP8)
 	ToneHz float64 // the tone sent; default 440 Hz
+	DTMF   bool    // offer telephone-event/8000 (PT 101), so keys go in the media
 	// IP is the one local address ICE uses (default: loopback only), for
 	// a phone inside a network namespace.
 	IP string
@@ -80,6 +81,10 @@ func newPhone(t *testing.T, v *visitor, o phoneOptions) *phone {
 	}
 	audio = append(audio, webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
 		MimeType: webrtc.MimeTypePCMU, ClockRate: ulawRate, Channels: 1}, PayloadType: 0})
+	if o.DTMF {
+		audio = append(audio, webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: "audio/telephone-event", ClockRate: ulawRate, Channels: 1, SDPFmtpLine: "0-16"}, PayloadType: 101})
+	}
 	for _, c := range audio {
 		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
 			t.Fatal(err)
@@ -314,6 +319,31 @@ func (p *phone) nextMessage(what string, timeout time.Duration) map[string]any {
 			m := p.queue[0]
 			p.queue = p.queue[1:]
 			if m["mt"] == "CallInfo" || m["mt"] == "Error" {
+				return m
+			}
+		}
+		select {
+		case m, ok := <-p.v.msgs:
+			if !ok {
+				p.t.Fatalf("%s: websocket closed", what)
+			}
+			p.queue = append(p.queue, m)
+		case <-deadline:
+			p.t.Fatalf("%s: nothing within %v", what, timeout)
+		}
+	}
+}
+
+// nextWidgetMessage returns the next Widget-API message of any type except
+// presence and session updates.
+func (p *phone) nextWidgetMessage(what string, timeout time.Duration) map[string]any {
+	p.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		for len(p.queue) > 0 {
+			m := p.queue[0]
+			p.queue = p.queue[1:]
+			if m["mt"] != "Info" && m["mt"] != "Session" && m["mt"] != "Remove" {
 				return m
 			}
 		}

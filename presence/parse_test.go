@@ -24,6 +24,11 @@ func TestParsePresenceTestdata(t *testing.T) {
 			want: Status{Basic: BasicOpen}},
 		{file: "latin1-note.xml", contentType: "Application/PIDF+XML",
 			want: Status{Basic: BasicOpen, Note: "René est là"}},
+		{file: "xpidf-inuse.xml", contentType: ContentTypeXPIDF, want: Status{Basic: BasicOpen, Busy: true}},
+		{file: "xpidf-open-away.xml", contentType: ContentTypeXPIDF, want: Status{Basic: BasicOpen, Away: true}},
+		{file: "xpidf-note-variant.xml", contentType: ContentTypeCPIMPIDF,
+			want: Status{Basic: BasicOpen, Busy: true, Note: "On a call"}},
+		{file: "xpidf-two-addresses-closed.xml", contentType: ContentTypeXPIDF, want: Status{Basic: BasicClosed}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

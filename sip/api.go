@@ -46,7 +46,9 @@ const (
 )
 
 // Handler receives what the UA hears. Calls come from the UA's goroutines and
-// must not block for long.
+// must not block for long. For one Target, Notify and SubscriptionLost are
+// never called concurrently and come in the order the PBX sent them
+// (NOTIFYs in CSeq order).
 type Handler interface {
 	// Registration reports a change of registration state; err explains a
 	// failure.
@@ -55,7 +57,9 @@ type Handler interface {
 	Notify(n Notification)
 	// SubscriptionLost reports that a subscription is not active any more
 	// (terminated, refused, timed out); the UA keeps retrying with backoff.
-	// The state it reported so far is no longer current.
+	// The state it reported so far is no longer current. It is also called,
+	// with ErrSubscriptionRemoved, for a Target SetSubscriptions dropped:
+	// that one is not retried.
 	SubscriptionLost(t Target, err error)
 }
 
@@ -67,7 +71,17 @@ type Status struct {
 	Expires       time.Time
 	Subscriptions int // wanted
 	Active        int // with an active or pending dialog
+	// Warning says what an operator should know that does not stop the UA,
+	// e.g. "restart required: sip.listen changed; …" after Reconfigure
+	// returned ErrRestartRequired. "" when there is nothing.
+	Warning string
 
 	NotifiesReceived int64 // NOTIFYs delivered to the Handler
 	RegisterFailures int64 // failed REGISTER attempts
+	// PBXLost counts the times the PBX was found unreachable or to have
+	// forgotten the registration (each followed by recovery).
+	PBXLost int64
+	// Rejected counts incoming SIP dropped or refused, by reason (every one
+	// of RejectReasons() is present).
+	Rejected map[string]int64
 }

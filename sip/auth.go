@@ -5,9 +5,73 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"hash"
 	"strings"
+
+	"github.com/emiago/sipgo/sip"
 )
+
+// maxAuthRounds bounds challenge-response rounds for one request (a proxy
+// challenge, a registrar challenge and one stale nonce).
+const maxAuthRounds = 3
+
+// digestAnswers are the credentials of one request's attempts: every
+// request of the UA (out of dialog, in a dialog, the INVITE of a call)
+// answers 401 and 407 through it. A second challenge of the same kind is
+// answered only when it says the nonce was stale.
+type digestAnswers struct {
+	creds  map[string][]string // Authorization / Proxy-Authorization values
+	tried  map[string]bool
+	rounds int
+}
+
+// answer computes the credentials that answer the challenges of res (a 401
+// or 407) for the next attempt of method to uri. It returns ErrNoChallenge
+// when nothing in res can be answered and ErrAuthRejected when the
+// credentials were already refused or the rounds are used up.
+func (d *digestAnswers) answer(res *sip.Response, user, password string, method sip.RequestMethod, uri string) error {
+	chName, credName := "WWW-Authenticate", "Authorization"
+	if res.StatusCode == sip.StatusProxyAuthRequired {
+		chName, credName = "Proxy-Authenticate", "Proxy-Authorization"
+	}
+	chosen := chooseChallenges(parseChallenges(headerValues(res, chName)))
+	if len(chosen) == 0 {
+		return fmt.Errorf("%s %d: %w", method, res.StatusCode, ErrNoChallenge)
+	}
+	stale := false
+	for _, c := range chosen {
+		stale = stale || c.Stale
+	}
+	if (d.tried[credName] && !stale) || d.rounds >= maxAuthRounds {
+		return fmt.Errorf("%s %d: %w", method, res.StatusCode, ErrAuthRejected)
+	}
+	if d.tried == nil {
+		d.tried, d.creds = map[string]bool{}, map[string][]string{}
+	}
+	d.tried[credName] = true
+	d.rounds++
+	vals := make([]string, 0, len(chosen))
+	for _, c := range chosen {
+		vals = append(vals, c.authorization(user, password, string(method), uri, ""))
+	}
+	d.creds[credName] = vals
+	return nil
+}
+
+// apply adds the credentials collected so far to req.
+func (d *digestAnswers) apply(req *sip.Request) {
+	for name, vals := range d.creds {
+		for _, v := range vals {
+			req.AppendHeader(sip.NewHeader(name, v))
+		}
+	}
+}
+
+// isChallenge reports a 401 or 407.
+func isChallenge(res *sip.Response) bool {
+	return res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired
+}
 
 // challenge is one Digest challenge from a WWW-Authenticate or
 // Proxy-Authenticate header.

@@ -9,7 +9,7 @@ import (
 
 // authHeaderValues returns the WWW-Authenticate values of a corpus file,
 // unfolding continuation lines.
-func authHeaderValues(t *testing.T, name string) []string {
+func authHeaderValues(t testing.TB, name string) []string {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("testdata", "register", name))
 	if err != nil {

@@ -111,7 +111,7 @@ type legReply struct {
 // an answer the INVITE is cancelled (Ended no-answer on a deadline,
 // cancelled otherwise).
 func (u *UA) Call(ctx context.Context, req CallRequest, ev CallEvents) (*Leg, error) {
-	if u.cli == nil || !isClosed(u.ready) {
+	if u.client() == nil {
 		return nil, ErrNotRunning
 	}
 	var target sip.Uri

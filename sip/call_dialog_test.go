@@ -204,3 +204,94 @@ func TestCallSessionTimerPBXRefreshes(t *testing.T) {
 		t.Errorf("Ended %+v", e)
 	}
 }
+
+// A 2xx whose Session-Expires is below the Min-SE of our INVITE is taken as
+// Min-SE: the refresh carries Min-SE, not the one second asked for.
+func TestCallSessionIntervalBelowMinSE(t *testing.T) {
+	f := newFakeUAS(t, "UDP")
+	u, _ := startCallUA(t, f, nil, func(tm *timing) { tm.minSE = 2 * time.Second })
+	f.setInDialog(func(req *sip.Request) *sip.Response {
+		res := okWithTag(req)
+		if req.Method == sip.UPDATE {
+			res.AppendHeader(sip.NewHeader("Session-Expires", "2;refresher=uac"))
+		}
+		return res
+	})
+	l, ev, c := answered(t, f, u, sip.NewHeader("Session-Expires", "1;refresher=uac"),
+		sip.NewHeader("Require", "timer"), sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, UPDATE"))
+	if ms := firstValue(c.req, "Min-SE"); ms != "2" {
+		t.Errorf("INVITE Min-SE %q, want 2", ms)
+	}
+	r := f.next(sip.UPDATE)
+	if se := firstValue(r, "Session-Expires"); se != "2;refresher=uac" {
+		t.Errorf("refresh Session-Expires %q, want our Min-SE 2", se)
+	}
+
+	// A PBX refresh below our Min-SE is answered 422 with Min-SE and its
+	// offer is not taken.
+	req := c.request(sip.INVITE, "application/sdp", answerSDP)
+	req.AppendHeader(sip.NewHeader("Session-Expires", "1;refresher=uac"))
+	res := c.send(req, "")
+	if res.StatusCode != 422 || firstValue(res, "Min-SE") != "2" {
+		t.Errorf("re-INVITE with Session-Expires 1 answered %d Min-SE %q, want 422 and 2", res.StatusCode, firstValue(res, "Min-SE"))
+	}
+	select {
+	case sdp := <-ev.reoffers:
+		t.Errorf("offer of a refused re-INVITE reached Reoffer: %q", sdp)
+	default:
+	}
+	hangup(t, l)
+}
+
+// A session refresh the PBX challenges is sent again with credentials; the
+// call stays up.
+func TestCallSessionRefreshAnswersChallenge(t *testing.T) {
+	for _, method := range []sip.RequestMethod{sip.UPDATE, sip.INVITE} {
+		t.Run(string(method), func(t *testing.T) {
+			f := newFakeUAS(t, "UDP")
+			u, _ := startCallUA(t, f, nil)
+			f.setInDialog(func(req *sip.Request) *sip.Response {
+				if req.Method != method {
+					return okWithTag(req)
+				}
+				if req.GetHeader("Proxy-Authorization") == nil {
+					res := sip.NewResponseFromRequest(req, 407, "Proxy Authentication Required", nil)
+					res.AppendHeader(sip.NewHeader("Proxy-Authenticate", `Digest realm="fake.test", nonce="n-refresh", qop="auth", opaque="op1"`))
+					return res
+				}
+				res := okWithTag(req)
+				res.AppendHeader(sip.NewHeader("Session-Expires", "60;refresher=uac"))
+				if req.IsInvite() {
+					res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+					res.SetBody([]byte(answerSDP))
+				}
+				return res
+			})
+			allow := "INVITE, ACK, BYE, CANCEL"
+			if method == sip.UPDATE {
+				allow += ", UPDATE"
+			}
+			l, ev, _ := answered(t, f, u, sip.NewHeader("Session-Expires", "1;refresher=uac"),
+				sip.NewHeader("Require", "timer"), sip.NewHeader("Allow", allow))
+			first := f.next(method)
+			if first.GetHeader("Proxy-Authorization") != nil {
+				t.Fatal("first refresh already carries credentials")
+			}
+			again := f.next(method)
+			authz := again.GetHeader("Proxy-Authorization")
+			if authz == nil {
+				t.Fatalf("refresh after 407 without credentials: %s", again.String())
+			}
+			checkDigest(t, authz.Value(), string(method), "s3cret-pw")
+			if again.CSeq().SeqNo <= first.CSeq().SeqNo {
+				t.Errorf("challenged refresh resent with CSeq %d after %d", again.CSeq().SeqNo, first.CSeq().SeqNo)
+			}
+			// Still up: our hang-up is what ends it, with a BYE.
+			hangup(t, l)
+			if e := ev.waitEnded(t); e.cause != EndLocalHangup {
+				t.Errorf("call ended %+v, want by our hang-up", e)
+			}
+			f.next(sip.BYE)
+		})
+	}
+}

@@ -280,7 +280,7 @@ func ringUntilCancel(c *uasCall) {
 }
 
 // startCallUA runs a UA against f until the test ends.
-func startCallUA(t *testing.T, f *fakeUAS, mod func(*config.SIP)) (*UA, func() error) {
+func startCallUA(t *testing.T, f *fakeUAS, mod func(*config.SIP), tune ...func(*timing)) (*UA, func() error) {
 	t.Helper()
 	cfg := config.SIP{
 		Registrar: f.addr, Domain: "example.test", Username: "frontdesk", AuthUser: "fd-auth",
@@ -290,5 +290,5 @@ func startCallUA(t *testing.T, f *fakeUAS, mod func(*config.SIP)) (*UA, func() e
 	if mod != nil {
 		mod(&cfg)
 	}
-	return runUA(t, cfg, newRecorder(), Options{Logger: testLogger(), Trace: testing.Verbose()}, time.Second)
+	return runUA(t, cfg, newRecorder(), Options{Logger: testLogger(), Trace: testing.Verbose()}, time.Second, tune...)
 }

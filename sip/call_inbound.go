@@ -116,6 +116,9 @@ func (l *Leg) onReinvite(in inbound) {
 		l.respond(in, 491, "Request Pending", nil)
 		return
 	}
+	if l.sessionTooSmall(in) {
+		return
+	}
 	if st.inReinvite != nil { // the ACK of the previous one was lost
 		l.clearReinvite()
 	}
@@ -158,6 +161,9 @@ func (l *Leg) onUpdate(in inbound) {
 	offer := sdpOf(in.req)
 	if offer != nil && l.offerPending() {
 		l.respond(in, 491, "Request Pending", nil)
+		return
+	}
+	if l.sessionTooSmall(in) {
 		return
 	}
 	var answer []byte

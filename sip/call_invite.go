@@ -14,8 +14,9 @@ import (
 const (
 	// offeredSE is the session interval we ask for (RFC 4028 default).
 	offeredSE = 1800 * time.Second
-	// minSE is the smallest session interval we accept in a request.
-	minSE = 90 * time.Second
+	// defaultMinSE is our Min-SE (RFC 4028's minimum): the smallest session
+	// interval we accept, in a request or a 2xx.
+	defaultMinSE = 90 * time.Second
 )
 
 func buildRequest(u *UA, req *sip.Request) error { return sipgo.ClientRequestBuild(u.cli, req) }
@@ -36,12 +37,8 @@ func (l *Leg) sendInvite(ctx context.Context) error {
 	req.AppendHeader(sip.NewHeader("Allow", allowed))
 	req.AppendHeader(sip.NewHeader("Supported", "timer"))
 	req.AppendHeader(sip.NewHeader("Session-Expires", seconds(st.askSE)))
-	req.AppendHeader(sip.NewHeader("Min-SE", seconds(minSE)))
-	for name, vals := range st.creds {
-		for _, v := range vals {
-			req.AppendHeader(sip.NewHeader(name, v))
-		}
-	}
+	req.AppendHeader(sip.NewHeader("Min-SE", seconds(l.u.tm.minSE)))
+	st.auth.apply(req)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(st.localSDP)
 	tx, err := l.u.startTx(ctx, req)
@@ -132,37 +129,13 @@ func (l *Leg) retryInvite(res *sip.Response) bool {
 	return true
 }
 
-// addCredentials answers the challenges of a 401/407 like exchange does
-// for the UA's other requests; it reports false when giving up.
+// addCredentials answers the challenges of a 401/407 as exchange does for
+// the UA's other requests; it reports false when giving up.
 func (l *Leg) addCredentials(res *sip.Response) bool {
-	st := &l.st
-	chName, credName := "WWW-Authenticate", "Authorization"
-	if res.StatusCode == sip.StatusProxyAuthRequired {
-		chName, credName = "Proxy-Authenticate", "Proxy-Authorization"
-	}
-	chosen := chooseChallenges(parseChallenges(headerValues(res, chName)))
-	if len(chosen) == 0 {
+	if err := l.st.auth.answer(res, l.s.authUser, l.s.cfg.ResolvedPassword, sip.INVITE, l.ruri.String()); err != nil {
+		l.log.Warn("sip INVITE challenge not answered", "code", res.StatusCode, "error", err)
 		return false
 	}
-	stale := false
-	for _, c := range chosen {
-		stale = stale || c.Stale
-	}
-	if st.tried == nil {
-		st.tried, st.creds = map[string]bool{}, map[string][]string{}
-	}
-	if (st.tried[credName] && !stale) || st.authRounds >= maxAuthRounds {
-		l.log.Warn("sip INVITE credentials rejected", "code", res.StatusCode)
-		return false
-	}
-	st.tried[credName] = true
-	st.authRounds++
-	uri := l.ruri.String()
-	vals := make([]string, 0, len(chosen))
-	for _, c := range chosen {
-		vals = append(vals, c.authorization(l.s.authUser, l.s.cfg.ResolvedPassword, string(sip.INVITE), uri, ""))
-	}
-	st.creds[credName] = vals
 	return true
 }
 

@@ -52,10 +52,9 @@ type legState struct {
 	phase       phase
 	invite      *outTx // the INVITE awaiting its final response
 	inviteTxs   []sip.ClientTransaction
-	provisional bool // a 1xx arrived: CANCEL may be sent
-	creds       map[string][]string
-	tried       map[string]bool
-	authRounds  int
+	provisional bool          // a 1xx arrived: CANCEL may be sent
+	auth        digestAnswers // for the INVITE
+	refreshAuth digestAnswers // for the session refresh under way
 	askSE       time.Duration // Session-Expires we ask for
 	cancelTx    *outTx
 	cancelSent  bool

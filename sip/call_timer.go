@@ -46,7 +46,10 @@ func parseSessionExpires(m sip.Message) (time.Duration, string, bool) {
 }
 
 // startSessionTimer applies the Session-Expires of a 2xx to an INVITE or
-// UPDATE of ours; without one the session does not expire.
+// UPDATE of ours; without one the session does not expire. An interval
+// below the Min-SE our request carried breaks RFC 4028 (a proxy or UAS may
+// not go below it); it is taken as Min-SE rather than refreshing, or
+// expecting refreshes, every second.
 func (l *Leg) startSessionTimer(res *sip.Response) {
 	s := &l.st.session
 	se, refresher, ok := parseSessionExpires(res)
@@ -55,9 +58,24 @@ func (l *Leg) startSessionTimer(res *sip.Response) {
 		s.stop()
 		return
 	}
+	if se < l.u.tm.minSE {
+		l.log.Warn("sip session interval below our Min-SE raised to it", "session_expires", se.String(), "min_se", l.u.tm.minSE.String())
+		se = l.u.tm.minSE
+	}
 	s.interval = se
 	s.weRefresh = refresher != "uas" // we were the UAC
 	l.scheduleSession()
+}
+
+// sessionTooSmall answers a PBX re-INVITE or UPDATE whose Session-Expires
+// is below our Min-SE with 422 (RFC 4028 9) and reports whether it did.
+func (l *Leg) sessionTooSmall(in inbound) bool {
+	se, _, ok := parseSessionExpires(in.req)
+	if !ok || se >= l.u.tm.minSE {
+		return false
+	}
+	l.respond(in, 422, "Session Interval Too Small", nil, sip.NewHeader("Min-SE", seconds(l.u.tm.minSE)))
+	return true
 }
 
 // sessionFromRequest applies the Session-Expires of a PBX re-INVITE or
@@ -121,6 +139,7 @@ func (l *Leg) refresh() {
 		method = sip.UPDATE
 	}
 	req := l.request(method)
+	st.refreshAuth.apply(req)
 	req.AppendHeader(sip.NewHeader("Supported", "timer"))
 	req.AppendHeader(sip.NewHeader("Session-Expires", seconds(st.session.interval)+";refresher=uac"))
 	if method == sip.INVITE {
@@ -158,7 +177,20 @@ func (l *Leg) onRefreshResponse(res *sip.Response) {
 		o.tx.Terminate()
 	}
 	code := res.StatusCode
+	if !isChallenge(res) {
+		st.refreshAuth = digestAnswers{}
+	}
 	switch {
+	case isChallenge(res):
+		// A PBX may challenge in-dialog requests too: answer like any other
+		// request of ours and refresh again at once.
+		if err := st.refreshAuth.answer(res, l.s.authUser, l.s.cfg.ResolvedPassword, o.req.Method, o.req.Recipient.String()); err != nil {
+			l.log.Warn("sip session refresh challenge not answered", "code", code, "error", err)
+			st.refreshAuth = digestAnswers{}
+			st.session.t = time.NewTimer(st.session.interval / 4)
+			return
+		}
+		l.refresh()
 	case res.IsSuccess():
 		if isInvite {
 			l.ack(res.CSeq().SeqNo, nil)

@@ -26,8 +26,9 @@ type dialog struct {
 	remoteSeq uint32 // last NOTIFY CSeq; 0 before the first
 	target    *sip.Uri
 	routeSet  []sip.Uri
-	confirmed bool // a 2xx or a NOTIFY was received
-	closing   bool // being unsubscribed: answer NOTIFYs, report nothing
+	epoch     uint64 // UA.epoch when made: renewals end older dialogs
+	confirmed bool   // a 2xx or a NOTIFY was received
+	closing   bool   // being unsubscribed: answer NOTIFYs, report nothing
 }
 
 func (d *dialog) key() dialogKey { return dialogKey{d.callID, d.localTag} }

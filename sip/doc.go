@@ -3,10 +3,10 @@
 // A UA registers the gateway's address of record to the PBX with digest
 // authentication and keeps it registered (refresh at half the granted
 // expiry, exponential backoff with jitter after failures, recovery after a
-// PBX restart). It keeps one subscription per monitored URI and event
-// package however many widgets use that URI, and reports what it hears to a
-// Handler. It accepts requests only from trusted PBX source addresses. With
-// tracing on, every SIP message is logged.
+// PBX restart or outage within seconds). It keeps one subscription per
+// monitored URI and event package however many widgets use that URI, and
+// reports what it hears to a Handler. It accepts requests only from trusted
+// PBX source addresses. With tracing on, every SIP message is logged.
 //
 // The UA knows nothing of widgets: callers say which subscriptions they want
 // with SetSubscriptions and the UA reconciles.
@@ -18,7 +18,8 @@
 //	go ua.Run(ctx)                // binds, registers, subscribes; on ctx end
 //	<-ua.Ready()                  // unregisters and unsubscribes, then returns
 //	ua.LocalAddr(); ua.Status()
-//	err = ua.Reconfigure(newCfg.SIP) // ErrRestartRequired for transport changes
+//	err = ua.Reconfigure(newCfg.SIP) // ErrRestartRequired for transport changes,
+//	                                 // then Status().Warning says so until undone
 //
 // One UA is one sipgo UserAgent, Server and Client sharing one transport;
 // MESSAGE and INVITE legs use the same ones. Incoming requests all pass
@@ -30,18 +31,45 @@
 // Chat: SendMessage sends a MESSAGE (RFC 3428) from the registered identity
 // (or a subaddress user) with digest answers and returns the final status;
 // incoming MESSAGEs are bounded, their charset decoded, and answered with
-// what the MessageHandler returns.
+// what the MessageHandler returns. IncomingMessage says which transport it
+// came over. With transport tcp or tls the UA binds no UDP socket, and a
+// MESSAGE that came over UDP anyway is refused with 403: an agent's reply
+// is believed by its source address, which over UDP anyone can forge. Run
+// warns when chat replies arrive over UDP. Addresses (From, To,
+// Request-URI) are normalized by the one rule of package sipaddr.
 //
-// Recovery: a subscription refresh answered 481 means the PBX forgot our
-// dialogs, most likely in a restart; the UA registers again at once instead
-// of waiting for the next refresh.
+// Recovery (keepalive.go): every keepalive interval (sip.keepalive_interval,
+// 10 s) the UA probes the PBX. While registered to a registrar that lists
+// our contact in its REGISTER answers, the probe is a binding query, a
+// REGISTER without Contact (RFC 3261 10.2.3) that any registrar answers
+// with the bindings it holds; otherwise it is an OPTIONS, where any final
+// response counts. This is how a restart is told apart from a PBX that
+// merely answers: a PBX with in-memory registrations and subscriptions
+// (Kamailio's usrloc and presence) comes back answering OPTIONS, but
+// without our binding. Then, and when the PBX answers again after two
+// unanswered probes, the UA registers again at once and, once registered,
+// subscribes every target anew (new dialogs, no SubscriptionLost: the state
+// stands until the new NOTIFYs), spread at most 50 ms apart and all within
+// 10 s. Two unanswered probes in a row mark the registration failed
+// (ErrPBXUnreachable) and every subscription lost, so health says so and
+// agents show unavailable. A subscription refresh answered 481 starts a
+// probe at once; with a registrar that cannot be queried it is taken as a
+// restart. Registrars that answer queries with an error, or keep leaving
+// out a binding they just granted, are probed with OPTIONS from then on;
+// restarts are then noticed by outages and 481s.
 //
 // UDP: messages up to 8 KiB are sent over UDP (sipgo alone stops at 1300
 // bytes; video INVITEs with SDES keys pass that).
 //
 // Trust: TrustedSources (IPs or CIDRs) or, when empty, the addresses the
 // registrar and outbound proxy resolve to when Run starts (or on
-// Reconfigure). Requests from elsewhere get 403.
+// Reconfigure). Requests from elsewhere get 403. The check runs in the
+// transport's read path (inbound.go), before sipgo parses: a UDP datagram
+// from elsewhere that is not SIP is dropped, counted and logged at debug
+// level only, and TCP connections from elsewhere are closed when accepted.
+// Responses from elsewhere pass (in-dialog requests may go to a phone's
+// Contact). Whatever sipgo logs of bad input is cut to 200 bytes, and its
+// parse failures are counted. Status.Rejected counts by reason.
 //
 // Subscriptions (RFC 6665): each is a dialog whose NOTIFYs are matched by
 // Call-ID and our From tag, so a NOTIFY that beats the SUBSCRIBE's 2xx is
@@ -49,6 +77,14 @@
 // non-2xx) or a refused initial SUBSCRIBE reports SubscriptionLost and
 // subscribes again with backoff, never sooner than Retry-After. NOTIFY
 // bodies are bounded (64 KiB, else 413); out-of-order NOTIFYs get 500.
+//
+// Ordering (deliver.go): sipgo handles each request on a goroutine of its
+// own, so what the Handler hears about a Target goes through one queue per
+// Target, drained by whichever goroutine finds it idle: NOTIFYs in the order
+// their CSeqs were accepted, SubscriptionLost after them, never two calls
+// at once for one Target. A Target dropped by SetSubscriptions is reported
+// with ErrSubscriptionRemoved, so its state is forgotten rather than shown
+// again when it comes back.
 //
 // Transports: UDP and TCP listen on cfg.Listen (port 0 picks one; see
 // LocalAddr). On UDP requests are sent from the listening socket. TLS is
@@ -64,7 +100,9 @@
 // state. The INVITE comes from the registered identity with the visitor's
 // sanitized name as From display name, is routed like every other request
 // (outbound proxy, else the registrar's address), answers digest
-// challenges and 422, offers session timers (RFC 4028), and follows the
+// challenges and 422, offers session timers (RFC 4028; a 2xx interval below
+// our Min-SE of 90 s is taken as 90 s, a PBX refresh below it gets 422, a
+// challenged refresh of ours is answered), and follows the
 // first 2xx: ACK, remote target from its Contact, route set from its
 // Record-Route; a 2xx from another fork is ACKed and ended with BYE. The
 // PBX's in-dialog requests reach the leg through route.go (trust check

@@ -19,6 +19,13 @@ var (
 	ErrAuthRejected = errors.New("sip: credentials rejected")
 	// ErrNoChallenge means a 401/407 carried no Digest challenge the UA can answer.
 	ErrNoChallenge = errors.New("sip: no usable digest challenge")
+	// ErrSubscriptionRemoved is the error of SubscriptionLost for a Target
+	// that SetSubscriptions no longer lists: the UA unsubscribed and will
+	// not subscribe again.
+	ErrSubscriptionRemoved = errors.New("sip: subscription removed")
+	// ErrPBXUnreachable is the registration error and the SubscriptionLost
+	// error while the PBX answers no keepalive.
+	ErrPBXUnreachable = errors.New("sip: PBX not answering keepalive requests")
 	// ErrAlreadyRun is returned by a second call to Run.
 	ErrAlreadyRun = errors.New("sip: UA already run")
 )
@@ -69,16 +76,24 @@ func (e *terminatedError) Error() string {
 	return "subscription terminated: " + e.reason
 }
 
-// parseSeconds reads the leading delta-seconds of a header value.
+// maxDeltaSeconds is the largest delta-seconds value (RFC 3261 20.19: larger
+// ones mean 2^32-1).
+const maxDeltaSeconds = (1<<32 - 1) * time.Second
+
+// parseSeconds reads the leading delta-seconds of a header value, at most
+// maxDeltaSeconds.
 func parseSeconds(v string) time.Duration {
 	v = strings.TrimSpace(v)
 	end := 0
 	for end < len(v) && v[end] >= '0' && v[end] <= '9' {
 		end++
 	}
-	n, err := strconv.Atoi(v[:end])
-	if err != nil || n < 0 {
+	if end == 0 {
 		return 0
+	}
+	n, err := strconv.ParseUint(v[:end], 10, 64)
+	if err != nil || n > 1<<32-1 {
+		return maxDeltaSeconds // too many digits: far beyond the cap
 	}
 	return time.Duration(n) * time.Second
 }

@@ -20,16 +20,25 @@ import (
 // fakePBX is an in-process registrar and notifier on a loopback UDP port.
 // Its handlers only answer and record; tests assert on what was recorded.
 type fakePBX struct {
-	t    *testing.T
-	addr string
-	cli  *sipgo.Client
-	reqs chan *sip.Request // every request received, in arrival order
+	t       *testing.T
+	addr    string
+	network string // "udp" or "tcp"
+	cli     *sipgo.Client
+	reqs    chan *sip.Request // every request received, in arrival order
 
 	mu     sync.Mutex
 	answer func(req *sip.Request) *sip.Response // nil: 200 OK
+	silent bool                                 // answer nothing, record nothing: the PBX is down
 }
 
 func newFakePBX(t *testing.T, host string) *fakePBX {
+	t.Helper()
+	return newFakePBXOn(t, host, "udp")
+}
+
+// newFakePBXOn is newFakePBX on network "udp" or "tcp"; over TCP it sends
+// its requests over TCP too.
+func newFakePBXOn(t *testing.T, host, network string) *fakePBX {
 	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("fakepbx"),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(testLogger())),
@@ -41,15 +50,32 @@ func newFakePBX(t *testing.T, host string) *fakePBX {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err := net.ListenPacket("udp", host+":0")
-	if err != nil {
-		t.Fatal(err)
+	var (
+		closer io.Closer
+		serve  func() error
+		addr   string
+	)
+	if network == "tcp" {
+		l, err := net.Listen("tcp", host+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		closer, addr, serve = l, l.Addr().String(), func() error { return srv.ServeTCP(l) }
+	} else {
+		pc, err := net.ListenPacket("udp", host+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		closer, addr, serve = pc, pc.LocalAddr().String(), func() error { return srv.ServeUDP(pc) }
 	}
-	f := &fakePBX{t: t, addr: pc.LocalAddr().String(), reqs: make(chan *sip.Request, 100)}
+	f := &fakePBX{t: t, addr: addr, network: network, reqs: make(chan *sip.Request, 100)}
 	h, p, _ := net.SplitHostPort(f.addr)
 	port := mustAtoi(t, p)
-	f.cli, err = sipgo.NewClient(ua, sipgo.WithClientHostname(h), sipgo.WithClientPort(port),
-		sipgo.WithClientConnectionAddr(f.addr), sipgo.WithClientLogger(testLogger()))
+	copts := []sipgo.ClientOption{sipgo.WithClientHostname(h), sipgo.WithClientPort(port), sipgo.WithClientLogger(testLogger())}
+	if network == "udp" {
+		copts = append(copts, sipgo.WithClientConnectionAddr(f.addr))
+	}
+	f.cli, err = sipgo.NewClient(ua, copts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,10 +83,13 @@ func newFakePBX(t *testing.T, host string) *fakePBX {
 		if tx == nil {
 			return
 		}
-		f.reqs <- req
 		f.mu.Lock()
-		answer := f.answer
+		answer, silent := f.answer, f.silent
 		f.mu.Unlock()
+		if silent {
+			return
+		}
+		f.reqs <- req
 		var res *sip.Response
 		if answer != nil {
 			res = answer(req)
@@ -73,10 +102,10 @@ func newFakePBX(t *testing.T, host string) *fakePBX {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = srv.ServeUDP(pc)
+		_ = serve()
 	}()
 	t.Cleanup(func() {
-		_ = pc.Close()
+		_ = closer.Close()
 		<-done
 		_ = ua.Close()
 	})
@@ -86,6 +115,13 @@ func newFakePBX(t *testing.T, host string) *fakePBX {
 func (f *fakePBX) setAnswer(a func(req *sip.Request) *sip.Response) {
 	f.mu.Lock()
 	f.answer = a
+	f.mu.Unlock()
+}
+
+// setSilent makes f answer nothing (true) or answer again (false).
+func (f *fakePBX) setSilent(silent bool) {
+	f.mu.Lock()
+	f.silent = silent
 	f.mu.Unlock()
 }
 
@@ -99,6 +135,11 @@ func (f *fakePBX) next(method sip.RequestMethod) *sip.Request {
 // returns the UA's status code.
 func (f *fakePBX) notify(sub *sip.Request, toTag string, cseq uint32, state, ctype, body string) int {
 	f.t.Helper()
+	return f.send(f.notifyRequest(sub, toTag, cseq, state, ctype, body))
+}
+
+// notifyRequest builds a NOTIFY in the dialog of sub (as accepted with toTag).
+func (f *fakePBX) notifyRequest(sub *sip.Request, toTag string, cseq uint32, state, ctype, body string) *sip.Request {
 	req := sip.NewRequest(sip.NOTIFY, sub.Contact().Address)
 	from := sub.To().AsFrom()
 	from.Params = sip.NewParams()
@@ -115,13 +156,16 @@ func (f *fakePBX) notify(sub *sip.Request, toTag string, cseq uint32, state, cty
 		req.AppendHeader(sip.NewHeader("Content-Type", ctype))
 	}
 	req.SetBody([]byte(body))
-	return f.send(req)
+	return req
 }
 
 func (f *fakePBX) send(req *sip.Request) int {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
+	if f.network == "tcp" {
+		req.SetTransport("TCP")
+	}
 	res, err := f.cli.Do(ctx, req)
 	if err != nil {
 		f.t.Fatalf("%s from fake: %v", req.Method, err)
@@ -139,9 +183,10 @@ func okWithTag(req *sip.Request) *sip.Response {
 
 // recorder is a Handler that records what it is told.
 type recorder struct {
-	regs  chan regEvent
-	notes chan Notification
-	lost  chan Target
+	regs     chan regEvent
+	notes    chan Notification
+	lost     chan Target
+	lostErrs chan error // the error of each lost, in the same order
 }
 
 type regEvent struct {
@@ -150,12 +195,16 @@ type regEvent struct {
 }
 
 func newRecorder() *recorder {
-	return &recorder{regs: make(chan regEvent, 100), notes: make(chan Notification, 100), lost: make(chan Target, 100)}
+	return &recorder{regs: make(chan regEvent, 100), notes: make(chan Notification, 100),
+		lost: make(chan Target, 100), lostErrs: make(chan error, 100)}
 }
 
 func (r *recorder) Registration(s RegState, err error) { r.regs <- regEvent{s, err} }
 func (r *recorder) Notify(n Notification)              { r.notes <- n }
-func (r *recorder) SubscriptionLost(t Target, _ error) { r.lost <- t }
+func (r *recorder) SubscriptionLost(t Target, err error) {
+	r.lostErrs <- err
+	r.lost <- t
+}
 
 func waitFor[T any](t *testing.T, ch <-chan T, what string, ok func(T) bool) T {
 	t.Helper()
@@ -175,11 +224,7 @@ func waitFor[T any](t *testing.T, ch <-chan T, what string, ok func(T) bool) T {
 // startUA runs a UA against f until the test ends and returns it once bound.
 func startUA(t *testing.T, f *fakePBX, h Handler, mod func(*config.SIP), opts Options) (*UA, func() error) {
 	t.Helper()
-	cfg := config.SIP{
-		Registrar: f.addr, Domain: "example.test", Username: "frontdesk", AuthUser: "fd-auth",
-		ResolvedPassword: "s3cret-pw", Transport: "udp", Listen: "127.0.0.1:0",
-		RegisterExpiry: 60 * time.Second, SubscribeExpiry: 60 * time.Second,
-	}
+	cfg := fakeConfig(f)
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -189,9 +234,19 @@ func startUA(t *testing.T, f *fakePBX, h Handler, mod func(*config.SIP), opts Op
 	return runUA(t, cfg, h, opts, 500*time.Millisecond)
 }
 
+// fakeConfig is the SIP config of a UA registering to f.
+func fakeConfig(f *fakePBX) config.SIP {
+	return config.SIP{
+		Registrar: f.addr, Domain: "example.test", Username: "frontdesk", AuthUser: "fd-auth",
+		ResolvedPassword: "s3cret-pw", Transport: "udp", Listen: "127.0.0.1:0",
+		RegisterExpiry: 60 * time.Second, SubscribeExpiry: 60 * time.Second,
+	}
+}
+
 // runUA runs a UA with short test timings until the test ends and returns it
-// once bound, with a stop function that reports Run's error.
-func runUA(t *testing.T, cfg config.SIP, h Handler, opts Options, requestTimeout time.Duration) (*UA, func() error) {
+// once bound, with a stop function that reports Run's error. tune, when
+// given, changes the test timings before Run.
+func runUA(t *testing.T, cfg config.SIP, h Handler, opts Options, requestTimeout time.Duration, tune ...func(*timing)) (*UA, func() error) {
 	t.Helper()
 	u, err := New(cfg, h, opts)
 	if err != nil {
@@ -199,7 +254,12 @@ func runUA(t *testing.T, cfg config.SIP, h Handler, opts Options, requestTimeout
 	}
 	u.tm = timing{backoffMin: 20 * time.Millisecond, backoffMax: 200 * time.Millisecond,
 		requestTimeout: requestTimeout, closeTimeout: 500 * time.Millisecond,
-		linger: 50 * time.Millisecond, minRefresh: 10 * time.Millisecond}
+		linger: 50 * time.Millisecond, minRefresh: 10 * time.Millisecond, minSE: time.Second,
+		keepaliveTimeout: 300 * time.Millisecond, keepaliveRetry: 20 * time.Millisecond, keepaliveFailures: 2,
+		renewSpacing: 5 * time.Millisecond, renewWindow: 100 * time.Millisecond}
+	for _, f := range tune {
+		f(&u.tm)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- u.Run(ctx) }()

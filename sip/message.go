@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/frontdesk-gw/frontdesk/sip/sipaddr"
 )
 
 // Errors of SendMessage.
@@ -50,12 +52,15 @@ type OutgoingMessage struct {
 
 // IncomingMessage is a MESSAGE from the PBX, checked and decoded.
 type IncomingMessage struct {
-	From        string // sender, normalized: sip:user@host (host lower case, no port or params)
+	From        string // sender by the one address rule (sipaddr AOR): sip:user@host, no port or params
 	FromDisplay string
 	To          string // To URI, normalized like From
 	RequestURI  string // Request-URI, normalized like From
 	ContentType string // media type, lower case, without parameters
 	Charset     string // declared charset, lower case ("" when absent)
+	// Transport is what the MESSAGE arrived over: "UDP", "TCP" or "TLS".
+	// Over UDP its source address, which the UA trusts, is easy to forge.
+	Transport string
 	// Body is UTF-8 for text/plain (Latin-1 converted, invalid bytes
 	// replaced by U+FFFD); XML bodies are passed as received since they
 	// declare their own encoding.
@@ -76,7 +81,7 @@ type MessageHandler interface {
 // an error wrapping ErrNoResponse; a request that could not be sent returns
 // 0 and an error.
 func (u *UA) SendMessage(ctx context.Context, m OutgoingMessage) (int, error) {
-	if u.cli == nil || !isClosed(u.ready) {
+	if u.client() == nil {
 		return 0, ErrNotRunning
 	}
 	if len(m.Body) > MaxMessageBody {
@@ -193,6 +198,12 @@ func (u *UA) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		u.respond(tx, req, sip.StatusTemporarilyUnavailable, "Messaging Not Available")
 		return
 	}
+	if code, reason := u.transportRefusal(req); code != 0 {
+		u.rejected.add(RejectTransport)
+		u.log.Warn("sip MESSAGE over UDP refused: the gateway uses TCP or TLS", "source", req.Source())
+		u.respond(tx, req, code, reason)
+		return
+	}
 	in, code, reason := incomingMessage(req)
 	if code != 0 {
 		u.log.Debug("sip MESSAGE refused", "source", req.Source(), "code", code, "reason", reason)
@@ -211,6 +222,18 @@ func (u *UA) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 	u.respond(tx, req, code, statusReason(code))
 }
 
+// transportRefusal refuses a MESSAGE that came over UDP while the gateway
+// is set to TCP or TLS: there the PBX reaches the gateway over a connection,
+// whose source a sender off the path cannot forge, and a UDP MESSAGE
+// claiming to be an agent's reply is not to be believed. (The UA binds no
+// UDP socket then; this holds whatever sipgo might accept.)
+func (u *UA) transportRefusal(req *sip.Request) (int, string) {
+	if u.settings().transport != "UDP" && strings.EqualFold(req.Transport(), "UDP") {
+		return sip.StatusForbidden, "MESSAGE Over UDP Not Accepted"
+	}
+	return 0, ""
+}
+
 // incomingMessage decodes req, or returns the error status to answer with.
 func incomingMessage(req *sip.Request) (IncomingMessage, int, string) {
 	body := req.Body()
@@ -222,6 +245,7 @@ func incomingMessage(req *sip.Request) (IncomingMessage, int, string) {
 		ContentType: mediaType(ctype),
 		Charset:     strings.ToLower(strings.Trim(contentParam(ctype, "charset"), `" `)),
 		RequestURI:  normalizeURI(req.Recipient),
+		Transport:   strings.ToUpper(req.Transport()),
 	}
 	if f := req.From(); f != nil {
 		in.From = normalizeURI(f.Address)
@@ -282,21 +306,15 @@ func contentParam(v, name string) string {
 	return ""
 }
 
-// normalizeURI is scheme:user@host with a lower-case host and no port or
-// parameters: what chat compares agent addresses by.
+// normalizeURI is scheme:user@host by the one SIP address rule (package
+// sipaddr): what chat compares agent addresses by. "" when u is not a SIP
+// address.
 func normalizeURI(u sip.Uri) string {
-	if u.Host == "" {
+	a, err := sipaddr.New(u.Scheme, u.User, u.Host, 0)
+	if err != nil {
 		return ""
 	}
-	scheme := strings.ToLower(u.Scheme)
-	if scheme == "" {
-		scheme = "sip"
-	}
-	host := strings.ToLower(u.Host)
-	if u.User == "" {
-		return scheme + ":" + host
-	}
-	return scheme + ":" + u.User + "@" + host
+	return a.AOR()
 }
 
 func statusReason(code int) string {

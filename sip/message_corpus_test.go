@@ -11,36 +11,43 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// messageCorpusDir finds corpus/message of the shared SIP corpus
-// ($FRONTDESK_CORPUS, or ../shared/corpus next to the module root) or skips.
-func messageCorpusDir(t testing.TB) string {
+// messageCorpusDirs are the MESSAGE vectors: the repository's own copy
+// (testdata/message) and, when present, corpus/message of the shared SIP
+// corpus ($FRONTDESK_CORPUS, or ../shared/corpus next to the module root),
+// which may hold more.
+func messageCorpusDirs(t testing.TB) []string {
 	t.Helper()
+	dirs := []string{filepath.Join("testdata", "message")}
 	root := os.Getenv("FRONTDESK_CORPUS")
 	if root == "" {
 		wd, err := os.Getwd()
 		if err != nil {
 			t.Fatal(err)
 		}
-		for dir := wd; root == ""; dir = filepath.Dir(dir) {
+		for dir := wd; root == "" && filepath.Dir(dir) != dir; dir = filepath.Dir(dir) {
 			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
 				root = filepath.Join(dir, "..", "shared", "corpus")
-			} else if filepath.Dir(dir) == dir {
-				t.Skipf("corpus not found: no go.mod above %s", wd)
 			}
 		}
 	}
-	dir := filepath.Join(root, "message")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("corpus not found: %v", err)
+	if shared := filepath.Join(root, "message"); root != "" {
+		if _, err := os.Stat(shared); err == nil {
+			dirs = append(dirs, shared)
+		}
 	}
-	return dir
+	return dirs
 }
 
-// Every file of corpus/message goes through the UA's MESSAGE decoding:
+// Every MESSAGE vector goes through the UA's MESSAGE decoding:
 // full messages through the SIP parser and incomingMessage, bodies through
 // DecodeMessageBody as isComposing documents.
 func TestCorpusMessages(t *testing.T) {
-	dir := messageCorpusDir(t)
+	for _, dir := range messageCorpusDirs(t) {
+		t.Run(dir, func(t *testing.T) { testCorpusMessages(t, dir) })
+	}
+}
+
+func testCorpusMessages(t *testing.T, dir string) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -44,36 +44,48 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		u.respond(tx, req, 489, "Bad Event")
 		return
 	}
-	// NOTIFYs are handled concurrently: never let an older one overwrite a
-	// newer one (RFC 3261 12.2.2 answers a lower CSeq with 500).
-	if cseq := req.CSeq(); cseq == nil || (d.remoteSeq != 0 && cseq.SeqNo <= d.remoteSeq) {
+	// NOTIFYs are handled concurrently: an older one is refused (RFC 3261
+	// 12.2.2 answers a lower CSeq with 500) and the accepted ones reach the
+	// Handler through the Target's delivery queue, in the order accepted.
+	cseq := req.CSeq()
+	if cseq == nil || (d.remoteSeq != 0 && cseq.SeqNo <= d.remoteSeq) {
 		u.mu.Unlock()
 		u.respond(tx, req, sip.StatusInternalServerError, "CSeq Out Of Order")
 		return
-	} else {
-		d.remoteSeq = cseq.SeqNo
 	}
-	d.updateFromNotify(req)
-	deliver := !d.closing && d.sub.d == d
 	sub := d.sub
+	if u.pendingLocked(sub.t) >= maxPendingNotifies {
+		u.mu.Unlock()
+		u.log.Warn("sip NOTIFY refused: earlier ones still being applied", "uri", sub.t.URI, "event", string(sub.t.Event))
+		u.respond(tx, req, sip.StatusInternalServerError, "Busy Applying Earlier NOTIFYs", sip.NewHeader("Retry-After", "1"))
+		return
+	}
+	d.remoteSeq = cseq.SeqNo
+	d.updateFromNotify(req)
+	deliver := !d.closing && sub.d == d
+	if deliver {
+		ev := event{note: &Notification{
+			Target:      sub.t,
+			State:       st.state,
+			ContentType: mediaType(firstValue(req, "Content-Type")),
+			Body:        append([]byte(nil), req.Body()...),
+		}}
+		if st.state == SubTerminated {
+			lost := lostEvent{d: d, err: &terminatedError{reason: st.reason, retryAfter: st.retryAfter}}
+			ev.after = func() {
+				select {
+				case sub.lost <- lost:
+				default: // a loss is already pending
+				}
+			}
+		}
+		u.enqueueLocked(sub.t, ev)
+	}
 	u.mu.Unlock()
 
 	u.respond(tx, req, sip.StatusOK, "OK")
-	if !deliver {
-		return
-	}
-	u.notifies.Add(1)
-	u.h.Notify(Notification{
-		Target:      sub.t,
-		State:       st.state,
-		ContentType: mediaType(firstValue(req, "Content-Type")),
-		Body:        append([]byte(nil), req.Body()...),
-	})
-	if st.state == SubTerminated {
-		select {
-		case sub.lost <- lostEvent{d: d, err: &terminatedError{reason: st.reason, retryAfter: st.retryAfter}}:
-		default: // a loss is already pending
-		}
+	if deliver {
+		u.drain(sub.t)
 	}
 }
 
@@ -114,7 +126,7 @@ func parseSubState(v string) (subState, error) {
 		switch k {
 		case "expires":
 			if n, err := strconv.Atoi(val); err == nil && n >= 0 {
-				st.expires = time.Duration(n) * time.Second
+				st.expires = min(time.Duration(n), maxDeltaSeconds/time.Second) * time.Second
 			}
 		case "reason":
 			st.reason = strings.ToLower(val)

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,5 +78,34 @@ func TestParseHostURI(t *testing.T) {
 	}
 	if _, err := parseHostURI("user@host"); err == nil {
 		t.Error("user@host accepted as a host")
+	}
+}
+
+// A real NOTIFY header block (its 631-byte deflated body is not part of the
+// vector): what the UA reads from it to match and judge a NOTIFY.
+func TestCorpusConferenceNotifyHeaders(t *testing.T) {
+	raw, err := os.ReadFile("testdata/notify/flexisip-conference-notify-deflate-headers-only.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without the body the declared Content-Length cannot be met; read the
+	// headers with an honest length.
+	raw = []byte(strings.Replace(string(raw), "Content-Length: 631", "Content-Length: 0", 1))
+	msg, err := sip.ParseMessage(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := msg.(*sip.Request)
+	if key, ok := notifyKey(req); !ok || key.callID != "Y-f~ZmLO70" || key.localTag != "x3OWQUqIh" {
+		t.Errorf("dialog key %+v %v", key, ok)
+	}
+	if st, err := parseSubState(firstValue(req, "Subscription-State")); err != nil || st.state != SubActive || st.expires != 600*time.Second {
+		t.Errorf("state %+v %v", st, err)
+	}
+	if ev := eventPackage(firstValue(req, "Event")); ev != "conference" {
+		t.Errorf("event %q", ev)
+	}
+	if ct := mediaType(firstValue(req, "Content-Type")); ct != "application/conference-info+xml" {
+		t.Errorf("content type %q", ct)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/frontdesk-gw/frontdesk/config"
@@ -14,15 +15,23 @@ import (
 // the new one; subscriptions are restarted when what they are sent with
 // changed. A changed listen address, public address, transport or TLS
 // setting returns ErrRestartRequired and changes nothing: the transport is
-// bound once per Run.
+// bound once per Run. Until a Reconfigure matches the running transport
+// again, Status().Warning says that a restart is required and for what.
 func (u *UA) Reconfigure(cfg config.SIP) error {
 	ns, err := parseSettings(cfg)
 	if err != nil {
 		return fmt.Errorf("sip reconfigure: %w", err)
 	}
 	old := u.settings()
-	if transportChanged(old.cfg, cfg) {
-		return ErrRestartRequired
+	changed := transportChanges(old.cfg, cfg)
+	u.mu.Lock()
+	u.status.Warning = ""
+	if len(changed) > 0 {
+		u.status.Warning = "restart required: " + strings.Join(changed, ", ") + " changed; the running SIP settings are the previous ones"
+	}
+	u.mu.Unlock()
+	if len(changed) > 0 {
+		return fmt.Errorf("%w (%s)", ErrRestartRequired, strings.Join(changed, ", "))
 	}
 	if reflect.DeepEqual(old.cfg, cfg) {
 		return nil
@@ -38,7 +47,7 @@ func (u *UA) Reconfigure(cfg config.SIP) error {
 	defer u.mu.Unlock()
 	u.set = ns
 	if u.started.Load() {
-		u.trust = trust
+		u.trust.Store(trust)
 	}
 	if u.runCtx == nil || u.stopping {
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -45,6 +46,9 @@ func (u *UA) runRegister(ctx context.Context) {
 			attempt = 0
 			u.setReg(RegRegistered, nil, granted)
 			wait = u.refreshIn(granted)
+			if u.takeRenewDue() { // the PBX had lost our state: subscriptions next
+				u.renewSubscriptions()
+			}
 		}
 		if ctx.Err() != nil {
 			break
@@ -53,8 +57,7 @@ func (u *UA) runRegister(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 		case <-t.C:
-		case <-u.regNow:
-			u.log.Info("sip registering again: the PBX lost a subscription of ours and may have restarted")
+		case <-u.regNow: // the PBX lost our state (keepalive.go)
 		case ns := <-u.regReconf:
 			if bound {
 				u.unregister(ctx, r)
@@ -74,8 +77,7 @@ func (u *UA) runRegister(ctx context.Context) {
 }
 
 // reregisterSoon asks the registration loop to register again now, without
-// waiting for the refresh: a PBX that forgot our subscriptions (481 to a
-// refresh) has most likely restarted and forgotten our binding too.
+// waiting for the refresh: the PBX forgot our binding or was away.
 func (u *UA) reregisterSoon() {
 	select {
 	case u.regNow <- struct{}{}:
@@ -101,7 +103,12 @@ func (u *UA) register(ctx context.Context, r *registration, expiry time.Duration
 		if !res.IsSuccess() {
 			return 0, fmt.Errorf("register %s: %w", r.s.aor.String(), statusError("REGISTER", res))
 		}
-		return u.grantedExpiry(res, r.s, expiry), nil
+		granted, visible := u.grantedExpiry(res, r.s, expiry)
+		u.registrations.Add(1)
+		u.mu.Lock()
+		u.bindingVisible = visible
+		u.mu.Unlock()
+		return granted, nil
 	}
 	return 0, fmt.Errorf("register %s: registrar keeps rejecting the expiry", r.s.aor.String())
 }
@@ -121,37 +128,55 @@ func (u *UA) unregister(ctx context.Context, r *registration) {
 
 func (u *UA) registerRequest(r *registration, expiry time.Duration) *sip.Request {
 	r.cseq++
-	ruri := sip.Uri{Scheme: "sip", Host: r.s.aor.Host}
-	if r.s.aor.Host == r.s.registrar.Host {
-		ruri.Port = r.s.registrar.Port
-	}
-	req := u.outOfDialog(r.s, sip.REGISTER, ruri, r.s.aor, r.callID, r.tag, r.cseq)
+	req := u.outOfDialog(r.s, sip.REGISTER, registerURI(r.s), r.s.aor, r.callID, r.tag, r.cseq)
 	exp := sip.ExpiresHeader(uint32(expiry / time.Second))
 	req.AppendHeader(&exp)
 	return req
 }
 
+// registerURI is the Request-URI of REGISTER: the domain, with the
+// registrar's port when the registrar is the domain's host.
+func registerURI(s settings) sip.Uri {
+	ruri := sip.Uri{Scheme: "sip", Host: s.aor.Host}
+	if s.aor.Host == s.registrar.Host {
+		ruri.Port = s.registrar.Port
+	}
+	return ruri
+}
+
 // grantedExpiry reads the expiry the registrar granted to our contact: its
-// expires parameter, else the Expires header, else what was asked.
-func (u *UA) grantedExpiry(res *sip.Response, s settings, asked time.Duration) time.Duration {
+// expires parameter, else the Expires header, else what was asked. visible
+// says whether the answer listed our contact at all.
+func (u *UA) grantedExpiry(res *sip.Response, s settings, asked time.Duration) (granted time.Duration, visible bool) {
+	exp, visible := u.ourBinding(res, s)
+	if exp > 0 {
+		return exp, visible
+	}
+	if h := res.GetHeader("Expires"); h != nil {
+		if d := parseSeconds(h.Value()); d > 0 {
+			return d, visible
+		}
+	}
+	return asked, visible
+}
+
+// ourBinding finds our contact among the bindings a REGISTER 2xx lists and
+// its expires parameter (0 when it has none).
+func (u *UA) ourBinding(res *sip.Response, s settings) (time.Duration, bool) {
 	ours := u.contactHeader(s).Address
 	for _, h := range res.GetHeaders("Contact") {
 		c, ok := h.(*sip.ContactHeader)
-		if !ok || c.Address.User != ours.User || c.Address.Host != ours.Host || c.Address.Port != ours.Port {
+		if !ok || c.Address.User != ours.User || !strings.EqualFold(c.Address.Host, ours.Host) || c.Address.Port != ours.Port {
 			continue
 		}
 		if v, ok := c.Params.Get("expires"); ok {
 			if n, err := strconv.Atoi(v); err == nil && n > 0 {
-				return time.Duration(n) * time.Second
+				return time.Duration(n) * time.Second, true
 			}
 		}
+		return 0, true
 	}
-	if h := res.GetHeader("Expires"); h != nil {
-		if d := parseSeconds(h.Value()); d > 0 {
-			return d
-		}
-	}
-	return asked
+	return 0, false
 }
 
 // setReg records a registration state and tells the Handler when the state

@@ -183,10 +183,16 @@ func TestReconfigure(t *testing.T) {
 	if err := u.Reconfigure(moved); !errors.Is(err, ErrRestartRequired) {
 		t.Fatalf("listen change: %v, want ErrRestartRequired", err)
 	}
+	if w := u.Status().Warning; !strings.Contains(w, "restart required") || !strings.Contains(w, "sip.listen") {
+		t.Errorf("after ErrRestartRequired Status().Warning = %q, want it to say a restart is required for sip.listen", w)
+	}
 	renamed := cfg
 	renamed.Username = "reception"
 	if err := u.Reconfigure(renamed); err != nil {
 		t.Fatal(err)
+	}
+	if w := u.Status().Warning; w != "" {
+		t.Errorf("back on the running listen address, Status().Warning = %q", w)
 	}
 	unreg := f.next(sip.REGISTER)
 	if unreg.GetHeader("Expires").Value() != "0" || *unreg.CallID() != *old.CallID() || unreg.From().Address.User != "frontdesk" {

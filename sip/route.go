@@ -2,7 +2,6 @@ package sip
 
 import (
 	"net/netip"
-	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -37,22 +36,12 @@ func (u *UA) route(req *sip.Request, tx sip.ServerTransaction) {
 
 func (u *UA) trusted(source string) bool {
 	ap, err := netip.ParseAddrPort(source)
-	if err != nil {
-		return false
-	}
-	u.mu.Lock()
-	t := u.trust
-	u.mu.Unlock()
-	return t != nil && t.allows(ap.Addr())
+	return err == nil && u.trustedAddr(ap.Addr())
 }
 
 func (u *UA) logRejected(req *sip.Request) {
-	ok, suppressed := u.rejectGate.allow(time.Now())
-	if !ok {
-		return
-	}
-	u.log.Debug("sip request from untrusted source rejected",
-		"method", req.Method, "source", req.Source(), "suppressed_since_last", suppressed)
+	u.rejected.add(RejectUntrusted)
+	u.log.Debug("sip request from untrusted source rejected", "method", req.Method, "source", req.Source())
 }
 
 // respond answers req; a final response to a request without a To tag gets one.

@@ -12,52 +12,24 @@ import (
 	"github.com/google/uuid"
 )
 
-// maxAuthRounds bounds challenge-response rounds for one request (a proxy
-// challenge, a registrar challenge and one stale nonce).
-const maxAuthRounds = 3
-
 // exchange sends the request mk builds and returns its final response,
 // answering 401/407 digest challenges. mk is called once per attempt and
 // must return a fresh request with the next CSeq.
 func (u *UA) exchange(ctx context.Context, s settings, mk func() *sip.Request) (*sip.Response, error) {
-	creds := map[string][]string{} // Authorization / Proxy-Authorization values
-	tried := map[string]bool{}
-	for round := 0; ; round++ {
+	var auth digestAnswers
+	for {
 		req := mk()
-		for name, vals := range creds {
-			for _, v := range vals {
-				req.AppendHeader(sip.NewHeader(name, v))
-			}
-		}
+		auth.apply(req)
 		res, err := u.roundTrip(ctx, req)
 		if err != nil {
 			return nil, err
 		}
-		if res.StatusCode != sip.StatusUnauthorized && res.StatusCode != sip.StatusProxyAuthRequired {
+		if !isChallenge(res) {
 			return res, nil
 		}
-		chName, credName := "WWW-Authenticate", "Authorization"
-		if res.StatusCode == sip.StatusProxyAuthRequired {
-			chName, credName = "Proxy-Authenticate", "Proxy-Authorization"
+		if err := auth.answer(res, s.authUser, s.cfg.ResolvedPassword, req.Method, req.Recipient.String()); err != nil {
+			return res, err
 		}
-		chosen := chooseChallenges(parseChallenges(headerValues(res, chName)))
-		if len(chosen) == 0 {
-			return res, fmt.Errorf("%s %d: %w", req.Method, res.StatusCode, ErrNoChallenge)
-		}
-		stale := false
-		for _, c := range chosen {
-			stale = stale || c.Stale
-		}
-		if (tried[credName] && !stale) || round >= maxAuthRounds {
-			return res, fmt.Errorf("%s %d: %w", req.Method, res.StatusCode, ErrAuthRejected)
-		}
-		tried[credName] = true
-		uri := req.Recipient.String()
-		vals := make([]string, 0, len(chosen))
-		for _, c := range chosen {
-			vals = append(vals, c.authorization(s.authUser, s.cfg.ResolvedPassword, string(req.Method), uri, ""))
-		}
-		creds[credName] = vals
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/frontdesk-gw/frontdesk/config"
+	"github.com/frontdesk-gw/frontdesk/sip/sipaddr"
 )
 
 const (
@@ -27,6 +28,7 @@ type settings struct {
 	authUser  string
 	regExpiry time.Duration
 	subExpiry time.Duration
+	keepalive time.Duration
 }
 
 func parseSettings(c config.SIP) (settings, error) {
@@ -71,36 +73,20 @@ func parseSettings(c config.SIP) (settings, error) {
 	if s.subExpiry <= 0 {
 		s.subExpiry = defaultSubscribeExpiry
 	}
+	if s.keepalive = c.KeepaliveInterval; s.keepalive <= 0 {
+		s.keepalive = defaultKeepalive
+	}
 	return s, nil
 }
 
 // parseHostURI accepts host, host:port or a sip:/sips: URI and keeps only
-// scheme, host and port.
+// scheme, host and port, by the one SIP address rule (sipaddr.ParseServer).
 func parseHostURI(v string) (sip.Uri, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return sip.Uri{}, fmt.Errorf("empty address")
+	a, err := sipaddr.ParseServer(v)
+	if err != nil {
+		return sip.Uri{}, fmt.Errorf("parse %q: %w", v, err)
 	}
-	lv := strings.ToLower(v)
-	if strings.HasPrefix(lv, "sip:") || strings.HasPrefix(lv, "sips:") {
-		var u sip.Uri
-		if err := sip.ParseUri(v, &u); err != nil {
-			return sip.Uri{}, fmt.Errorf("parse %q: %w", v, err)
-		}
-		return sip.Uri{Scheme: strings.ToLower(u.Scheme), Host: u.Host, Port: u.Port}, nil
-	}
-	host, port := v, 0
-	if h, p, err := net.SplitHostPort(v); err == nil {
-		n, err := strconv.Atoi(p)
-		if err != nil || n <= 0 || n > 65535 {
-			return sip.Uri{}, fmt.Errorf("bad port in %q", v)
-		}
-		host, port = h, n
-	}
-	if host == "" || strings.ContainsAny(host, "@;<> ") {
-		return sip.Uri{}, fmt.Errorf("bad host in %q", v)
-	}
-	return sip.Uri{Scheme: "sip", Host: host, Port: port}, nil
+	return sip.Uri{Scheme: a.Scheme, Host: a.Hostname(), Port: a.Port}, nil
 }
 
 // hostPort returns the URI's host:port, with the transport's default port.
@@ -112,8 +98,21 @@ func hostPort(u sip.Uri, transport string) string {
 	return net.JoinHostPort(u.Host, strconv.Itoa(port))
 }
 
-// transportChanged says whether moving from a to b needs a new transport.
-func transportChanged(a, b config.SIP) bool {
-	return !strings.EqualFold(a.Transport, b.Transport) || a.Listen != b.Listen ||
-		a.PublicAddress != b.PublicAddress || a.TLSInsecure != b.TLSInsecure
+// transportChanges lists the config keys whose change from a to b needs a
+// new transport.
+func transportChanges(a, b config.SIP) []string {
+	var out []string
+	if !strings.EqualFold(a.Transport, b.Transport) {
+		out = append(out, "sip.transport")
+	}
+	if a.Listen != b.Listen {
+		out = append(out, "sip.listen")
+	}
+	if a.PublicAddress != b.PublicAddress {
+		out = append(out, "sip.public_address")
+	}
+	if a.TLSInsecure != b.TLSInsecure {
+		out = append(out, "sip.tls_insecure")
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -21,9 +22,16 @@ type subscription struct {
 	t      Target
 	uri    sip.Uri
 	cancel context.CancelFunc
-	lost   chan lostEvent // buffered: the current dialog was terminated
-	d      *dialog        // current dialog or nil; guarded by UA.mu
+	lost   chan lostEvent   // buffered: the current dialog was terminated
+	renew  chan renewSignal // buffered: the PBX forgot our dialogs (keepalive.go)
+	d      *dialog          // current dialog or nil; guarded by UA.mu
 }
+
+// renewError ends a dialog the PBX forgot: subscribe anew after delay,
+// without reporting a loss (what was known stays until the new NOTIFY).
+type renewError struct{ delay time.Duration }
+
+func (e *renewError) Error() string { return "subscribing again: the PBX lost the subscription" }
 
 type lostEvent struct {
 	d   *dialog
@@ -49,28 +57,35 @@ func (u *UA) SetSubscriptions(want []Target) {
 		set[t] = struct{}{}
 	}
 	u.mu.Lock()
-	defer u.mu.Unlock()
 	u.wanted = set
-	u.reconcileLocked()
+	removed := u.reconcileLocked()
+	u.mu.Unlock()
+	for _, t := range removed {
+		u.drain(t)
+	}
 }
 
 // reconcileLocked starts and stops subscription loops to match u.wanted.
-// Caller holds u.mu.
-func (u *UA) reconcileLocked() {
+// For each removed Target it queues SubscriptionLost with
+// ErrSubscriptionRemoved, so that what the Handler knew of it is dropped;
+// it returns them for the caller to drain after unlocking u.mu.
+func (u *UA) reconcileLocked() (removed []Target) {
 	if u.runCtx == nil || u.stopping {
-		return
+		return nil
 	}
 	for t, sub := range u.subs {
 		if _, ok := u.wanted[t]; !ok {
 			sub.cancel()
 			delete(u.subs, t)
+			u.enqueueLocked(t, event{lost: ErrSubscriptionRemoved})
+			removed = append(removed, t)
 		}
 	}
 	for t := range u.wanted {
 		if _, ok := u.subs[t]; ok {
 			continue
 		}
-		sub := &subscription{t: t, lost: make(chan lostEvent, 1)}
+		sub := &subscription{t: t, lost: make(chan lostEvent, 1), renew: make(chan renewSignal, 1)}
 		_ = sip.ParseUri(t.URI, &sub.uri) // validated by SetSubscriptions
 		ctx, cancel := context.WithCancel(u.runCtx)
 		sub.cancel = cancel
@@ -78,6 +93,7 @@ func (u *UA) reconcileLocked() {
 		u.subWG.Add(1)
 		go u.runSub(ctx, sub)
 	}
+	return removed
 }
 
 // runSub keeps sub subscribed until ctx ends, then unsubscribes.
@@ -96,14 +112,36 @@ func (u *UA) runSub(ctx context.Context, sub *subscription) {
 			return
 		}
 		if d != nil {
-			u.dropDialog(d)
+			u.dropDialog(d) // the PBX forgot it or ended it: nothing to unsubscribe
 		}
-		u.log.Info("sip subscription lost", "uri", sub.t.URI, "event", string(sub.t.Event), "error", err)
-		u.h.SubscriptionLost(sub.t, err)
-		if !sleep(ctx, u.backoff(attempt, retryAfter(err))) {
+		wait := u.backoff(attempt, retryAfter(err))
+		var renew *renewError
+		if errors.As(err, &renew) {
+			attempt, wait = 0, renew.delay
+		} else {
+			u.log.Info("sip subscription lost", "uri", sub.t.URI, "event", string(sub.t.Event), "error", err)
+			u.reportLost(sub.t, err)
+			attempt++
+		}
+		if !u.waitRetry(ctx, sub, wait) {
 			return
 		}
-		attempt++
+	}
+}
+
+// waitRetry waits d before subscribing again, or less when the PBX turned
+// out to have lost our state (then the renewal's delay); it reports false
+// when ctx ended.
+func (u *UA) waitRetry(ctx context.Context, sub *subscription, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	case sig := <-sub.renew:
+		return sleep(ctx, min(sig.delay, d))
 	}
 }
 
@@ -114,6 +152,7 @@ func (u *UA) subscribeNew(ctx context.Context, sub *subscription) (*dialog, time
 	s := u.settings()
 	d := &dialog{sub: sub, callID: newCallID(), localTag: newTag()}
 	u.mu.Lock()
+	d.epoch = u.epoch
 	u.dialogs[d.key()] = d
 	sub.d = d
 	u.mu.Unlock()
@@ -156,6 +195,15 @@ func (u *UA) keepSub(ctx context.Context, sub *subscription, d *dialog, expires 
 				continue // from an earlier dialog
 			}
 			return ev.err
+		case sig := <-sub.renew:
+			t.Stop()
+			u.mu.Lock()
+			stale := d.epoch < sig.epoch
+			u.mu.Unlock()
+			if !stale {
+				continue // made after the PBX came back
+			}
+			return &renewError{delay: sig.delay}
 		case <-t.C:
 		}
 		s := u.settings()
@@ -169,7 +217,9 @@ func (u *UA) keepSub(ctx context.Context, sub *subscription, d *dialog, expires 
 		if err == nil && !res.IsSuccess() {
 			err = statusError("SUBSCRIBE", res)
 			if res.StatusCode == sip.StatusCallTransactionDoesNotExists {
-				u.reregisterSoon()
+				// The notifier forgot this dialog; if it forgot everything
+				// (a restart), every subscription needs renewing.
+				u.probeSoon("a subscription refresh was answered 481")
 			}
 		}
 		if err != nil {

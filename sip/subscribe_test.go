@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -126,6 +127,7 @@ func TestSetSubscriptionsReconciles(t *testing.T) {
 	u.SetSubscriptions([]Target{alice})
 	subA := f.next(sip.SUBSCRIBE)
 	f.notify(subA, "notifier", 1, "active", "application/pidf+xml", pidf) // confirm the dialog
+	waitFor(t, rec.notes, "alice's first NOTIFY", func(Notification) bool { return true })
 
 	u.SetSubscriptions([]Target{bob, bob})
 	var gotBob, gotUnsub bool
@@ -150,6 +152,14 @@ func TestSetSubscriptionsReconciles(t *testing.T) {
 	if !gotBob || !gotUnsub {
 		t.Errorf("bob subscribed %v, alice unsubscribed %v", gotBob, gotUnsub)
 	}
+	// The removal is reported once, as such: what was known of alice is
+	// no longer current, and she is not subscribed again.
+	if lost := waitFor(t, rec.lost, "removal", func(Target) bool { return true }); lost != alice {
+		t.Errorf("removal reported for %+v", lost)
+	}
+	if err := <-rec.lostErrs; !errors.Is(err, ErrSubscriptionRemoved) {
+		t.Errorf("removal reported with %v, want ErrSubscriptionRemoved", err)
+	}
 	// The notifier's final NOTIFY for the removed dialog still gets 200
 	// and is not reported.
 	if code := f.notify(subA, "notifier", 2, "terminated;reason=timeout", "", ""); code != 200 {
@@ -157,7 +167,11 @@ func TestSetSubscriptionsReconciles(t *testing.T) {
 	}
 	select {
 	case l := <-rec.lost:
-		t.Errorf("removed subscription reported lost: %+v", l)
+		t.Errorf("removed subscription reported lost again: %+v", l)
+	case n := <-rec.notes:
+		if n.Target == alice {
+			t.Errorf("final NOTIFY of a removed subscription delivered: %+v", n)
+		}
 	default:
 	}
 	if st := u.Status(); st.Subscriptions != 1 {

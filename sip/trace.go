@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"log/slog"
 	"net"
 
 	"github.com/emiago/sipgo/sip"
@@ -9,7 +8,8 @@ import (
 
 // Tracing hooks into this UA's own transport and send paths, not sipgo's
 // process-wide sip.SIPDebug switch, so two UAs (or tests) never share it.
-// Incoming bytes are logged by the transport read filter as read (on TCP a
+// Incoming bytes are logged by the transport read filter (readFilter in
+// inbound.go) as read, after the trust check (on TCP a
 // read may hold part of a message or several). Outgoing messages are logged
 // by the UA when it sends them; transaction-layer retransmissions of the same
 // message are not logged again. Digest credentials carry a hash, never the
@@ -17,16 +17,6 @@ import (
 
 // TraceLogMessage is the log message of every SIP trace record.
 const TraceLogMessage = "sip trace"
-
-// traceReadFilter returns a transport read filter that logs and passes data
-// through unchanged.
-func traceReadFilter(log *slog.Logger) sip.TransportReadFilter {
-	return func(p sip.TransportReadProps, data []byte) ([]byte, error) {
-		log.Info(TraceLogMessage, "dir", "in", "transport", p.Transport,
-			"remote", addrString(p.RemoteAddr), "local", addrString(p.LocalAddr), "sip", string(data))
-		return data, nil
-	}
-}
 
 func addrString(a net.Addr) string {
 	if a == nil {

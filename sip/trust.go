@@ -6,8 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync/atomic"
-	"time"
 )
 
 // trustList holds the source prefixes allowed to send requests.
@@ -60,21 +58,4 @@ func buildTrust(ctx context.Context, s settings, r *net.Resolver) (*trustList, e
 		}
 	}
 	return t, nil
-}
-
-// rateGate lets one event through per interval and counts the rest.
-type rateGate struct {
-	interval   time.Duration
-	last       atomic.Int64 // unix nanoseconds
-	suppressed atomic.Int64
-}
-
-// allow reports whether to log now and how many were suppressed since.
-func (g *rateGate) allow(now time.Time) (bool, int64) {
-	last := g.last.Load()
-	if now.UnixNano()-last < int64(g.interval) || !g.last.CompareAndSwap(last, now.UnixNano()) {
-		g.suppressed.Add(1)
-		return false, 0
-	}
-	return true, g.suppressed.Swap(0)
 }

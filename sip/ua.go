@@ -36,6 +36,13 @@ type timing struct {
 	closeTimeout   time.Duration // unregister / unsubscribe when stopping
 	linger         time.Duration // keep a removed dialog to answer its last NOTIFY
 	minRefresh     time.Duration // floor of refresh intervals
+	minSE          time.Duration // our Min-SE (RFC 4028)
+
+	keepaliveTimeout  time.Duration // wait for one probe's final response
+	keepaliveRetry    time.Duration // next probe after one went unanswered
+	keepaliveFailures int           // unanswered probes in a row that mean the PBX is gone
+	renewSpacing      time.Duration // at most this between two renewed subscriptions
+	renewWindow       time.Duration // and all of them within this
 }
 
 func defaultTiming() timing {
@@ -46,6 +53,13 @@ func defaultTiming() timing {
 		closeTimeout:   2 * time.Second,
 		linger:         5 * time.Second,
 		minRefresh:     time.Second,
+		minSE:          defaultMinSE,
+
+		keepaliveTimeout:  5 * time.Second,
+		keepaliveRetry:    time.Second,
+		keepaliveFailures: 2,
+		renewSpacing:      50 * time.Millisecond,
+		renewWindow:       10 * time.Second,
 	}
 }
 
@@ -61,30 +75,43 @@ type UA struct {
 
 	sua *sipgo.UserAgent
 	srv *sipgo.Server
-	cli *sipgo.Client // set by Run before any request is sent
+	cli *sipgo.Client // set by Run before ready is closed; see client
 
 	started atomic.Bool
 	ready   chan struct{}
 
 	mu        sync.Mutex
 	set       settings
-	trust     *trustList
 	status    Status
 	localAddr string
 	contact   sip.Uri // set by Run before Ready, then read-only
 	wanted    map[Target]struct{}
 	subs      map[Target]*subscription
 	dialogs   map[dialogKey]*dialog
-	runCtx    context.Context // nil until Run starts subscriptions
-	stopping  bool
-	subWG     sync.WaitGroup
-	regReconf chan settings // latest settings for the registration loop
-	calls     callTable     // live call legs (call.go)
-	regNow    chan struct{} // re-register at once: the PBX seems to have lost our state
+	// deliveries queue what the Handler hears per Target (deliver.go)
+	deliveries map[Target]*delivery
+	runCtx     context.Context // nil until Run starts subscriptions
+	stopping   bool
+	subWG      sync.WaitGroup
+	regReconf  chan settings // latest settings for the registration loop
+	calls      callTable     // live call legs (call.go)
+	regNow     chan struct{} // re-register at once: the PBX seems to have lost our state
+	probeNow   chan string   // probe the PBX at once, for this reason (keepalive.go)
+	// Recovery (keepalive.go): whether the last REGISTER 2xx listed our
+	// contact, whether subscriptions are renewed after the next successful
+	// REGISTER, and the renewal epoch dialogs are made in.
+	bindingVisible   bool
+	noBindingQueries bool // the registrar's answers to them proved useless
+	renewDue         bool
+	epoch            uint64
 
-	notifies    atomic.Int64
-	regFailures atomic.Int64
-	rejectGate  rateGate
+	trust         atomic.Pointer[trustList] // nil until Run; read per datagram
+	rejected      rejects
+	notifies      atomic.Int64
+	regFailures   atomic.Int64
+	pbxLost       atomic.Int64
+	registrations atomic.Int64 // successful REGISTERs
+	unreachable   atomic.Bool  // the PBX answers no keepalive: nothing is active
 }
 
 // New builds a UA from cfg. Nothing is bound or sent until Run.
@@ -110,21 +137,22 @@ func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
 		wanted:     map[Target]struct{}{},
 		subs:       map[Target]*subscription{},
 		dialogs:    map[dialogKey]*dialog{},
+		deliveries: map[Target]*delivery{},
 		regReconf:  make(chan settings, 1),
 		regNow:     make(chan struct{}, 1),
-		rejectGate: rateGate{interval: time.Second},
+		probeNow:   make(chan string, 1),
 	}
-	// sipgo logs through these loggers only at debug level for normal traffic.
-	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(log)}
-	if opts.Trace {
-		tpOpts = append(tpOpts, sip.WithTransportLayerReadFilter(traceReadFilter(log)))
-	}
+	// sipgo logs through these loggers only at debug level for normal
+	// traffic; what it logs of bad input is cut short (inbound.go).
+	sipgoLog := slog.New(sipgoLogHandler{next: log.Handler(), u: u})
+	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(sipgoLog),
+		sip.WithTransportLayerReadFilter(u.readFilter)}
 	u.sua, err = sipgo.NewUA(
 		sipgo.WithUserAgent(agent),
 		sipgo.WithUserAgentHostname(s.aor.Host),
 		sipgo.WithUserAgenTLSConfig(&tls.Config{InsecureSkipVerify: cfg.TLSInsecure, MinVersion: tls.VersionTLS12}),
 		sipgo.WithUserAgentTransportLayerOptions(tpOpts...),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipgoLog),
 			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
 				// Late retransmissions of responses we already acted on.
 				log.Debug("sip response outside any transaction", "msg", r.Short())
@@ -133,13 +161,23 @@ func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create sip user agent: %w", err)
 	}
-	u.srv, err = sipgo.NewServer(u.sua, sipgo.WithServerLogger(log))
+	u.srv, err = sipgo.NewServer(u.sua, sipgo.WithServerLogger(sipgoLog))
 	if err != nil {
 		_ = u.sua.Close()
 		return nil, fmt.Errorf("create sip server: %w", err)
 	}
 	u.srv.OnNoRoute(u.route) // every method goes through route
 	return u, nil
+}
+
+// client is the sipgo client once Run has bound the transport, else nil.
+// Run sets u.cli before it closes ready, so reading it only after seeing
+// ready closed needs no lock.
+func (u *UA) client() *sipgo.Client {
+	if !isClosed(u.ready) {
+		return nil
+	}
+	return u.cli
 }
 
 // Ready is closed once Run has bound the transport.
@@ -159,13 +197,15 @@ func (u *UA) Status() Status {
 	st.Subscriptions = len(u.wanted)
 	st.Active = 0
 	for _, sub := range u.subs {
-		if d := sub.d; d != nil && d.confirmed && !d.closing {
+		if d := sub.d; d != nil && d.confirmed && !d.closing && !u.unreachable.Load() {
 			st.Active++
 		}
 	}
 	u.mu.Unlock()
 	st.NotifiesReceived = u.notifies.Load()
 	st.RegisterFailures = u.regFailures.Load()
+	st.Rejected = u.rejected.snapshot()
+	st.PBXLost = u.pbxLost.Load()
 	return st
 }
 
@@ -183,21 +223,28 @@ func (u *UA) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	u.trust.Store(trust) // before the first datagram is read
 	stopServe, serveDone, err := u.listen(ctx, s)
 	if err != nil {
 		return err
 	}
-	u.mu.Lock()
-	u.trust = trust
-	u.mu.Unlock()
+	u.log.Info("sip listening", "transport", s.transport, "addr", u.LocalAddr(), "contact", u.contact.String())
+	if _, chat := u.h.(MessageHandler); chat && s.transport == "UDP" {
+		u.log.Warn("sip chat replies arrive over UDP, where a sender's address is easy to forge; set sip.transport to tcp or tls",
+			"transport", s.transport)
+	}
 	close(u.ready)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	regDone := make(chan struct{})
+	regDone, kaDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(regDone)
 		u.runRegister(runCtx)
+	}()
+	go func() {
+		defer close(kaDone)
+		u.runKeepalive(runCtx)
 	}()
 	u.mu.Lock()
 	u.runCtx = runCtx
@@ -217,6 +264,7 @@ func (u *UA) Run(ctx context.Context) error {
 	u.mu.Unlock()
 	u.stopCalls() // BYE/CANCEL live calls while the transport works
 	cancel()
+	<-kaDone
 	<-regDone
 	u.subWG.Wait()
 	stopServe()
@@ -255,7 +303,7 @@ func (u *UA) listen(ctx context.Context, s settings) (stop func(), serveDone <-c
 			return nil, nil, fmt.Errorf("listen tcp %s: %w", s.cfg.Listen, err)
 		}
 		closer, bound = l, l.Addr()
-		go func() { done <- u.srv.ServeTCP(l) }()
+		go func() { done <- u.srv.ServeTCP(trustedListener{Listener: l, u: u}) }()
 	default:
 		// TLS needs a certificate to listen; the PBX reaches us over the
 		// connection we opened, so nothing is bound.
@@ -317,7 +365,7 @@ func (u *UA) setContact(ctx context.Context, s settings, bound net.Addr) error {
 		host = ip
 	}
 	copts := []sipgo.ClientOption{
-		sipgo.WithClientLogger(u.log),
+		sipgo.WithClientLogger(slog.New(sipgoLogHandler{next: u.log.Handler(), u: u})),
 		sipgo.WithClientHostname(host),
 		sipgo.WithClientNAT(), // rport
 	}

@@ -24,12 +24,15 @@ var assetsFS embed.FS
 // stylesheet origin on the host page.
 const cssPlaceholder = `"__FRONTDESK_CSS__"`
 
-// partsPlaceholder in frontdesk.js is replaced by scriptParts, in order: the
-// widget's call and chat code, kept in files of their own and served as one
-// script inside the same scope.
+// partsPlaceholder in frontdesk.js is replaced by scriptParts, in order, so
+// the widget is served as one script with one scope and needs no build
+// step: helpers (DOM, texts, times, links, sounds), the visitor's storage,
+// and the call, chat and leave-a-message parts the Widget in frontdesk.js
+// (connection, panel, cards) holds. eslint.config.mjs lints the joined
+// script; jstest holds unit tests of the parts that run under Node.
 const partsPlaceholder = `/*__FRONTDESK_PARTS__*/`
 
-var scriptParts = []string{"assets/frontdesk-call.js", "assets/frontdesk-chat.js"}
+var scriptParts = []string{"assets/helpers.js", "assets/storage.js", "assets/call.js", "assets/chat.js", "assets/leave.js"}
 
 // asset is a file served with a strong ETag and a pre-compressed variant.
 type asset struct {
@@ -105,7 +108,25 @@ func widgetScript() ([]byte, error) {
 		parts = append(parts, part...)
 	}
 	js = bytes.Replace(js, []byte(partsPlaceholder), parts, 1)
-	return bytes.Replace(js, []byte(cssPlaceholder), quoted, 1), nil
+	return bytes.Replace(stripLineComments(js), []byte(cssPlaceholder), quoted, 1), nil
+}
+
+// stripLineComments drops the lines of js that hold only a // comment, and
+// leading indentation: the comments are for readers of the source, not
+// worth a visitor's download. The script has no template literals, so such
+// a line is never inside a string (the served script is checked by Node
+// and ESLint, widget/script_lint_test.go).
+func stripLineComments(js []byte) []byte {
+	var out bytes.Buffer
+	out.Grow(len(js))
+	for _, line := range bytes.SplitAfter(js, []byte("\n")) {
+		trimmed := bytes.TrimLeft(line, " \t")
+		if bytes.HasPrefix(trimmed, []byte("//")) {
+			continue
+		}
+		out.Write(trimmed)
+	}
+	return out.Bytes()
 }
 
 var (

@@ -18,8 +18,6 @@ type Calls interface {
 const (
 	// connectTimeout bounds placing a call (SDP checks, INVITE sent).
 	connectTimeout = 10 * time.Second
-	// dtmfTimeout bounds sending one key press by SIP INFO.
-	dtmfTimeout = 5 * time.Second
 )
 
 // callState is a session's call, from CreateCall to its end.
@@ -89,16 +87,13 @@ func (s *session) handleCall(m inbound) (ErrorCode, error) {
 		if s.call.conn == nil {
 			return CodeNoCall, errors.New("Dtmf before the call was placed")
 		}
-		conn, digit := s.call.conn, m.Digit[0]
-		s.srv.wg.Add(1)
-		go func() {
-			defer s.srv.wg.Done()
-			ctx, cancel := context.WithTimeout(s.srv.ctx, dtmfTimeout)
-			defer cancel()
-			if err := conn.SendDTMF(ctx, digit); err != nil {
-				s.srv.log.Info("DTMF not sent", "session", s.label, "err", err)
-			}
-		}()
+		// The call's own queue sends keys one at a time and refuses a key
+		// when too many wait; the call goes on either way.
+		if err := s.call.conn.QueueDTMF(m.Digit[0]); errors.Is(err, bridge.ErrDTMFQueueFull) {
+			return CodeDTMFQueueFull, errors.New("too many keys are waiting to be sent; this key was not sent")
+		} else if err != nil {
+			s.srv.log.Info("DTMF not queued", "session", s.label, "err", err)
+		}
 	}
 	return CodeUnknown, nil
 }

@@ -38,6 +38,7 @@ var codeTexts = map[ErrorCode]string{
 	CodeChatExpired:      "the chat has ended",
 	CodeNoFallback:       "this widget takes no messages",
 	CodeRetryLater:       "started too often; try again later",
+	CodeDTMFQueueFull:    "too many keys are waiting to be sent; this key was not sent",
 }
 
 // visitorError is an error whose text may be shown to the visitor; err,

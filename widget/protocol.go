@@ -74,7 +74,8 @@ const (
 	// CodeRetryLater refuses a call, chat or left message started too
 	// often (limits.calls, chats, messages_left); Error.RetryAfter says
 	// when to try again.
-	CodeRetryLater ErrorCode = "retry-later"
+	CodeRetryLater    ErrorCode = "retry-later"
+	CodeDTMFQueueFull ErrorCode = "dtmf-queue-full"
 )
 
 // errorCodes lists every code, for docs and tests.
@@ -84,7 +85,7 @@ var errorCodes = []ErrorCode{
 	CodeWidgetRemoved, CodeOverloaded, CodeTimeout, CodeShuttingDown,
 	CodeMediumNotAllowed, CodeAgentUnavailable, CodeCallInProgress, CodeNoCall, CodeTooManyCalls,
 	CodeChatInProgress, CodeAgentBusy, CodeNoChat, CodeChatExpired, CodeNoFallback,
-	CodeRetryLater,
+	CodeRetryLater, CodeDTMFQueueFull,
 }
 
 // fatal reports whether the gateway closes the websocket after this error.
@@ -92,7 +93,7 @@ func (c ErrorCode) fatal() bool {
 	switch c {
 	case CodeUnknownMessage, CodeUnknownAgent, CodeMediumNotAllowed, CodeAgentUnavailable,
 		CodeCallInProgress, CodeNoCall, CodeTooManyCalls, CodeChatInProgress, CodeAgentBusy,
-		CodeNoChat, CodeChatExpired, CodeNoFallback, CodeRetryLater:
+		CodeNoChat, CodeChatExpired, CodeNoFallback, CodeRetryLater, CodeDTMFQueueFull:
 		return false
 	}
 	return true
@@ -219,6 +220,9 @@ type sessionMsg struct {
 	EqualPriority bool              `json:"equalPriority"`
 	CallerName    string            `json:"callerName,omitempty"`
 	Teasers       []string          `json:"teasers,omitempty"`
+	// ExpectedReply is the widget's expected-reply line in the session's
+	// language (else its default language), "" when not set.
+	ExpectedReply string `json:"expectedReply,omitempty"`
 	// LeaveMessage says the widget has a fallback for LeaveMessage.
 	LeaveMessage bool `json:"leaveMessage"`
 }

@@ -140,6 +140,7 @@ func (v *view) session(cat catalog, lang string) (encoded, error) {
 		EqualPriority: w.EqualPriority,
 		CallerName:    w.CallerName,
 		Teasers:       teasers,
+		ExpectedReply: expectedReply(w, lang),
 		LeaveMessage:  w.Fallback != nil,
 	})
 	if err != nil {
@@ -147,4 +148,13 @@ func (v *view) session(cat catalog, lang string) (encoded, error) {
 	}
 	v.sessions[lang] = e
 	return e, nil
+}
+
+// expectedReply is w's expected-reply line in lang, else in its default
+// language.
+func expectedReply(w *config.Widget, lang string) string {
+	if r, ok := w.ExpectedReply[lang]; ok {
+		return r
+	}
+	return w.ExpectedReply[w.Lang]
 }

@@ -122,6 +122,7 @@ limits:
   calls: {per_session: off, per_ip: off, per_agent: off} # every visitor is 127.0.0.1, calling one agent
 calls:
   webrtc_ips: [127.0.0.1] # media with the visitors stays on loopback
+  candidate_networks: [127.0.0.0/8] # and visitors' ICE candidates on this host are probed
   rtp_ports: %s
   webrtc_ports: %s
   max_calls: %d

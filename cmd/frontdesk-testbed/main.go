@@ -35,20 +35,14 @@ import (
 
 // Fixed demo ports, all on 127.0.0.1.
 const (
-	kamailioPort = 15060 // Kamailio UDP and TCP
-	controlPort  = 15099 // HTTP control of the running "up" process
+	kamailioPort = testbed.DemoPort // Kamailio UDP and TCP
+	controlPort  = 15099            // HTTP control of the running "up" process
 )
 
-var demoAgents = []testbed.AgentSpec{
-	{Name: "alice", Password: "alice-demo", Presence: testbed.StatusOnline, AnswerCalls: true, SIPPort: 15070, CtrlPort: 15080},
-	{Name: "bob", Password: "bob-demo", Presence: testbed.StatusBusy, AnswerCalls: true, SIPPort: 15072, CtrlPort: 15081},
-	{Name: "carol", Password: "carol-demo", Presence: testbed.StatusOffline, AnswerCalls: true, SIPPort: 15074, CtrlPort: 15082},
-}
-
-var demoUsers = []testbed.User{
-	{Name: "frontdesk", Password: "frontdesk-demo"}, // the gateway's account
-	{Name: "daytime", Password: "daytime-demo"},     // boolean object, published true
-}
+var (
+	demoAgents = testbed.DemoAgents()
+	demoUsers  = testbed.DemoUsers()
+)
 
 // state is written to DIR/state.json by "up" and read by the other commands.
 type state struct {
@@ -68,13 +62,15 @@ Usage:
   frontdesk-testbed [--dir DIR] dial AGENT URI
   frontdesk-testbed [--dir DIR] accept|hangup AGENT
   frontdesk-testbed [--dir DIR] message AGENT TEXT    the agent chats to the gateway
-  frontdesk-testbed [--dir DIR] inbox AGENT           what the agent received
+  frontdesk-testbed [--dir DIR] inbox AGENT           the messages the agent received (not those it sent)
 
 "up" starts, on 127.0.0.1 only:
   Kamailio           127.0.0.1:15060 (UDP+TCP), domain frontdesk.test
   gateway account    frontdesk / frontdesk-demo
-  agents (baresip)   alice/alice-demo online, bob/bob-demo busy, carol/carol-demo offline
-                     SIP ports 15070, 15072, 15074 (+1 each for TLS), ctrl_tcp 15080-15082
+  agents (baresip)   alice/alice-demo online, bob/bob-demo busy, carol/carol-demo offline,
+                     queue/queue-demo and hotline/hotline-demo (behind the "always" and
+                     the boolean agent), dave/dave-demo (the inactive one)
+                     SIP ports 15070-15078 and 15086 (+1 each for TLS), ctrl_tcp 15080-15085
   boolean object     daytime / daytime-demo, published true
   control (HTTP)     127.0.0.1:15099, used by the other commands
 and runs until SIGINT/SIGTERM. Logs, config and DIR/state.json live in DIR.
@@ -268,11 +264,16 @@ func controlHandler(tb *testbed.Testbed) http.Handler {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
+		n := 0
 		for _, m := range msgs {
 			if strings.Contains(m.Body, "isComposing") {
 				continue
 			}
-			fmt.Fprintf(w, "From: %s\n%s\n\n", m.From, m.Body)
+			n++
+			fmt.Fprintf(w, "received from %s\n%s\n\n", m.From, m.Body)
+		}
+		if n == 0 {
+			fmt.Fprintf(w, "%s has received no messages yet\n", a.Name())
 		}
 	})
 	mux.HandleFunc("POST /boolean", func(w http.ResponseWriter, r *http.Request) {

@@ -125,14 +125,25 @@ func cmdSnippet(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdNew(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("new", "new [--type sidebar|cards]", stderr)
-	typ := fs.String("type", "sidebar", "widget type: sidebar or cards")
+	fs := newFlags("new", "new [sidebar|cards] (or --type sidebar|cards)", stderr)
+	typ := fs.String("type", "", "widget type: sidebar (default) or cards")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
-	t := config.WidgetType(*typ)
+	// The type may also be the one argument: "frontdesk new cards".
+	kind := *typ
+	switch {
+	case fs.NArg() > 1 || (fs.NArg() == 1 && kind != "" && kind != fs.Arg(0)):
+		fs.Usage()
+		return 2
+	case fs.NArg() == 1:
+		kind = fs.Arg(0)
+	case kind == "":
+		kind = string(config.WidgetSidebar)
+	}
+	t := config.WidgetType(kind)
 	if t != config.WidgetSidebar && t != config.WidgetCards {
-		fmt.Fprintf(stderr, "frontdesk new: --type must be sidebar or cards, not %q\n", *typ)
+		fmt.Fprintf(stderr, "frontdesk new: the widget type must be sidebar or cards, not %q\n", kind)
 		return 2
 	}
 	fmt.Fprint(stdout, config.NewWidgetYAML(t))

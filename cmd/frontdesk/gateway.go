@@ -160,9 +160,15 @@ func (g *gateway) Notify(n sip.Notification) {
 // Message implements sip.MessageHandler: chat replies from agents.
 func (g *gateway) Message(m sip.IncomingMessage) int { return g.chat.Message(m) }
 
-// SubscriptionLost implements sip.Handler.
+// SubscriptionLost implements sip.Handler: what was known of the target is
+// forgotten, also when a reload removed it (an agent added again later starts
+// unknown, not with the state it had before).
 func (g *gateway) SubscriptionLost(t sip.Target, err error) {
-	g.log.Warn("subscription lost", "uri", t.URI, "event", t.Event, "err", err)
+	if errors.Is(err, sip.ErrSubscriptionRemoved) {
+		g.log.Debug("subscription removed", "uri", t.URI, "event", t.Event)
+	} else {
+		g.log.Warn("subscription lost", "uri", t.URI, "event", t.Event, "err", err)
+	}
 	if g.store.Reset(t.URI, string(t.Event)) {
 		g.hub.Changed()
 	}
@@ -197,7 +203,12 @@ func (g *gateway) apply(old, cfg *config.Config) {
 		g.chat.SetConfig(cfg.Chat)
 	}
 	if ch.Calls {
-		g.log.Warn("calls settings changed: port ranges and addresses take effect after a restart; limits and timeouts at once")
+		g.log.Warn("calls settings changed: port ranges and addresses take effect after a restart; limits, timeouts and candidate networks at once")
+		if g.media != nil {
+			if err := g.media.SetCandidateNetworks(cfg.Calls.CandidateNetworks); err != nil {
+				g.log.Error("calls.candidate_networks not applied", "err", err)
+			}
+		}
 	}
 	if ch.HTTP {
 		g.log.Warn("http or admin settings changed: they take effect after a restart")

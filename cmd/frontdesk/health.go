@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/frontdesk-gw/frontdesk/bridge"
 	"github.com/frontdesk-gw/frontdesk/sip"
 	"github.com/frontdesk-gw/frontdesk/widget"
 )
@@ -90,6 +91,9 @@ func (g *gateway) health() (h health, ready bool) {
 			h.Config.ReloadError = err.Error()
 			h.Warnings = append(h.Warnings, "the config file has errors; the last good config serves: "+err.Error())
 		}
+	}
+	if st.Warning != "" { // SIP settings in the file that need a restart
+		h.Warnings = append(h.Warnings, st.Warning)
 	}
 	if !h.CallsEnabled {
 		h.Warnings = append(h.Warnings, "calls are disabled: the media bridge could not be set up (see the log)")
@@ -203,6 +207,16 @@ func (g *gateway) metrics() *prometheus.Registry {
 	counter("frontdesk_sip_notifies_total", "NOTIFY requests received for subscriptions.", func() float64 {
 		return float64(g.notifies.Load())
 	})
+	for _, reason := range sip.RejectReasons() {
+		r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "frontdesk_sip_rejected_total",
+			Help:        "Incoming SIP dropped or refused: from an untrusted source, not SIP, or a chat reply over UDP while the gateway uses TCP/TLS.",
+			ConstLabels: prometheus.Labels{"reason": reason},
+		}, func() float64 { return float64(g.ua.Status().Rejected[reason]) }))
+	}
+	counter("frontdesk_sip_pbx_lost_total", "Times the PBX stopped answering or forgot the registration; each is followed by registering and subscribing again.", func() float64 {
+		return float64(g.ua.Status().PBXLost)
+	})
 	counter("frontdesk_sip_notify_bad_bodies_total", "NOTIFY bodies that could not be parsed.", func() float64 {
 		return float64(g.badBody.Load())
 	})
@@ -216,6 +230,19 @@ func (g *gateway) metrics() *prometheus.Registry {
 		counter("frontdesk_tls_certificate_reload_failures_total", "Changed TLS certificate files refused (the previous certificate serves).", func() float64 {
 			return float64(g.cert.Status().Failures)
 		})
+	}
+	if g.media != nil {
+		for reason, f := range map[string]func(bridge.Rejected) uint64{
+			"source": func(r bridge.Rejected) uint64 { return r.Source },
+			"srtp":   func(r bridge.Rejected) uint64 { return r.SRTP },
+			"header": func(r bridge.Rejected) uint64 { return r.Header },
+		} {
+			r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name:        "frontdesk_rtp_rejected_packets_total",
+				Help:        "RTP and RTCP packets from the PBX side refused: from a source that is not the PBX's, failing SRTP authentication, or not RTP.",
+				ConstLabels: prometheus.Labels{"reason": reason},
+			}, func() float64 { return float64(f(g.media.Rejected())) }))
+		}
 	}
 	if g.watcher != nil {
 		counter("frontdesk_config_reloads_total", "Successful config reloads.", func() float64 {

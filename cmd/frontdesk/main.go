@@ -14,7 +14,7 @@ Usage:
   frontdesk serve   [--config FILE] [--sip-trace] [--log-level LEVEL] [--log-format text|json]
   frontdesk check   [--config FILE]
   frontdesk snippet [--config FILE] WIDGET-ID
-  frontdesk new     [--type sidebar|cards]
+  frontdesk new     [sidebar|cards]
   frontdesk version
 
 Commands:

@@ -138,6 +138,30 @@ func TestNewPrintsAStanzaThatParses(t *testing.T) {
 	}
 }
 
+// TestNewTakesTheTypeAsArgument: "frontdesk new cards" prints a cards
+// stanza, not a sidebar one.
+func TestNewTakesTheTypeAsArgument(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"new", "cards"}, "type: cards"},
+		{[]string{"new", "sidebar"}, "type: sidebar"},
+		{[]string{"new"}, "type: sidebar"},
+		{[]string{"new", "--type", "cards", "cards"}, "type: cards"},
+	} {
+		code, out, errOut := runCmd(t, c.args...)
+		if code != 0 || !strings.Contains(out, c.want) {
+			t.Errorf("frontdesk %v: exit %d, output lacks %q:\n%s%s", c.args, code, c.want, out, errOut)
+		}
+	}
+	for _, args := range [][]string{{"new", "popup"}, {"new", "cards", "sidebar"}, {"new", "--type", "sidebar", "cards"}} {
+		if code, _, _ := runCmd(t, args...); code != 2 {
+			t.Errorf("frontdesk %v: exit %d, want 2", args, code)
+		}
+	}
+}
+
 // TestLoggerCutsFloodsButKeepsTheTrace: what strangers can trigger cannot
 // flood the log; the SIP trace the operator asked for stays whole.
 func TestLoggerCutsFloodsButKeepsTheTrace(t *testing.T) {

@@ -227,6 +227,7 @@ type agentMedia struct {
 	toneFile  string // aufile as microphone instead of ausine
 	recordDir string // sndfile dumps each call's audio here
 	video     bool   // vp8 plus fakevideo as camera and display
+	srtp      bool   // the srtp module (the account asks for it)
 }
 
 // agentConfig is baresipConfig with an agent's media options applied; the
@@ -243,6 +244,9 @@ func agentConfig(host string, sipPort, ctrlPort int, m agentMedia) string {
 	}
 	if m.recordDir != "" {
 		modules += "module			sndfile.so\n"
+	}
+	if m.srtp {
+		modules += "module			srtp.so\n"
 	}
 	var extra string
 	if m.recordDir != "" {
@@ -297,9 +301,13 @@ func (t *Testbed) startAgent(_ context.Context, spec AgentSpec) (*Agent, error) 
 	if strings.ContainsAny(a.password, ";>\"") {
 		return nil, fmt.Errorf("testbed: agent %s: password must not contain ; > or \"", a.name)
 	}
-	account := fmt.Sprintf("<sip:%s@%s>;auth_user=%s;auth_pass=%s;outbound=\"sip:%s\";regint=300;pubint=0;answermode=%s;audio_codecs=PCMU,PCMA\n",
+	account := fmt.Sprintf("<sip:%s@%s>;auth_user=%s;auth_pass=%s;outbound=\"sip:%s\";regint=300;pubint=0;answermode=%s;audio_codecs=PCMU,PCMA",
 		a.name, Domain, a.name, a.password, t.Addr(), answer)
-	media := agentMedia{video: spec.Video}
+	if spec.SRTP {
+		account += ";mediaenc=srtp-mand"
+	}
+	account += "\n"
+	media := agentMedia{video: spec.Video, srtp: spec.SRTP}
 	if spec.ToneFile != "" {
 		if media.toneFile, err = filepath.Abs(spec.ToneFile); err != nil {
 			return nil, fmt.Errorf("testbed: agent %s: tone file: %w", a.name, err)

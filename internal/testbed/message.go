@@ -34,8 +34,41 @@ type ReceivedMessage struct {
 var ansiRE = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
 // ReceivedMessages reads the MESSAGE requests the agent received so far from
-// its SIP trace (baresip shows received texts nowhere else).
+// its SIP trace (baresip shows received texts nowhere else). The trace also
+// holds the MESSAGEs the agent sent; those, from the agent's own address,
+// are left out.
 func (a *Agent) ReceivedMessages() ([]ReceivedMessage, error) {
+	all, err := a.tracedMessages()
+	if err != nil {
+		return nil, err
+	}
+	own := "sip:" + a.name + "@" + Domain
+	out := all[:0]
+	for _, m := range all {
+		if !sentBy(m.From, own) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// sentBy reports whether the From header value names the address own.
+func sentBy(from, own string) bool {
+	uri := from
+	if i := strings.IndexByte(uri, '<'); i >= 0 {
+		uri = uri[i+1:]
+		if j := strings.IndexByte(uri, '>'); j >= 0 {
+			uri = uri[:j]
+		}
+	} else if j := strings.IndexByte(uri, ';'); j >= 0 {
+		uri = uri[:j]
+	}
+	return strings.EqualFold(strings.TrimSpace(uri), own)
+}
+
+// tracedMessages reads every MESSAGE request in the agent's SIP trace, sent
+// or received.
+func (a *Agent) tracedMessages() ([]ReceivedMessage, error) {
 	f, err := os.Open(a.proc.logPath)
 	if err != nil {
 		return nil, fmt.Errorf("testbed: agent %s log: %w", a.name, err)

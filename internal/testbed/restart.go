@@ -2,6 +2,7 @@ package testbed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,15 +13,36 @@ import (
 // restart does: every registration, subscription and publication it held in
 // memory is gone. Accounts stay. It returns once Kamailio answers OPTIONS.
 func (t *Testbed) RestartPBX(ctx context.Context) error {
+	if err := t.StopPBX(); err != nil {
+		return err
+	}
+	return t.StartPBX(ctx)
+}
+
+// StopPBX stops Kamailio (SIGTERM, SIGKILL after 5 s): the PBX is gone until
+// StartPBX, and what it held in memory with it.
+func (t *Testbed) StopPBX() error {
+	if t.kam == nil {
+		return nil
+	}
+	if err := t.kam.stop(5 * time.Second); err != nil {
+		return fmt.Errorf("testbed: stop kamailio: %w", err)
+	}
+	t.kam = nil
+	t.log.Info("kamailio stopped", "addr", t.Addr())
+	return nil
+}
+
+// StartPBX starts Kamailio again on its port after StopPBX and returns once
+// it answers OPTIONS.
+func (t *Testbed) StartPBX(ctx context.Context) error {
 	if t.kam != nil {
-		if err := t.kam.stop(5 * time.Second); err != nil {
-			return fmt.Errorf("testbed: stop kamailio: %w", err)
-		}
+		return errors.New("testbed: kamailio is running")
 	}
 	if err := t.startKamailio(ctx, 10*time.Second); err != nil {
 		return fmt.Errorf("testbed: restart kamailio: %w", err)
 	}
-	t.log.Info("kamailio restarted", "addr", t.Addr())
+	t.log.Info("kamailio started again", "addr", t.Addr())
 	return nil
 }
 

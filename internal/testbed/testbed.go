@@ -89,6 +89,9 @@ type AgentSpec struct {
 	// generated picture as camera and a display that discards frames
 	// (baresip's vp8 and fakevideo). Without it agents are audio-only.
 	Video bool
+	// SRTP makes the agent's phone insist on SDES-keyed SRTP (RTP/SAVP with
+	// a=crypto; baresip's srtp module, mediaenc srtp-mand).
+	SRTP bool
 }
 
 // Testbed is a running Kamailio plus agents. Close it.

@@ -62,7 +62,9 @@
     gear: 'M4 6h9M17 6h3M4 12h3M11 12h9M4 18h11M19 18h1M15 4v4M9 10v4M17 16v4',
     back: 'M15 5l-7 7 7 7',
     min: 'M5 12h14',
-    send: 'M4 12l16-8-6 16-2-6z'
+    send: 'M4 12l16-8-6 16-2-6z',
+    more: 'M5 12h.01M12 12h.01M19 12h.01',
+    retry: 'M20 11a8 8 0 1 0-2.3 5.7M20 5v6h-6'
   };
   // DTMF frequencies per KEYS row and column, for the keypad's local tone.
   const ROWS = [697, 770, 852, 941];
@@ -81,291 +83,10 @@
     });
   };
 
-  // --- the visitor's storage ---
+  /*__FRONTDESK_PARTS__*/
 
-  // Nothing is written to the visitor's storage before they use a widget:
-  // touched turns true with their first click or key press in a widget, a
-  // call of the JS API by the page, or state an earlier page of this tab
-  // stored. Only sessionStorage is used; it is gone when the tab closes.
-  let touched = false;
-  const storage = () => {
-    try { return win.sessionStorage; } catch (e) { return null; }
-  };
-  const load = (k) => {
-    try {
-      const v = storage().getItem(PREFIX + k);
-      return v ? JSON.parse(v) : null;
-    } catch (e) {
-      return null;
-    }
-  };
-  const save = (k, v) => {
-    if (!touched) return;
-    try {
-      if (v == null) storage().removeItem(PREFIX + k);
-      else storage().setItem(PREFIX + k, JSON.stringify(v));
-    } catch (e) { /* private mode or full: the widget works without */ }
-  };
-  try {
-    const s = storage();
-    for (let i = 0; s && i < s.length; i++) if (String(s.key(i)).indexOf(PREFIX) === 0) touched = true;
-  } catch (e) { /* no storage */ }
-
-  // --- sounds (Web Audio, only after a visitor's gesture) ---
-
-  let actx = null;
-  // sound prepares audio output; call it from a visitor's click or key press.
-  const sound = () => {
-    try {
-      const AC = win.AudioContext || win.webkitAudioContext;
-      if (!actx && AC) actx = new AC();
-      if (actx && actx.state === 'suspended') actx.resume().catch(() => {});
-    } catch (e) {
-      actx = null;
-    }
-  };
-  const tone = (freqs, at, dur, vol) => {
-    const c = actx;
-    if (!c) return null;
-    try {
-      const g = c.createGain();
-      const t0 = c.currentTime + at;
-      g.gain.setValueAtTime(0, t0);
-      g.gain.linearRampToValueAtTime(vol, t0 + 0.02);
-      g.gain.setValueAtTime(vol, t0 + dur - 0.02);
-      g.gain.linearRampToValueAtTime(0, t0 + dur);
-      g.connect(c.destination);
-      freqs.forEach((f) => {
-        const o = c.createOscillator();
-        o.frequency.value = f;
-        o.connect(g);
-        o.start(t0);
-        o.stop(t0 + dur);
-      });
-      return g;
-    } catch (e) {
-      return null;
-    }
-  };
-  const chime = () => {
-    tone([880], 0, 0.12, 0.06);
-    tone([1320], 0.14, 0.18, 0.06);
-  };
-
-  // --- DOM helpers ---
-
-  const el = (tag, cls, text) => {
-    const n = doc.createElement(tag);
-    if (cls) n.className = cls;
-    if (text != null) n.textContent = text;
-    return n;
-  };
-
-  const setText = (n, s) => {
-    if (n.textContent !== s) n.textContent = s;
-  };
-
-  const icon = (name) => {
-    const s = doc.createElementNS(SVG, 'svg');
-    const p = doc.createElementNS(SVG, 'path');
-    s.setAttribute('viewBox', '0 0 24 24');
-    s.setAttribute('class', 'ic');
-    s.setAttribute('aria-hidden', 'true');
-    s.setAttribute('focusable', 'false');
-    p.setAttribute('d', ICONS[name]);
-    s.append(p);
-    return s;
-  };
-
-  // focus moves the keyboard focus to n once no key is held: a focus moved
-  // while Enter is down would let the same key press activate the new
-  // control (or type into it).
-  let keyHeld = false;
-  let pending = null;
-  const flush = () => {
-    const f = pending;
-    pending = null;
-    if (f) f();
-  };
-  const focus = (n) => {
-    if (!n) return;
-    const go = () => { if (n.isConnected) n.focus({ preventScroll: true }); };
-    if (!keyHeld) {
-      go();
-      return;
-    }
-    pending = go;
-    setTimeout(() => { if (pending === go) flush(); }, 1000);
-  };
-  // While the visitor uses the keyboard, the focus is drawn even where
-  // :focus-visible does not match (the widget moved the focus itself after a
-  // key press, and browsers differ on whether that counts).
-  const keyboardMode = (on) => doc.querySelectorAll('[data-frontdesk-host]')
-    .forEach((h) => h.toggleAttribute('data-frontdesk-kbd', on));
-  win.addEventListener('keydown', (e) => {
-    keyHeld = true;
-    if (e.key === 'Tab') keyboardMode(true);
-  }, true);
-  win.addEventListener('pointerdown', () => keyboardMode(false), true);
-  win.addEventListener('keyup', () => {
-    keyHeld = false;
-    flush();
-  }, true);
-  win.addEventListener('blur', () => {
-    keyHeld = false;
-    flush();
-  });
-
-  const setIcon = (b, name) => {
-    const p = b.querySelector('path');
-    if (p) p.setAttribute('d', ICONS[name]);
-  };
-
-  // button makes a button with an optional icon and a label span (b.lbl).
-  const button = (cls, ic, fn, text) => {
-    const b = el('button', cls);
-    b.type = 'button';
-    if (ic) b.append(icon(ic));
-    b.lbl = el('span', null, text);
-    b.append(b.lbl);
-    if (fn) b.addEventListener('click', fn);
-    return b;
-  };
-
-  // fill puts values into a string's {placeholders}: fill('Call {name}', { name: 'Ann' }).
-  const fill = (text, values) => String(text).replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
-
-  const disable = (b, why) => {
-    if (why) {
-      b.setAttribute('aria-disabled', 'true');
-      b.title = why;
-    } else {
-      b.removeAttribute('aria-disabled');
-      b.removeAttribute('title');
-    }
-    if (b.why) setText(b.why, why ? ' – ' + why : '');
-  };
-  const off = (b) => b.getAttribute('aria-disabled') === 'true';
-
-  // Styles go into the shadow root as a constructable stylesheet (shared by
-  // all widgets on the page), else as a <style> element.
-  const adoptStyle = (root) => {
-    try {
-      if (!sheet) {
-        const s = new CSSStyleSheet();
-        s.replaceSync(STYLE);
-        sheet = s;
-      }
-      root.adoptedStyleSheets = [sheet];
-    } catch (e) {
-      root.append(el('style', null, STYLE));
-    }
-  };
-
-  // safeURL returns u as an absolute http(s)/mailto/tel URL, or ''.
-  const safeURL = (u) => {
-    try {
-      const x = new URL(String(u), doc.baseURI);
-      return /^(https?|mailto|tel):$/.test(x.protocol) ? x.href : '';
-    } catch (e) {
-      return '';
-    }
-  };
-
-  const telURL = (s) => 'tel:' + String(s).replace(/[^\d+*#]/g, '');
-
-  const anchor = (href, label, cls, ic, title, blank) => {
-    const a = el('a', cls);
-    a.href = href;
-    if (ic) a.append(icon(ic));
-    a.append(el('span', null, label));
-    if (title) a.title = title;
-    if (blank) {
-      a.target = '_blank';
-      a.rel = 'noopener';
-    }
-    return a;
-  };
-
-  const initials = (s) => {
-    const w = s.trim().split(/\s+/);
-    const first = (x) => Array.from(x || '')[0] || '';
-    return (first(w[0]) + (w.length > 1 ? first(w[w.length - 1]) : '')).toUpperCase();
-  };
-
-  const presenceKey = (p) => (p === 'online' ? 'available' : p === 'busy' ? 'busy' : 'offline');
-
-  const languages = () => {
-    const l = nav.languages;
-    if (l && l.length) return Array.from(l).slice(0, 16);
-    return nav.language ? [nav.language] : [];
-  };
-
-  const has = (i, medium) => Array.isArray(i.media) && i.media.indexOf(medium) >= 0;
-
-  const canCall = () => !!(win.isSecureContext && win.RTCPeerConnection && nav.mediaDevices && nav.mediaDevices.getUserMedia);
-
-  // endKey turns a CallInfo reason into its string key: no-answer → endNoAnswer.
-  const endKey = (r) => 'end' + String(r).replace(/(^|-)(\w)/g, (x, d, c) => c.toUpperCase());
-
-  const clock = (ms) => {
-    const s = Math.max(0, Math.floor(ms / 1000));
-    const two = (n) => (n < 10 ? '0' : '') + n;
-    return (s >= 3600 ? Math.floor(s / 3600) + ':' + two(Math.floor(s / 60) % 60) : Math.floor(s / 60)) + ':' + two(s % 60);
-  };
-
-  // inTime says "in 40 seconds" (or minutes, from 90 s) in lang.
-  const inTime = (sec, lang) => {
-    const [n, unit] = sec >= 90 ? [Math.ceil(sec / 60), 'minute'] : [Math.max(1, Math.ceil(sec)), 'second'];
-    try {
-      return new Intl.RelativeTimeFormat(lang || undefined, { numeric: 'always' }).format(n, unit);
-    } catch (e) {
-      return n + (unit === 'minute' ? ' min' : ' s');
-    }
-  };
-  const timeOf = (iso, lang) => {
-    const d = new Date(iso);
-    if (isNaN(d)) return '';
-    try {
-      return d.toLocaleTimeString(lang || undefined, { hour: '2-digit', minute: '2-digit' });
-    } catch (e) {
-      return d.toTimeString().slice(0, 5);
-    }
-  };
-
-  // gathered resolves when ICE gathering is complete, or after ms.
-  const gathered = (pc, ms) => new Promise((res) => {
-    if (pc.iceGatheringState === 'complete') return res();
-    const t = setTimeout(res, ms);
-    pc.addEventListener('icegatheringstatechange', () => {
-      if (pc.iceGatheringState === 'complete') {
-        clearTimeout(t);
-        res();
-      }
-    });
-  });
-
-  const stopAll = (...tracks) => tracks.forEach((t) => { if (t) t.stop(); });
-
-  // Colour contrast (WCAG 2 relative luminance).
-  const rgb = (s) => {
-    const m = /rgba?\(\s*([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)/.exec(s || '');
-    return m ? [+m[1], +m[2], +m[3]] : null;
-  };
-  const lum = (c) => {
-    const v = c.map((x) => {
-      x /= 255;
-      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
-    });
-    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
-  };
-  const ratio = (a, b) => {
-    const x = lum(a);
-    const y = lum(b);
-    return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
-  };
-
-  // The page asks before it is left while a call or chat runs.
+  // The page asks before it is left while a call runs (a call does not
+  // survive a reload yet); a chat does, so it never asks.
   const guard = (e) => {
     e.preventDefault();
     e.returnValue = '';
@@ -373,7 +94,7 @@
   let guarded = false;
   const updateGuard = () => {
     let busy = false;
-    live.forEach((w) => { if (w.active()) busy = true; });
+    live.forEach((w) => { if (w.calling()) busy = true; });
     if (busy !== guarded) {
       guarded = busy;
       if (busy) win.addEventListener('beforeunload', guard);
@@ -383,39 +104,42 @@
 
   class Widget {
     constructor(id, gw, opts) {
+      this.calls = new CallPart(this);
+      this.chats = new ChatPart(this);
+      this.leave = new LeavePart(this);
       this.id = id;
       this.gw = gw;
       this.pop = opts.pop || null; // popout mode: {agent, call}
       this.agents = new Map(); // agent id → {info, card, pic, want, url, stale}
-      this.s = null; // the last Session
+      this.session = null; // the last Session
       this.type = '';
       this.host = null;
       this.ws = null;
-      this.retry = 0;
-      this.timer = 0;
+      this.retries = 0;
+      this.retryTimer = 0;
       this.dead = false;
       this.paused = false;
       this.ready = false;
       this.opened = false;
-      this.q = [];
+      this.outbox = [];
       this.tokens = 20;
-      this.last = Date.now();
+      this.lastPump = Date.now();
       this.pumpTimer = 0;
       this.view = 'home';
       this.call = null;
       this.chat = null;
       this.unread = 0;
-      this.n = 0; // request ids
+      this.requests = 0; // request ids
       this.pending = '';
       this.visitor = (this.pop && this.pop.name) || '';
-      const saved = load('chat:' + id);
+      const saved = storage.load('chat:' + id);
       if (saved && saved.token && saved.agent) {
         this.chat = { agent: String(saved.agent), dn: String(saved.dn || ''), token: String(saved.token), last: Number(saved.last) || 0,
           items: Array.isArray(saved.items) ? saved.items.slice(-200) : [], state: 'resuming', exp: !!saved.exp };
       }
       live.set(id, this);
       const api = (fn) => (...a) => {
-        touched = true;
+        storage.allow();
         return fn(...a);
       };
       widgets.set(id, {
@@ -424,19 +148,26 @@
         close: () => this.collapse(),
         agents: () => this.snapshot(),
         contact: api(() => this.contact()),
-        call: api((agent, o) => this.startCall(agent || this.pick('voice'), !!(o && o.video))),
-        videoCall: api((agent) => this.startCall(agent || this.pick('video'), true)),
-        hangup: () => this.hangup(),
-        chat: api((agent, text) => this.openChat(agent || this.pick('chat'), text)),
-        endChat: () => this.endChatByVisitor(),
-        leaveMessage: api(() => this.showLeave()),
+        call: api((agent, o) => this.calls.startCall(agent || this.pick('voice'), !!(o && o.video))),
+        videoCall: api((agent) => this.calls.startCall(agent || this.pick('video'), true)),
+        hangup: () => this.calls.hangup(),
+        chat: api((agent, text) => this.chats.openChat(agent || this.pick('chat'), text)),
+        endChat: () => this.chats.endChatByVisitor(),
+        leaveMessage: api(() => this.leave.show()),
         state: () => this.state()
       });
       this.connect();
     }
 
+    // The call and the chat running (or ended and still shown), kept by
+    // their parts.
+    get call() { return this.calls.current; }
+    set call(c) { this.calls.current = c; }
+    get chat() { return this.chats.current; }
+    set chat(h) { this.chats.current = h; }
+
     t(key) {
-      const s = this.s && this.s.strings;
+      const s = this.session && this.session.strings;
       return (s && s[key]) || DEFAULTS[key] || '';
     }
 
@@ -464,7 +195,7 @@
     // --- connection ---
 
     connect() {
-      this.timer = 0;
+      this.retryTimer = 0;
       if (this.dead || this.paused) return;
       let ws;
       try {
@@ -474,7 +205,7 @@
         return;
       }
       this.ws = ws;
-      this.q = [];
+      this.outbox = [];
       this.fresh = true;
       // Pictures asked for on the old connection will not arrive.
       this.agents.forEach((a) => { a.want = a.pic; });
@@ -498,25 +229,25 @@
     // call; a chat waits to be resumed.
     lost() {
       const c = this.call;
-      if (c && c.state !== 'ended') this.endCall('connection-lost');
+      if (c && c.state !== 'ended') this.calls.endCall('connection-lost');
       const h = this.chat;
-      if (h && h.state === 'open') this.setChat('resuming');
-      if (h && h.state === 'opening') this.endChat('failed');
-      if (this.pending === 'leave') this.left({ ok: false });
+      if (h && h.state === 'open') this.chats.setChat('resuming');
+      if (h && h.state === 'opening') this.chats.endChat('failed');
+      if (this.pending === 'leave') this.leave.left({ ok: false });
       this.pending = '';
     }
 
     // schedule reconnects with exponential backoff, 1 s to 30 s, ±25 % jitter.
     schedule() {
-      if (this.dead || this.paused || this.timer) return;
-      const base = 1000 * 2 ** Math.min(this.retry++, 5);
-      this.timer = setTimeout(() => this.connect(), Math.min(30000, base * (0.75 + Math.random() * 0.5)));
+      if (this.dead || this.paused || this.retryTimer) return;
+      const base = 1000 * 2 ** Math.min(this.retries++, 5);
+      this.retryTimer = setTimeout(() => this.connect(), Math.min(30000, base * (0.75 + Math.random() * 0.5)));
     }
 
     pause() {
       this.paused = true;
-      clearTimeout(this.timer);
-      this.timer = 0;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = 0;
       const ws = this.ws;
       this.ws = null;
       if (ws) ws.close();
@@ -525,30 +256,30 @@
 
     resume() {
       this.paused = false;
-      if (!this.ws && !this.timer) this.connect();
+      if (!this.ws && !this.retryTimer) this.connect();
     }
 
     online() {
-      return !!(this.ws && this.ws.readyState === 1 && this.s);
+      return !!(this.ws && this.ws.readyState === 1 && this.session);
     }
 
     // send queues m, keeping well under the gateway's message rate (bursts
     // of GetPicture for large widgets).
     send(m) {
-      this.q.push(JSON.stringify(m));
+      this.outbox.push(JSON.stringify(m));
       this.pump();
     }
 
     pump() {
       const now = Date.now();
-      this.tokens = Math.min(20, this.tokens + (now - this.last) / 125);
-      this.last = now;
+      this.tokens = Math.min(20, this.tokens + (now - this.lastPump) / 125);
+      this.lastPump = now;
       const ws = this.ws;
-      while (this.q.length && this.tokens >= 1 && ws && ws.readyState === 1) {
-        ws.send(this.q.shift());
+      while (this.outbox.length && this.tokens >= 1 && ws && ws.readyState === 1) {
+        ws.send(this.outbox.shift());
         this.tokens--;
       }
-      if (this.q.length && ws && !this.pumpTimer) {
+      if (this.outbox.length && ws && !this.pumpTimer) {
         this.pumpTimer = setTimeout(() => {
           this.pumpTimer = 0;
           this.pump();
@@ -565,25 +296,25 @@
       }
       if (!m || typeof m !== 'object') return;
       switch (m.mt) {
-        case 'Session': this.session(m); break;
+        case 'Session': this.onSession(m); break;
         case 'Info': this.info(m); break;
         case 'Remove': this.drop(m.id); break;
         case 'Picture': this.picture(m); break;
         case 'IceConfig': this.ice = m; this.synced(); break;
-        case 'CallInfo': this.callInfo(m); break;
-        case 'ChatOpened': this.chatOpened(m); break;
-        case 'ChatDelivery': this.delivery(m); break;
-        case 'ChatMessage': this.chatMessage(m); break;
-        case 'ChatTyping': this.typing(!!m.active); break;
-        case 'ChatEnded': this.endChat(m.reason || 'ended'); break;
-        case 'MessageLeft': this.left(m); break;
+        case 'CallInfo': this.calls.callInfo(m); break;
+        case 'ChatOpened': this.chats.chatOpened(m); break;
+        case 'ChatDelivery': this.chats.delivery(m); break;
+        case 'ChatMessage': this.chats.chatMessage(m); break;
+        case 'ChatTyping': this.chats.typing(!!m.active); break;
+        case 'ChatEnded': this.chats.endChat(m.reason || 'ended'); break;
+        case 'MessageLeft': this.leave.left(m); break;
         case 'Error': this.error(m); break;
       }
     }
 
-    session(m) {
-      this.s = m;
-      this.retry = 0;
+    onSession(m) {
+      this.session = m;
+      this.retries = 0;
       const fresh = this.fresh;
       if (fresh) {
         // After (re)connecting the gateway sends the full state; agents it
@@ -672,20 +403,22 @@
         : code === 'no-fallback' ? 'leave' : GENERIC.indexOf(code) >= 0 ? this.pending : '';
       if (kind && kind === this.pending) this.pending = '';
       // retry-later: started too often; the words say how long to wait.
-      const wait = code === 'retry-later' ? this.t('retryLater').replace('{time}', inTime(+m.retryAfter || 60, this.s && this.s.lang)) : '';
+      const wait = code === 'retry-later' ? this.t('retryLater').replace('{time}', inTime(+m.retryAfter || 60, this.session && this.session.lang)) : '';
       if (kind === 'call') {
         const c = this.call;
         if (c && c.state !== 'ended') {
           if (code === 'retry-later') c.retryAfter = Math.max(1, Math.ceil(Number(m.retryAfter) || 1));
-          this.endCall(code === 'agent-unavailable' ? 'unavailable' : code === 'too-many-calls' || code === 'retry-later' ? code : 'failed');
+          this.calls.endCall(code === 'agent-unavailable' ? 'unavailable' : code === 'too-many-calls' || code === 'retry-later' ? code : 'failed');
         }
       } else if (kind === 'chat') {
         const h = this.chat;
         if (h && h.state !== 'ended') {
-          this.endChat(code === 'chat-expired' ? 'ended' : code === 'agent-busy' || code === 'agent-unavailable' || code === 'retry-later' ? code : 'failed', wait);
+          // chat-expired answers a resume: the gateway lost the chat
+          // (restarted, or the visitor was away too long).
+          this.chats.endChat(code === 'chat-expired' ? 'expired' : code === 'agent-busy' || code === 'agent-unavailable' || code === 'retry-later' ? code : 'failed', wait);
         }
       } else if (kind === 'leave') {
-        this.left({ ok: false }, wait);
+        this.leave.left({ ok: false }, wait);
       }
     }
 
@@ -693,10 +426,10 @@
     fail(code, text) {
       console.warn('Frontdesk widget ' + this.id + ' removed: ' + code + (text && text !== code ? ' (' + text + ')' : ''));
       this.dead = true;
-      clearTimeout(this.timer);
+      clearTimeout(this.retryTimer);
       clearTimeout(this.pumpTimer);
       clearInterval(this.teaseTimer);
-      if (this.call) this.endCall('failed');
+      if (this.call) this.calls.endCall('failed');
       const ws = this.ws;
       this.ws = null;
       if (ws) ws.close();
@@ -730,7 +463,7 @@
       this.binds = [];
       const host = (this.host = el('div'));
       // The first click or key press in the widget allows it to store state.
-      const touch = () => { touched = true; };
+      const touch = () => { storage.allow(); };
       host.addEventListener('pointerdown', touch, true);
       host.addEventListener('keydown', touch, true);
       const shadow = (this.shadow = host.attachShadow({ mode: 'open' }));
@@ -747,7 +480,7 @@
       if (type === 'cards') {
         this.box = el('div', 'grid');
         this.offer = el('div', 'offer');
-        this.offer.append(this.L(button('btn', 'mail', (e) => this.showLeave(e.currentTarget)).lbl, 'leaveMessage').parentNode);
+        this.offer.append(this.L(button('btn', 'mail', (e) => this.leave.show(e.currentTarget)).lbl, 'leaveMessage').parentNode);
         root.append(this.box, this.offer);
       }
       this.buildDock();
@@ -756,7 +489,7 @@
       this.mark('call', this.call ? this.call.state : 'idle');
       this.mark('chat', this.chat ? this.chat.state : 'idle');
       if (this.chat) {
-        this.thread();
+        this.chats.thread();
         this.show('chat');
         if (this.chat.exp || type === 'pop') this.expand(false);
       } else {
@@ -779,7 +512,28 @@
       this.badgeSr = el('span', 'sr');
       this.badge.append(this.badgeN, this.badgeSr);
       this.badge.hidden = true;
-      tab.append(icon('chat'), el('span', 'dot'), (this.tabLabel = el('span', 'tl')), this.badge, (this.teaser = el('span', 'teaser')));
+      const words = el('span', 'tx');
+      words.append((this.tabLabel = el('span', 'tl')));
+      // The greeting bubble beside the round launcher: the teasers. The
+      // launcher's own label says the same to assistive technology.
+      this.greet = el('div', 'greet');
+      this.greet.setAttribute('aria-hidden', 'true');
+      this.greet.append((this.teaser = el('span', 'teaser')));
+      this.greet.addEventListener('click', () => this.expand(true));
+      this.tabTeaser = el('span', 'sr');
+      this.tabIcon = icon('chat');
+      this.tabDot = el('span', 'dot');
+      words.append(this.tabTeaser);
+      tab.append(this.tabIcon, this.tabDot, words, this.badge);
+      // While a call runs with the panel collapsed, the bar beside the tab
+      // hangs up.
+      this.tabEnd = button('tabend', 'phone', () => this.calls.hangup());
+      this.L(this.tabEnd, 'hangup', 'aria-label');
+      this.L(this.tabEnd, 'hangup', 'title');
+      this.tabEnd.lbl.remove();
+      this.tabEnd.hidden = true;
+      const bar = (this.bar = el('div', 'bar'));
+      bar.append(this.greet, this.tabEnd, tab);
 
       const panel = (this.panel = el('div', 'panel'));
       panel.id = 'panel';
@@ -805,36 +559,43 @@
         const p = this.pop;
         if (this.type === 'pop' && p && p.call) {
           this.popCall = button('btn pri cta', p.call === 'video' ? 'video' : 'phone', (e) => {
-            if (!off(e.currentTarget)) this.startCall(p.agent, p.call === 'video', e.currentTarget);
+            if (!off(e.currentTarget)) this.calls.startCall(p.agent, p.call === 'video', e.currentTarget);
           });
           this.popCall.setAttribute('data-action', 'pop-call');
           this.popCall.why = el('span', 'sr');
           this.popCall.append(this.popCall.why);
           home.append(this.popCall);
         }
-        this.leaveBtn = button('btn', 'mail', (e) => this.showLeave(e.currentTarget));
+        this.leaveBtn = button('btn', 'mail', (e) => this.leave.show(e.currentTarget));
         this.L(this.leaveBtn.lbl, 'leaveMessage');
         const offer = (this.offer = el('div', 'offer'));
         offer.append(this.leaveBtn);
         this.box = el('div', 'list');
         this.foot = el('div', 'foot');
-        home.append(this.empty, offer, this.box, this.foot);
+        // The team: pictures of who is available now, and when an answer
+        // can be expected.
+        this.team = el('div', 'team');
+        this.faces = el('div', 'faces');
+        this.faces.setAttribute('aria-hidden', 'true');
+        this.replyLine = el('p', 'reply');
+        this.team.append(this.faces, this.replyLine);
+        home.append(this.team, this.empty, offer, this.box, this.foot);
       }
       this.stage = el('div', 'stage');
       this.views = {
         name: this.buildName(),
-        call: this.buildCall(),
-        chat: this.buildChat(),
-        leave: this.buildLeave()
+        call: this.calls.build(),
+        chat: this.chats.build(),
+        leave: this.leave.build()
       };
       Object.keys(this.views).forEach((k) => this.stage.append(this.views[k]));
       this.announce = el('div', 'sr');
       this.announce.setAttribute('aria-live', 'polite');
       this.lostNote = this.L(el('p', 'lost'), 'reconnecting');
       this.lostNote.setAttribute('role', 'status');
-      this.lostNote.hidden = !!this.s;
+      this.lostNote.hidden = !!this.session;
       panel.append(head, this.lostNote, home, this.stage, this.announce);
-      this.root.append(tab, panel);
+      this.root.append(bar, panel);
 
       tab.addEventListener('click', () => this.expand(true));
       this.root.addEventListener('keydown', (e) => {
@@ -878,151 +639,8 @@
         input.removeAttribute('aria-invalid');
         sound();
         this.visitor = v;
-        save('name', v);
+        storage.save('name', v);
         this.nameDone(v);
-      });
-      return f;
-    }
-
-    buildCall() {
-      const v = el('div', 'view callv');
-      const vids = (this.vids = el('div', 'vids'));
-      const rv = (this.rv = el('video', 'rv'));
-      const lv = (this.lv = el('video', 'lv'));
-      [rv, lv].forEach((x) => {
-        x.autoplay = true;
-        x.playsInline = true;
-        x.setAttribute('playsinline', '');
-      });
-      lv.muted = true;
-      vids.append(rv, lv);
-      this.cst = el('p', 'cst');
-      this.cst.setAttribute('role', 'status');
-      this.tmr = el('p', 'tmr');
-      this.tmr.setAttribute('role', 'timer');
-      this.note = el('p', 'note');
-      const ctl = (this.ctl = el('div', 'ctl'));
-      this.muteBtn = button('rb', 'mic', () => this.mute());
-      this.camBtn = button('rb', 'video', () => this.camera());
-      this.shareBtn = button('rb', 'screen', () => this.share());
-      this.padBtn = button('rb', 'pad', () => this.toggle(this.padBtn, this.pad));
-      this.L(this.padBtn.lbl, 'keypad');
-      this.devBtn = button('rb', 'gear', () => this.toggle(this.devBtn, this.devs, () => this.devices()));
-      this.L(this.devBtn.lbl, 'devices');
-      this.popBtn = button('rb', 'out', () => this.popOut());
-      this.L(this.popBtn.lbl, 'popOut');
-      this.hangBtn = button('rb end', 'phone', () => this.hangup());
-      this.L(this.hangBtn.lbl, 'hangup');
-      ctl.append(this.muteBtn, this.camBtn, this.shareBtn, this.padBtn, this.devBtn, this.popBtn, this.hangBtn);
-
-      const pad = (this.pad = el('div', 'pad'));
-      pad.setAttribute('role', 'group');
-      this.L(pad, 'keypad', 'aria-label');
-      KEYS.forEach((k) => pad.append(button('key', null, () => this.dtmf(k), k)));
-      pad.addEventListener('keydown', (e) => {
-        const k = e.key === '#' || e.key === '*' || /^[0-9]$/.test(e.key) ? e.key : '';
-        if (k && !e.repeat) this.dtmf(k);
-      });
-      pad.hidden = true;
-
-      const devs = (this.devs = el('div', 'devs'));
-      this.sel = {};
-      [['audioinput', 'microphone'], ['videoinput', 'camera'], ['audiooutput', 'speaker']].forEach(([kind, key]) => {
-        const s = (this.sel[kind] = el('select'));
-        s.addEventListener('change', () => this.device(kind, s.value));
-        devs.append(this.field(key, s));
-      });
-      devs.hidden = true;
-
-      const after = (this.after = el('div', 'row'));
-      this.againBtn = button('btn pri', null, () => this.home());
-      this.L(this.againBtn.lbl, 'dismiss');
-      after.append(this.againBtn);
-      if (this.type === 'pop') {
-        const cw = button('btn', null, () => win.close());
-        this.L(cw.lbl, 'closeWindow');
-        after.append(cw);
-      }
-      v.append(vids, this.cst, this.tmr, this.note, ctl, pad, devs, after);
-      return v;
-    }
-
-    buildChat() {
-      const v = el('div', 'view chatv');
-      const log = (this.log = el('div', 'log'));
-      log.setAttribute('role', 'log');
-      log.setAttribute('aria-live', 'polite');
-      log.setAttribute('aria-relevant', 'additions');
-      log.tabIndex = 0;
-      this.L(log, 'chat', 'aria-label');
-      this.typ = el('p', 'typ');
-      this.typ.hidden = true;
-      const f = (this.chatForm = el('form', 'cf'));
-      f.noValidate = true;
-      const ta = (this.chatIn = el('textarea'));
-      ta.rows = 2;
-      ta.maxLength = 2000;
-      this.L(ta, 'typeMessage', 'aria-label');
-      this.L(ta, 'typeMessage', 'placeholder');
-      const sendBtn = button('sendb', 'send');
-      sendBtn.type = 'submit';
-      this.L(sendBtn.lbl, 'send');
-      sendBtn.lbl.className = 'sr';
-      f.append(ta, sendBtn);
-      f.addEventListener('submit', (e) => {
-        e.preventDefault();
-        this.chatSend();
-      });
-      ta.addEventListener('keydown', (e) => {
-        if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-          e.preventDefault();
-          this.chatSend();
-        }
-      });
-      ta.addEventListener('input', () => this.typingOut());
-      const row = el('div', 'row');
-      this.endChatBtn = button('btn', 'close', () => this.endChatByVisitor());
-      this.L(this.endChatBtn.lbl, 'endChat');
-      this.chatDone = button('btn pri', null, () => this.home());
-      this.L(this.chatDone.lbl, 'dismiss');
-      this.hereBtn = button('btn', null, () => this.continueHere());
-      this.L(this.hereBtn.lbl, 'continueHere');
-      row.append(this.endChatBtn, this.hereBtn, this.chatDone);
-      v.append(log, this.typ, f, row);
-      return v;
-    }
-
-    buildLeave() {
-      const f = (this.leaveForm = el('form', 'view form'));
-      f.noValidate = true;
-      const intro = this.L(el('p'), 'leaveMessageIntro');
-      const name = (this.lvName = el('input'));
-      name.autocomplete = 'name';
-      name.maxLength = 80;
-      const contact = (this.lvContact = el('input'));
-      contact.autocomplete = 'email';
-      contact.maxLength = 200;
-      const text = (this.lvText = el('textarea'));
-      text.rows = 4;
-      text.maxLength = 2000;
-      [name, contact, text].forEach((x) => { x.required = true; });
-      this.lvStatus = el('p', 'lst');
-      this.lvStatus.setAttribute('role', 'status');
-      const row = (this.lvRow = el('div', 'row'));
-      this.lvSend = button('btn pri');
-      this.lvSend.type = 'submit';
-      this.L(this.lvSend.lbl, 'send');
-      const cancel = button('btn', null, () => this.home());
-      this.L(cancel.lbl, 'cancel');
-      row.append(this.lvSend, cancel);
-      this.lvFields = el('div', 'flds');
-      this.lvFields.append(this.field('yourName', name), this.field('contact', contact), this.field('message', text));
-      this.lvClose = button('btn pri', null, () => this.home());
-      this.L(this.lvClose.lbl, 'dismiss');
-      f.append(intro, this.lvFields, this.lvStatus, row, this.lvClose);
-      f.addEventListener('submit', (e) => {
-        e.preventDefault();
-        this.leaveSend();
       });
       return f;
     }
@@ -1055,10 +673,10 @@
       });
       this.head();
       this.tabText();
-      this.callUI();
-      if (this.chat) this.thread();
+      this.calls.callUI();
+      if (this.chat) this.chats.thread();
       if (this.type !== 'sidebar') return;
-      const c = this.s.company || {};
+      const c = this.session.company || {};
       const f = this.foot;
       f.textContent = '';
       if (c.company) f.append(el('span', null, c.company));
@@ -1068,11 +686,11 @@
       const web = c.web && safeURL(c.web);
       if (web) f.append(anchor(web, c.web.replace(/^https?:\/\//i, '').replace(/\/$/, ''), null, null, null, true));
 
-      const teasers = (Array.isArray(this.s.teasers) ? this.s.teasers : []).filter((s) => typeof s === 'string' && s);
+      const teasers = (Array.isArray(this.session.teasers) ? this.session.teasers : []).filter((s) => typeof s === 'string' && s);
       let n = 0;
       clearInterval(this.teaseTimer);
       setText(this.teaser, teasers[0] || '');
-      this.teaser.hidden = !teasers.length;
+      this.tabText();
       if (teasers.length > 1) {
         this.teaseTimer = setInterval(() => setText(this.teaser, teasers[(n = (n + 1) % teasers.length)]), 8000);
       }
@@ -1080,11 +698,11 @@
 
     // head sets the panel's title and its buttons for the current view.
     head() {
-      if (!this.s) return;
+      if (!this.session) return;
       const conv = this.view === 'call' || this.view === 'chat';
       const a = conv && this.agents.get(this.view === 'call' ? this.call && this.call.agent : this.chat && this.chat.agent);
       const dn = a ? a.info.dn || a.info.id : conv ? (this.view === 'chat' && this.chat.dn) || '' : '';
-      setText(this.title, dn || (this.view === 'leave' ? this.t('leaveMessage') : this.type === 'pop' ? this.s.name || this.t('title') : this.t('title')));
+      setText(this.title, dn || (this.view === 'leave' ? this.t('leaveMessage') : this.type === 'pop' ? this.session.name || this.t('title') : this.t('title')));
       this.backBtn.hidden = this.type === 'cards' || this.view === 'home' || this.active();
       // Cards: the panel closes when nothing runs, else it minimizes.
       const min = this.type === 'cards' ? this.active() : false;
@@ -1095,14 +713,30 @@
 
     // tabText labels the tab: the widget, or the conversation running.
     tabText() {
-      if (!this.s) return;
+      if (!this.session) return;
       const c = this.call;
       const h = this.chat;
       let label = this.t('contactUs');
-      if (c && c.state !== 'ended') label = this.t(c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : c.state === 'ringing' ? 'ringing' : 'connecting');
-      else if (h && h.state !== 'ended') label = this.t('chat') + (h.dn ? ': ' + h.dn : '');
+      const calling = this.calling();
+      if (calling) {
+        label = this.t(c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : c.state === 'ringing' ? 'ringing' : 'connecting');
+        if (c.t0) label += ' · ' + clock(Date.now() - c.t0);
+      } else if (h && h.state !== 'ended') {
+        label = this.t('chat') + (h.dn ? ': ' + h.dn : '');
+      } else if (!this.anyOnline && this.session.leaveMessage) {
+        label = this.t('leaveMessage');
+      }
       setText(this.tabLabel, label);
-      this.teaser.hidden = this.active() || !this.teaser.textContent;
+      // The teasers promise someone is there: only while someone is.
+      this.teaser.hidden = this.active() || !this.anyOnline || !this.teaser.textContent;
+      this.greet.hidden = this.teaser.hidden || this.type !== 'sidebar';
+      setText(this.tabTeaser, this.greet.hidden ? '' : ', ' + this.teaser.textContent);
+      // Round launcher while nothing runs; a pill with the state during a
+      // call or chat.
+      this.tab.classList.toggle('round', this.type === 'sidebar' && !this.active());
+      this.tabDot.hidden = this.type === 'sidebar' && !this.anyOnline && !this.active();
+      this.tabEnd.hidden = !calling || !c.sent;
+      setIcon(this.tabIcon, calling ? 'phone' : 'chat');
       const n = this.unread;
       this.badge.hidden = !n;
       setText(this.badgeN, String(n));
@@ -1114,7 +748,7 @@
 
     // render creates or updates agent a's card in place.
     render(a) {
-      if (!this.box || !this.s) return;
+      if (!this.box || !this.session) return;
       const i = a.info;
       let c = a.card;
       if (!c) {
@@ -1149,12 +783,13 @@
       setText(c.ini, initials(dn));
       setText(c.dep, String(i.department || ''));
       c.dep.hidden = !i.department;
-      c.el.setAttribute('data-presence', String(i.presence || 'offline'));
-      setText(c.state, this.t(presenceKey(i.presence)));
+      const chatBusy = i.presence === 'online' && a.chatBusy > Date.now();
+      c.el.setAttribute('data-presence', chatBusy ? 'busy' : String(i.presence || 'offline'));
+      setText(c.state, this.t(chatBusy ? 'inChat' : presenceKey(i.presence)));
       const p = this.pop;
-      c.el.hidden = (this.type === 'sidebar' && i.presence !== 'online' && !this.s.alwaysShow) ||
+      c.el.hidden = (this.type === 'sidebar' && i.presence !== 'online' && !this.session.alwaysShow) ||
         (!!p && !!p.agent && p.agent !== i.id);
-      const sig = JSON.stringify([i.media, i.email, i.phonenumber, i.link, this.s.lang, this.s.strings]);
+      const sig = JSON.stringify([i.media, i.email, i.phonenumber, i.link, this.session.lang, this.session.strings]);
       if (sig !== c.sig) {
         c.sig = sig;
         c.acts.textContent = '';
@@ -1184,9 +819,9 @@
         c.btns[medium] = b;
         out.push(b);
       };
-      act('voice', 'call', 'phone', (b) => this.startCall(i.id, false, b));
-      act('video', 'videoCall', 'video', (b) => this.startCall(i.id, true, b));
-      act('chat', 'chat', 'chat', (b) => this.openChat(i.id, '', b));
+      act('voice', 'call', 'phone', (b) => this.calls.startCall(i.id, false, b));
+      act('video', 'videoCall', 'video', (b) => this.calls.startCall(i.id, true, b));
+      act('chat', 'chat', 'chat', (b) => this.chats.openChat(i.id, '', b));
       if (has(i, 'email') && i.email) out.push(anchor('mailto:' + i.email, this.t('email'), 'btn', 'mail', i.email));
       if (i.phonenumber) out.push(anchor(telURL(i.phonenumber), i.phonenumber, 'btn', 'phone', this.t('phone')));
       const url = i.link && safeURL(i.link.url);
@@ -1194,12 +829,68 @@
       out.forEach((b) => {
         if (!b.hasAttribute('data-action')) b.setAttribute('data-action', /^mailto:/.test(b.href) ? 'email' : /^tel:/.test(b.href) ? 'phone' : 'link');
       });
-      return out;
+      if (out[0]) out[0].classList.add('pri');
+      if (out.length <= 2) return out;
+      // The first action stays in view; the others open under "More".
+      const box = el('div', 'morebox');
+      box.id = 'more-' + (++this.requests);
+      box.hidden = true;
+      box.append(...out.slice(1));
+      const more = button('btn', 'more', () => {
+        box.hidden = !box.hidden;
+        more.setAttribute('aria-expanded', String(!box.hidden));
+        if (!box.hidden) focus(box.querySelector('a,button'));
+      }, this.t('more'));
+      more.setAttribute('aria-expanded', 'false');
+      more.setAttribute('aria-controls', box.id);
+      more.setAttribute('data-more', '');
+      more.setAttribute('aria-label', fill(this.t('moreWays'), { name: String(i.dn || i.id) }));
+      return [out[0], more, box];
+    }
+
+    // alternatives fills box with other ways to reach someone after a call
+    // or chat with agent id did not work: the same again, another available
+    // agent, a chat instead of a call, a message. id '' empties it.
+    alternatives(box, id, failed, video) {
+      const a = id && this.agents.get(id);
+      if (!a || !this.session || this.type === 'pop') {
+        box.textContent = '';
+        box.sig = '';
+        return;
+      }
+      const can = (x, m) => x && has(x.info, m) && !this.reason(x.info, m);
+      const name = (x) => String(x.info.dn || x.info.id);
+      const again = (fn) => () => {
+        this.home();
+        fn();
+      };
+      const out = [];
+      const other = (m) => this.sorted().find((x) => x !== a && can(x, m) && !!x.card && !x.card.el.hidden);
+      if (failed === 'call') {
+        if (can(a, 'voice') && canCall()) out.push(button('btn pri', 'retry', again(() => this.calls.startCall(id, !!video)), this.t('tryAgain')));
+        if (can(a, 'chat')) out.push(button('btn', 'chat', again(() => this.chats.openChat(id)), fill(this.t('chatWith'), { name: name(a) })));
+        const b = canCall() && other('voice');
+        if (b) out.push(button('btn', 'phone', again(() => this.calls.startCall(b.info.id, false)), fill(this.t('callAgent'), { name: name(b) })));
+      } else {
+        if (can(a, 'chat')) out.push(button('btn pri', 'chat', again(() => this.chats.openChat(id)), this.t('newChat')));
+        const b = other('chat');
+        if (b) out.push(button('btn', 'chat', again(() => this.chats.openChat(b.info.id)), fill(this.t('chatWith'), { name: name(b) })));
+        if (can(a, 'voice') && canCall()) out.push(button('btn', 'phone', again(() => this.calls.startCall(id, false)), fill(this.t('callAgent'), { name: name(a) })));
+      }
+      if (this.session.leaveMessage) out.push(button('btn', 'mail', again(() => this.leave.show()), this.t('leaveMessage')));
+      // Unchanged offers stay as they are (and keep the focus).
+      const sig = out.map((b) => b.textContent).join('|');
+      if (sig === box.sig && box.childElementCount) return;
+      box.sig = sig;
+      box.textContent = '';
+      box.append(...out);
     }
 
     // reason says why agent i cannot be reached by medium now, or ''.
     reason(i, medium) {
       if (i.presence !== 'online') return this.t('unavailableReason');
+      const a = this.agents.get(i.id);
+      if (medium === 'chat' && a && a.chatBusy > Date.now()) return this.t('agentBusy');
       if (medium !== 'chat' && !canCall()) return this.t(!win.isSecureContext ? 'insecure' : 'noWebRTC');
       return '';
     }
@@ -1254,7 +945,7 @@
       const on = this.sorted().filter((a) => a.info.presence === 'online' && (!medium || has(a.info, medium) ||
         (medium === 'voice' && has(a.info, 'video'))));
       if (!on.length) return '';
-      return (this.s && this.s.equalPriority ? on[Math.floor(Math.random() * on.length)] : on[0]).info.id;
+      return (this.session && this.session.equalPriority ? on[Math.floor(Math.random() * on.length)] : on[0]).info.id;
     }
 
     // contact opens the preferred action of the agent pick chooses: a call
@@ -1263,15 +954,25 @@
       const id = this.pick('');
       const a = id && this.agents.get(id);
       if (!a) {
-        if (this.s && this.s.leaveMessage) this.showLeave();
+        if (this.session && this.session.leaveMessage) this.leave.show();
         return;
       }
       const i = a.info;
-      const voice = has(i, 'voice') || has(i, 'video');
-      if (voice && (canCall() || !has(i, 'chat'))) this.startCall(id, false, this.cta);
-      else if (has(i, 'chat')) this.openChat(id, '', this.cta);
+      const way = this.contactWay();
+      if (way === 'call') this.calls.startCall(id, false, this.cta);
+      else if (way === 'chat') this.chats.openChat(id, '', this.cta);
       else if (i.email && has(i, 'email')) anchor('mailto:' + i.email).click();
       else if (i.phonenumber) anchor(telURL(i.phonenumber)).click();
+    }
+
+    // contactWay says what "contact us" does with the agent pick chooses:
+    // call, chat or other.
+    contactWay() {
+      const a = this.agents.get(this.pick(''));
+      if (!a) return 'other';
+      const i = a.info;
+      if ((has(i, 'voice') || has(i, 'video')) && (canCall() || !has(i, 'chat'))) return 'call';
+      return has(i, 'chat') ? 'chat' : 'other';
     }
 
     // refresh shows the sidebar only while someone is available (or always
@@ -1279,17 +980,25 @@
     // or when the visitor can leave a message), and offers "leave a
     // message" when nobody is available.
     refresh() {
-      if (!this.s || !this.host) return;
+      if (!this.session || !this.host) return;
       let any = false;
       let online = false;
       this.agents.forEach((a) => {
         any = true;
         if (a.info.presence === 'online') online = true;
       });
-      const leave = !online && !!this.s.leaveMessage && this.type !== 'pop';
+      const leave = !online && !!this.session.leaveMessage && this.type !== 'pop';
+      if (this.anyOnline !== online) {
+        this.anyOnline = online;
+        this.tabText();
+      }
       if (this.offer) this.offer.hidden = !leave;
       if (this.empty) this.empty.hidden = online;
-      if (this.cta) disable(this.cta, online ? '' : this.t('nobodyAvailable'));
+      if (this.cta) {
+        disable(this.cta, online ? '' : this.t('nobodyAvailable'));
+        // The icon says what the button does: a call or a chat.
+        setIcon(this.cta, this.contactWay() === 'chat' ? 'chat' : 'phone');
+      }
       if (this.popCall) {
         const p = this.pop;
         const a = this.agents.get(p.agent);
@@ -1297,12 +1006,41 @@
         disable(this.popCall, a && a.info.presence === 'online' ? '' : this.t('unavailableReason'));
         this.popCall.hidden = !a || !this.ready;
       }
+      // The ways on after a failed call or chat follow availability.
+      const c = this.call;
+      const h = this.chat;
+      if (c && c.state === 'ended' && c.offerFor) this.alternatives(this.calls.callAlts, c.offerFor, 'call', c.video);
+      if (h && h.state === 'ended' && h.offerFor) this.alternatives(this.chats.chatAlts, h.offerFor, 'chat');
       if (this.type !== 'sidebar') return;
-      const show = online || (any && !!this.s.alwaysShow) || leave || this.view !== 'home';
+      this.showTeam();
+      const show = online || (any && !!this.session.alwaysShow) || leave || this.view !== 'home';
       this.host.style.display = show ? '' : 'none';
       this.mark('visible', show ? '1' : '0');
       this.root.classList.toggle('on', online);
       if (!show) this.collapse();
+    }
+
+    // showTeam puts up to three pictures (else initials) of available agents
+    // and the expected-reply line at the top of the panel.
+    showTeam() {
+      const on = this.sorted().filter((a) => a.info.presence === 'online').slice(0, 3);
+      const sig = on.map((a) => a.info.id + a.url).join();
+      if (sig !== this.faces.sig) {
+        this.faces.sig = sig;
+        this.faces.textContent = '';
+        on.forEach((a) => {
+          const f = el('span', 'face', a.url ? null : initials(String(a.info.dn || a.info.id)));
+          if (a.url) {
+            const img = el('img');
+            img.alt = '';
+            img.src = a.url;
+            f.append(img);
+          }
+          this.faces.append(f);
+        });
+      }
+      setText(this.replyLine, String(this.session.expectedReply || ''));
+      this.team.hidden = !on.length && !this.session.expectedReply;
     }
 
     // --- panel ---
@@ -1331,7 +1069,7 @@
       }
       if (this.chat) {
         this.chat = null;
-        this.log.textContent = '';
+        this.chats.log.textContent = '';
         this.mark('chat', 'idle');
         this.unread = 0;
       }
@@ -1368,9 +1106,9 @@
       this.root.classList.add('open');
       this.tab.setAttribute('aria-expanded', 'true');
       this.mark('open', '1');
-      if (this.view === 'chat') this.seen();
+      if (this.view === 'chat') this.chats.seen();
       if (withFocus) this.focusView();
-      if (this.chat) this.keep();
+      if (this.chat) this.chats.keep();
     }
 
     collapse(silent) {
@@ -1380,7 +1118,7 @@
       this.root.classList.remove('open');
       this.tab.setAttribute('aria-expanded', 'false');
       this.mark('open', '0');
-      if (this.chat) this.keep();
+      if (this.chat) this.chats.keep();
       if (!silent && focused && this.host.style.display !== 'none' && (this.type !== 'cards' || this.view !== 'home')) {
         focus(this.tab);
       }
@@ -1391,9 +1129,9 @@
       const v = this.view;
       const c = this.call;
       const h = this.chat;
-      const n = v === 'name' ? this.nameIn : v === 'leave' ? (this.lvFields.hidden ? this.lvClose : this.lvName)
-        : v === 'call' ? (c && c.state === 'ended' ? this.againBtn : this.hangBtn)
-          : v === 'chat' ? (h && h.state === 'ended' ? this.chatDone : this.chatIn)
+      const n = v === 'name' ? this.nameIn : v === 'leave' ? (this.leave.fields.hidden ? this.leave.closeBtn : this.leave.nameIn)
+        : v === 'call' ? (c && c.state === 'ended' ? this.calls.againBtn : this.calls.hangBtn)
+          : v === 'chat' ? (h && h.state === 'ended' ? this.chats.chatDone : this.chats.chatIn)
             : this.cta && !off(this.cta) ? this.cta : this.x.hidden ? null : this.x;
       focus(n);
     }
@@ -1406,6 +1144,11 @@
       this.focusView();
     }
 
+    calling() {
+      const c = this.call;
+      return !!(c && c.state !== 'ended');
+    }
+
     active() {
       const c = this.call;
       const h = this.chat;
@@ -1415,9 +1158,9 @@
     // --- the visitor's name ---
 
     askName(from) {
-      const fixed = this.s && this.s.callerName;
+      const fixed = this.session && this.session.callerName;
       if (fixed) return Promise.resolve(fixed);
-      const n = this.visitor || load('name');
+      const n = this.visitor || storage.load('name');
       if (n) {
         this.visitor = String(n);
         return Promise.resolve(this.visitor);
@@ -1451,8 +1194,6 @@
       });
     }
   }
-
-  /*__FRONTDESK_PARTS__*/
 
   // scan starts every widget whose script tag is on the page and not yet
   // running.
@@ -1505,8 +1246,8 @@
   });
 
   win.addEventListener('online', () => live.forEach((w) => {
-    if (w.timer) {
-      clearTimeout(w.timer);
+    if (w.retryTimer) {
+      clearTimeout(w.retryTimer);
       w.connect();
     }
   }));
@@ -1518,7 +1259,7 @@
     if (e.persisted) live.forEach((w) => w.resume());
   });
   doc.addEventListener('visibilitychange', () => live.forEach((w) => {
-    if (w.seeing()) w.seen();
+    if (w.chats.seeing()) w.chats.seen();
   }));
 
   // [data-frontdesk-copy="ID"] buttons (the preview page) copy the text of

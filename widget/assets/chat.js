@@ -1,0 +1,346 @@
+  // Chat (joined into frontdesk.js by the gateway; see widget/assets.go).
+
+  // ChatDelivery reasons and the words for them; after those in NO_RETRY
+  // sending again cannot help.
+  const FAIL_WHY = { offline: 'whyOffline', rejected: 'whyRejected', timeout: 'whyTimeout', 'too-long': 'whyTooLong',
+    'rate-limited': 'whyRateLimited', ended: 'whyEnded', moved: 'chatMoved' };
+  const NO_RETRY = ['too-long', 'empty', 'ended', 'moved'];
+    // ChatPart is the chat view and the chat it shows: sending, delivery,
+  // replies in order and once, typing, resume after a reload; widget.chat is
+  // its current one.
+  class ChatPart {
+    constructor(widget) {
+      this.widget = widget;
+      this.current = null; // {agent, dn, token, last, acked, items, state, reason}
+    }
+
+    // build makes the chat view.
+    build() {
+      const v = el('div', 'view chatv');
+      const log = (this.log = el('div', 'log'));
+      log.setAttribute('role', 'log');
+      log.setAttribute('aria-live', 'polite');
+      log.setAttribute('aria-relevant', 'additions');
+      log.tabIndex = 0;
+      this.widget.L(log, 'chat', 'aria-label');
+      this.typ = el('p', 'typ');
+      this.typ.hidden = true;
+      const f = (this.chatForm = el('form', 'cf'));
+      f.noValidate = true;
+      const ta = (this.chatIn = el('textarea'));
+      ta.rows = 2;
+      ta.maxLength = 2000;
+      this.widget.L(ta, 'typeMessage', 'aria-label');
+      this.widget.L(ta, 'typeMessage', 'placeholder');
+      const sendBtn = button('sendb', 'send');
+      sendBtn.type = 'submit';
+      this.widget.L(sendBtn.lbl, 'send');
+      sendBtn.lbl.className = 'sr';
+      f.append(ta, sendBtn);
+      f.addEventListener('submit', (e) => {
+        e.preventDefault();
+        this.chatSend();
+      });
+      ta.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+          e.preventDefault();
+          this.chatSend();
+        }
+      });
+      ta.addEventListener('input', () => this.typingOut());
+      const row = el('div', 'row');
+      this.endChatBtn = button('btn', 'close', () => this.endChatByVisitor());
+      this.widget.L(this.endChatBtn.lbl, 'endChat');
+      this.chatDone = button('btn pri', null, () => this.widget.home());
+      this.widget.L(this.chatDone.lbl, 'dismiss');
+      this.hereBtn = button('btn', null, () => this.continueHere());
+      this.widget.L(this.hereBtn.lbl, 'continueHere');
+      row.append(this.endChatBtn, this.hereBtn, this.chatDone);
+      this.chatAlts = el('div', 'alts');
+      v.append(log, this.typ, f, this.chatAlts, row);
+      return v;
+    }
+
+
+    // --- chat ---
+
+    setChat(state) {
+      const h = this.current;
+      h.state = state;
+      this.widget.mark('chat', state);
+      this.chatUI();
+      this.widget.tabText();
+      this.widget.head();
+      this.keep();
+      updateGuard();
+      emit('chat', { widget: this.widget.id, agent: h.agent, state, reason: h.reason || '' });
+    }
+    // keep stores the chat for a page reload, or forgets it once it ended.
+    keep() {
+      const h = this.current;
+      if (!h || !h.token || h.state === 'ended') {
+        storage.save('chat:' + this.widget.id, null);
+        return;
+      }
+      storage.save('chat:' + this.widget.id, { agent: h.agent, dn: h.dn, token: h.token, last: h.last || 0, items: h.items.slice(-200), exp: this.widget.opened });
+    }
+    async openChat(id, text, from) {
+      const h = this.current;
+      if (h && h.state !== 'ended') {
+        if (text && !this.chatIn.value) this.chatIn.value = String(text);
+        this.widget.open('chat', from);
+        return;
+      }
+      const a = this.widget.agents.get(id);
+      if (!a || this.widget.reason(a.info, 'chat')) return;
+      sound();
+      const dn = await this.widget.askName(from);
+      if (dn == null || (this.current && this.current.state !== 'ended')) return;
+      this.current = { agent: id, dn: a.info.dn || id, items: [], state: '' };
+      this.log.textContent = '';
+      this.chatAlts.textContent = '';
+      this.chatIn.value = text ? String(text) : '';
+      this.widget.open('chat', from);
+      this.setChat('opening');
+      if (!this.widget.online()) {
+        this.endChat('failed');
+        return;
+      }
+      this.widget.pending = 'chat';
+      this.widget.send({ mt: 'ChatOpen', dest: id, dn });
+    }
+    chatOpened(m) {
+      const h = this.current;
+      if (!h || h.state === 'ended') return;
+      if (this.widget.pending === 'chat') this.widget.pending = '';
+      h.token = String(m.token || h.token || '');
+      if (m.dest) h.agent = String(m.dest);
+      const a = this.widget.agents.get(h.agent);
+      if (a) h.dn = a.info.dn || h.agent;
+      this.setChat('open');
+      if (!m.resumed) return;
+      // The resume confirmed what this tab has shown; texts whose result
+      // never came are sent again (the gateway ignores an id it has seen).
+      h.acked = h.last;
+      h.items.forEach((it) => {
+        if (it.me && it.st === 'sending') this.widget.send({ mt: 'ChatSend', id: it.id, text: it.text });
+      });
+    }
+    // numbered reports whether the chat event m is new: a number shown
+    // before (a replay after a reconnect) is dropped. New numbers are
+    // confirmed with ChatAck about a second later, together.
+    numbered(m) {
+      const h = this.current;
+      const n = Number(m.seq) || 0;
+      if (!n) return true;
+      if (n <= (h.last || 0)) return false;
+      h.last = n;
+      if (!this.ackTimer) this.ackTimer = setTimeout(() => this.ack(), 1000);
+      return true;
+    }
+    ack() {
+      clearTimeout(this.ackTimer);
+      this.ackTimer = 0;
+      const h = this.current;
+      if (h && h.state === 'open' && h.last > (h.acked || 0) && this.widget.online()) {
+        h.acked = h.last;
+        this.widget.send({ mt: 'ChatAck', seq: h.last });
+      }
+    }
+    chatSend() {
+      const h = this.current;
+      const text = this.chatIn.value.trim();
+      if (!h || h.state !== 'open' || !text) return;
+      sound();
+      h.sent = (h.sent || 0) + 1;
+      const it = { id: 'c' + Date.now().toString(36) + h.n, me: 1, text, time: new Date().toISOString(), st: 'sending' };
+      h.items.push(it);
+      this.chatIn.value = '';
+      this.typingOut(true);
+      this.add(it);
+      if (this.widget.online()) this.widget.send({ mt: 'ChatSend', id: it.id, text });
+      else it.st = 'failed';
+      this.markItem(it);
+      this.keep();
+    }
+    delivery(m) {
+      const h = this.current;
+      if (!h || !this.numbered(m)) return;
+      const it = h.items.find((x) => x.me && x.id === m.id);
+      if (!it) return;
+      it.st = m.state === 'delivered' ? 'delivered' : 'failed';
+      it.why = m.reason || '';
+      this.markItem(it);
+      this.keep();
+    }
+    chatMessage(m) {
+      const h = this.current;
+      if (!h || h.state === 'ended' || typeof m.text !== 'string' || !this.numbered(m)) return;
+      const id = String(m.id || '');
+      if (id && h.items.some((x) => !x.me && x.id === id)) return;
+      const it = { id, text: m.text, time: typeof m.time === 'string' ? m.time : new Date().toISOString() };
+      h.items.push(it);
+      this.typing(false);
+      this.add(it);
+      this.keep();
+      if (!this.seeing()) {
+        this.widget.unread++;
+        chime();
+        this.widget.tabText();
+      }
+      emit('message', { widget: this.widget.id, agent: h.agent, id, text: m.text, time: it.time });
+    }
+    seeing() {
+      return this.widget.opened && this.widget.view === 'chat' && doc.visibilityState !== 'hidden';
+    }
+    seen() {
+      if (!this.widget.unread) return;
+      this.widget.unread = 0;
+      this.widget.tabText();
+    }
+    typing(on) {
+      const h = this.current;
+      clearTimeout(this.typTimer);
+      this.typ.hidden = !on || !h;
+      if (!on || !h) return;
+      setText(this.typ, (h.dn || '') + ' ' + this.widget.t('typing'));
+      this.typTimer = setTimeout(() => { this.typ.hidden = true; }, 15000);
+    }
+    // typingOut tells the agent the visitor types (at most every 3 s), and
+    // that they stopped after 4 s without input or on sending.
+    typingOut(stop) {
+      const h = this.current;
+      if (!h || h.state !== 'open') return;
+      clearTimeout(this.typOut);
+      if (stop) {
+        if (this.typSent) this.widget.send({ mt: 'ChatTyping', active: false });
+        this.typSent = 0;
+        return;
+      }
+      const now = Date.now();
+      if (!this.typSent || now - this.typSent > 3000) {
+        this.typSent = now;
+        this.widget.send({ mt: 'ChatTyping', active: true });
+      }
+      this.typOut = setTimeout(() => this.typingOut(true), 4000);
+    }
+    // endChat shows why the chat ended; text overrides the reason's words.
+    endChat(reason, text) {
+      const h = this.current;
+      if (!h || h.state === 'ended') return;
+      h.reason = reason;
+      if (this.widget.pending === 'chat') this.widget.pending = '';
+      this.typing(false);
+      clearTimeout(this.typOut);
+      this.typSent = 0;
+      const key = { 'agent-busy': 'agentBusy', 'agent-unavailable': 'unavailableReason', failed: 'error', moved: 'chatMoved',
+        expired: 'chatLost', 'shutting-down': 'chatRestarted' }[reason] || 'chatEnded';
+      if (reason === 'agent-busy') {
+        // The agent is in another chat: the card says so for a minute, and
+        // the chat button explains instead of failing again.
+        const a = this.widget.agents.get(h.agent);
+        if (a) {
+          a.chatBusy = Date.now() + 60000;
+          clearTimeout(a.chatBusyTimer);
+          a.chatBusyTimer = setTimeout(() => this.widget.render(a), 60000);
+          this.widget.render(a);
+        }
+      }
+      const p = el('p', 'sys', text || this.widget.t(key));
+      this.log.append(p);
+      this.log.scrollTop = this.log.scrollHeight;
+      this.widget.mark('chat-reason', reason);
+      h.offerFor = reason === 'ended-by-visitor' || reason === 'moved' ? '' : h.agent;
+      this.widget.alternatives(this.chatAlts, h.offerFor, 'chat');
+      this.setChat('ended');
+      if (this.widget.view === 'chat' && this.widget.shadow.activeElement) focus(reason === 'moved' ? this.hereBtn : this.chatDone);
+    }
+    // continueHere takes a chat that went on in another tab back to this one.
+    continueHere() {
+      const h = this.current;
+      if (!h || h.reason !== 'moved' || !this.widget.online()) return;
+      h.reason = '';
+      this.setChat('resuming');
+      this.widget.pending = 'chat';
+      this.widget.send({ mt: 'ChatResume', token: h.token, seq: h.last || 0 });
+    }
+    endChatByVisitor() {
+      const h = this.current;
+      if (!h || h.state === 'ended') return;
+      this.ack();
+      if (h.state === 'open' || h.state === 'resuming') this.widget.send({ mt: 'ChatClose' });
+      this.endChat('ended-by-visitor');
+    }
+    chatUI() {
+      const h = this.current;
+      if (!h) return;
+      const open = h.state === 'open';
+      this.chatForm.hidden = h.state === 'ended';
+      this.chatIn.disabled = !open && h.state !== 'opening' && h.state !== 'resuming';
+      this.chatIn.setAttribute('aria-busy', String(!open));
+      this.endChatBtn.hidden = h.state === 'ended';
+      this.chatDone.hidden = h.state !== 'ended';
+      this.hereBtn.hidden = h.state !== 'ended' || h.reason !== 'moved';
+    }
+    // thread renders the stored conversation without announcing it: only
+    // messages that arrive later are read out by the live log.
+    thread() {
+      const log = this.log;
+      log.setAttribute('aria-live', 'off');
+      log.textContent = '';
+      this.current.items.forEach((it) => this.add(it));
+      setTimeout(() => log.setAttribute('aria-live', 'polite'), 0);
+      this.chatUI();
+    }
+    add(it) {
+      const h = this.current;
+      const n = el('div', 'msg ' + (it.me ? 'me' : 'them'));
+      n.setAttribute('data-id', it.id);
+      const b = el('p', 'bub');
+      const words = el('span', 'txt');
+      words.append(...linkify(it.text));
+      b.append(el('span', 'sr', (it.me ? this.widget.t('you') : h.dn) + ': '), words);
+      const meta = el('p', 'meta');
+      const tm = el('time', null, timeOf(it.time, this.widget.session && this.widget.session.lang));
+      tm.dateTime = it.time;
+      meta.append(tm);
+      if (it.me) {
+        n.st = el('span');
+        n.retry = button('lnkb', 'retry', () => this.resend(it), this.widget.t('retry'));
+        meta.append(n.st, n.retry);
+      }
+      n.append(b, meta);
+      it.node = n;
+      Object.defineProperty(it, 'node', { enumerable: false });
+      this.log.append(n);
+      this.markItem(it);
+      this.log.scrollTop = this.log.scrollHeight;
+    }
+    markItem(it) {
+      const n = it.node;
+      if (!n || !n.st) return;
+      const failed = it.st === 'failed';
+      n.classList.toggle('fail', failed);
+      n.setAttribute('data-state', it.st || '');
+      // A text that did not arrive says why, and can be sent again when
+      // that may help.
+      const why = failed ? this.widget.t(FAIL_WHY[it.why] || 'whyFailed') : '';
+      setText(n.st, ' · ' + this.widget.t(it.st === 'delivered' ? 'delivered' : failed ? 'notDelivered' : 'sending') + (why ? ': ' + why : ''));
+      const h = this.current;
+      n.retry.hidden = !failed || NO_RETRY.indexOf(it.why) >= 0 || !h || h.state !== 'open';
+    }
+    // resend sends a text that was not delivered again, as a new message.
+    resend(it) {
+      const h = this.current;
+      if (!h || h.state !== 'open' || !this.widget.online()) return;
+      h.sent = (h.sent || 0) + 1;
+      it.id = 'c' + Date.now().toString(36) + h.sent;
+      it.st = 'sending';
+      it.why = '';
+      it.node.setAttribute('data-id', it.id);
+      this.widget.send({ mt: 'ChatSend', id: it.id, text: it.text });
+      this.markItem(it);
+      this.keep();
+      focus(this.chatIn);
+    }
+  }

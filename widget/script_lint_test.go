@@ -1,0 +1,55 @@
+package widget
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// eslintBin is ESLint as e2e/package.json pins it (npm ci --prefix e2e;
+// scripts/setup.sh runs that).
+var eslintBin = filepath.Join("..", "e2e", "node_modules", ".bin", "eslint")
+
+// TestServedScriptLints runs ESLint (widget/eslint.config.mjs) on the
+// script the gateway serves, all parts joined. Without Node and ESLint
+// installed it fails, unless FRONTDESK_SKIP_JS=1 says to skip.
+func TestServedScriptLints(t *testing.T) {
+	if os.Getenv("FRONTDESK_SKIP_JS") == "1" {
+		t.Skip("FRONTDESK_SKIP_JS=1")
+	}
+	if _, err := os.Stat(eslintBin); err != nil {
+		t.Fatalf("eslint missing (run npm ci --prefix e2e, or scripts/setup.sh): %v", err)
+	}
+	js, err := widgetScript()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(eslintBin, "--config", "eslint.config.mjs", "--max-warnings", "0",
+		"--stdin", "--stdin-filename", filepath.Join("assets", "frontdesk.served.js"))
+	cmd.Stdin = bytes.NewReader(js)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("eslint on the served script (line numbers are of the joined parts): %v\n%s", err, out)
+	}
+}
+
+// TestWidgetPartsUnit runs the unit tests of the widget's parts that run
+// without a browser (widget/jstest, node:test).
+func TestWidgetPartsUnit(t *testing.T) {
+	if os.Getenv("FRONTDESK_SKIP_JS") == "1" {
+		t.Skip("FRONTDESK_SKIP_JS=1")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node missing (scripts/setup.sh installs it): %v", err)
+	}
+	out, err := exec.Command(node, "--test", "jstest").CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test widget/jstest: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("# fail 0")) || bytes.Contains(out, []byte("# pass 0\n")) {
+		t.Fatalf("node --test ran no test or failed:\n%s", out)
+	}
+	t.Logf("%s", bytes.TrimSpace(out[bytes.LastIndex(out, []byte("# tests")):]))
+}
