@@ -178,7 +178,8 @@ type Calls struct {
 	// (default 30000-30999).
 	RTPPorts string `yaml:"rtp_ports"`
 	// RTPAddress is the local IP address RTP toward the PBX is sent from and
-	// announced in SDP (default: the SIP listen or public address's host).
+	// announced in SDP unless sip.public_address is set (default: the SIP
+	// listen address's host, else the address routed toward the registrar).
 	RTPAddress string `yaml:"rtp_address"`
 	// PublicIP is announced to browsers as the gateway's media address when
 	// it is behind a 1:1 NAT.

@@ -126,8 +126,7 @@ widgets:
 	before := cbRecordings(t, alice)
 	p := newPhone(t, v, phoneOptions{ToneHz: natVisitorHz, IP: natPublicSideIP})
 	p.dial("alice", false)
-	p.expect("alerting", callWait)
-	answer := p.expect("connected", callWait)
+	answer := p.expectAnswered()
 	sdp, _ := answer["sdp"].(string)
 	if !strings.Contains(sdp, " "+natPublicIP+" ") || strings.Contains(sdp, natGatewayIP) {
 		t.Errorf("the browser's answer must name the public address only:\n%s", sdp)

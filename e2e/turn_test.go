@@ -199,8 +199,7 @@ func turnVisitorSide(t *testing.T) {
 
 	p := newPhone(t, v, phoneOptions{ToneHz: turnVisitorHz, IP: insideParam(t, "FD_E2E_IP"), ICEServers: servers})
 	p.dial("alice", false)
-	p.expect("alerting", callWait) // baresip rings, then answers at once
-	p.expect("connected", callWait)
+	p.expectAnswered()
 	p.waitMedia()
 	pair, err := p.pc.GetSenders()[0].Transport().ICETransport().GetSelectedCandidatePair()
 	if err != nil || pair == nil {
@@ -230,6 +229,23 @@ func turnVisitorSide(t *testing.T) {
 	}
 	p.hangUp()
 	p.expect("terminated", callWait)
+}
+
+// expectAnswered waits for CallInfo connected; alerting may come first
+// or not (an agent answering at once may not ring first).
+func (p *phone) expectAnswered() map[string]any {
+	p.t.Helper()
+	deadline := time.Now().Add(callWait)
+	for !p.pending("alerting") && !p.pending("connected") {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("call neither alerting nor connected within %v", callWait)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if p.pending("alerting") {
+		p.expect("alerting", callWait)
+	}
+	return p.expect("connected", callWait)
 }
 
 // waitTone waits (bounded) until the phone hears hz.
