@@ -2,6 +2,7 @@
 #
 #   make demo    set up this machine, start the demo PBX and the gateway
 #   make test    set up this machine and run every test (what CI runs)
+#   make deb     build the Debian package into bin/ (deploy/build-deb.sh)
 #
 # Both call scripts/setup.sh first, which installs what is missing (Debian
 # packages for the test PBX, Go modules) and does nothing when all is there.
@@ -15,7 +16,7 @@ BIN     := bin
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build setup demo test check unit integration fuzz bench lint clean
+.PHONY: all build setup demo test check unit integration fuzz bench lint clean deb
 
 all: build
 
@@ -25,6 +26,10 @@ setup:
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/frontdesk ./cmd/frontdesk
 	$(GO) build -o $(BIN)/frontdesk-testbed ./cmd/frontdesk-testbed
+
+# The Debian package: binary, systemd unit, default config (deploy/).
+deb:
+	GO=$(GO) ./deploy/build-deb.sh $(BIN)
 
 demo: setup build
 	./scripts/demo.sh

@@ -35,6 +35,8 @@ var insideParts = map[string]func(t *testing.T){
 	"turn-gateway": turnGatewaySide,
 	"turn-visitor": turnVisitorSide,
 	"nat-public":   natPublicSide,
+	// TestDebianPackage
+	"package-serve": packageServeSide,
 }
 
 // TestInsideNamespace runs a part of another test inside a network

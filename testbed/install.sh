@@ -4,7 +4,7 @@
 # package is already installed. Run as root or with sudo available.
 set -eu
 
-PACKAGES="kamailio kamailio-presence-modules kamailio-sqlite-modules baresip-core sip-tester sox sqlite3 chromium haproxy nginx libnginx-mod-stream coturn iproute2 iptables"
+PACKAGES="kamailio kamailio-presence-modules kamailio-sqlite-modules baresip-core sip-tester sox sqlite3 chromium haproxy nginx libnginx-mod-stream coturn iproute2 iptables prometheus"
 
 missing=""
 for p in $PACKAGES; do
@@ -35,6 +35,11 @@ fi
 # Debian starts a packaged nginx on port 80; the proxy tests run their own.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled nginx >/dev/null 2>&1; then
 	echo "testbed: note: the system nginx service is enabled; the tests do not need it"
+fi
+# Debian's prometheus package brings promtool, which checks deploy/prometheus;
+# it may also start a Prometheus server, which the tests do not need.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled prometheus >/dev/null 2>&1; then
+	echo "testbed: note: the system prometheus service is enabled; the tests need only promtool"
 fi
 # Debian's coturn package may start a system TURN server; the TURN test
 # runs its own inside a network namespace.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -166,6 +167,13 @@ func (g *gateway) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	_ = enc.Encode(h)
 }
 
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // metrics builds the Prometheus registry; every value is read when scraped.
 func (g *gateway) metrics() *prometheus.Registry {
 	r := prometheus.NewRegistry()
@@ -176,6 +184,17 @@ func (g *gateway) metrics() *prometheus.Registry {
 	counter := func(name, help string, f func() float64) {
 		r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
 	}
+	r.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "frontdesk_build_info",
+		Help:        "Always 1; the labels say which build runs (after an upgrade or a rollback).",
+		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
+	}, func() float64 { return 1 }))
+	gauge("frontdesk_ready", "1 while /readyz answers 200: registered to the PBX, a config in force, not draining.", func() float64 {
+		if _, ready := g.health(); ready {
+			return 1
+		}
+		return 0
+	})
 	gauge("frontdesk_sip_registered", "1 while the gateway is registered to the PBX.", func() float64 {
 		if g.ua.Status().Registration == sip.RegRegistered {
 			return 1
@@ -230,6 +249,9 @@ func (g *gateway) metrics() *prometheus.Registry {
 		counter("frontdesk_tls_certificate_reload_failures_total", "Changed TLS certificate files refused (the previous certificate serves).", func() float64 {
 			return float64(g.cert.Status().Failures)
 		})
+		gauge("frontdesk_tls_certificate_rejected", "1 while the certificate files on disk are refused and the previous certificate serves.", func() float64 {
+			return boolFloat(g.cert.Status().Err != nil)
+		})
 	}
 	if g.media != nil {
 		for reason, f := range map[string]func(bridge.Rejected) uint64{
@@ -252,6 +274,9 @@ func (g *gateway) metrics() *prometheus.Registry {
 		counter("frontdesk_config_reload_failures_total", "Config reloads rejected as invalid.", func() float64 {
 			_, failed := g.watcher.Reloads()
 			return float64(failed)
+		})
+		gauge("frontdesk_config_rejected", "1 while the config file on disk is rejected and the last good config serves.", func() float64 {
+			return boolFloat(g.watcher.LastError() != nil)
 		})
 	}
 	return r

@@ -147,7 +147,10 @@ func TestCheckReadsTheCertificate(t *testing.T) {
 	}
 	_, body := get(t, admin, "/metrics")
 	want := fmt.Sprintf("frontdesk_tls_certificate_expiry_timestamp_seconds %g", float64(good.NotAfter.Unix()))
-	if !strings.Contains(body, want) || !strings.Contains(body, "frontdesk_tls_certificate_reload_failures_total 0") {
-		t.Errorf("/metrics lacks %q and the reload counters", want)
+	for _, w := range []string{want, "frontdesk_tls_certificate_reload_failures_total 0", "frontdesk_tls_certificate_rejected 0",
+		"frontdesk_ready 0", `frontdesk_build_info{goversion="go`} {
+		if !strings.Contains(body, w) {
+			t.Errorf("/metrics lacks %q", w)
+		}
 	}
 }
