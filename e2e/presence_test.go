@@ -251,6 +251,9 @@ func TestPresenceEndToEnd(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "ok\n") || !strings.Contains(string(body), "warning: the config file has errors") {
 			t.Errorf("/readyz with a broken file: %d %q, want 200 with a warning", resp.StatusCode, body)
 		}
+		if n := metricValue(t, gw.metrics(t), "frontdesk_config_rejected"); n != 1 {
+			t.Errorf("frontdesk_config_rejected %v with a broken file, want 1", n)
+		}
 		v.quiet("no changes from an invalid file", 500*time.Millisecond, func(m map[string]any) bool {
 			return m["mt"] == "Session" || m["mt"] == "Remove"
 		})
@@ -272,6 +275,9 @@ func TestPresenceEndToEnd(t *testing.T) {
 		gw.waitHealth("reload error cleared", 10*time.Second, func(code int, h map[string]any) bool {
 			return code == 200 && h["config"].(map[string]any)["reload_error"] == nil
 		})
+		if n := metricValue(t, gw.metrics(t), "frontdesk_config_rejected"); n != 0 {
+			t.Errorf("frontdesk_config_rejected %v after the fix, want 0", n)
+		}
 	})
 
 	t.Run("foreign origin refused", func(t *testing.T) {

@@ -229,10 +229,16 @@ func TestGatewayServesTLS(t *testing.T) {
 		if n := metricValue(t, gw.metrics(t), "frontdesk_tls_certificate_reload_failures_total"); n != 1 {
 			t.Errorf("refusals counted: %v, want 1", n)
 		}
+		if n := metricValue(t, gw.metrics(t), "frontdesk_tls_certificate_rejected"); n != 1 {
+			t.Errorf("frontdesk_tls_certificate_rejected %v while refused, want 1", n)
+		}
 		files.replace(files.key, broken.KeyPEM)
 		files.waitServed(addr, broken, 10*time.Second)
 		if _, body := httpGetCode(t, gw.adminURL+"/readyz"); strings.Contains(body, "TLS certificate") {
 			t.Errorf("/readyz still warns after the fix: %q", body)
+		}
+		if n := metricValue(t, gw.metrics(t), "frontdesk_tls_certificate_rejected"); n != 0 {
+			t.Errorf("frontdesk_tls_certificate_rejected %v after the fix, want 0", n)
 		}
 	})
 }
