@@ -34,6 +34,9 @@
 //     gateway watches them itself (internal/tlscert).
 //   - http.redirect_listen redirects to public_url, so that must be https
 //     (or derived from tls_cert on a port-0 listener).
+//   - With sip.public_address set, the PBX reaches the gateway through a
+//     NAT: Calls.PBXMediaIP (derived, not a key) makes SDP toward the PBX
+//     name that address's host, or calls.public_ip for a host name.
 //
 // Default returns the embedded demo config; example.yaml is the same demo
 // with every key documented, and NewWidgetYAML writes a stanza for a new
