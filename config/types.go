@@ -9,7 +9,8 @@ type Config struct {
 	SIP SIP `yaml:"sip"`
 	// HTTP is the web server that serves the Widget-API and the widget assets.
 	HTTP HTTP `yaml:"http"`
-	// Admin is the operators' listener: liveness, readiness, health, metrics.
+	// Admin is the operators' listener: liveness, readiness, health, metrics
+	// and the admin view.
 	Admin Admin `yaml:"admin"`
 	// ICE lists the STUN and TURN servers handed to visitors' browsers.
 	ICE ICE `yaml:"ice"`
@@ -21,6 +22,9 @@ type Config struct {
 	Chat Chat `yaml:"chat"`
 	// Widgets are the contact widgets websites embed, each with its agents.
 	Widgets []Widget `yaml:"widgets"`
+	// Doctor is what `frontdesk doctor` may use beyond the agents: who
+	// agreed to a test message and a test call.
+	Doctor Doctor `yaml:"doctor"`
 
 	// Source is the file the config was read from ("" for the embedded default).
 	Source string `yaml:"-"`
@@ -115,9 +119,44 @@ type HTTP struct {
 
 // Admin configures the listener for operators and monitoring.
 type Admin struct {
-	// Listen is where /livez, /readyz, /healthz and /metrics are served
-	// (default 127.0.0.1:9480; 127.0.0.1:0 when http.listen's port is 0).
+	// Listen is where /livez, /readyz, /healthz, /metrics and the admin
+	// view (/admin/) are served (default 127.0.0.1:9480; 127.0.0.1:0 when
+	// http.listen's port is 0).
 	Listen string `yaml:"listen"`
+	// TokenEnv names an environment variable holding the admin view's
+	// token (at least 16 characters); TokenFile a file holding it.
+	TokenEnv  string `yaml:"token_env"`
+	TokenFile string `yaml:"token_file"`
+	// TLSCert and TLSKey are PEM files; with both set the admin listener
+	// speaks HTTPS (renewed files are served without a restart).
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// ClientCA is a PEM file of CA certificates: a client certificate they
+	// issued opens the admin view (needs tls_cert and tls_key).
+	ClientCA string `yaml:"client_ca"`
+
+	// ResolvedToken is the token after reading TokenEnv or TokenFile. It
+	// is never logged.
+	ResolvedToken string `yaml:"-"`
+}
+
+// Protected reports whether the admin view asks for a token or a client
+// certificate.
+func (a Admin) Protected() bool { return a.ResolvedToken != "" || a.ClientCA != "" }
+
+// Doctor configures `frontdesk doctor`'s opt-in tests.
+type Doctor struct {
+	// TestAgent is an agent (sip: URI, user@domain or a user of the SIP
+	// domain) who agreed to receive a test MESSAGE.
+	TestAgent string `yaml:"test_agent"`
+	// TestExtension is an extension that agreed to take a test call (an
+	// echo service or a phone that answers): early media, answer, codecs,
+	// hold, DTMF both ways and BYE are checked.
+	TestExtension string `yaml:"test_extension"`
+
+	// TestAgentURI and TestExtensionURI are normalized like Agent.URI.
+	TestAgentURI     string `yaml:"-"`
+	TestExtensionURI string `yaml:"-"`
 }
 
 // ICE lists the servers a browser uses to find a media path.

@@ -52,6 +52,7 @@ func (v *validator) config(c *Config) {
 	}
 	v.chat(&c.Chat)
 	v.widgets(c)
+	v.doctor(&c.Doctor, c)
 }
 
 // pbxMediaIP is the address the PBX sends media to when it reaches the
@@ -311,8 +312,9 @@ func (v *validator) admin(a *Admin, h *HTTP) {
 	if a.Listen == h.Listen && port != "0" {
 		v.p.errf(path, "%q is http.listen too: the admin listener needs a port of its own", a.Listen)
 	}
+	v.adminAccess(a)
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		v.p.warnf(path, "%q is not a loopback address: health details and metrics are reachable from the network; firewall it", a.Listen)
+		v.p.warnf(path, "%q is not a loopback address: health details and metrics are reachable from the network; firewall it%s", a.Listen, unprotectedNote(a))
 	}
 }
 
