@@ -118,4 +118,6 @@
 //
 // Tracing (Options.Trace) hooks this UA's transport read path and its own
 // send path rather than sipgo's process-wide sip.SIPDebug; see trace.go.
+// SetTraceTap hands the same messages to a function (the admin view's live
+// trace) while one is set, with or without Options.Trace.
 package sip

@@ -105,7 +105,8 @@ type UA struct {
 	renewDue         bool
 	epoch            uint64
 
-	trust         atomic.Pointer[trustList] // nil until Run; read per datagram
+	trust         atomic.Pointer[trustList]         // nil until Run; read per datagram
+	tap           atomic.Pointer[func(TraceRecord)] // live trace (trace.go); nil: none
 	rejected      rejects
 	notifies      atomic.Int64
 	regFailures   atomic.Int64
