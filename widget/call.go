@@ -183,3 +183,7 @@ func (s *session) endCall(code ErrorCode) {
 
 // Calls returns the number of running calls.
 func (s *Server) Calls() int { return s.calls.inUse() }
+
+// CallsByAgent returns the running calls per agent address
+// (config.Agent.URI), for the admin view.
+func (s *Server) CallsByAgent() map[string]int { return s.calls.byKey() }
