@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/frontdesk-gw/frontdesk/admin"
 	"github.com/frontdesk-gw/frontdesk/bridge"
 	"github.com/frontdesk-gw/frontdesk/chat"
 	"github.com/frontdesk-gw/frontdesk/config"
@@ -35,6 +37,12 @@ type gateway struct {
 	clientAddr *clientaddr.Resolver
 	// cert is the visitor port's TLS certificate (nil: plain HTTP).
 	cert *tlscert.Cert
+	// The admin view, what it knows of the subscriptions, and the admin
+	// listener's certificate and client CAs (nil: plain HTTP, none).
+	adminView *admin.Server
+	tracker   *admin.Tracker
+	adminCert *tlscert.Cert
+	adminCAs  *x509.CertPool
 
 	cfg      atomic.Pointer[config.Config]
 	notifies atomic.Uint64
@@ -62,9 +70,10 @@ type gatewayOptions struct {
 
 func newGateway(cfg *config.Config, opts gatewayOptions) (*gateway, error) {
 	g := &gateway{
-		log:   opts.Logger,
-		store: presence.NewStore(),
-		hub:   presence.NewHub(20 * time.Millisecond),
+		log:     opts.Logger,
+		store:   presence.NewStore(),
+		hub:     presence.NewHub(20 * time.Millisecond),
+		tracker: admin.NewTracker(),
 	}
 	g.cfg.Store(cfg)
 	ua, err := sip.New(cfg.SIP, g, sip.Options{
@@ -109,6 +118,9 @@ func newGateway(cfg *config.Config, opts gatewayOptions) (*gateway, error) {
 		return nil, fmt.Errorf("create widget server: %w", err)
 	}
 	g.web = web
+	if err := g.setupAdmin(cfg, opts.Logger); err != nil {
+		return nil, err
+	}
 	return g, nil
 }
 
@@ -138,6 +150,7 @@ func (g *gateway) Registration(state sip.RegState, err error) {
 // Notify implements sip.Handler.
 func (g *gateway) Notify(n sip.Notification) {
 	g.notifies.Add(1)
+	g.tracker.Notified(n)
 	var changed bool
 	var err error
 	switch n.Target.Event {
@@ -164,6 +177,7 @@ func (g *gateway) Message(m sip.IncomingMessage) int { return g.chat.Message(m) 
 // forgotten, also when a reload removed it (an agent added again later starts
 // unknown, not with the state it had before).
 func (g *gateway) SubscriptionLost(t sip.Target, err error) {
+	g.tracker.Lost(t, err)
 	if errors.Is(err, sip.ErrSubscriptionRemoved) {
 		g.log.Debug("subscription removed", "uri", t.URI, "event", t.Event)
 	} else {
@@ -289,6 +303,16 @@ func (g *gateway) run(ctx context.Context, httpLn, adminLn net.Listener, watcher
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    8 << 10,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		TLSConfig:         g.adminTLSConfig(),
+	}
+	// Trace streams last until their page leaves: end them on shutdown.
+	adminSrv.RegisterOnShutdown(g.adminView.Close)
+	if g.adminCert != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.adminCert.Run(ctx)
+		}()
 	}
 	if g.cert != nil {
 		// Every handshake gets the certificate in use; renewed files are
@@ -334,7 +358,13 @@ func (g *gateway) run(ctx context.Context, httpLn, adminLn net.Listener, watcher
 	}()
 	go func() {
 		defer wg.Done()
-		if err := adminSrv.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if adminSrv.TLSConfig != nil {
+			err = adminSrv.ServeTLS(adminLn, "", "")
+		} else {
+			err = adminSrv.Serve(adminLn)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			fail(fmt.Errorf("admin server: %w", err))
 		}
 	}()

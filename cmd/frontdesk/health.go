@@ -24,6 +24,7 @@ func (g *gateway) adminRoutes() http.Handler {
 	mux.HandleFunc("GET /readyz", g.serveReady)
 	mux.HandleFunc("GET /healthz", g.serveHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics(), promhttp.HandlerOpts{}))
+	g.adminView.Register(mux) // /admin/: asks for its own credentials
 	return mux
 }
 
