@@ -155,12 +155,13 @@ func (g *gate) allowAttempt(r *http.Request) bool {
 	return refused == ""
 }
 
-// sameOrigin refuses form posts from other sites, as browsers name them
-// in Sec-Fetch-Site and Origin. A request with neither is no browser's
-// cross-site post (and the cookie is SameSite=Strict anyway).
+// sameOrigin refuses form posts from other sites. Browsers say where a
+// request comes from in Sec-Fetch-Site, else in Origin; a request with
+// neither is no browser's cross-site post (and the cookie is
+// SameSite=Strict anyway).
 func sameOrigin(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		return false
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin" || site == "none"
 	}
 	origin := r.Header.Get("Origin")
 	if origin == "" {

@@ -30,7 +30,7 @@
     if (!iso) return '';
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return '';
-    return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
   }
 
   function dateTime(iso) {
@@ -56,7 +56,7 @@
   function bodyDetails(key, sub) {
     if (!sub || !sub.body) return null;
     const summary = 'Last NOTIFY body' + (sub.content_type ? ' (' + sub.content_type + ')' : '') + (sub.truncated ? ', cut' : '');
-    return el('details', { 'data-key': key }, el('summary', {}, summary), el('pre', {}, sub.body));
+    return el('details', { 'data-key': key }, el('summary', {}, summary), el('pre', { tabindex: 0 }, sub.body));
   }
 
   function presenceCell(widgetID, agent) {
@@ -243,7 +243,7 @@
     const firstLine = (e.text.split('\n', 1)[0] || '').trim();
     return el('li', { 'data-dir': e.dir },
       el('div', { class: 'trace-head' }, el('time', { datetime: e.time }, clock(e.time)), ' ', arrow + e.remote + ' (' + e.transport + '): ', el('strong', {}, firstLine)),
-      el('pre', {}, e.text + (e.truncated ? '\n[cut]' : '')));
+      el('pre', { tabindex: 0 }, e.text + (e.truncated ? '\n[cut]' : '')));
   }
 
   function stopTrace(text) {

@@ -64,6 +64,9 @@ type Leaf struct {
 	// NotBefore and NotAfter default to an hour ago and 90 days from now
 	// (as Let's Encrypt issues).
 	NotBefore, NotAfter time.Time
+	// Client, when set, makes a client certificate (TLS client
+	// authentication) with this common name instead.
+	Client string
 }
 
 // Issued is a certificate and its private key, PEM encoded.
@@ -79,7 +82,8 @@ type Issued struct {
 	SPKIHash string
 }
 
-// Issue makes a server certificate signed by the CA, with a fresh key.
+// Issue makes a server (or client) certificate signed by the CA, with a
+// fresh key.
 func (ca *CA) Issue(leaf Leaf) (*Issued, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -108,6 +112,10 @@ func (ca *CA) Issue(leaf Leaf) (*Issued, error) {
 	}
 	if len(leaf.Names) > 0 {
 		tmpl.Subject.CommonName = leaf.Names[0]
+	}
+	if leaf.Client != "" {
+		tmpl.Subject.CommonName = leaf.Client
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
