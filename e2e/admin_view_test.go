@@ -122,7 +122,9 @@ func TestAdminView(t *testing.T) {
 		}
 	})
 
-	row := func(id string) string { return fmt.Sprintf(`document.querySelector('tr[data-agent="%s/%s"]')`, adminWidget, id) }
+	row := func(id string) string {
+		return fmt.Sprintf(`document.querySelector('tr[data-agent="%s/%s"]')`, adminWidget, id)
+	}
 	ruleOf := func(id string) string {
 		var s string
 		tab.eval(row(id)+`.querySelector('.rule').textContent`, &s)
