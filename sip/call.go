@@ -93,15 +93,17 @@ type legKey struct{ callID, localTag string }
 
 // legCmd is a request from the API to the leg's goroutine.
 type legCmd struct {
-	hangup bool
-	digit  byte
-	dur    time.Duration
-	reply  chan legReply // buffered
+	hangup  bool
+	digit   byte
+	dur     time.Duration
+	reoffer []byte        // a new offer of ours (Reinvite)
+	reply   chan legReply // buffered
 }
 
 type legReply struct {
-	tx  sip.ClientTransaction
-	err error
+	tx     sip.ClientTransaction
+	answer []byte // the PBX's answer to a Reinvite
+	err    error
 }
 
 // Call sends an INVITE to req.Target from the registered identity and
@@ -239,6 +241,37 @@ func (l *Leg) SendDTMF(ctx context.Context, digit byte, d time.Duration) error {
 		return statusError("INFO", res)
 	}
 	return nil
+}
+
+// Reinvite sends a new offer of ours in a re-INVITE (hold: a=sendonly,
+// resume: a=sendrecv, a new address) and returns the PBX's answer from the
+// 2xx, which the leg has ACKed; digest challenges are answered. A refusal
+// (488, 491 while the PBX has an exchange of its own under way) returns a
+// *StatusError and keeps the call with the previous SDP; no answer in time
+// ends the call. Reanswer is not called for it.
+func (l *Leg) Reinvite(ctx context.Context, sdp []byte) ([]byte, error) {
+	if len(sdp) == 0 {
+		return nil, errors.New("re-INVITE: an SDP offer is required")
+	}
+	reply := make(chan legReply, 1)
+	select {
+	case l.cmds <- legCmd{reoffer: append([]byte(nil), sdp...), reply: reply}:
+	case <-l.done:
+		return nil, ErrLegEnded
+	case <-ctx.Done():
+		return nil, fmt.Errorf("re-INVITE: %w", ctx.Err())
+	}
+	select {
+	case r := <-reply:
+		if r.err != nil {
+			return nil, fmt.Errorf("re-INVITE: %w", r.err)
+		}
+		return r.answer, nil
+	case <-l.done:
+		return nil, ErrLegEnded
+	case <-ctx.Done():
+		return nil, fmt.Errorf("re-INVITE: %w", ctx.Err())
+	}
 }
 
 // await waits, at most requestTimeout, for the final response of tx and

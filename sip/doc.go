@@ -114,7 +114,12 @@
 // an EndCause mapped from the SIP status (see call_cause.go). When Run's
 // context ends every live leg is hung up, bounded, before unregistering.
 // CallEvents methods must not call Hangup or SendDTMF themselves: the leg's
-// goroutine is the one running them.
+// goroutine is the one running them. Reinvite sends a new offer of ours
+// (hold, resume) in a re-INVITE and returns the answer; it travels as the
+// leg's refresh transaction, so it never crosses a session refresh.
+//
+// Options sends an OPTIONS to the registrar or to a user's address (the
+// doctor's reachability checks).
 //
 // Tracing (Options.Trace) hooks this UA's transport read path and its own
 // send path rather than sipgo's process-wide sip.SIPDebug; see trace.go.
