@@ -19,11 +19,12 @@ import (
 // RenderKamailioConfig renders the Kamailio configuration for a port on
 // 127.0.0.1 and an absolute sqlite database path.
 func RenderKamailioConfig(port int, dbPath string) ([]byte, error) {
-	return renderKamailioConfig("127.0.0.1", port, dbPath)
+	return renderKamailioConfig("127.0.0.1", port, dbPath, Faults{})
 }
 
-// renderKamailioConfig renders the configuration for host:port.
-func renderKamailioConfig(host string, port int, dbPath string) ([]byte, error) {
+// renderKamailioConfig renders the configuration for host:port with the
+// faults asked for.
+func renderKamailioConfig(host string, port int, dbPath string, faults Faults) ([]byte, error) {
 	tmpl, err := template.New("kamailio.cfg").Option("missingkey=error").Parse(assets.KamailioConfig)
 	if err != nil {
 		return nil, fmt.Errorf("testbed: parse kamailio.cfg: %w", err)
@@ -34,7 +35,8 @@ func renderKamailioConfig(host string, port int, dbPath string) ([]byte, error) 
 		Port   int
 		Domain string
 		DBURL  string
-	}{Host: host, Port: port, Domain: Domain, DBURL: "sqlite:///" + dbPath})
+		Faults
+	}{Host: host, Port: port, Domain: Domain, DBURL: "sqlite:///" + dbPath, Faults: faults})
 	if err != nil {
 		return nil, fmt.Errorf("testbed: render kamailio.cfg: %w", err)
 	}
@@ -74,7 +76,7 @@ func createDB(ctx context.Context, path string, users []User) error {
 
 func (t *Testbed) startKamailio(ctx context.Context, timeout time.Duration) error {
 	dbPath := filepath.Join(t.dir, "kamailio.db")
-	cfg, err := renderKamailioConfig(t.host, t.port, dbPath)
+	cfg, err := renderKamailioConfig(t.host, t.port, dbPath, t.faults)
 	if err != nil {
 		return err
 	}

@@ -13,17 +13,23 @@ func TestKamailioConfigChecks(t *testing.T) {
 	if _, err := exec.LookPath("kamailio"); err != nil {
 		t.Skip("kamailio not installed: run testbed/install.sh")
 	}
-	dir := t.TempDir()
-	cfg, err := RenderKamailioConfig(15999, filepath.Join(dir, "k.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "kamailio.cfg")
-	if err := os.WriteFile(path, cfg, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("kamailio", "-c", "-f", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("kamailio -c: %v\n%s", err, out)
+	for name, faults := range map[string]Faults{
+		"working":             {},
+		"no dialog events":    {NoDialogEvents: true},
+		"refusing SUBSCRIBEs": {RefuseSubscribe: true},
+	} {
+		dir := t.TempDir()
+		cfg, err := renderKamailioConfig("127.0.0.1", 15999, filepath.Join(dir, "k.db"), faults)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "kamailio.cfg")
+		if err := os.WriteFile(path, cfg, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("kamailio", "-c", "-f", path).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: kamailio -c: %v\n%s", name, err, out)
+		}
 	}
 }

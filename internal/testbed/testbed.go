@@ -8,6 +8,10 @@
 // them. Every process is started by this package and ended by its PID in
 // Close.
 //
+// Options.Faults misconfigure the PBX on purpose (no dialog event package,
+// SUBSCRIBEs refused) for tests of what the gateway and frontdesk doctor
+// say about such a PBX.
+//
 // For tests of real networks, Network builds network namespaces joined by
 // veth links (ip netns, iptables inside them), and StartTURN runs coturn
 // with use-auth-secret (the TURN REST credentials the gateway mints).
@@ -61,6 +65,20 @@ type Options struct {
 	// StartTimeout bounds each readiness wait in Start (Kamailio answering
 	// OPTIONS, each agent registering). 0 means 10 seconds.
 	StartTimeout time.Duration
+	// Faults misconfigure the PBX on purpose.
+	Faults Faults
+}
+
+// Faults make the test bed's PBX misconfigured on purpose, for tests of
+// what the gateway and frontdesk doctor say about such a PBX.
+type Faults struct {
+	// NoDialogEvents leaves out the dialog event package (Kamailio's
+	// presence_dialoginfo and pua_dialoginfo): a SUBSCRIBE with Event:
+	// dialog is answered 489 Bad Event.
+	NoDialogEvents bool
+	// RefuseSubscribe answers every SUBSCRIBE 403 (after authentication),
+	// as a PBX whose policy does not let the user subscribe.
+	RefuseSubscribe bool
 }
 
 // User is a SIP account on the test bed: sip:Name@frontdesk.test.
@@ -99,6 +117,7 @@ type Testbed struct {
 	dir    string
 	host   string
 	port   int
+	faults Faults
 	log    *slog.Logger
 	kam    *proc
 	agents []*Agent
@@ -154,7 +173,7 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 		}
 	}
 
-	tb = &Testbed{dir: dir, host: host, port: port, log: opts.Log, byName: map[string]*Agent{}}
+	tb = &Testbed{dir: dir, host: host, port: port, faults: opts.Faults, log: opts.Log, byName: map[string]*Agent{}}
 	defer func() {
 		if err != nil {
 			_ = tb.Close()
