@@ -1,10 +1,12 @@
 // Frontdesk admin view: reads /admin/api/state every second and renders
 // it; runs the live SIP trace from /admin/api/trace. Everything from the
 // gateway (agent names, notes, SIP messages) goes into the page as text,
-// never as markup.
-'use strict';
+// never as markup. Linted with widget/eslint.config.mjs
+// (admin/script_lint_test.go).
+/* global fetch, EventSource */
 
 (function adminView() {
+  'use strict';
   const stateURL = '/admin/api/state';
   const traceURL = '/admin/api/trace';
   const pollEvery = 1000;
@@ -190,8 +192,7 @@
     note.textContent = access.note || '';
     byId('updated').textContent = 'Updated ' + clock(state.generated);
     // Re-render only what changed, keeping open details open.
-    const { generated, ...rest } = state;
-    const text = JSON.stringify(rest);
+    const text = JSON.stringify({ ...state, generated: '' });
     if (text === lastRendered) return;
     lastRendered = text;
     const open = new Set(Array.from(document.querySelectorAll('details[open]')).map((d) => d.getAttribute('data-key')));
