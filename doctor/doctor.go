@@ -252,10 +252,9 @@ func portOr(port int, transport string) int {
 type events struct {
 	reg chan regEvent
 
-	mu    sync.Mutex
-	subs  map[sip.Target][]subEvent
-	wake  chan struct{} // signalled on every subscription event
-	dtmfs chan byte
+	mu   sync.Mutex
+	subs map[sip.Target][]subEvent
+	wake chan struct{} // signalled on every subscription event
 }
 
 type regEvent struct {
