@@ -376,7 +376,9 @@
         // While the agent's phone rings the picture pulses; on hold it
         // dims; in a video call the video takes its place.
         const seeing = !ended && c.video && (c.state === 'connected' || c.state === 'held');
-        this.who.hidden = seeing;
+        // The keypad and the settings take the picture's place (the head
+        // still shows who it is).
+        this.who.hidden = seeing || !this.pad.hidden || !this.devices.hidden;
         this.who.className = 'who ' + (ended ? 'ended' : c.state || 'connecting');
         w.root.classList.toggle('vc', seeing);
         this.videos.hidden = !seeing;
@@ -477,7 +479,7 @@
 
       toggle(b, box, then) {
         box.hidden = !box.hidden;
-        b.setAttribute('aria-expanded', String(!box.hidden));
+        this.callUI();
         if (!box.hidden) {
           if (then) then();
           focus(box.querySelector('button,select'));

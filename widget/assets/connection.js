@@ -120,8 +120,9 @@
       socket.addEventListener('close', () => {
         if (this.socket !== socket) return;
         this.socket = null;
-        this.handlers.lost();
+        // Scheduled first: the owner sees that a retry waits.
         this.schedule();
+        this.handlers.lost();
       });
     }
 

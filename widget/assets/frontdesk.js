@@ -548,10 +548,13 @@
     startCall(id, video, from) {
       // Within the visitor's click: audio may start now, not later.
       sound();
+      // Until the call part is there, the button says it is busy.
+      const busy = !this.calls && from;
+      if (busy) from.setAttribute('aria-busy', 'true');
       this.callPart().then((part) => part.startCall(id, video, from), () => {
         const a = this.team.get(id);
         if (a) this.cards.explain(a, this.t('error'));
-      });
+      }).finally(() => { if (busy) from.removeAttribute('aria-busy'); });
     }
 
     // contact opens the preferred action of the agent pick chooses: a call

@@ -124,7 +124,7 @@
       setIcon(this.tab, calling ? 'phone' : 'chat');
       const n = w.unread;
       this.badge.hidden = !n;
-      setText(this.badgeCount, String(n));
+      setText(this.badgeCount, n ? String(n) : '');
       setText(this.badgeWords, n ? ', ' + n + ' ' + w.t('unread') : '');
       w.mark('unread', String(n));
     }
