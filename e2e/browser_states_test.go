@@ -153,6 +153,13 @@ func TestBrowserStates(t *testing.T) {
 		}{"data:image/png;", "Dora Diaz", "Ringing…", true}) {
 			t.Errorf("ringing: %+v; want dora's picture, name and Ringing…", ringing)
 		}
+		// The picture pulses while it rings, unless the visitor asked for
+		// reduced motion (as these tabs do): then nothing moves.
+		var moving int
+		tb.eval(fmt.Sprintf(`fd(%q).getAnimations().length`, w), &moving)
+		if moving != 0 {
+			t.Errorf("%d animations run while ringing with reduced motion", moving)
+		}
 		tb.axe("ringing")
 		tb.screenshots("call-ringing")
 		flowWaitAgentLog(t, dora, "the INVITE", func(l string) bool { return strings.HasPrefix(l, "INVITE sip:dora") })
@@ -192,12 +199,14 @@ func TestBrowserStates(t *testing.T) {
 		var call struct {
 			Vids, Share, Cam, Who bool
 			Note                  string
+			Offers                int
 		}
 		tb.eval(fmt.Sprintf(`(() => { const r = fd(%q); return { Vids: shown(r.querySelector('.vids')), Note: r.querySelector('.note').textContent, Who: shown(r.querySelector('.who img')),
+  Offers: Array.from(r.querySelectorAll('.callv .alts button')).filter(shown).length,
   Share: Array.from(r.querySelectorAll('.ctl button')).some((b) => shown(b) && b.textContent.includes('Share')),
   Cam: Array.from(r.querySelectorAll('.ctl button')).some((b) => shown(b) && b.textContent.includes('Camera')) }; })()`, w), &call)
-		if call.Vids || call.Share || call.Cam || !call.Who || !strings.Contains(call.Note, "audio call") {
-			t.Errorf("audio-only answer of a video call: %+v; want alice's picture, no video pane, share or camera, and a note", call)
+		if call.Vids || call.Share || call.Cam || !call.Who || !strings.Contains(call.Note, "audio call") || call.Offers != 0 {
+			t.Errorf("audio-only answer of a video call: %+v; want alice's picture, no video pane, share or camera, a note, and no offers left from the call before", call)
 		}
 		tb.flowWaitTimer(w, "")
 		tb.axe("audio-only call")

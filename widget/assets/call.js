@@ -219,6 +219,8 @@
         this.current = c;
         setText(this.note, '');
         setText(this.digits, '');
+        // The ways on after the call before are gone with it.
+        this.widget.waysOn.fill(this.alternatives, '');
         this.widget.mark('call-audio-only', '0');
         return c;
       }

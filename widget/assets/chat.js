@@ -115,7 +115,7 @@
       const row = el('div', 'row');
       this.endButton = button('btn', 'close', () => this.endChatByVisitor());
       this.widget.label(this.endButton.lbl, 'endChat');
-      this.doneButton = button('btn pri', null, () => this.widget.home());
+      this.doneButton = button('btn', null, () => this.widget.home());
       this.widget.label(this.doneButton.lbl, 'dismiss');
       this.hereButton = button('btn', null, () => this.continueHere());
       this.widget.label(this.hereButton.lbl, 'continueHere');

@@ -36,7 +36,7 @@
           home.append(b);
         }
       }
-      this.leaveButton = button('btn', 'mail', (e) => { if (!off(e.currentTarget)) w.leave.show(e.currentTarget); });
+      this.leaveButton = button('btn pri', 'mail', (e) => { if (!off(e.currentTarget)) w.leave.show(e.currentTarget); });
       w.label(this.leaveButton.lbl, 'leaveMessage');
       this.offer = el('div', 'offer');
       this.offer.append(this.leaveButton);
@@ -82,6 +82,9 @@
       disable(this.leaveButton, w.online() ? '' : w.t('reconnecting'));
       if (this.empty) this.empty.hidden = online;
       if (this.contactButton) {
+        // With nobody there, leaving a message is the way (no dead button);
+        // while reconnecting it waits, disabled with the reason.
+        this.contactButton.hidden = w.online() && !online && !!w.session.leaveMessage;
         disable(this.contactButton, !w.online() ? w.t('reconnecting') : online ? '' : w.t('nobodyAvailable'));
         // The icon says what the button does: a call or a chat.
         setIcon(this.contactButton, w.contactWay() === 'chat' ? 'chat' : 'phone');

@@ -119,7 +119,8 @@
       // The teasers promise someone is there: only while someone is.
       this.greeting.hidden = w.type !== 'sidebar' || w.active() || !anyone || !this.teaser.lbl.textContent || this.greetingHidden;
       this.tab.classList.toggle('round', w.type === 'sidebar' && !w.active());
-      this.dot.hidden = w.type === 'sidebar' && !anyone && !w.active();
+      // The dot says someone is there: on the round launcher only.
+      this.dot.hidden = !anyone || w.active();
       this.hangupButton.hidden = !calling || !c.sent;
       setIcon(this.tab, calling ? 'phone' : 'chat');
       const n = w.unread;

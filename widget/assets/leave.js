@@ -62,6 +62,7 @@
       this.closeButton.hidden = true;
       this.sendButton.disabled = false;
       setText(this.status, '');
+      this.status.classList.remove('err');
       if (!this.nameInput.value) this.nameInput.value = (this.widget.session && this.widget.session.callerName) || this.widget.visitor || storage.load('name') || '';
       this.update();
       this.widget.panel.open('leave', from);
@@ -101,6 +102,7 @@
       const ok = m.ok === true;
       const bad = { 'bad-contact': this.contactInput, empty: this.textInput, 'too-long': this.textInput }[m.reason];
       setText(this.status, text || this.widget.t(ok ? 'messageSent' : m.reason === 'bad-contact' ? 'badContact' : m.reason === 'too-long' ? 'whyTooLong' : 'messageFailed'));
+      this.status.classList.toggle('err', !ok);
       if (!ok) {
         // The field at fault is marked and focused, so it can be fixed.
         if (bad) {

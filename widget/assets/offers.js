@@ -29,20 +29,22 @@
       };
       const out = [];
       const other = (m) => w.team.sorted().find((x) => x !== a && can(x, m) && w.cards.cards.has(x.id) && !w.cards.cards.get(x.id).el.hidden);
-      const offer = (primary, ic, text, fn) => out.push(button(primary ? 'btn pri' : 'btn', ic, again(fn), text));
+      const offer = (ic, text, fn) => out.push(button('btn', ic, again(fn), text));
       const callable = canCall();
       if (failed === 'call') {
-        if (can(a, 'voice') && callable) offer(true, 'retry', w.t('tryAgain'), () => w.startCall(id, !!video));
-        if (can(a, 'chat')) offer(false, 'chat', fill(w.t('chatWith'), { name: agentName(a) }), () => w.chats.openChat(id));
+        if (can(a, 'voice') && callable) offer('retry', w.t('tryAgain'), () => w.startCall(id, !!video));
+        if (can(a, 'chat')) offer('chat', fill(w.t('chatWith'), { name: agentName(a) }), () => w.chats.openChat(id));
         const b = callable && other('voice');
-        if (b) offer(false, 'phone', fill(w.t('callAgent'), { name: agentName(b) }), () => w.startCall(b.id, false));
+        if (b) offer('phone', fill(w.t('callAgent'), { name: agentName(b) }), () => w.startCall(b.id, false));
       } else {
-        if (can(a, 'chat')) offer(true, 'chat', w.t('newChat'), () => w.chats.openChat(id));
+        if (can(a, 'chat')) offer('chat', w.t('newChat'), () => w.chats.openChat(id));
         const b = other('chat');
-        if (b) offer(false, 'chat', fill(w.t('chatWith'), { name: agentName(b) }), () => w.chats.openChat(b.id));
-        if (can(a, 'voice') && callable) offer(false, 'phone', fill(w.t('callAgent'), { name: agentName(a) }), () => w.startCall(id, false));
+        if (b) offer('chat', fill(w.t('chatWith'), { name: agentName(b) }), () => w.chats.openChat(b.id));
+        if (can(a, 'voice') && callable) offer('phone', fill(w.t('callAgent'), { name: agentName(a) }), () => w.startCall(id, false));
       }
-      if (w.session.leaveMessage) offer(false, 'mail', w.t('leaveMessage'), () => w.leave.show());
+      if (w.session.leaveMessage) offer('mail', w.t('leaveMessage'), () => w.leave.show());
+      // The first way on is the one to take.
+      if (out[0]) out[0].classList.add('pri');
       const why = w.online() ? '' : w.t('reconnecting');
       out.forEach((b) => {
         b.why = el('span', 'sr');
