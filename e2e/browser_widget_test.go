@@ -483,6 +483,9 @@ func (tb *browserTab) axe(state string) {
 		ID, Impact, Help string
 		Nodes            []string
 	}
+	// axe judges the page as it stays: no panel half faded in (animations
+	// that never end, such as a pulse, are part of the state).
+	tb.waitJS("widgets steady for axe", `Array.from(document.querySelectorAll('[data-frontdesk-host]')).every((h) => h.shadowRoot.getAnimations().every((a) => a.playState !== 'running' || a.effect.getTiming().iterations === Infinity))`, browserWait)
 	var res struct {
 		Violations []violation
 		// InShadow counts passed checks on nodes inside the widgets' shadow
