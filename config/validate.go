@@ -48,6 +48,7 @@ func (v *validator) config(c *Config) {
 	v.calls(&c.Calls)
 	v.chat(&c.Chat)
 	v.widgets(c)
+	v.cluster(c.Cluster)
 }
 
 func (v *validator) sip(s *SIP) {
