@@ -13,6 +13,7 @@ import (
 
 	"github.com/frontdesk-gw/frontdesk/bridge"
 	"github.com/frontdesk-gw/frontdesk/chat"
+	"github.com/frontdesk-gw/frontdesk/cluster"
 	"github.com/frontdesk-gw/frontdesk/config"
 	"github.com/frontdesk-gw/frontdesk/internal/clientaddr"
 	"github.com/frontdesk-gw/frontdesk/presence"
@@ -30,6 +31,8 @@ type gateway struct {
 	chat  *chat.Manager
 	media *bridge.Engine // nil when calls could not be set up
 	web   *widget.Server
+	// cluster is nil without a cluster section: a single node.
+	cluster *cluster.Engine
 	// clientAddr finds visitors' addresses behind trusted proxies.
 	clientAddr *clientaddr.Resolver
 
@@ -70,6 +73,9 @@ func newGateway(cfg *config.Config, opts gatewayOptions) (*gateway, error) {
 		return nil, fmt.Errorf("create SIP user agent: %w", err)
 	}
 	g.ua = ua
+	if err := g.newClusterEngine(cfg); err != nil {
+		return nil, err
+	}
 	g.chat = chat.NewManager(chat.Options{
 		Config:   cfg.Chat,
 		Sender:   ua,
@@ -138,6 +144,9 @@ func (g *gateway) Notify(n sip.Notification) {
 	if changed {
 		g.log.Debug("presence changed", "uri", n.Target.URI, "event", n.Target.Event)
 		g.hub.Changed()
+		if g.cluster != nil {
+			g.cluster.Changed(n.Target)
+		}
 	}
 }
 
@@ -153,8 +162,14 @@ func (g *gateway) SubscriptionLost(t sip.Target, err error) {
 	} else {
 		g.log.Warn("subscription lost", "uri", t.URI, "event", t.Event, "err", err)
 	}
+	if g.keepsRemoved(t, err) {
+		return
+	}
 	if g.store.Reset(t.URI, string(t.Event)) {
 		g.hub.Changed()
+		if g.cluster != nil {
+			g.cluster.Changed(t)
+		}
 	}
 }
 
@@ -197,7 +212,10 @@ func (g *gateway) apply(old, cfg *config.Config) {
 	if ch.HTTP {
 		g.log.Warn("http or admin settings changed: they take effect after a restart")
 	}
-	g.ua.SetSubscriptions(targets(cfg))
+	if ch.Cluster {
+		g.log.Warn("cluster settings changed: they take effect after a restart")
+	}
+	g.subscribe(cfg)
 	g.hub.Changed()
 	g.mu.Lock()
 	g.reloadAt = time.Now()
@@ -247,7 +265,15 @@ func (g *gateway) run(ctx context.Context, httpLn, adminLn net.Listener, watcher
 		defer wg.Done()
 		g.hub.Run(ctx)
 	}()
-	g.ua.SetSubscriptions(targets(cfg))
+	clusterCtx, stopCluster := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCluster()
+	var clusterWG sync.WaitGroup
+	clusterWG.Add(1)
+	go func() {
+		defer clusterWG.Done()
+		g.runCluster(clusterCtx)
+	}()
+	g.subscribe(cfg)
 	if watcher != nil {
 		wg.Add(1)
 		go func() {
@@ -297,7 +323,9 @@ func (g *gateway) run(ctx context.Context, httpLn, adminLn net.Listener, watcher
 	select {
 	case <-ctx.Done():
 	case <-g.drain:
-		// Widgets reconnect elsewhere; calls may finish until ctx ends.
+		// Other nodes take the subscriptions over first; widgets reconnect
+		// elsewhere; calls may finish until ctx ends.
+		g.handOver(ctx)
 		g.web.Drain(ctx)
 		cancel()
 	}
@@ -311,6 +339,9 @@ func (g *gateway) run(ctx context.Context, httpLn, adminLn net.Listener, watcher
 	_ = adminSrv.Shutdown(shutdownCtx)
 	stopChat()
 	chatWG.Wait()
+	g.handOver(ctx)
+	stopCluster()
+	clusterWG.Wait()
 	stopUA()
 	uaWG.Wait()
 	if g.media != nil {
