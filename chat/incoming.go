@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -29,6 +30,9 @@ const (
 func (m *Manager) Message(in sip.IncomingMessage) int {
 	from := normalizeAOR(in.From)
 	c, code := m.route(from, in)
+	if c == nil && code == statusNoChat && m.shared != nil {
+		c, code = m.routeShared(from, in)
+	}
 	if c == nil {
 		m.log.Info("chat message from the PBX refused", "from", from, "to", in.To, "ruri", in.RequestURI, "code", code)
 		return code
@@ -73,10 +77,59 @@ func (m *Manager) route(from string, in sip.IncomingMessage) (*Conversation, int
 	}
 	if len(m.byAgent[from]) > 0 {
 		m.log.Warn("chat reply without a chat id: check the PBX's subaddress routing", "from", from, "to", in.To, "ruri", in.RequestURI)
-	} else if c := m.ended[from]; c != nil && c.recentAt(m.now()) && in.ContentType == sip.ContentTypeText {
-		m.tellLateLocked(c)
+	} else if m.shared == nil {
+		m.tellLateLocked(from, in) // in a cluster only once no node holds a chat (routeShared)
 	}
 	return nil, statusNoChat
+}
+
+// tellLateLocked tells the agent whose chat here ended recently that their
+// reply reached nobody. The caller holds m.mu.
+func (m *Manager) tellLateLocked(from string, in sip.IncomingMessage) {
+	if c := m.ended[from]; c != nil && c.recentAt(m.now()) && in.ContentType == sip.ContentTypeText {
+		m.tellEndedLocked(c)
+	}
+}
+
+// statusElsewhere answers a MESSAGE for a chat another node holds: the PBX
+// forked it to every node, and the holder's own answer is the one that
+// counts (a proxy forwards a 2xx at once and prefers 4xx over 5xx).
+const statusElsewhere = 500
+
+// routeShared finds a reply's chat in the cluster when this node does not
+// hold it: another live node does (that node answers), or nobody does and
+// this node takes it over.
+func (m *Manager) routeShared(from string, in sip.IncomingMessage) (*Conversation, int) {
+	id := m.subaddress(in.To)
+	if id == "" {
+		id = m.subaddress(in.RequestURI)
+	}
+	agent := ""
+	if id == "" {
+		agent = from
+	}
+	rec, err := m.shared.TakeForReply(id, agent)
+	switch {
+	case errors.Is(err, ErrHeldElsewhere):
+		return nil, statusElsewhere
+	case err != nil:
+		if id == "" {
+			m.mu.Lock()
+			m.tellLateLocked(from, in)
+			m.mu.Unlock()
+		}
+		return nil, statusNoChat
+	case rec.Agent != from:
+		m.log.Warn("chat reply from someone who is not the chat's agent refused", "chat", rec.ID, "from", from)
+		return nil, statusForbidden
+	case rec.Mode == routingAgent && id != "":
+		return nil, statusNoChat
+	}
+	c, err := m.adopt(rec)
+	if err != nil {
+		return nil, statusNoChat
+	}
+	return c, 0
 }
 
 // subaddress is the chat id in a "username+chatid@host" address, or "".

@@ -66,10 +66,15 @@ type Engine struct {
 	draining    bool
 	cur         *buckets // the running session's, nil between sessions
 
-	nodes  nodeView
-	leases leaseTable
-	avail  availQueue
+	nodes    nodeView
+	leases   leaseTable
+	avail    availQueue
+	chats    ChatHolder // nil until SetChats
+	chatRevs chatRevs
+	nc       atomic.Pointer[nats.Conn]
 }
+
+func (e *Engine) conn() *nats.Conn { return e.nc.Load() }
 
 // Status is what /healthz and /metrics show of the cluster.
 type Status struct {
@@ -233,6 +238,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		return fmt.Errorf("connect to NATS %v: %w", e.cfg.URLs, err)
 	}
 	defer nc.Close()
+	e.nc.Store(nc)
 	e.applySubscriptions() // nothing held yet: nothing subscribed until a session or standalone
 	tick := time.NewTicker(e.ttl / 4)
 	defer tick.Stop()
@@ -274,7 +280,7 @@ func (e *Engine) lose(err error) {
 
 // buckets are the session's key-value stores.
 type buckets struct {
-	leases, avail, nodes jetstream.KeyValue
+	leases, avail, nodes, chats jetstream.KeyValue
 }
 
 func (e *Engine) bucketName(what string) string { return e.cfg.Name + "-" + what }
@@ -291,6 +297,8 @@ func (e *Engine) openBuckets(ctx context.Context, js jetstream.JetStream) (bucke
 			Description: "agents' presence and dialog state, as the subscription holder heard it"}},
 		{&b.nodes, jetstream.KeyValueConfig{Bucket: e.bucketName("nodes"), TTL: e.ttl, History: 1,
 			Description: "live nodes and their config hashes"}},
+		{&b.chats, jetstream.KeyValueConfig{Bucket: e.bucketName("chats"), History: 1,
+			Description: "chats: state, holder, agents' chat slots"}},
 	} {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		store, err := js.CreateOrUpdateKeyValue(cctx, kv.cfg)
@@ -360,6 +368,8 @@ func (e *Engine) session(ctx context.Context, nc *nats.Conn, lost <-chan struct{
 		e.log.Info("cluster engine connected", "node", e.node, "servers", nc.ConnectedUrlRedacted())
 	}
 	run("leases", e.runLeases)
+	run("chat requests", func(ctx context.Context, _ buckets) error { return e.serveChatRequests(ctx, nc) })
+	run("chat sweep", e.sweepChats)
 	run("publish availability", e.publishAvail)
 	var result error
 	select {

@@ -83,6 +83,19 @@ func (g *gateway) handOver(ctx context.Context) {
 	g.cluster.Handover(ctx)
 }
 
+// releaseChats hands this node's chats to the cluster before it stops:
+// other nodes go on with them when their visitors come back, and the
+// agents are told nothing. Alone, or with the engine out of reach, chats
+// end as on a single node.
+func (g *gateway) releaseChats() {
+	if g.cluster == nil || !g.cluster.Status().Connected {
+		return
+	}
+	if n := g.chat.ReleaseAll(); n > 0 {
+		g.log.Info("chats handed to the cluster", "chats", n)
+	}
+}
+
 // clusterHealth adds the cluster's state and warnings to h.
 func (g *gateway) clusterHealth(h *health) {
 	if g.cluster == nil {

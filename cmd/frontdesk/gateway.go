@@ -76,13 +76,20 @@ func newGateway(cfg *config.Config, opts gatewayOptions) (*gateway, error) {
 	if err := g.newClusterEngine(cfg); err != nil {
 		return nil, err
 	}
-	g.chat = chat.NewManager(chat.Options{
+	chatOpts := chat.Options{
 		Config:   cfg.Chat,
 		Sender:   ua,
 		Username: cfg.SIP.Username,
 		Domain:   cfg.SIP.Domain,
 		Log:      opts.Logger.With("component", "chat"),
-	})
+	}
+	if g.cluster != nil {
+		chatOpts.Shared, chatOpts.Node = g.cluster, g.cluster.Node()
+	}
+	g.chat = chat.NewManager(chatOpts)
+	if g.cluster != nil {
+		g.cluster.SetChats(g.chat)
+	}
 	var calls widget.Calls
 	if host, err := rtpHost(cfg.SIP); err != nil {
 		opts.Logger.Error("calls disabled: no address for RTP; set calls.rtp_address", "err", err)
@@ -337,6 +344,7 @@ func (g *gateway) run(ctx context.Context, httpLn, adminLn net.Listener, watcher
 	_ = srv.Shutdown(shutdownCtx)
 	g.web.Close()
 	_ = adminSrv.Shutdown(shutdownCtx)
+	g.releaseChats()
 	stopChat()
 	chatWG.Wait()
 	g.handOver(ctx)
