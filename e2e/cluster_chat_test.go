@@ -4,21 +4,26 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // startClusterHAProxy runs HAProxy in front of the nodes' visitor ports
-// (HTTP mode, websockets, health checks every 300 ms so that a dead node
-// is left out quickly) and returns its address.
+// (HTTP mode, websockets) with the README's settings: /readyz on the admin
+// port checked every 300 ms, so that a dead or draining node is left out
+// quickly. It returns HAProxy's address.
 func startClusterHAProxy(t *testing.T, nodes []*clusterNode) string {
 	t.Helper()
 	port := freeTCPPort(t)
 	var servers strings.Builder
 	for _, n := range nodes {
-		fmt.Fprintf(&servers, "  server %s %s check inter 300ms fall 1 rise 1\n", n.name, n.httpAddr())
+		fmt.Fprintf(&servers, "  server %s %s check port %d inter 300ms fall 1 rise 1\n", n.name, n.httpAddr(), n.adminPort)
 	}
 	startHAProxy(t, fmt.Sprintf(`global
   maxconn 2000
@@ -36,6 +41,7 @@ frontend web
   default_backend frontdesk
 backend frontdesk
   balance roundrobin
+  option httpchk GET /readyz
 %s`, port, servers.String()))
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	waitListening(t, addr)
@@ -160,6 +166,24 @@ func TestClusterChatAnywhere(t *testing.T) {
 	}
 }
 
+// reconnectVia opens a new visitor session through the load balancer,
+// trying again for a few seconds as the widget does while the balancer
+// still sends to a node that is stopping.
+func reconnectVia(t *testing.T, g *gatewayProc, lb string) *visitor {
+	t.Helper()
+	deadline := time.Now().Add(updateLimit)
+	for {
+		conn, _, err := websocket.DefaultDialer.Dial("ws://"+lb+"/ws", http.Header{"Origin": {e2eOrigin}})
+		if err == nil {
+			return g.visitor(conn)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reconnect via %s: %v", lb, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // closed waits (bounded) until v's websocket is closed, skipping what
 // arrives before.
 func (v *visitor) closed(what string) {
@@ -174,5 +198,153 @@ func (v *visitor) closed(what string) {
 		case <-deadline:
 			v.t.Fatalf("%s: still open after %v", what, updateLimit)
 		}
+	}
+}
+
+// chatVisitor is a visitor with an open chat that follows it across
+// reconnects, recording every agent text it is shown.
+type chatVisitor struct {
+	t     *testing.T
+	name  string
+	v     *visitor
+	token   string
+	texts   []string
+	resumes int
+}
+
+// pump reads what has arrived (acknowledging texts) and reports whether
+// the websocket closed.
+func (c *chatVisitor) pump() (closed bool) {
+	for {
+		select {
+		case m, ok := <-c.v.msgs:
+			if !ok {
+				return true
+			}
+			c.note(m)
+		default:
+			return false
+		}
+	}
+}
+
+func (c *chatVisitor) note(m map[string]any) {
+	if m["mt"] == "ChatMessage" {
+		c.texts = append(c.texts, m["text"].(string))
+		c.v.send(fmt.Sprintf(`{"mt":"ChatAck","seq":%d}`, uint64(m["seq"].(float64))))
+	}
+}
+
+// await waits (bounded) until text was shown.
+func (c *chatVisitor) await(text string) {
+	c.t.Helper()
+	deadline := time.After(updateLimit)
+	for !slicesContains(c.texts, text) {
+		select {
+		case m, ok := <-c.v.msgs:
+			if !ok {
+				c.t.Fatalf("%s: websocket closed waiting for %q", c.name, text)
+			}
+			c.note(m)
+		case <-deadline:
+			c.t.Fatalf("%s: %q not shown within %v (shown: %q)", c.name, text, updateLimit, c.texts)
+		}
+	}
+}
+
+func slicesContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// resume reconnects through lb and resumes the chat with the last number
+// shown.
+func (c *chatVisitor) resume(g *gatewayProc, lb string) {
+	c.t.Helper()
+	c.v = reconnectVia(c.t, g, lb)
+	c.v.start(e2eWidget)
+	c.v.send(fmt.Sprintf(`{"mt":"ChatResume","token":%q,"seq":%d}`, c.token, len(c.texts)))
+	m, _ := c.v.waitFor(c.name+" resumed", updateLimit, func(m map[string]any) bool {
+		if m["mt"] == "ChatMessage" {
+			c.note(m)
+		}
+		return m["mt"] == "ChatOpened" || m["mt"] == "Error"
+	})
+	if m["resumed"] != true {
+		c.t.Fatalf("%s: resume: %v", c.name, m)
+	}
+	c.resumes++
+}
+
+// TestClusterRollingRestart: every node in turn drains (SIGTERM) and comes
+// back while two visitors chat through HAProxy: each reconnects when its
+// node goes, resumes on another, and sees every reply once.
+func TestClusterRollingRestart(t *testing.T) {
+	tb, ns := startClusterTestbed(t)
+	body := "chat:\n  resume_grace: 30s\n  send_timeout: 2s\n" + clusterWidgets
+	nodes := startClusterNodes(t, tb, ns, 3, "", "", body)
+	lb := startClusterHAProxy(t, nodes)
+	ctx := ctxT(t, 4*time.Minute)
+
+	var chats []*chatVisitor
+	for _, agent := range []string{"alice", "bob"} {
+		c := &chatVisitor{t: t, name: "visitor of " + agent, v: reconnectVia(t, nodes[0].g, lb)}
+		if _, infos := c.v.start(e2eWidget); infos[agent]["presence"] != "online" {
+			c.v.waitFor(agent+" online", updateLimit, infoOf(agent, "online"))
+		}
+		c.v.send(`{"mt":"ChatOpen","dest":"` + agent + `","dn":"Visitor"}`)
+		opened, _ := c.v.waitFor("chat opened", updateLimit, func(m map[string]any) bool { return m["mt"] == "ChatOpened" })
+		c.token = opened["token"].(string)
+		chats = append(chats, c)
+		waitUntil(t, agent+"'s new-chat notice accepted", updateLimit, func() bool {
+			for _, n := range nodes {
+				for _, l := range n.g.logLines() {
+					if l["msg"] == "chat notice accepted" && l["agent"] == agent+"@frontdesk.test" {
+						return true
+					}
+				}
+			}
+			return false
+		})
+	}
+	agents := []string{"alice", "bob"}
+	reply := func(i int, text string) {
+		t.Helper()
+		code, err := tb.SendMessageAs(ctx, agents[i], agents[i]+"-pw", "frontdesk", "text/plain", []byte(text))
+		if err != nil || code != 200 {
+			t.Errorf("%s's reply %q: %d %v, want 200", agents[i], text, code, err)
+		}
+	}
+	var want [2][]string
+	for round, n := range nodes {
+		n.g.stop(syscall.SIGTERM)
+		for i, c := range chats {
+			if c.pump() {
+				c.resume(nodes[(round+1)%len(nodes)].g, lb)
+			}
+			text := fmt.Sprintf("%s, round %d", agents[i], round+1)
+			reply(i, text)
+			want[i] = append(want[i], text)
+			c.await(text)
+		}
+		n.start(t)
+	}
+	for i, c := range chats {
+		c.v.quiet("nothing twice", time.Second, func(m map[string]any) bool {
+			c.note(m)
+			return false
+		})
+		if strings.Join(c.texts, "|") != strings.Join(want[i], "|") {
+			t.Errorf("%s saw %q, want %q", c.name, c.texts, want[i])
+		}
+		// Every node went once, so every visitor's node went at least once.
+		if c.resumes < 1 {
+			t.Errorf("%s never had to resume", c.name)
+		}
+		t.Logf("%s: resumed %d times on other nodes, saw %q", c.name, c.resumes, c.texts)
 	}
 }

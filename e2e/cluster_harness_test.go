@@ -26,6 +26,8 @@ const clusterLease = 3 * time.Second
 type clusterNode struct {
 	name, ip string
 	httpPort int
+	// adminPort is fixed too: the load balancer checks /readyz there.
+	adminPort int
 	cfgPath  string
 	g        *gatewayProc
 }
@@ -63,17 +65,17 @@ func freePortOn(t *testing.T, ip string) int {
 // widgets, limits and cluster settings on every node; only the listen
 // addresses and the node name differ. body holds the widgets (and any
 // other sections) and is the same for every node.
-func clusterConfig(pbx, natsURL, name, ip string, httpPort int, calls, limits, body string) string {
+func clusterConfig(pbx, natsURL, name, ip string, httpPort, adminPort int, calls, limits, body string) string {
 	head := gatewayHeadWith(pbx, e2eOrigin, calls, limits)
 	head = strings.Replace(head, "  listen: 127.0.0.1:0\n  register_expiry", "  listen: "+ip+":0\n  register_expiry", 1)
 	head = strings.Replace(head, "http:\n  listen: 127.0.0.1:0\n", fmt.Sprintf("http:\n  listen: %s:%d\n", ip, httpPort), 1)
 	return head + fmt.Sprintf(`admin:
-  listen: %s:0
+  listen: %s:%d
 cluster:
   urls: [%s]
   node: %s
   lease_ttl: %s
-`, ip, natsURL, name, clusterLease) + body
+`, ip, adminPort, natsURL, name, clusterLease) + body
 }
 
 // startClusterNodes writes the configs of n nodes (node1 on 127.0.0.2, …)
@@ -91,9 +93,9 @@ func startClusterNodes(t *testing.T, tb *testbed.Testbed, ns *testbed.NATS, n in
 func addClusterNode(t *testing.T, tb *testbed.Testbed, ns *testbed.NATS, i int, calls, limits, body string) *clusterNode {
 	t.Helper()
 	n := &clusterNode{name: fmt.Sprintf("node%d", i+1), ip: fmt.Sprintf("127.0.0.%d", i+2)}
-	n.httpPort = freePortOn(t, n.ip)
+	n.httpPort, n.adminPort = freePortOn(t, n.ip), freePortOn(t, n.ip)
 	n.cfgPath = filepath.Join(t.TempDir(), n.name+".yaml")
-	if err := os.WriteFile(n.cfgPath, []byte(clusterConfig(tb.Addr(), ns.URL(), n.name, n.ip, n.httpPort, calls, limits, body)), 0o600); err != nil {
+	if err := os.WriteFile(n.cfgPath, []byte(clusterConfig(tb.Addr(), ns.URL(), n.name, n.ip, n.httpPort, n.adminPort, calls, limits, body)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	n.start(t)
