@@ -204,9 +204,9 @@ func (v *visitor) closed(what string) {
 // chatVisitor is a visitor with an open chat that follows it across
 // reconnects, recording every agent text it is shown.
 type chatVisitor struct {
-	t     *testing.T
-	name  string
-	v     *visitor
+	t       *testing.T
+	name    string
+	v       *visitor
 	token   string
 	texts   []string
 	resumes int

@@ -28,8 +28,8 @@ type clusterNode struct {
 	httpPort int
 	// adminPort is fixed too: the load balancer checks /readyz there.
 	adminPort int
-	cfgPath  string
-	g        *gatewayProc
+	cfgPath   string
+	g         *gatewayProc
 }
 
 func (n *clusterNode) httpAddr() string { return fmt.Sprintf("%s:%d", n.ip, n.httpPort) }
