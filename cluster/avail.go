@@ -32,11 +32,15 @@ type availQueue struct {
 	mu    sync.Mutex
 	dirty map[sip.Target]struct{}
 	kickc chan struct{}
+	// seen is the bucket's last entry per target, also those held back
+	// because this node subscribes to the target itself.
+	seen map[sip.Target]availRecord
 }
 
 func (q *availQueue) init() {
 	q.dirty = map[sip.Target]struct{}{}
 	q.kickc = make(chan struct{}, 1)
+	q.seen = map[sip.Target]availRecord{}
 }
 
 func (q *availQueue) mark(t sip.Target) {
@@ -46,12 +50,6 @@ func (q *availQueue) mark(t sip.Target) {
 	select {
 	case q.kickc <- struct{}{}:
 	default:
-	}
-}
-
-func (q *availQueue) markAll(ts []sip.Target) {
-	for _, t := range ts {
-		q.mark(t)
 	}
 }
 
@@ -69,8 +67,18 @@ func (q *availQueue) take() []sip.Target {
 // Changed says that this node's store changed for t (a NOTIFY, or the
 // subscription was lost); the holder publishes it.
 func (e *Engine) Changed(t sip.Target) {
-	if e.Holds(t) {
+	if e.holdsConfirmed(t) {
 		e.avail.mark(t)
+	}
+}
+
+// restoreSeen applies the bucket's last entry for t to this node's store.
+func (e *Engine) restoreSeen(t sip.Target) {
+	e.avail.mu.Lock()
+	rec, ok := e.avail.seen[t]
+	e.avail.mu.Unlock()
+	if ok && e.st.Restore(t.URI, string(t.Event), rec.State) {
+		e.hub.Changed()
 	}
 }
 
@@ -80,7 +88,7 @@ func (e *Engine) publishAvail(ctx context.Context, b buckets) error {
 	defer retry.Stop()
 	for {
 		for _, t := range e.avail.take() {
-			if !e.Holds(t) {
+			if !e.holdsConfirmed(t) {
 				continue
 			}
 			rec := availRecord{URI: t.URI, Event: string(t.Event), Node: e.node,
@@ -119,8 +127,11 @@ func (e *Engine) watchAvail(ctx context.Context, kv jetstream.KeyValue, ready ch
 			e.log.Warn("cluster availability entry unreadable", "key", en.Key(), "err", err)
 			return
 		}
-		if rec.Node == e.node || e.Holds(t) {
-			return // this node's own store heard it first
+		e.avail.mu.Lock()
+		e.avail.seen[t] = rec
+		e.avail.mu.Unlock()
+		if rec.Node == e.node || e.subscribedHere(t) {
+			return // this node's own NOTIFYs are fresher
 		}
 		if e.st.Restore(t.URI, string(t.Event), rec.State) {
 			e.hub.Changed()

@@ -35,6 +35,10 @@ type leaseRecord struct {
 type heldLease struct {
 	rev     uint64
 	renewed time.Time
+	// confirmed: renewed or taken in the running session. A lease held
+	// from before an outage may have run out meanwhile; until it is
+	// confirmed this node publishes nothing for it.
+	confirmed bool
 }
 
 type seenLease struct {
@@ -82,6 +86,31 @@ func (e *Engine) Holds(t sip.Target) bool {
 	return ok
 }
 
+// holdsConfirmed reports whether this node holds t's lease and renewed or
+// took it in the running session: only then does it publish for t.
+func (e *Engine) holdsConfirmed(t sip.Target) bool {
+	e.leases.mu.Lock()
+	defer e.leases.mu.Unlock()
+	h, ok := e.leases.held[t]
+	return ok && h.confirmed
+}
+
+// subscribedHere reports whether this node's UA subscribes to t (held or
+// standalone): its own NOTIFYs are then fresher than the bucket.
+func (e *Engine) subscribedHere(t sip.Target) bool {
+	e.leases.mu.Lock()
+	defer e.leases.mu.Unlock()
+	_, ok := slices.BinarySearchFunc(e.leases.applied, t, compareTargets)
+	return ok
+}
+
+func compareTargets(a, b sip.Target) int {
+	if a.URI != b.URI {
+		return compareStrings(a.URI, b.URI)
+	}
+	return compareStrings(string(a.Event), string(b.Event))
+}
+
 // SetTargets says which subscriptions the config needs; the cluster
 // decides which node makes each.
 func (e *Engine) SetTargets(ts []sip.Target) {
@@ -108,19 +137,25 @@ func (e *Engine) applySubscriptions() {
 			want = append(want, t)
 		}
 	}
-	slices.SortFunc(want, func(a, b sip.Target) int {
-		if a.URI != b.URI {
-			return compareStrings(a.URI, b.URI)
-		}
-		return compareStrings(string(a.Event), string(b.Event))
-	})
+	slices.SortFunc(want, compareTargets)
 	same := slices.Equal(want, l.applied)
+	var dropped []sip.Target
 	if !same {
+		for _, t := range l.applied {
+			if _, ok := slices.BinarySearchFunc(want, t, compareTargets); !ok {
+				dropped = append(dropped, t)
+			}
+		}
 		l.applied = want
 	}
 	l.mu.Unlock()
 	if !same || want == nil {
 		e.ua.SetSubscriptions(want)
+	}
+	// What the bucket says of targets this node stops subscribing to is
+	// theirs again (it was held back while this node's own NOTIFYs came).
+	for _, t := range dropped {
+		e.restoreSeen(t)
 	}
 }
 
@@ -188,8 +223,13 @@ func (e *Engine) runLeases(ctx context.Context, b buckets) error {
 		return <-errc
 	}
 	// Leases held before the engine went out of reach are renewed by
-	// revision if they survived, else taken anew.
-	e.avail.markAll(e.heldTargets())
+	// revision if they survived, else taken anew; until then they are not
+	// published for.
+	e.leases.mu.Lock()
+	for t, h := range e.leases.held {
+		e.leases.held[t] = heldLease{rev: h.rev}
+	}
+	e.leases.mu.Unlock()
 	t := time.NewTicker(e.ttl / 4)
 	defer t.Stop()
 	for {
@@ -203,16 +243,6 @@ func (e *Engine) runLeases(ctx context.Context, b buckets) error {
 		case <-t.C:
 		}
 	}
-}
-
-func (e *Engine) heldTargets() []sip.Target {
-	e.leases.mu.Lock()
-	defer e.leases.mu.Unlock()
-	out := make([]sip.Target, 0, len(e.leases.held))
-	for t := range e.leases.held {
-		out = append(out, t)
-	}
-	return out
 }
 
 // leaseRound is one pass over the wanted and held targets.
@@ -290,9 +320,13 @@ func (e *Engine) leaseRound(ctx context.Context, kv jetstream.KeyValue) {
 			if _, had := l.held[j.t]; !had {
 				e.log.Info("cluster lease taken", "uri", j.t.URI, "event", j.t.Event)
 			}
-			l.held[j.t] = heldLease{rev: rev, renewed: now}
+			first := !l.held[j.t].confirmed
+			l.held[j.t] = heldLease{rev: rev, renewed: now, confirmed: true}
 			delete(l.freeSince, j.t)
 			delete(l.seen, j.t)
+			if first {
+				e.avail.mark(j.t) // the state this node has, for everyone
+			}
 		case j.renew && (errors.Is(err, jetstream.ErrKeyExists) || isWrongRevision(err)):
 			delete(l.held, j.t)
 			e.log.Warn("cluster lease lost to another node", "uri", j.t.URI, "event", j.t.Event)
@@ -302,9 +336,6 @@ func (e *Engine) leaseRound(ctx context.Context, kv jetstream.KeyValue) {
 			e.log.Debug("cluster lease operation failed", "uri", j.t.URI, "event", j.t.Event, "err", err)
 		}
 		l.mu.Unlock()
-		if err == nil && !j.give && !j.renew {
-			e.avail.mark(j.t)
-		}
 	}
 	e.applySubscriptions() // also ends standalone subscriptions once reached again
 }
