@@ -71,6 +71,7 @@ type Engine struct {
 	avail    availQueue
 	chats    ChatHolder // nil until SetChats
 	chatRevs chatRevs
+	calls    callSlots
 	nc       atomic.Pointer[nats.Conn]
 }
 
@@ -280,7 +281,7 @@ func (e *Engine) lose(err error) {
 
 // buckets are the session's key-value stores.
 type buckets struct {
-	leases, avail, nodes, chats jetstream.KeyValue
+	leases, avail, nodes, chats, limits, calls jetstream.KeyValue
 }
 
 func (e *Engine) bucketName(what string) string { return e.cfg.Name + "-" + what }
@@ -299,6 +300,10 @@ func (e *Engine) openBuckets(ctx context.Context, js jetstream.JetStream) (bucke
 			Description: "live nodes and their config hashes"}},
 		{&b.chats, jetstream.KeyValueConfig{Bucket: e.bucketName("chats"), History: 1,
 			Description: "chats: state, holder, agents' chat slots"}},
+		{&b.limits, jetstream.KeyValueConfig{Bucket: e.bucketName("limits"), History: 1, TTL: limitsTTL,
+			Description: "start rates per client address and agent"}},
+		{&b.calls, jetstream.KeyValueConfig{Bucket: e.bucketName("calls"), History: 1, TTL: e.ttl,
+			Description: "running calls: agents' call slots, kept alive by their nodes"}},
 	} {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		store, err := js.CreateOrUpdateKeyValue(cctx, kv.cfg)
@@ -370,6 +375,7 @@ func (e *Engine) session(ctx context.Context, nc *nats.Conn, lost <-chan struct{
 	run("leases", e.runLeases)
 	run("chat requests", func(ctx context.Context, _ buckets) error { return e.serveChatRequests(ctx, nc) })
 	run("chat sweep", e.sweepChats)
+	run("call slots", e.keepCalls)
 	run("publish availability", e.publishAvail)
 	var result error
 	select {

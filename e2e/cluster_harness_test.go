@@ -65,8 +65,24 @@ func freePortOn(t *testing.T, ip string) int {
 // widgets, limits and cluster settings on every node; only the listen
 // addresses and the node name differ. body holds the widgets (and any
 // other sections) and is the same for every node.
+//
+// A limits line for calls, chats or messages_left replaces the test
+// default that lifts that limit; other lines are added.
 func clusterConfig(pbx, natsURL, name, ip string, httpPort, adminPort int, calls, limits, body string) string {
-	head := gatewayHeadWith(pbx, e2eOrigin, calls, limits)
+	var extra []string
+	head := gatewayHeadWith(pbx, e2eOrigin, calls, "")
+	for _, line := range strings.Split(strings.TrimRight(limits, "\n"), "\n") {
+		key, _, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if i := strings.Index(head, "\n  "+key+": {per_session: off"); line != "" && i >= 0 {
+			end := i + 1 + strings.Index(head[i+1:], "\n")
+			head = head[:i+1] + line + head[end:]
+		} else if line != "" {
+			extra = append(extra, line)
+		}
+	}
+	if len(extra) > 0 {
+		head = strings.Replace(head, "http:\n", strings.Join(extra, "\n")+"\nhttp:\n", 1)
+	}
 	head = strings.Replace(head, "  listen: 127.0.0.1:0\n  register_expiry", "  listen: "+ip+":0\n  register_expiry", 1)
 	head = strings.Replace(head, "http:\n  listen: 127.0.0.1:0\n", fmt.Sprintf("http:\n  listen: %s:%d\n", ip, httpPort), 1)
 	return head + fmt.Sprintf(`admin:

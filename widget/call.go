@@ -122,8 +122,32 @@ func (s *session) createCall(m inbound) (ErrorCode, error) {
 	if !ok {
 		return CodeTooManyCalls, fmt.Errorf("call limit reached for %s", a.ID)
 	}
+	if release, ok = s.clusterCallSlot(release, a.URI, limits.MaxCallsPerAgent); !ok {
+		return CodeTooManyCalls, fmt.Errorf("call limit reached for %s across the cluster", a.ID)
+	}
 	s.call = &callState{agent: *a, name: s.visitorName(w, m.DN), video: m.Video, release: release}
 	return CodeUnknown, nil
+}
+
+// clusterCallSlot adds the cluster's slot of max_calls_per_agent to the
+// node's own (release frees both); ok false (and the node's slot freed)
+// when another node's calls fill the agent's. Out of reach, the node's
+// count alone decides.
+func (s *session) clusterCallSlot(release func(), agent string, perAgent int) (func(), bool) {
+	cl := s.srv.opts.Cluster
+	if cl == nil || perAgent <= 0 {
+		return release, true
+	}
+	free, ok, err := cl.AcquireCall(agent, s.label, perAgent)
+	switch {
+	case err != nil:
+		s.srv.log.Debug("cluster call slots out of reach; counting on this node", "err", err)
+		return release, true
+	case !ok:
+		release()
+		return nil, false
+	}
+	return func() { release(); free() }, true
 }
 
 // placeCall takes the browser's offer and places the call.

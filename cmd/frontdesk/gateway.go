@@ -101,14 +101,18 @@ func newGateway(cfg *config.Config, opts gatewayOptions) (*gateway, error) {
 	if g.clientAddr, err = widget.NewClientAddr(cfg.HTTP); err != nil {
 		return nil, err
 	}
-	web, err := widget.New(cfg, widget.Options{
+	webOpts := widget.Options{
 		Logger:       opts.Logger.With("component", "widget"),
 		Availability: g.store,
 		Hub:          g.hub,
 		Chat:         g.chat,
 		Calls:        calls,
 		ClientAddr:   g.clientAddr,
-	})
+	}
+	if g.cluster != nil {
+		webOpts.Cluster = g.cluster
+	}
+	web, err := widget.New(cfg, webOpts)
 	if err != nil {
 		return nil, fmt.Errorf("create widget server: %w", err)
 	}
