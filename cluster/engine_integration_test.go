@@ -268,3 +268,21 @@ func TestOutageStandaloneAndConverge(t *testing.T) {
 		t.Errorf("disconnects = %d, want at least 1", d)
 	}
 }
+
+// TestConfigMismatch: a node whose config hash differs is named by the
+// others.
+func TestConfigMismatch(t *testing.T) {
+	ns := startNATS(t)
+	a, b := startNode(t, ns.URL(), "a"), startNode(t, ns.URL(), "b")
+	waitFor(t, "both see two nodes, same config", 3*testTTL, func() bool {
+		return a.e.Status().Nodes == 2 && b.e.Status().Nodes == 2
+	})
+	if m := a.e.Status().ConfigMismatch; len(m) != 0 {
+		t.Fatalf("mismatch %v with equal configs", m)
+	}
+	b.e.SetConfigHash("h2")
+	waitFor(t, "a names b", 2*testTTL, func() bool {
+		m := a.e.Status().ConfigMismatch
+		return len(m) == 1 && m[0] == "b"
+	})
+}
