@@ -101,6 +101,7 @@ type Manager struct {
 	tm     timing
 	shared Shared // nil: this node alone
 	node   string
+	seen   messageOnce // MESSAGEs answered, in a cluster
 
 	mu       sync.Mutex
 	cfg      config.Chat
@@ -222,6 +223,7 @@ func (m *Manager) shutdown() {
 // forgets chats that ended more than recentWindow ago.
 func (m *Manager) sweep() {
 	now := m.now()
+	m.seen.sweep(now)
 	m.mu.Lock()
 	live := make([]*Conversation, 0, len(m.byToken))
 	for _, c := range m.byToken {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/frontdesk-gw/frontdesk/sip"
 )
 
 // Chats in a cluster. Without Options.Shared a Manager holds its chats
@@ -37,13 +40,16 @@ type Shared interface {
 	TakeByToken(token, widgetID string) (Record, error)
 	// TakeForReply makes this node the holder of the chat a reply belongs
 	// to (by its id, or for agent routing by the agent's address) when no
-	// live node holds it; ErrHeldElsewhere when one does (it answers the
-	// reply itself: the PBX forks MESSAGEs to every node), ErrUnknownToken
-	// when there is no such chat.
+	// live node holds it; ErrHeldElsewhere when one does, with that node
+	// as the record's Owner ("" when it is not known which), and
+	// ErrUnknownToken when there is no such chat.
 	TakeForReply(id, agent string) (Record, error)
 	// LastEnded is when the agent's last agent-routed chat ended anywhere
 	// in the cluster (zero: not within recentWindow).
 	LastEnded(agent string) time.Time
+	// Forward hands a MESSAGE to node, the chat's holder, and returns the
+	// status it answered.
+	Forward(node string, in sip.IncomingMessage) (int, error)
 }
 
 // ErrHeldElsewhere means a chat is held by another live node.
@@ -262,5 +268,67 @@ func (m *Manager) forget(c *Conversation) {
 	defer m.mu.Unlock()
 	if m.byID[c.id] == c {
 		m.forgetLocked(c)
+	}
+}
+
+// Each MESSAGE is answered once: the PBX may fork it to this node and
+// another node may forward its copy here too. The first copy is handled,
+// later ones (same sip.IncomingMessage.ID) get the same status.
+const (
+	onceKeep = time.Minute // longer than a MESSAGE transaction lives (64*T1)
+	onceMax  = 10000       // bound; beyond it copies are not recognised
+	onceWait = 5 * time.Second
+)
+
+type onceEntry struct {
+	done chan struct{}
+	code int
+	at   time.Time
+}
+
+type messageOnce struct {
+	mu      sync.Mutex
+	entries map[string]*onceEntry
+}
+
+// once runs handle for the first copy of in and returns its status for
+// every copy. Alone (no Shared) every MESSAGE is handled as it comes.
+func (m *Manager) once(in sip.IncomingMessage, handle func() int) int {
+	if m.shared == nil || in.ID == "" {
+		return handle()
+	}
+	o := &m.seen
+	now := m.now()
+	o.mu.Lock()
+	if o.entries == nil {
+		o.entries = map[string]*onceEntry{}
+	}
+	if e := o.entries[in.ID]; e != nil {
+		o.mu.Unlock()
+		select {
+		case <-e.done:
+			return e.code
+		case <-time.After(onceWait):
+			return statusElsewhere
+		}
+	}
+	e := &onceEntry{done: make(chan struct{}), at: now}
+	if len(o.entries) < onceMax {
+		o.entries[in.ID] = e
+	}
+	o.mu.Unlock()
+	e.code = handle()
+	close(e.done)
+	return e.code
+}
+
+// sweepOnce forgets copies older than onceKeep.
+func (o *messageOnce) sweep(now time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for id, e := range o.entries {
+		if now.Sub(e.at) > onceKeep {
+			delete(o.entries, id)
+		}
 	}
 }

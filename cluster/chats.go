@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/frontdesk-gw/frontdesk/chat"
+	"github.com/frontdesk-gw/frontdesk/sip"
 )
 
 // Chats (chat.Shared): the chats bucket holds
@@ -38,6 +39,7 @@ type ChatHolder interface {
 	Release(id string) (chat.Record, bool)
 	Adopt(r chat.Record) error
 	Holds(id string) bool
+	MessageForwarded(in sip.IncomingMessage) int
 }
 
 // errOutOfReach means the engine is not reached now.
@@ -311,7 +313,7 @@ func (e *Engine) TakeForReply(id, agent string) (chat.Record, error) {
 		// Its heartbeat is recent, but it may have died since: a live
 		// holder answers for itself (it got the MESSAGE too).
 		if held, err := e.ask(ctx, rec.Owner, opProbe, id); err != nil || held {
-			return chat.Record{}, chat.ErrHeldElsewhere
+			return chat.Record{Owner: rec.Owner}, chat.ErrHeldElsewhere
 		}
 	}
 	got, err := e.takeOver(ctx, kv, rec, rev)
@@ -327,16 +329,39 @@ func (e *Engine) chatSubject(node string) string { return e.cfg.Name + ".chat." 
 const (
 	opRelease = "release" // let go of it (save it without owner)
 	opProbe   = "probe"   // say whether it is held here
+	opMessage = "message" // a reply from the PBX that reached another node
 )
 
 type chatRequest struct {
-	Op string `json:"op"`
-	ID string `json:"id"`
+	Op      string               `json:"op"`
+	ID      string               `json:"id,omitempty"`
+	Message *sip.IncomingMessage `json:"message,omitempty"`
 }
 
 type chatAnswer struct {
 	Held  bool   `json:"held"` // held here (probe), or was held and is now saved without owner (release)
+	Code  int    `json:"code,omitempty"`
 	Error string `json:"error,omitempty"`
+}
+
+// Forward implements chat.Shared: the holder answers the MESSAGE.
+func (e *Engine) Forward(node string, in sip.IncomingMessage) (int, error) {
+	nc := e.conn()
+	if nc == nil {
+		return 0, errOutOfReach
+	}
+	ctx, cancel := opCtx()
+	defer cancel()
+	data, _ := json.Marshal(chatRequest{Op: opMessage, Message: &in})
+	msg, err := nc.RequestWithContext(ctx, e.chatSubject(node), data)
+	if err != nil {
+		return 0, fmt.Errorf("forward MESSAGE to %s: %w", node, err)
+	}
+	var a chatAnswer
+	if err := json.Unmarshal(msg.Data, &a); err != nil || a.Code < 200 || a.Code > 699 {
+		return 0, fmt.Errorf("forward MESSAGE to %s: no status (%s)", node, a.Error)
+	}
+	return a.Code, nil
 }
 
 // ask sends a request to the node that holds chat id and reports whether
@@ -374,6 +399,8 @@ func (e *Engine) serveChatRequests(ctx context.Context, nc *nats.Conn) error {
 		case e.chats == nil:
 		case req.Op == opProbe:
 			a.Held = e.chats.Holds(req.ID)
+		case req.Op == opMessage && req.Message != nil:
+			a.Code = e.chats.MessageForwarded(*req.Message)
 		case req.Op == opRelease:
 			if rec, ok := e.chats.Release(req.ID); ok {
 				a.Held = true

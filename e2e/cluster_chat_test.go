@@ -122,6 +122,31 @@ func TestClusterChatAnywhere(t *testing.T) {
 	got := v.chatTexts("first reply", 1)
 	seen := v.lastSeq()
 
+	// A PBX that sends a reply to one contact only (Asterisk): a node
+	// that does not hold the chat forwards it to the one that does; the
+	// same MESSAGE reaching both (a fork and a forward) is shown once.
+	var other *clusterNode
+	for _, n := range nodes {
+		if n != holder {
+			other = n
+			break
+		}
+	}
+	code, err := tb.SendMessageDirect(ctx, other.sipAddr(t), "alice", "frontdesk", "direct-1", 1, "reply to one contact")
+	if err != nil || code != 200 {
+		t.Errorf("reply sent to a node that does not hold the chat: %d %v, want 200", code, err)
+	}
+	got = append(got, v.chatTexts("the forwarded reply", 1)...)
+	for _, n := range []*clusterNode{holder, other} {
+		code, err := tb.SendMessageDirect(ctx, n.sipAddr(t), "alice", "frontdesk", "direct-2", 1, "one reply, two copies")
+		if err != nil || code != 200 {
+			t.Errorf("copy of one MESSAGE to %s: %d %v, want 200", n.name, code, err)
+		}
+	}
+	got = append(got, v.chatTexts("the reply sent twice", 1)...)
+	v.quiet("a copy is not shown again", 500*time.Millisecond, func(m map[string]any) bool { return m["mt"] == "ChatMessage" })
+	seen = v.lastSeq()
+
 	// Another visitor cannot chat with alice on any other node: one
 	// agent-routed chat per agent across the cluster.
 	for _, n := range nodes {
@@ -143,7 +168,7 @@ func TestClusterChatAnywhere(t *testing.T) {
 	// chat over (the dead node's binding is still forked to, and never
 	// answers).
 	sentAt := time.Now()
-	code := agentReply(t, send, "second reply")
+	code = agentReply(t, send, "second reply")
 	if code < 200 || code > 299 {
 		t.Errorf("reply while the visitor's node is dead: the agent's client got %d, want 2xx", code)
 	}
@@ -161,7 +186,7 @@ func TestClusterChatAnywhere(t *testing.T) {
 	}
 	got = append(got, w.chatTexts("the reply after the resume", 1)...)
 	w.quiet("nothing twice", time.Second, func(m map[string]any) bool { return m["mt"] == "ChatMessage" })
-	if want := []string{"first reply", "second reply", "third reply"}; strings.Join(got, "|") != strings.Join(want, "|") {
+	if want := []string{"first reply", "reply to one contact", "one reply, two copies", "second reply", "third reply"}; strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("the visitor saw %q, want %q", got, want)
 	}
 }

@@ -135,6 +135,18 @@ func (n *clusterNode) kill() {
 	<-n.g.done
 }
 
+// sipAddr is the node's SIP listening address, from its log.
+func (n *clusterNode) sipAddr(t *testing.T) string {
+	t.Helper()
+	for _, l := range n.g.logLines() {
+		if l["msg"] == "sip listening" {
+			return l["addr"].(string)
+		}
+	}
+	t.Fatalf("%s: no sip listening line", n.name)
+	return ""
+}
+
 // clusterStatus is the node's /healthz cluster object.
 func (n *clusterNode) clusterStatus() map[string]any {
 	_, h := n.g.health()
