@@ -56,6 +56,34 @@
 // current state of every agent from the watcher's snapshot, not at the next
 // NOTIFY.
 //
+// Stale state is kept off: a lease held from before an outage is published
+// for only once renewed or taken in the new session, and a node ignores
+// the bucket for targets its own UA subscribes to (held or standalone),
+// taking the bucket's last entry when it stops.
+//
+// # Chats
+//
+// The engine implements chat.Shared (chats.go): a chats bucket with each
+// chat's record (written with compare-and-set on the revision its holder
+// last wrote), the agents' chat slots (Create: max_per_agent holds across
+// nodes) and each agent's last chat end (the hand-over). Nodes talk about
+// chats over request/reply on <name>.chat.<node>: release (hand a chat to
+// the asker), probe (is it held here?) and message (a reply forwarded to
+// the holder). A holder that died has no responder on its subject, which
+// NATS tells at once, so its chats are taken over without waiting for its
+// heartbeat to age; a sweep every lease takes over chats of dead holders
+// (their grace period then ends on the new node, which tells the agent)
+// and frees slots of chats that no longer exist.
+//
+// # Limits and calls
+//
+// limits.go: start rates per client address and per agent are token
+// buckets in the limits bucket, read and written with compare-and-set (a
+// lost race is tried again, tokens taken meanwhile are given back); calls
+// hold one of their agent's max_calls_per_agent slots in the calls bucket
+// (TTL lease_ttl), renewed by their node every lease_ttl/3, so a dead
+// node's slots free within the lease. Out of reach, widget counts alone.
+//
 // # Out of reach
 //
 // While NATS does not answer, a node keeps the subscriptions it holds and
