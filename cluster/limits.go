@@ -12,9 +12,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/frontdesk-gw/frontdesk/internal/ratelimit"
+	"github.com/frontdesk-gw/frontdesk/sip"
 )
 
 // Cluster-wide limits. Start rates per client address and per agent
@@ -156,12 +158,21 @@ type callRecord struct {
 	Agent   string    `json:"agent"`
 	Session string    `json:"session"`
 	Started time.Time `json:"started"`
+	// Dialog is the answered call's SIP dialog, so that a surviving node
+	// can end it with BYE when this one dies.
+	Dialog *sip.DialogID `json:"dialog,omitempty"`
 }
 
 // callSlots are the call slots this node holds and keeps alive.
 type callSlots struct {
-	mu    sync.Mutex
-	slots map[string]uint64 // key -> revision
+	mu        sync.Mutex
+	slots     map[string]*heldCall // key -> slot
+	bySession map[string]string    // session -> key
+}
+
+type heldCall struct {
+	rev uint64
+	rec callRecord
 }
 
 // AcquireCall takes one of agent's limit call slots across the cluster
@@ -174,7 +185,8 @@ func (e *Engine) AcquireCall(agent, session string, limit int) (release func(), 
 	}
 	ctx, cancel := opCtx()
 	defer cancel()
-	data, _ := json.Marshal(callRecord{Node: e.node, Agent: agent, Session: session, Started: time.Now()})
+	rec := callRecord{Node: e.node, Agent: agent, Session: session, Started: time.Now()}
+	data, _ := json.Marshal(rec)
 	for n := range max(1, limit) {
 		key := "s." + agentKey(agent) + "." + strconv.Itoa(n)
 		rev, err := kv.Create(ctx, key, data)
@@ -186,9 +198,10 @@ func (e *Engine) AcquireCall(agent, session string, limit int) (release func(), 
 		}
 		e.calls.mu.Lock()
 		if e.calls.slots == nil {
-			e.calls.slots = map[string]uint64{}
+			e.calls.slots, e.calls.bySession = map[string]*heldCall{}, map[string]string{}
 		}
-		e.calls.slots[key] = rev
+		e.calls.slots[key] = &heldCall{rev: rev, rec: rec}
+		e.calls.bySession[session] = key
 		e.calls.mu.Unlock()
 		var once sync.Once
 		return func() { once.Do(func() { e.releaseCall(key) }) }, true, nil
@@ -198,8 +211,11 @@ func (e *Engine) AcquireCall(agent, session string, limit int) (release func(), 
 
 func (e *Engine) releaseCall(key string) {
 	e.calls.mu.Lock()
-	rev, ok := e.calls.slots[key]
+	h, ok := e.calls.slots[key]
 	delete(e.calls.slots, key)
+	if ok && e.calls.bySession[h.rec.Session] == key {
+		delete(e.calls.bySession, h.rec.Session)
+	}
 	e.calls.mu.Unlock()
 	kv, err := e.bucketOf(func(b *buckets) jetstream.KeyValue { return b.calls })
 	if !ok || err != nil {
@@ -207,10 +223,48 @@ func (e *Engine) releaseCall(key string) {
 	}
 	ctx, cancel := opCtx()
 	defer cancel()
-	_ = kv.Delete(ctx, key, jetstream.LastRevision(rev))
+	_ = kv.Delete(ctx, key, jetstream.LastRevision(h.rev))
 }
 
-// keepCalls renews this node's call slots every ttl/3 until ctx ends.
+// RecordCall adds the answered call's dialog to the call slot of session
+// and writes it at once (else with the next renewal).
+func (e *Engine) RecordCall(session string, d sip.DialogID) {
+	e.calls.mu.Lock()
+	key := e.calls.bySession[session]
+	h := e.calls.slots[key]
+	if h == nil {
+		e.calls.mu.Unlock()
+		return
+	}
+	h.rec.Dialog = &d
+	data, _ := json.Marshal(h.rec)
+	rev := h.rev
+	e.calls.mu.Unlock()
+	kv, err := e.bucketOf(func(b *buckets) jetstream.KeyValue { return b.calls })
+	if err != nil {
+		return
+	}
+	ctx, cancel := opCtx()
+	defer cancel()
+	nrev, err := kv.Update(ctx, key, data, rev)
+	if err != nil {
+		e.log.Debug("cluster call dialog not recorded yet", "session", session, "err", err)
+		return
+	}
+	e.calls.mu.Lock()
+	if h := e.calls.slots[key]; h != nil && h.rev == rev {
+		h.rev = nrev
+	}
+	e.calls.mu.Unlock()
+}
+
+// byer ends another node's call dialog; *sip.UA is one.
+type byer interface {
+	Bye(ctx context.Context, d sip.DialogID) (int, error)
+}
+
+// keepCalls renews this node's call slots every ttl/3 and ends the calls
+// of nodes that died until ctx ends.
 func (e *Engine) keepCalls(ctx context.Context, b buckets) error {
 	t := time.NewTicker(e.ttl / 3)
 	defer t.Stop()
@@ -220,29 +274,86 @@ func (e *Engine) keepCalls(ctx context.Context, b buckets) error {
 			return nil
 		case <-t.C:
 		}
+		e.renewCalls(ctx, b.calls)
+		e.endOrphanCalls(ctx, b.calls)
+	}
+}
+
+func (e *Engine) renewCalls(ctx context.Context, kv jetstream.KeyValue) {
+	e.calls.mu.Lock()
+	type job struct {
+		key  string
+		rev  uint64
+		data []byte
+	}
+	jobs := make([]job, 0, len(e.calls.slots))
+	for k, h := range e.calls.slots {
+		data, _ := json.Marshal(h.rec)
+		jobs = append(jobs, job{k, h.rev, data})
+	}
+	e.calls.mu.Unlock()
+	for _, j := range jobs {
+		uctx, cancel := context.WithTimeout(ctx, e.ttl/3)
+		nrev, err := kv.Update(uctx, j.key, j.data, j.rev)
+		cancel()
+		if err != nil {
+			e.log.Debug("cluster call slot not renewed", "key", j.key, "err", err)
+			continue
+		}
 		e.calls.mu.Lock()
-		keys := make(map[string]uint64, len(e.calls.slots))
-		for k, r := range e.calls.slots {
-			keys[k] = r
+		if h := e.calls.slots[j.key]; h != nil {
+			h.rev = nrev
 		}
 		e.calls.mu.Unlock()
-		for key, rev := range keys {
-			uctx, cancel := context.WithTimeout(ctx, e.ttl/3)
-			en, err := b.calls.Get(uctx, key)
-			var nrev uint64
-			if err == nil && en.Revision() == rev {
-				nrev, err = b.calls.Update(uctx, key, en.Value(), rev)
-			}
-			cancel()
-			if err != nil {
-				e.log.Debug("cluster call slot not renewed", "key", key, "err", err)
-				continue
-			}
-			e.calls.mu.Lock()
-			if _, still := e.calls.slots[key]; still {
-				e.calls.slots[key] = nrev
-			}
-			e.calls.mu.Unlock()
-		}
 	}
+}
+
+// endOrphanCalls ends, with BYE from this node, the answered calls of
+// nodes that are gone (no responder on their subject): their media went
+// with them. Deleting the slot by revision decides which node sends it.
+func (e *Engine) endOrphanCalls(ctx context.Context, kv jetstream.KeyValue) {
+	by, ok := e.ua.(byer)
+	if !ok {
+		return
+	}
+	lctx, cancel := context.WithTimeout(ctx, e.ttl/3)
+	defer cancel()
+	lister, err := kv.ListKeys(lctx)
+	if err != nil {
+		return
+	}
+	dead := map[string]bool{}
+	for key := range lister.Keys() {
+		en, err := kv.Get(lctx, key)
+		if err != nil {
+			continue
+		}
+		var rec callRecord
+		if json.Unmarshal(en.Value(), &rec) != nil || rec.Node == e.node || rec.Dialog == nil {
+			continue
+		}
+		gone, seen := dead[rec.Node]
+		if !seen {
+			gone = !e.alive(lctx, rec.Node)
+			dead[rec.Node] = gone
+		}
+		if !gone || kv.Delete(lctx, key, jetstream.LastRevision(en.Revision())) != nil {
+			continue
+		}
+		code, err := by.Bye(ctx, *rec.Dialog)
+		e.log.Info("cluster call of a node that is gone ended with BYE", "node", rec.Node, "agent", rec.Agent,
+			"call_id", rec.Dialog.CallID, "code", code, "err", err)
+	}
+}
+
+// alive reports whether node answers on its subject (NATS says at once
+// when nobody listens there any more); when unsure, it is taken as alive.
+func (e *Engine) alive(ctx context.Context, node string) bool {
+	nc := e.conn()
+	if nc == nil {
+		return true
+	}
+	data, _ := json.Marshal(chatRequest{Op: opProbe})
+	_, err := nc.RequestWithContext(ctx, e.chatSubject(node), data)
+	return !errors.Is(err, nats.ErrNoResponders)
 }

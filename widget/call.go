@@ -70,6 +70,8 @@ func (s *session) handleCall(m inbound) (ErrorCode, error) {
 		return s.createCall(m)
 	case mtChannels:
 		return s.placeCall(calls, m)
+	case mtCallResume:
+		return s.callResume()
 	}
 	if s.call == nil {
 		return CodeNoCall, fmt.Errorf("%s without a call", m.MT)
@@ -203,6 +205,21 @@ func (s *session) endCall(code ErrorCode) {
 		reason = bridge.ReasonShuttingDown
 	}
 	cs.conn.Hangup(reason)
+}
+
+// reasonLost ends a call the widget had on a connection that is gone: a
+// call's media is bound to the gateway (node) that carried it and to the
+// websocket, so it never survives them.
+const reasonLost = "lost"
+
+// callResume answers a widget that had a call when its connection was
+// lost: the call is over (the PBX leg was ended), and the widget may offer
+// to call again.
+func (s *session) callResume() (ErrorCode, error) {
+	if s.call != nil {
+		return CodeCallInProgress, errors.New("a call is running on this connection")
+	}
+	return CodeUnknown, s.writeJSON(callInfoMsg{MT: mtCallInfo, State: string(bridge.StateTerminated), Reason: reasonLost})
 }
 
 // Calls returns the number of running calls.

@@ -149,3 +149,49 @@ func (g *gateway) clusterMetrics(r *prometheus.Registry) {
 		Name: "frontdesk_cluster_disconnects_total", Help: "Times the cluster engine went out of reach.",
 	}, func() float64 { return float64(g.cluster.Status().Disconnects) }))
 }
+
+// clusterDialer places a call with the UA and, once it is answered,
+// records its dialog with the call's slot in the engine, so that another
+// node can end it with BYE if this one dies.
+type clusterDialer struct {
+	ua      *sip.UA
+	cluster *cluster.Engine
+	session string
+}
+
+func (d clusterDialer) Call(ctx context.Context, req sip.CallRequest, ev sip.CallEvents) (*sip.Leg, error) {
+	rec := &dialogRecorder{CallEvents: ev, cluster: d.cluster, session: d.session, placed: make(chan struct{})}
+	leg, err := d.ua.Call(ctx, req, rec)
+	rec.leg = leg
+	close(rec.placed)
+	return leg, err
+}
+
+// dialogRecorder passes a leg's events on and records its dialog when it
+// is answered.
+type dialogRecorder struct {
+	sip.CallEvents
+	cluster *cluster.Engine
+	session string
+	leg     *sip.Leg      // set before placed is closed
+	placed  chan struct{} // closed once Call returned
+}
+
+func (r *dialogRecorder) Answered(sdp []byte) {
+	r.CallEvents.Answered(sdp)
+	// Events run on the leg's goroutine and must return at once; Call may
+	// not have returned the leg yet.
+	go func() {
+		select {
+		case <-r.placed:
+		case <-time.After(5 * time.Second):
+			return
+		}
+		if r.leg == nil {
+			return
+		}
+		if dlg, ok := r.leg.Dialog(); ok {
+			r.cluster.RecordCall(r.session, dlg)
+		}
+	}()
+}

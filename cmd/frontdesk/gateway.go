@@ -96,7 +96,7 @@ func newGateway(cfg *config.Config, opts gatewayOptions) (*gateway, error) {
 	} else if g.media, err = bridge.NewEngine(cfg.Calls, host, opts.Logger.With("component", "bridge")); err != nil {
 		opts.Logger.Error("calls disabled", "err", err)
 	} else {
-		calls = callPlacer{engine: g.media, dialer: ua}
+		calls = callPlacer{engine: g.media, dialer: ua, cluster: g.cluster, ua: ua}
 	}
 	if g.clientAddr, err = widget.NewClientAddr(cfg.HTTP); err != nil {
 		return nil, err
