@@ -83,6 +83,10 @@
 // hold one of their agent's max_calls_per_agent slots in the calls bucket
 // (TTL lease_ttl), renewed by their node every lease_ttl/3, so a dead
 // node's slots free within the lease. Out of reach, widget counts alone.
+// Once a call is answered its SIP dialog (sip.DialogID) is written into its
+// slot; every lease_ttl/3 each node looks for slots of nodes that are gone
+// (no responder on their subject) and, the one whose Delete by revision
+// wins, ends the call's PBX leg with a BYE of its own (sip.UA.Bye).
 //
 // # Out of reach
 //
