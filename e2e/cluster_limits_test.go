@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -75,4 +76,27 @@ func TestClusterLimits(t *testing.T) {
 		return true
 	})
 	t.Logf("call slot of a killed node free again %v after the kill (lease %v)", took, clusterLease)
+}
+
+// TestClusterConfigMismatch: a node started with a config that differs
+// from the others' (another agent name) says so on /readyz and /healthz,
+// and so do the others; it stays ready.
+func TestClusterConfigMismatch(t *testing.T) {
+	tb, ns := startClusterTestbed(t)
+	same := startClusterNodes(t, tb, ns, 1, "", "", clusterWidgets)[0]
+	other := addClusterNode(t, tb, ns, 1, "", "", strings.Replace(clusterWidgets, "name: Bob", "name: Robert", 1))
+	for _, n := range []*clusterNode{same, other} {
+		peer := other.name
+		if n == other {
+			peer = same.name
+		}
+		n.g.waitHealth(n.name+" names "+peer, 3*clusterLease, func(code int, h map[string]any) bool {
+			c, _ := h["cluster"].(map[string]any)
+			return code == 200 && c != nil && strings.Contains(strings.Join(toStrings(c["config_mismatch"]), ","), peer) &&
+				strings.Contains(strings.Join(toStrings(h["warnings"]), "\n"), "the config differs on nodes "+peer)
+		})
+		if r := httpGet(t, n.g.adminURL+"/readyz"); !strings.Contains(r, "config differs on nodes "+peer) {
+			t.Errorf("%s /readyz does not say so:\n%s", n.name, r)
+		}
+	}
 }
