@@ -21,6 +21,9 @@ type Config struct {
 	Chat Chat `yaml:"chat"`
 	// Widgets are the contact widgets websites embed, each with its agents.
 	Widgets []Widget `yaml:"widgets"`
+	// Cluster, when present, joins this node to a cluster of gateways that
+	// share state in NATS JetStream; without it the gateway runs alone.
+	Cluster *Cluster `yaml:"cluster"`
 
 	// Source is the file the config was read from ("" for the embedded default).
 	Source string `yaml:"-"`
@@ -234,6 +237,38 @@ type Chat struct {
 	// had another chat must have had the new-chat notice before their
 	// replies reach the new visitor (default 15s).
 	Handover time.Duration `yaml:"handover"`
+}
+
+// Cluster configures cluster mode: the engine (NATS with JetStream) and
+// this node's name in it.
+type Cluster struct {
+	// URLs are the NATS servers (nats://host:4222 or tls://host:4222).
+	URLs []string `yaml:"urls"`
+	// Node is this node's name, unique in the cluster (default: the
+	// FRONTDESK_NODE environment variable, else the host name).
+	Node string `yaml:"node"`
+	// Name prefixes the engine's buckets, streams and subjects, so several
+	// clusters can share one NATS (default frontdesk).
+	Name string `yaml:"name"`
+	// CredentialsFile is a NATS credentials file (JWT and NKey seed).
+	CredentialsFile string `yaml:"credentials_file"`
+	// User and PasswordEnv authenticate with a user name and a password
+	// read from an environment variable.
+	User        string `yaml:"user"`
+	PasswordEnv string `yaml:"password_env"`
+	// TLSCA verifies the NATS servers' certificates (default: system roots).
+	TLSCA string `yaml:"tls_ca"`
+	// TLSCert and TLSKey are a client certificate for NATS servers that
+	// verify clients.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// LeaseTTL is how long a node's hold on an agent's subscriptions (and
+	// its heartbeat) lasts without renewal: a node that dies is replaced
+	// within it (default 10s, 3s to 5m).
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
+
+	// ResolvedPassword is the NATS password after reading PasswordEnv.
+	ResolvedPassword string `yaml:"-"`
 }
 
 // Fallback is where "leave a message" goes when nobody is available.

@@ -52,6 +52,7 @@ func (v *validator) config(c *Config) {
 	}
 	v.chat(&c.Chat)
 	v.widgets(c)
+	v.cluster(c.Cluster)
 }
 
 // pbxMediaIP is the address the PBX sends media to when it reaches the

@@ -116,6 +116,11 @@
 // CallEvents methods must not call Hangup or SendDTMF themselves: the leg's
 // goroutine is the one running them.
 //
+// Hand-off (call_handoff.go): an answered Leg's Dialog returns its
+// identifiers (Call-ID, tags, URIs, remote target, route set, last local
+// CSeq), and UA.Bye ends such a dialog from another UA: in a cluster a
+// surviving node ends the PBX leg of a call whose node died.
+//
 // Tracing (Options.Trace) hooks this UA's transport read path and its own
 // send path rather than sipgo's process-wide sip.SIPDebug; see trace.go.
 package sip

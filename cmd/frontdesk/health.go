@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/frontdesk-gw/frontdesk/bridge"
+	"github.com/frontdesk-gw/frontdesk/cluster"
 	"github.com/frontdesk-gw/frontdesk/sip"
 	"github.com/frontdesk-gw/frontdesk/widget"
 )
@@ -43,6 +44,8 @@ type health struct {
 	CallsEnabled bool `json:"calls_enabled"`
 	// TLS is the visitor port's certificate (absent for plain HTTP).
 	TLS *healthTLS `json:"tls,omitempty"`
+	// Cluster is the cluster engine's state (cluster mode only).
+	Cluster *cluster.Status `json:"cluster,omitempty"`
 }
 
 type healthTLS struct {
@@ -96,6 +99,7 @@ func (g *gateway) health() (h health, ready bool) {
 	if st.Warning != "" { // SIP settings in the file that need a restart
 		h.Warnings = append(h.Warnings, st.Warning)
 	}
+	g.clusterHealth(&h)
 	if !h.CallsEnabled {
 		h.Warnings = append(h.Warnings, "calls are disabled: the media bridge could not be set up (see the log)")
 	}
@@ -266,6 +270,7 @@ func (g *gateway) metrics() *prometheus.Registry {
 			}, func() float64 { return float64(f(g.media.Rejected())) }))
 		}
 	}
+	g.clusterMetrics(r)
 	if g.watcher != nil {
 		counter("frontdesk_config_reloads_total", "Successful config reloads.", func() float64 {
 			ok, _ := g.watcher.Reloads()
