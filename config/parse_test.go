@@ -51,6 +51,31 @@ func TestParseProblems(t *testing.T) {
 			want: []string{`t.yaml:5: sip.keepalive_interval: 500ms is outside 1s to 10m0s`},
 		},
 		{
+			name: "subscribe rate off",
+			yaml: sipYAML("  subscribe_rate: off"),
+			want: []string{`t.yaml:5: sip.subscribe_rate: cannot be off: the PBX must be protected from bursts; write it as count/period, such as 50/s`},
+		},
+		{
+			name: "subscribe rate too high",
+			yaml: sipYAML("  subscribe_rate: 5000/s"),
+			want: []string{`t.yaml:5: sip.subscribe_rate: 5000/s is more than 1000 per second`},
+		},
+		{
+			name: "subscribe rate too low",
+			yaml: sipYAML("  subscribe_rate: 1/2h"),
+			want: []string{`t.yaml:5: sip.subscribe_rate: 1/2h0m0s is less than one a minute`},
+		},
+		{
+			name: "backoff cap out of range",
+			yaml: sipYAML("  subscribe_backoff_max: 5s"),
+			want: []string{`t.yaml:5: sip.subscribe_backoff_max: 5s is outside 10s to 24h0m0s`},
+		},
+		{
+			name: "refused retry out of range",
+			yaml: sipYAML("  refused_retry: 48h"),
+			want: []string{`t.yaml:5: sip.refused_retry: 48h0m0s is outside 10s to 24h0m0s`},
+		},
+		{
 			name: "duplicate key",
 			yaml: sipYAML("  username: other"),
 			want: []string{`t.yaml:5: sip: key "username" appears twice (first on line 3)`},

@@ -66,6 +66,16 @@ type SIP struct {
 	// KeepaliveInterval is how often the gateway checks that the PBX is
 	// there and still holds its registration (default 10s, 1s to 10m).
 	KeepaliveInterval time.Duration `yaml:"keepalive_interval"`
+	// SubscribeRate bounds the SUBSCRIBEs sent to the PBX, however many
+	// agents (default 50/s; they are spread evenly, never sent in a burst).
+	SubscribeRate Rate `yaml:"subscribe_rate"`
+	// SubscribeBackoffMax caps the wait between attempts after a
+	// subscription failed (default 1h; doubling from 1s, with jitter).
+	SubscribeBackoffMax time.Duration `yaml:"subscribe_backoff_max"`
+	// RefusedRetry is the wait before asking again after the PBX refused
+	// by policy: 403, 404 or 489 to a SUBSCRIBE, a subscription terminated
+	// as rejected or noresource, a REGISTER answered 403 (default 1h).
+	RefusedRetry time.Duration `yaml:"refused_retry"`
 	// TrustedSources are addresses or CIDRs allowed to send requests to the
 	// gateway (default: the registrar's and outbound proxy's resolved addresses).
 	TrustedSources []string `yaml:"trusted_sources"`

@@ -84,4 +84,25 @@ type Status struct {
 	// Rejected counts incoming SIP dropped or refused, by reason (every one
 	// of RejectReasons() is present).
 	Rejected map[string]int64
+	// SubscribeFailures counts failed subscription attempts by reason
+	// (every one of SubscribeFailureReasons() is present).
+	SubscribeFailures map[string]int64
+	// Degraded lists the subscriptions failing now, sorted by URI and
+	// event.
+	Degraded []Degraded
+}
+
+// Degraded is a wanted subscription that is failing: why, since when, and
+// when the UA asks again.
+type Degraded struct {
+	Target Target
+	// Reason is one of SubscribeFailureReasons().
+	Reason string
+	// Error is what went wrong, e.g. "SUBSCRIBE: 489 Bad Event".
+	Error string
+	// Refused: by the PBX's policy or for lack of the package; asked again
+	// only every sip.refused_retry.
+	Refused bool
+	// Since is the first failure in a row, Retry the next attempt.
+	Since, Retry time.Time
 }

@@ -75,8 +75,29 @@
 // Call-ID and our From tag, so a NOTIFY that beats the SUBSCRIBE's 2xx is
 // accepted. A terminated NOTIFY, a failed refresh (481, timeout, any
 // non-2xx) or a refused initial SUBSCRIBE reports SubscriptionLost and
-// subscribes again with backoff, never sooner than Retry-After. NOTIFY
-// bodies are bounded (64 KiB, else 413); out-of-order NOTIFYs get 500.
+// subscribes again later. NOTIFY bodies are bounded (64 KiB, else 413);
+// out-of-order NOTIFYs get 500.
+//
+// Backoff (backoff.go), per Target: a refusal by policy or for lack of the
+// package (403, 404, 489 to the SUBSCRIBE; terminated as rejected,
+// noresource or invariant) is asked again only after sip.refused_retry (an
+// hour) and reported with ErrRefused; other failures (no answer, 4xx, 5xx,
+// giveup, probation) wait 1 s doubling up to sip.subscribe_backoff_max (an
+// hour), with jitter; terminated as deactivated or timeout subscribes again
+// at once, then backs off if it keeps happening. Retry-After is honoured up
+// to the cap. A failure is logged and reported to the Handler when it
+// differs from the last one (a refusal after a refusal does not), so a
+// refusal is logged once however often it is asked again. Status.Degraded
+// lists the failing subscriptions and why; Status.SubscribeFailures counts
+// failures by reason. Every SUBSCRIBE the UA sends (initial, refresh,
+// unsubscribe, digest retry) takes a slot of one pacer per UA, at least
+// 1/sip.subscribe_rate after the previous one went out, so however many
+// targets start, refresh or recover together the PBX never sees more than
+// the rate; refreshes come at 40-50 % of the granted expiry, so
+// subscriptions made together drift apart. The PBX's latest challenge to a
+// SUBSCRIBE is answered in advance for 30 s (auth.go challengeCache), so a
+// burst of subscriptions costs one request each, not two. At shutdown each
+// unsubscribe waits at most 2 s for its slot; the rest expire at the PBX.
 //
 // Ordering (deliver.go): sipgo handles each request on a goroutine of its
 // own, so what the Handler hears about a Target goes through one queue per

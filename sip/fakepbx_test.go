@@ -240,6 +240,8 @@ func fakeConfig(f *fakePBX) config.SIP {
 		Registrar: f.addr, Domain: "example.test", Username: "frontdesk", AuthUser: "fd-auth",
 		ResolvedPassword: "s3cret-pw", Transport: "udp", Listen: "127.0.0.1:0",
 		RegisterExpiry: 60 * time.Second, SubscribeExpiry: 60 * time.Second,
+		SubscribeRate:       config.Rate{Count: 1000, Per: time.Second},
+		SubscribeBackoffMax: 200 * time.Millisecond, RefusedRetry: 300 * time.Millisecond,
 	}
 }
 

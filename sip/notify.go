@@ -63,6 +63,9 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	d.remoteSeq = cseq.SeqNo
 	d.updateFromNotify(req)
 	deliver := !d.closing && sub.d == d
+	if deliver && st.state == SubActive {
+		sub.workingLocked()
+	}
 	if deliver {
 		ev := event{note: &Notification{
 			Target:      sub.t,

@@ -14,8 +14,11 @@ import (
 )
 
 const (
-	defaultRegisterExpiry  = 600 * time.Second
-	defaultSubscribeExpiry = 600 * time.Second
+	defaultRegisterExpiry   = 600 * time.Second
+	defaultSubscribeExpiry  = 600 * time.Second
+	defaultSubscribeSpacing = time.Second / 50 // sip.subscribe_rate 50/s
+	defaultSubscribeBackoff = time.Hour
+	defaultRefusedRetry     = time.Hour
 )
 
 // settings is config.SIP parsed into what requests are built from.
@@ -29,6 +32,10 @@ type settings struct {
 	regExpiry time.Duration
 	subExpiry time.Duration
 	keepalive time.Duration
+	// subSpacing is the least time between two SUBSCRIBEs (subscribe_rate).
+	subSpacing    time.Duration
+	subBackoffMax time.Duration
+	refusedRetry  time.Duration
 }
 
 func parseSettings(c config.SIP) (settings, error) {
@@ -75,6 +82,16 @@ func parseSettings(c config.SIP) (settings, error) {
 	}
 	if s.keepalive = c.KeepaliveInterval; s.keepalive <= 0 {
 		s.keepalive = defaultKeepalive
+	}
+	s.subSpacing = defaultSubscribeSpacing
+	if r := c.SubscribeRate; r.Limited() {
+		s.subSpacing = r.Per / time.Duration(r.Count)
+	}
+	if s.subBackoffMax = c.SubscribeBackoffMax; s.subBackoffMax <= 0 {
+		s.subBackoffMax = defaultSubscribeBackoff
+	}
+	if s.refusedRetry = c.RefusedRetry; s.refusedRetry <= 0 {
+		s.refusedRetry = defaultRefusedRetry
 	}
 	return s, nil
 }

@@ -25,6 +25,10 @@ type subscription struct {
 	lost   chan lostEvent   // buffered: the current dialog was terminated
 	renew  chan renewSignal // buffered: the PBX forgot our dialogs (keepalive.go)
 	d      *dialog          // current dialog or nil; guarded by UA.mu
+	// failing is the current run of failures, nil while the subscription
+	// works; guarded by UA.mu. Its reason was logged and reported: the
+	// same reason again is neither.
+	failing *Degraded
 }
 
 // renewError ends a dialog the PBX forgot: subscribe anew after delay,
@@ -114,13 +118,12 @@ func (u *UA) runSub(ctx context.Context, sub *subscription) {
 		if d != nil {
 			u.dropDialog(d) // the PBX forgot it or ended it: nothing to unsubscribe
 		}
-		wait := u.backoff(attempt, retryAfter(err))
+		var wait time.Duration
 		var renew *renewError
 		if errors.As(err, &renew) {
 			attempt, wait = 0, renew.delay
 		} else {
-			u.log.Info("sip subscription lost", "uri", sub.t.URI, "event", string(sub.t.Event), "error", err)
-			u.reportLost(sub.t, err)
+			wait = u.subscriptionFailed(sub, err, attempt)
 			attempt++
 		}
 		if !u.waitRetry(ctx, sub, wait) {
@@ -128,6 +131,44 @@ func (u *UA) runSub(ctx context.Context, sub *subscription) {
 		}
 	}
 }
+
+// subscriptionFailed counts and records a failed attempt of sub, logs it
+// and tells the Handler unless it failed the same way last time, and
+// returns the wait before the next attempt.
+func (u *UA) subscriptionFailed(sub *subscription, err error, attempt int) time.Duration {
+	s := u.settings()
+	f := classifyFailure(err)
+	wait := u.retryWait(s, f, attempt, retryAfter(err))
+	u.subFailures.add(f.reason)
+	now := time.Now()
+	u.mu.Lock()
+	// A refusal after a refusal says nothing new (a subscription ended as
+	// rejected, then 403 to the next SUBSCRIBE).
+	repeated := sub.failing != nil && (sub.failing.Reason == f.reason || sub.failing.Refused && f.refused)
+	since := now
+	if sub.failing != nil {
+		since = sub.failing.Since
+	}
+	sub.failing = &Degraded{Target: sub.t, Reason: f.reason, Error: err.Error(), Refused: f.refused, Since: since, Retry: now.Add(wait)}
+	u.mu.Unlock()
+	attrs := []any{"uri", sub.t.URI, "event", string(sub.t.Event), "reason", f.reason, "error", err, "retry_in", wait.Round(time.Millisecond).String()}
+	switch {
+	case repeated:
+		u.log.Debug("sip subscription failed again", attrs...)
+		return wait
+	case f.refused:
+		u.log.Warn("sip subscription refused by the PBX; asking again only after sip.refused_retry", attrs...)
+		err = refusedError(err)
+	default:
+		u.log.Info("sip subscription lost", attrs...)
+	}
+	u.reportLost(sub.t, err)
+	return wait
+}
+
+// workingLocked records that sub works again (an active NOTIFY or a
+// refresh accepted). The caller holds u.mu.
+func (sub *subscription) workingLocked() { sub.failing = nil }
 
 // waitRetry waits d before subscribing again, or less when the PBX turned
 // out to have lost our state (then the renewal's delay); it reports false
@@ -156,7 +197,7 @@ func (u *UA) subscribeNew(ctx context.Context, sub *subscription) (*dialog, time
 	u.dialogs[d.key()] = d
 	sub.d = d
 	u.mu.Unlock()
-	res, err := u.exchange(ctx, s, func() *sip.Request {
+	res, err := u.subscribeExchange(ctx, s, func() *sip.Request {
 		u.mu.Lock()
 		d.localSeq++
 		seq := d.localSeq
@@ -184,7 +225,7 @@ func (u *UA) subscribeNew(ctx context.Context, sub *subscription) (*dialog, time
 // keepSub refreshes d before it expires until it is lost or ctx ends.
 func (u *UA) keepSub(ctx context.Context, sub *subscription, d *dialog, expires time.Duration, attempt *int) error {
 	for {
-		t := time.NewTimer(u.refreshIn(expires))
+		t := time.NewTimer(u.subRefreshIn(expires))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -207,7 +248,7 @@ func (u *UA) keepSub(ctx context.Context, sub *subscription, d *dialog, expires 
 		case <-t.C:
 		}
 		s := u.settings()
-		res, err := u.exchange(ctx, s, func() *sip.Request {
+		res, err := u.subscribeExchange(ctx, s, func() *sip.Request {
 			u.mu.Lock()
 			defer u.mu.Unlock()
 			req := u.inDialogRequest(s, d, sip.SUBSCRIBE, sub.uri)
@@ -227,6 +268,9 @@ func (u *UA) keepSub(ctx context.Context, sub *subscription, d *dialog, expires 
 		}
 		expires = expiresOf(res, s.subExpiry)
 		*attempt = 0
+		u.mu.Lock()
+		sub.workingLocked()
+		u.mu.Unlock()
 	}
 }
 
@@ -240,7 +284,7 @@ func (u *UA) unsubscribe(ctx context.Context, d *dialog) {
 	if confirmed {
 		s := u.settings()
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), u.tm.closeTimeout)
-		res, err := u.exchange(cctx, s, func() *sip.Request {
+		res, err := u.subscribeExchange(cctx, s, func() *sip.Request {
 			u.mu.Lock()
 			defer u.mu.Unlock()
 			req := u.inDialogRequest(s, d, sip.SUBSCRIBE, d.sub.uri)

@@ -1,13 +1,16 @@
 package sip
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,6 +108,10 @@ type UA struct {
 	renewDue         bool
 	epoch            uint64
 
+	subPacer      pacer          // spaces SUBSCRIBEs (sip.subscribe_rate)
+	subChallenges challengeCache // answers SUBSCRIBE challenges in advance
+	subFailures   failureCounts
+
 	trust         atomic.Pointer[trustList] // nil until Run; read per datagram
 	rejected      rejects
 	notifies      atomic.Int64
@@ -141,6 +148,8 @@ func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
 		regReconf:  make(chan settings, 1),
 		regNow:     make(chan struct{}, 1),
 		probeNow:   make(chan string, 1),
+
+		subFailures: newFailureCounts(),
 	}
 	// sipgo logs through these loggers only at debug level for normal
 	// traffic; what it logs of bad input is cut short (inbound.go).
@@ -200,8 +209,15 @@ func (u *UA) Status() Status {
 		if d := sub.d; d != nil && d.confirmed && !d.closing && !u.unreachable.Load() {
 			st.Active++
 		}
+		if sub.failing != nil {
+			st.Degraded = append(st.Degraded, *sub.failing)
+		}
 	}
 	u.mu.Unlock()
+	slices.SortFunc(st.Degraded, func(a, b Degraded) int {
+		return cmp.Or(strings.Compare(a.Target.URI, b.Target.URI), strings.Compare(string(a.Target.Event), string(b.Target.Event)))
+	})
+	st.SubscribeFailures = u.subFailures.snapshot()
 	st.NotifiesReceived = u.notifies.Load()
 	st.RegisterFailures = u.regFailures.Load()
 	st.Rejected = u.rejected.snapshot()

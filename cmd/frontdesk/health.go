@@ -47,6 +47,28 @@ type healthSIP struct {
 	Error         string       `json:"error,omitempty"`
 	Subscriptions int          `json:"subscriptions"`
 	Active        int          `json:"active"`
+	// Degraded lists the agents' subscriptions that fail now, and why.
+	Degraded []healthDegraded `json:"degraded,omitempty"`
+}
+
+// healthDegraded is one failing subscription (sip.Degraded).
+type healthDegraded struct {
+	URI     string    `json:"uri"`
+	Event   sip.Event `json:"event"`
+	Reason  string    `json:"reason"`
+	Error   string    `json:"error"`
+	Refused bool      `json:"refused,omitempty"`
+	Since   time.Time `json:"since"`
+	Retry   time.Time `json:"retry"`
+}
+
+func degradedOf(st sip.Status) []healthDegraded {
+	var out []healthDegraded
+	for _, d := range st.Degraded {
+		out = append(out, healthDegraded{URI: d.Target.URI, Event: d.Target.Event, Reason: d.Reason,
+			Error: d.Error, Refused: d.Refused, Since: d.Since, Retry: d.Retry})
+	}
+	return out
 }
 
 type healthConfig struct {
@@ -65,7 +87,7 @@ func (g *gateway) health() (h health, ready bool) {
 	h = health{
 		Status: "ok",
 		SIP: healthSIP{Registration: st.Registration, Error: g.regErr,
-			Subscriptions: st.Subscriptions, Active: st.Active},
+			Subscriptions: st.Subscriptions, Active: st.Active, Degraded: degradedOf(st)},
 		Config:       healthConfig{Source: g.cfg.Load().Source, ReloadedAt: g.reloadAt},
 		Sessions:     g.web.Sessions(),
 		Calls:        g.web.Calls(),
@@ -194,6 +216,13 @@ func (g *gateway) metrics() *prometheus.Registry {
 			Help:        "Incoming SIP dropped or refused: from an untrusted source, not SIP, or a chat reply over UDP while the gateway uses TCP/TLS.",
 			ConstLabels: prometheus.Labels{"reason": reason},
 		}, func() float64 { return float64(g.ua.Status().Rejected[reason]) }))
+	}
+	for _, reason := range sip.SubscribeFailureReasons() {
+		r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "frontdesk_sip_subscription_failures_total",
+			Help:        "Failed subscription attempts, by reason: no answer, refused by the PBX (bad-event, forbidden, not-found, rejected, noresource), or another error.",
+			ConstLabels: prometheus.Labels{"reason": reason},
+		}, func() float64 { return float64(g.ua.Status().SubscribeFailures[reason]) }))
 	}
 	counter("frontdesk_sip_pbx_lost_total", "Times the PBX stopped answering or forgot the registration; each is followed by registering and subscribing again.", func() float64 {
 		return float64(g.ua.Status().PBXLost)
