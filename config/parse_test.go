@@ -26,6 +26,16 @@ func TestParseProblems(t *testing.T) {
 			want: []string{`t.yaml:10: widgets[0].agents[0]: unknown key "nmae" (did you mean name?)`},
 		},
 		{
+			name: "unknown agent source",
+			yaml: agentYAML("sip: bob", "source: phone"),
+			want: []string{`t.yaml:10: widgets[0].agents[0].source: "phone" is not one of both, presence, dialog`},
+		},
+		{
+			name: "agent source without mode presence",
+			yaml: agentYAML("sip: bob", "mode: always", "source: dialog"),
+			want: []string{`t.yaml:11: widgets[0].agents[0].source is only used with mode presence, not always`},
+		},
+		{
 			name: "not a whole number",
 			yaml: sipYAML() + "limits:\n  max_sessions: lots\n",
 			want: []string{`t.yaml:6: limits.max_sessions: "lots" is not a whole number`},

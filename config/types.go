@@ -356,6 +356,23 @@ const (
 	ModeInactive Mode = "inactive" // never available
 )
 
+// Source says which SIP event packages a presence-mode agent's
+// availability comes from.
+type Source string
+
+const (
+	SourceUnknown Source = ""
+	// SourceBoth: presence and dialog state (a PBX that refuses one
+	// package gets the other alone).
+	SourceBoth Source = "both"
+	// SourcePresence: the presence document alone; busy only as far as
+	// it says so (RPID activities, notes such as "On the phone").
+	SourcePresence Source = "presence"
+	// SourceDialog: dialog state alone; available while no call is set up,
+	// ringing or connected.
+	SourceDialog Source = "dialog"
+)
+
 // Agent is one person (or group, or queue) a widget offers.
 type Agent struct {
 	// ID is the agent's id in the Widget-API, unique within the widget
@@ -381,6 +398,9 @@ type Agent struct {
 	Media []Medium `yaml:"media"`
 	// Mode is where availability comes from (default presence).
 	Mode Mode `yaml:"mode"`
+	// Source is which SIP event packages a presence-mode agent's
+	// availability comes from: both (default), presence or dialog.
+	Source Source `yaml:"source"`
 	// Boolean is the boolean object's SIP URI, with mode boolean.
 	Boolean string `yaml:"boolean"`
 

@@ -42,6 +42,7 @@ func TestDefaults(t *testing.T) {
 		{name: "agent id", got: c.Widgets[0].Agents[0].ID, want: "bob"},
 		{name: "agent name", got: c.Widgets[0].Agents[0].Name, want: "bob"},
 		{name: "agent mode", got: c.Widgets[0].Agents[0].Mode, want: ModePresence},
+		{name: "agent source", got: c.Widgets[0].Agents[0].Source, want: SourceBoth},
 		{name: "agent line", got: c.Widgets[0].Agents[0].Line, want: 9},
 		{name: "source", got: c.Source, want: "t.yaml"},
 	}
@@ -242,6 +243,8 @@ func TestEnums(t *testing.T) {
 		{name: "medium unknown", parse: wrap(ParseMedium), in: "fax"},
 		{name: "mode", parse: wrap(ParseMode), in: "inactive", ok: true},
 		{name: "mode empty", parse: wrap(ParseMode), in: ""},
+		{name: "source", parse: wrap(ParseSource), in: "dialog", ok: true},
+		{name: "source empty", parse: wrap(ParseSource), in: ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

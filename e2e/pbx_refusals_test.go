@@ -20,10 +20,15 @@ const refusalWindow = 20 * time.Second
 
 // scriptedGatewayConfig is a gateway config registering to a scripted PBX
 // at addr, with the given extra sip keys (lines indented by two spaces)
-// and a cards widget of agents (id = SIP user).
+// and a cards widget of agents: a SIP user (also its id), or a whole
+// agent in YAML flow style ("{id: x, sip: x, source: dialog}").
 func scriptedGatewayConfig(addr, sipExtra string, agents ...string) string {
 	var b strings.Builder
 	for _, a := range agents {
+		if strings.HasPrefix(a, "{") {
+			fmt.Fprintf(&b, "      - %s\n", a)
+			continue
+		}
 		fmt.Fprintf(&b, "      - {id: %s, sip: %s}\n", a, a)
 	}
 	return fmt.Sprintf(`sip:
@@ -235,6 +240,117 @@ func TestSubscribeRateBudget(t *testing.T) {
 	if len(at) < 200 {
 		t.Errorf("%d SUBSCRIBEs, want at least 200", len(at))
 	}
+}
+
+// TestPBXPackageMissingFallsBack: with a PBX that has no dialog package
+// (489) an agent's busy state comes from the presence document alone, a
+// note such as "On the phone" included; with one that refuses presence,
+// from the dialog state alone (online while idle); an agent's source
+// option subscribes to one package only. /healthz says which agents run on
+// one package and what that means.
+func TestPBXPackageMissingFallsBack(t *testing.T) {
+	t.Setenv("FD_E2E_PASSWORD", gwPassword)
+	pbx := startScripted(t, testbed.ScriptedOptions{
+		Subscribe: func(req *sip.Request) *sip.Response {
+			if _, inDialog := req.To().Params.Get("tag"); inDialog {
+				return nil
+			}
+			ev := req.GetHeader("Event").Value()
+			switch user := req.Recipient.User; {
+			case user == "nodialog" && ev == "dialog", user == "nopresence" && ev == "presence":
+				return testbed.Reply(req, 489, "Bad Event")
+			}
+			return nil
+		},
+		Body: func(req *sip.Request) (string, string) {
+			if req.GetHeader("Event").Value() == "presence" {
+				return "application/pidf+xml", pidfOpen(req.Recipient.User)
+			}
+			return "application/dialog-info+xml", dialogIdle(req.Recipient.User)
+		},
+	})
+	cfgPath := filepath.Join(t.TempDir(), "frontdesk.yaml")
+	writeConfig(t, cfgPath, scriptedGatewayConfig(pbx.Addr(), "", "nodialog", "nopresence",
+		"{id: forced, sip: forced, source: presence}", "{id: dialogonly, sip: dialogonly, source: dialog}"))
+	gw := startGateway(t, cfgPath, "--log-level", "info")
+	gw.waitHealth("subscribed", 15*time.Second, func(code int, h map[string]any) bool {
+		s := h["sip"].(map[string]any)
+		return code == 200 && s["subscriptions"] == 6.0 && s["active"] == 4.0
+	})
+	v := gw.visit(e2eOrigin)
+	_, infos := v.start(e2eWidget)
+	var notYet []string
+	for _, id := range []string{"nodialog", "nopresence", "forced", "dialogonly"} {
+		if infos[id]["presence"] != "online" {
+			notYet = append(notYet, id)
+		}
+	}
+	waitPresence(t, v, 5*time.Second, "online", notYet...)
+
+	notify := func(user, event, state, ctype, body string) {
+		t.Helper()
+		ids := pbx.Dialogs(user, event)
+		if len(ids) == 0 {
+			t.Fatalf("no %s subscription of %s", event, user)
+		}
+		if err := pbx.Notify(t.Context(), ids[len(ids)-1], state, ctype, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Presence only: a note is all the PBX says of a call.
+	notify("nodialog", "presence", "active;expires=600", "application/pidf+xml", pidfNote("nodialog", "On the phone"))
+	waitPresence(t, v, 5*time.Second, "busy", "nodialog")
+	notify("nodialog", "presence", "active;expires=600", "application/pidf+xml", pidfNote("nodialog", "Ready"))
+	waitPresence(t, v, 5*time.Second, "online", "nodialog")
+	// Dialog only: a call makes the agent busy, its end available again.
+	notify("nopresence", "dialog", "active;expires=600", "application/dialog-info+xml", dialogConfirmed("nopresence", 1))
+	waitPresence(t, v, 5*time.Second, "busy", "nopresence")
+	notify("nopresence", "dialog", "active;expires=600", "application/dialog-info+xml", dialogEnded("nopresence", 2))
+	waitPresence(t, v, 5*time.Second, "online", "nopresence")
+	// Forced sources: one package only.
+	notify("forced", "presence", "active;expires=600", "application/pidf+xml", pidfNote("forced", "Talk 1002"))
+	waitPresence(t, v, 5*time.Second, "busy", "forced")
+	notify("dialogonly", "dialog", "active;expires=600", "application/dialog-info+xml", dialogConfirmed("dialogonly", 1))
+	waitPresence(t, v, 5*time.Second, "busy", "dialogonly")
+	far := time.Now().Add(time.Hour)
+	if n := pbx.Count("SUBSCRIBE", "forced", "dialog", time.Time{}, far); n != 0 {
+		t.Errorf("%d dialog SUBSCRIBEs for an agent with source presence", n)
+	}
+	if n := pbx.Count("SUBSCRIBE", "dialogonly", "presence", time.Time{}, far); n != 0 {
+		t.Errorf("%d presence SUBSCRIBEs for an agent with source dialog", n)
+	}
+
+	_, h := gw.health()
+	fallback := map[string]string{}
+	for _, d := range h["sip"].(map[string]any)["degraded"].([]any) {
+		d := d.(map[string]any)
+		fallback[fmt.Sprint(d["uri"], " ", d["event"])] = fmt.Sprint(d["fallback"])
+	}
+	if f := fallback["sip:nodialog@frontdesk.test dialog"]; f != "presence only: busy detection limited" {
+		t.Errorf("/healthz fallback of nodialog: %q", f)
+	}
+	if f := fallback["sip:nopresence@frontdesk.test presence"]; !strings.HasPrefix(f, "dialog only") {
+		t.Errorf("/healthz fallback of nopresence: %q", f)
+	}
+}
+
+// pidfNote is an open PIDF document for user with a note and no RPID.
+func pidfNote(user, note string) string {
+	return `<?xml version="1.0" encoding="UTF-8"?>
+<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:` + user + `@frontdesk.test"><note>` + note +
+		`</note><tuple id="t1"><status><basic>open</basic></status></tuple></presence>`
+}
+
+// dialogConfirmed is a full dialog-info document with one connected call.
+func dialogConfirmed(user string, version int) string {
+	return fmt.Sprintf(`<?xml version="1.0"?>
+<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="%d" state="full" entity="sip:%s@frontdesk.test"><dialog id="d1" direction="recipient"><state>confirmed</state></dialog></dialog-info>`, version, user)
+}
+
+// dialogEnded is a partial dialog-info document ending that call.
+func dialogEnded(user string, version int) string {
+	return fmt.Sprintf(`<?xml version="1.0"?>
+<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="%d" state="partial" entity="sip:%s@frontdesk.test"><dialog id="d1" direction="recipient"><state>terminated</state></dialog></dialog-info>`, version, user)
 }
 
 // pidfOpen is an open PIDF document for user.

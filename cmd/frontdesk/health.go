@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/frontdesk-gw/frontdesk/bridge"
+	"github.com/frontdesk-gw/frontdesk/config"
 	"github.com/frontdesk-gw/frontdesk/sip"
 	"github.com/frontdesk-gw/frontdesk/widget"
 )
@@ -60,13 +61,32 @@ type healthDegraded struct {
 	Refused bool      `json:"refused,omitempty"`
 	Since   time.Time `json:"since"`
 	Retry   time.Time `json:"retry"`
+	// Fallback says what the agent's availability rests on meanwhile,
+	// for a refusal while the other event package works.
+	Fallback string `json:"fallback,omitempty"`
 }
 
-func degradedOf(st sip.Status) []healthDegraded {
+func degradedOf(st sip.Status, cfg *config.Config) []healthDegraded {
+	failing := map[sip.Target]bool{}
+	for _, d := range st.Degraded {
+		failing[d.Target] = true
+	}
+	wanted := map[sip.Target]bool{}
+	for _, t := range targets(cfg) {
+		wanted[t] = true
+	}
 	var out []healthDegraded
 	for _, d := range st.Degraded {
-		out = append(out, healthDegraded{URI: d.Target.URI, Event: d.Target.Event, Reason: d.Reason,
-			Error: d.Error, Refused: d.Refused, Since: d.Since, Retry: d.Retry})
+		h := healthDegraded{URI: d.Target.URI, Event: d.Target.Event, Reason: d.Reason,
+			Error: d.Error, Refused: d.Refused, Since: d.Since, Retry: d.Retry}
+		other := sip.Target{URI: d.Target.URI, Event: sip.EventDialog}
+		if d.Target.Event == sip.EventDialog {
+			other.Event = sip.EventPresence
+		}
+		if d.Refused && wanted[other] && !failing[other] {
+			h.Fallback = fallbackOf(d.Target.Event)
+		}
+		out = append(out, h)
 	}
 	return out
 }
@@ -87,7 +107,7 @@ func (g *gateway) health() (h health, ready bool) {
 	h = health{
 		Status: "ok",
 		SIP: healthSIP{Registration: st.Registration, Error: g.regErr,
-			Subscriptions: st.Subscriptions, Active: st.Active, Degraded: degradedOf(st)},
+			Subscriptions: st.Subscriptions, Active: st.Active, Degraded: degradedOf(st, g.cfg.Load())},
 		Config:       healthConfig{Source: g.cfg.Load().Source, ReloadedAt: g.reloadAt},
 		Sessions:     g.web.Sessions(),
 		Calls:        g.web.Calls(),
