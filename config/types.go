@@ -74,7 +74,7 @@ type SIP struct {
 	SubscribeBackoffMax time.Duration `yaml:"subscribe_backoff_max"`
 	// RefusedRetry is the wait before asking again after the PBX refused
 	// by policy: 403, 404 or 489 to a SUBSCRIBE, a subscription terminated
-	// as rejected or noresource, a REGISTER answered 403 (default 1h).
+	// as rejected or noresource, a REGISTER answered 403 or 404 (default 1h).
 	RefusedRetry time.Duration `yaml:"refused_retry"`
 	// TrustedSources are addresses or CIDRs allowed to send requests to the
 	// gateway (default: the registrar's and outbound proxy's resolved addresses).

@@ -3,7 +3,10 @@
 // A UA registers the gateway's address of record to the PBX with digest
 // authentication and keeps it registered (refresh at half the granted
 // expiry, exponential backoff with jitter after failures, recovery after a
-// PBX restart or outage within seconds). It keeps one subscription per
+// PBX restart or outage within seconds). The granted expiry is the one on
+// our own Contact among those the 2xx lists (else its Expires header); a
+// 423's Min-Expires is asked for from then on; a 403 or 404 is asked again
+// only after sip.refused_retry or a Reconfigure. It keeps one subscription per
 // monitored URI and event package however many widgets use that URI, and
 // reports what it hears to a Handler. It accepts requests only from trusted
 // PBX source addresses. With tracing on, every SIP message is logged.

@@ -67,6 +67,9 @@ type Received struct {
 	InDialog bool
 	// Authorized is true when it carried credentials.
 	Authorized bool
+	// Contact is true when it had a Contact header (a REGISTER without
+	// one is a binding query).
+	Contact bool
 }
 
 type scriptedDialog struct {
@@ -153,7 +156,8 @@ func (p *ScriptedPBX) handle(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	r := Received{At: time.Now(), Method: string(req.Method), User: req.Recipient.User, CallID: req.CallID().Value(),
-		Authorized: req.GetHeader("Authorization") != nil || req.GetHeader("Proxy-Authorization") != nil}
+		Authorized: req.GetHeader("Authorization") != nil || req.GetHeader("Proxy-Authorization") != nil,
+		Contact:    req.Contact() != nil}
 	if h := req.GetHeader("Event"); h != nil {
 		r.Event = mediaTypeOf(h.Value())
 	}
