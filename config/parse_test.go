@@ -86,6 +86,11 @@ func TestParseProblems(t *testing.T) {
 			want: []string{`t.yaml:5: sip.refused_retry: 48h0m0s is outside 10s to 24h0m0s`},
 		},
 		{
+			name: "bad resource list",
+			yaml: sipYAML("  resource_list:", "    dialog: \"sip:\""),
+			want: []string{`t.yaml:6: sip.resource_list.dialog: "sip:" has no user part`},
+		},
+		{
 			name: "duplicate key",
 			yaml: sipYAML("  username: other"),
 			want: []string{`t.yaml:5: sip: key "username" appears twice (first on line 3)`},

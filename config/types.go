@@ -76,6 +76,11 @@ type SIP struct {
 	// by policy: 403, 404 or 489 to a SUBSCRIBE, a subscription terminated
 	// as rejected or noresource, a REGISTER answered 403 or 404 (default 1h).
 	RefusedRetry time.Duration `yaml:"refused_retry"`
+	// ResourceList names resource lists (RFC 4662) on the PBX that hold
+	// the agents, so that one subscription per event package covers them
+	// all (default none: one subscription per agent and package). One
+	// value means the same list for both packages.
+	ResourceList ResourceList `yaml:"resource_list"`
 	// TrustedSources are addresses or CIDRs allowed to send requests to the
 	// gateway (default: the registrar's and outbound proxy's resolved addresses).
 	TrustedSources []string `yaml:"trusted_sources"`
@@ -85,6 +90,16 @@ type SIP struct {
 	// ResolvedPassword is the password after reading Password, PasswordEnv or
 	// PasswordFile. It is never logged.
 	ResolvedPassword string `yaml:"-"`
+}
+
+// ResourceList is a resource list URI per event package: a sip: URI,
+// user@domain or a user of the SIP domain. In the file a single value
+// stands for both.
+type ResourceList struct {
+	// Presence is the list subscribed to with Event: presence.
+	Presence string `yaml:"presence"`
+	// Dialog is the list subscribed to with Event: dialog.
+	Dialog string `yaml:"dialog"`
 }
 
 // HTTP configures the web server.

@@ -108,6 +108,20 @@ func (v *validator) sip(s *SIP) {
 		v.p.errf(path+".keepalive_interval", "%v is outside %v to %v", k, MinKeepalive, MaxKeepalive)
 	}
 	v.subscribePacing(path, s)
+	for _, l := range []struct {
+		key string
+		uri *string
+	}{{"presence", &s.ResourceList.Presence}, {"dialog", &s.ResourceList.Dialog}} {
+		if *l.uri == "" {
+			continue
+		}
+		uri, _, err := normalizeSIP(*l.uri, s.Domain)
+		if err != nil {
+			v.p.errf(path+".resource_list."+l.key, "%v", err)
+			continue
+		}
+		*l.uri = uri
+	}
 	for i, src := range s.TrustedSources {
 		if _, _, err := net.ParseCIDR(src); err != nil && !isHost(src) {
 			v.p.errf(indexPath(path+".trusted_sources", i), "%q is not an IP address, CIDR or host name", src)

@@ -317,3 +317,20 @@ func TestRateConfig(t *testing.T) {
 		t.Errorf("errors = %s", errs)
 	}
 }
+
+// TestResourceList: one value names the list of both event packages, a
+// mapping one per package; both are normalized like agents' addresses.
+func TestResourceList(t *testing.T) {
+	c, _ := mustParse(t, sipYAML("  resource_list: agents"), "")
+	if got, want := c.SIP.ResourceList, (ResourceList{Presence: "sip:agents@pbx.test", Dialog: "sip:agents@pbx.test"}); got != want {
+		t.Errorf("one value: %+v, want %+v", got, want)
+	}
+	c, _ = mustParse(t, sipYAML("  resource_list:", "    presence: sip:team-p@Lists.PBX.test;transport=tcp"), "")
+	if got, want := c.SIP.ResourceList, (ResourceList{Presence: "sip:team-p@lists.pbx.test"}); got != want {
+		t.Errorf("mapping: %+v, want %+v", got, want)
+	}
+	c, _ = mustParse(t, sipYAML(), "")
+	if c.SIP.ResourceList != (ResourceList{}) {
+		t.Errorf("default %+v, want none", c.SIP.ResourceList)
+	}
+}

@@ -70,7 +70,7 @@ type Status struct {
 	RegisteredAt  time.Time
 	Expires       time.Time
 	Subscriptions int // wanted
-	Active        int // with an active or pending dialog
+	Active        int // with an active or pending dialog, or from a working resource list
 	// Warning says what an operator should know that does not stop the UA,
 	// e.g. "restart required: sip.listen changed; …" after Reconfigure
 	// returned ErrRestartRequired. "" when there is nothing.
@@ -88,8 +88,11 @@ type Status struct {
 	// (every one of SubscribeFailureReasons() is present).
 	SubscribeFailures map[string]int64
 	// Degraded lists the subscriptions failing now, sorted by URI and
-	// event.
+	// event; a failing resource list is listed under its own URI.
 	Degraded []Degraded
+	// Lists are the resource list subscriptions (sip.resource_list), by
+	// event package.
+	Lists []ListStatus
 }
 
 // Degraded is a wanted subscription that is failing: why, since when, and

@@ -36,6 +36,8 @@ type settings struct {
 	subSpacing    time.Duration
 	subBackoffMax time.Duration
 	refusedRetry  time.Duration
+	// lists are the resource list URIs by event (sip.resource_list).
+	lists map[Event]sip.Uri
 }
 
 func parseSettings(c config.SIP) (settings, error) {
@@ -92,6 +94,21 @@ func parseSettings(c config.SIP) (settings, error) {
 	}
 	if s.refusedRetry = c.RefusedRetry; s.refusedRetry <= 0 {
 		s.refusedRetry = defaultRefusedRetry
+	}
+	s.lists = map[Event]sip.Uri{}
+	for ev, v := range map[Event]string{EventPresence: c.ResourceList.Presence, EventDialog: c.ResourceList.Dialog} {
+		if v == "" {
+			continue
+		}
+		a, err := sipaddr.ParseUser(v, domain)
+		if err != nil {
+			return s, fmt.Errorf("resource list for %s: %w", ev, err)
+		}
+		var uri sip.Uri
+		if err := sip.ParseUri(a.String(), &uri); err != nil {
+			return s, fmt.Errorf("resource list for %s: %w", ev, err)
+		}
+		s.lists[ev] = uri
 	}
 	return s, nil
 }

@@ -50,6 +50,24 @@ type healthSIP struct {
 	Active        int          `json:"active"`
 	// Degraded lists the agents' subscriptions that fail now, and why.
 	Degraded []healthDegraded `json:"degraded,omitempty"`
+	// Lists are the resource list subscriptions (sip.resource_list).
+	Lists []healthList `json:"lists,omitempty"`
+}
+
+// healthList is one resource list subscription (sip.ListStatus).
+type healthList struct {
+	Event   sip.Event `json:"event"`
+	URI     string    `json:"uri"`
+	State   string    `json:"state"`
+	Members int       `json:"members"`
+}
+
+func listsOf(st sip.Status) []healthList {
+	var out []healthList
+	for _, l := range st.Lists {
+		out = append(out, healthList{Event: l.Event, URI: l.URI, State: l.State, Members: l.Members})
+	}
+	return out
 }
 
 // healthDegraded is one failing subscription (sip.Degraded).
@@ -107,7 +125,7 @@ func (g *gateway) health() (h health, ready bool) {
 	h = health{
 		Status: "ok",
 		SIP: healthSIP{Registration: st.Registration, Error: g.regErr,
-			Subscriptions: st.Subscriptions, Active: st.Active, Degraded: degradedOf(st, g.cfg.Load())},
+			Subscriptions: st.Subscriptions, Active: st.Active, Degraded: degradedOf(st, g.cfg.Load()), Lists: listsOf(st)},
 		Config:       healthConfig{Source: g.cfg.Load().Source, ReloadedAt: g.reloadAt},
 		Sessions:     g.web.Sessions(),
 		Calls:        g.web.Calls(),
