@@ -29,10 +29,9 @@ type dialog struct {
 	epoch     uint64 // UA.epoch when made: renewals end older dialogs
 	confirmed bool   // a 2xx or a NOTIFY was received
 	closing   bool   // being unsubscribed: answer NOTIFYs, report nothing
-	// listSeen and listVersion: the RLMI version of the last list NOTIFY
-	// (resource list dialogs only).
-	listSeen    bool
-	listVersion int
+	// list follows the RLMI versions of a resource list dialog; nil until
+	// its first list NOTIFY (list.go).
+	list *listVersions
 }
 
 func (d *dialog) key() dialogKey { return dialogKey{d.callID, d.localTag} }

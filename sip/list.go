@@ -45,9 +45,7 @@ type listState struct {
 	failed bool
 	// members are the sipaddr keys of the resources the list holds.
 	members map[string]bool
-	// fresh collects the resources seen since the last full-state NOTIFY,
-	// until the grace timer settles them into members; nil otherwise.
-	fresh  map[string]bool
+	// settle ends the grace after a full-state NOTIFY (settleList).
 	settle *time.Timer
 	// gen tells a settle timer of an earlier full state from the current
 	// one.
@@ -89,7 +87,7 @@ func (u *UA) coveredLocked(t Target) bool {
 	if sub == nil || sub.list.failed {
 		return false
 	}
-	return sub.list.waiting || sub.list.members[addressKey(t.URI)]
+	return sub.list.waiting || sub.list.members[u.wanted[t]]
 }
 
 // reconcileListsLocked starts a list subscription per event package that
@@ -137,7 +135,7 @@ func (u *UA) listFailedLocked(sub *subscription, err error) []Target {
 			lost = append(lost, t)
 		}
 	}
-	l.failed, l.waiting, l.fresh = true, false, nil
+	l.failed, l.waiting = true, false
 	clear(l.members)
 	l.gen++
 	if l.settle != nil {
@@ -150,6 +148,27 @@ func (u *UA) listFailedLocked(sub *subscription, err error) []Target {
 	return lost
 }
 
+// listVersions follow the RLMI versions of one list dialog. A list
+// server that splits its full state (or sends updates back to back) has
+// several NOTIFYs in flight at once, and they are handled concurrently, so
+// they are taken in any order: each resource keeps the version it was last
+// set from and older news of it is ignored; a version that has not come a
+// grace after a later one counts as missed, and full state is asked for.
+type listVersions struct {
+	max      int                     // highest version seen
+	full     int                     // version of the latest full-state NOTIFY, -1 before one
+	resource map[string]resourceSeen // by address key
+	missing  map[int]bool            // versions below max not seen yet (at most maxMissing)
+}
+
+type resourceSeen struct {
+	version int
+	gone    bool // its instance was terminated
+}
+
+// maxMissing bounds the versions a list dialog waits for.
+const maxMissing = 64
+
 // onListNotifyLocked applies a NOTIFY of a list dialog d: each
 // resource's state goes to its Target, the list's members are updated, and
 // Targets move between the list and subscriptions of their own. It returns
@@ -160,21 +179,21 @@ func (u *UA) onListNotifyLocked(d *dialog, req *sip.Request, st subState, n *eve
 	l := sub.list
 	// The Targets this list can speak for, by address.
 	byKey := map[string]Target{}
-	for t := range u.wanted {
+	for t, key := range u.wanted {
 		if t.Event == l.event {
-			byKey[addressKey(t.URI)] = t
+			byKey[key] = t
 		}
 	}
 	if n != nil {
 		for _, r := range n.Resources {
 			if t, ok := byKey[addressKey(r.URI)]; ok && u.pendingLocked(t) >= maxPendingNotifies {
-				// Not taken (its CSeq neither): the notifier sends it again.
+				// Not taken: the notifier sends it again.
 				u.log.Warn("sip resource list NOTIFY refused: earlier ones still being applied", "list", sub.t.URI)
 				return sip.StatusInternalServerError, "Busy Applying Earlier NOTIFYs", nil
 			}
 		}
 	}
-	d.remoteSeq = req.CSeq().SeqNo
+	d.remoteSeq = max(d.remoteSeq, req.CSeq().SeqNo)
 	d.updateFromNotify(req)
 	if d.closing || sub.d != d {
 		return sip.StatusOK, "OK", nil
@@ -197,25 +216,12 @@ func (u *UA) onListNotifyLocked(d *dialog, req *sip.Request, st subState, n *eve
 		}
 		return sip.StatusOK, "OK", nil
 	}
-	if d.listSeen && !n.FullState && n.Version <= d.listVersion {
-		return sip.StatusOK, "OK", nil // an older or repeated version: nothing new
-	}
-	if d.listSeen && !n.FullState && n.Version > d.listVersion+1 {
-		// A NOTIFY was missed: ask for full state (RFC 4662 5.4).
-		select {
-		case l.refreshNow <- struct{}{}:
-		default:
-		}
-	}
-	if !d.listSeen && !n.FullState {
-		u.log.Info("sip resource list: first NOTIFY without full state", "list", sub.t.URI)
-	}
-	d.listSeen, d.listVersion = true, n.Version
+	u.trackVersionLocked(d, n)
 	sub.workingLocked()
-
-	if n.FullState {
+	lv := d.list
+	if n.FullState && n.Version >= lv.full {
+		lv.full = n.Version
 		l.failed = false
-		l.fresh = map[string]bool{}
 		l.gen++
 		gen := l.gen
 		if l.settle != nil {
@@ -229,25 +235,24 @@ func (u *UA) onListNotifyLocked(d *dialog, req *sip.Request, st subState, n *eve
 		if key == "" {
 			continue
 		}
+		if seen, ok := lv.resource[key]; ok && seen.version > n.Version {
+			continue // a later NOTIFY already said more of it
+		}
 		in, ok := chooseInstance(r.Instances)
 		t, wanted := byKey[key]
-		if ok && in.State == eventlist.StateTerminated {
+		gone := ok && in.State == eventlist.StateTerminated
+		lv.resource[key] = resourceSeen{version: n.Version, gone: gone}
+		if gone {
 			// The list server's own subscription to it ended: on its own
 			// it may still work (or be refused for itself).
 			delete(l.members, key)
-			if l.fresh != nil {
-				delete(l.fresh, key)
-			}
-			if wanted && u.subs[t] == nil {
+			if wanted && u.subs[t] == nil && !l.failed {
 				lost = append(lost, t)
 				u.enqueueLocked(t, event{lost: fmt.Errorf("resource list %s: %w", sub.t.URI, &terminatedError{reason: in.Reason})})
 			}
 			continue
 		}
 		l.members[key] = true
-		if l.fresh != nil {
-			l.fresh[key] = true
-		}
 		if !wanted || !ok || !u.coveredLocked(t) {
 			continue // not ours, no state known yet, or subscribed on its own
 		}
@@ -262,6 +267,59 @@ func (u *UA) onListNotifyLocked(d *dialog, req *sip.Request, st subState, n *eve
 	removed := u.reconcileLocked() // members moved off their own subscriptions, or onto them
 	drain = append(drain, lost...)
 	return sip.StatusOK, "OK", append(drain, removed...)
+}
+
+// trackVersionLocked notes n's version in d and, when versions below it are
+// missing, checks a grace later whether they came; if not, the list is
+// refreshed for full state (RFC 4662 5.4). The caller holds u.mu.
+func (u *UA) trackVersionLocked(d *dialog, n *eventlist.Notification) {
+	lv := d.list
+	if lv == nil {
+		lv = &listVersions{max: n.Version, full: -1, resource: map[string]resourceSeen{}, missing: map[int]bool{}}
+		d.list = lv
+		if !n.FullState {
+			u.log.Info("sip resource list: first NOTIFY without full state", "list", d.sub.t.URI)
+		}
+		return
+	}
+	delete(lv.missing, n.Version)
+	if n.FullState {
+		for v := range lv.missing {
+			if v < n.Version {
+				delete(lv.missing, v) // full state says all there is
+			}
+		}
+	}
+	if n.Version <= lv.max {
+		return
+	}
+	gap := false
+	for v := lv.max + 1; v < n.Version && len(lv.missing) < maxMissing; v++ {
+		lv.missing[v], gap = true, true
+	}
+	lv.max = n.Version
+	if !gap {
+		return
+	}
+	sub, want := d.sub, n.Version-1
+	time.AfterFunc(u.tm.listGrace, func() {
+		u.mu.Lock()
+		stillMissing := false
+		for v := range lv.missing {
+			stillMissing = stillMissing || v <= want
+		}
+		if stillMissing {
+			clear(lv.missing)
+		}
+		u.mu.Unlock()
+		if stillMissing {
+			u.log.Info("sip resource list NOTIFY missed; asking for full state", "list", sub.t.URI)
+			select {
+			case sub.list.refreshNow <- struct{}{}:
+			default:
+			}
+		}
+	})
 }
 
 // chooseInstance picks the instance that best tells a resource's state:
@@ -285,30 +343,37 @@ func chooseInstance(ins []eventlist.Instance) (eventlist.Instance, bool) {
 	return best, rank > 0
 }
 
-// settleList ends the grace after a full-state NOTIFY: what the list did
-// not name since then is not in it, and those Targets are subscribed on
-// their own.
+// settleList ends the grace after a full-state NOTIFY: what the list has
+// not named since (in that NOTIFY or later ones) is not in it, and those
+// Targets are subscribed on their own.
 func (u *UA) settleList(sub *subscription, gen uint64) {
 	u.mu.Lock()
 	l := sub.list
-	if u.lists[l.event] != sub || l.gen != gen || l.fresh == nil || u.stopping {
+	d := sub.d
+	if u.lists[l.event] != sub || l.gen != gen || d == nil || d.list == nil || u.stopping {
 		u.mu.Unlock()
 		return
 	}
+	members := map[string]bool{}
+	for key, seen := range d.list.resource {
+		if seen.version >= d.list.full && !seen.gone {
+			members[key] = true
+		}
+	}
 	var dropped []Target
-	for t := range u.wanted {
-		if t.Event == l.event && u.coveredLocked(t) && !l.fresh[addressKey(t.URI)] {
+	for t, key := range u.wanted {
+		if t.Event == l.event && u.coveredLocked(t) && !members[key] {
 			dropped = append(dropped, t)
 			u.enqueueLocked(t, event{lost: fmt.Errorf("resource list %s: %w", sub.t.URI, errNotInList)})
 		}
 	}
-	l.members, l.fresh, l.waiting = l.fresh, nil, false
+	l.members, l.waiting = members, false
 	removed := u.reconcileLocked()
-	members := len(l.members)
+	n := len(members)
 	u.mu.Unlock()
 	if len(dropped) > 0 {
 		u.log.Info("sip resource list does not hold every agent; those are subscribed to on their own",
-			"list", sub.t.URI, "members", members, "on_their_own", len(dropped))
+			"list", sub.t.URI, "members", n, "on_their_own", len(dropped))
 	}
 	for _, t := range append(dropped, removed...) {
 		u.drain(t)
@@ -327,11 +392,11 @@ func (u *UA) listStatusLocked() []ListStatus {
 		switch {
 		case sub.list.failed:
 			ls.State = "failed"
-		case sub.d == nil || !sub.d.listSeen:
+		case sub.d == nil || sub.d.list == nil:
 			ls.State = "subscribing"
 		}
-		for t := range u.wanted {
-			if t.Event == ev && !sub.list.failed && sub.list.members[addressKey(t.URI)] {
+		for t, key := range u.wanted {
+			if t.Event == ev && !sub.list.failed && sub.list.members[key] {
 				ls.Members++
 			}
 		}

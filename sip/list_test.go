@@ -231,3 +231,51 @@ func TestResourceListFailsOver(t *testing.T) {
 		t.Errorf("alice not moved back onto the list: %+v", u.Status())
 	})
 }
+
+// TestResourceListOutOfOrder: a list's NOTIFYs are taken in any CSeq
+// order (a server splitting its full state sends several at once): a
+// resource keeps the newest version's state, one named only in a later
+// partial NOTIFY is still a member, and none is refused.
+func TestResourceListOutOfOrder(t *testing.T) {
+	p := newListPBX(t)
+	rec := newRecorder()
+	u, _ := startUA(t, p.fakePBX, rec, withList, Options{})
+	u.SetSubscriptions([]Target{{URI: "sip:alice@example.test", Event: EventPresence}, {URI: "sip:bob@example.test", Event: EventPresence}})
+	sub := waitFor(t, p.listSubs, "list SUBSCRIBE", func(*sip.Request) bool { return true })
+
+	later := &eventlist.Notification{URI: listURI, Version: 2, Resources: []eventlist.Resource{{URI: "sip:bob@example.test",
+		Instances: []eventlist.Instance{{ID: "i1", State: eventlist.StateActive, ContentType: "application/pidf+xml", Body: pidfOf("bob", "closed")}}}}}
+	lct, lbody := later.Marshal("v2")
+	if code := p.notify(sub, "notifier", 2, "active", lct, string(lbody)); code != 200 {
+		t.Fatalf("the later NOTIFY (CSeq 2 first) answered %d", code)
+	}
+	ct, body := listNotify(1, true, "alice", "bob") // bob "open", older
+	if code := p.notify(sub, "notifier", 1, "active", ct, body); code != 200 {
+		t.Fatalf("the earlier NOTIFY (CSeq 1 second) answered %d, want it taken", code)
+	}
+	got := map[string]string{}
+	deadline := time.After(3 * time.Second)
+	for len(got) < 2 {
+		select {
+		case n := <-rec.notes:
+			got[n.Target.URI] = string(n.Body)
+		case <-deadline:
+			t.Fatalf("notifications %v", got)
+		}
+	}
+	if !strings.Contains(got["sip:bob@example.test"], "closed") {
+		t.Errorf("bob's state %q, want the newer (closed) one", got["sip:bob@example.test"])
+	}
+	time.Sleep(400 * time.Millisecond) // past the grace: nobody dropped
+	select {
+	case l := <-rec.lost:
+		t.Errorf("%v lost after the grace: %v", l, <-rec.lostErrs)
+	default:
+	}
+	if st := u.Status(); len(st.Lists) != 1 || st.Lists[0].Members != 2 {
+		t.Errorf("lists %+v, want 2 members", st.Lists)
+	}
+	if p.counts.count("alice presence")+p.counts.count("bob presence") != 0 {
+		t.Errorf("own SUBSCRIBEs %v, want none", p.counts.got)
+	}
+}

@@ -64,7 +64,9 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	// 12.2.2 answers a lower CSeq with 500) and the accepted ones reach the
 	// Handler through the Target's delivery queue, in the order accepted.
 	cseq := req.CSeq()
-	if cseq == nil || (d.remoteSeq != 0 && cseq.SeqNo <= d.remoteSeq) {
+	// A resource list's NOTIFYs may be taken out of order: they carry RLMI
+	// versions, which order what they say per resource (list.go).
+	if cseq == nil || (d.remoteSeq != 0 && cseq.SeqNo <= d.remoteSeq && d.sub.list == nil) {
 		u.mu.Unlock()
 		u.respond(tx, req, sip.StatusInternalServerError, "CSeq Out Of Order")
 		return

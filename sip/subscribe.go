@@ -49,7 +49,7 @@ type lostEvent struct {
 // one per (URI, Event); new ones are subscribed, removed ones unsubscribed
 // (Expires: 0), unchanged ones left alone. It may be called before Run.
 func (u *UA) SetSubscriptions(want []Target) {
-	set := make(map[Target]struct{}, len(want))
+	set := make(map[Target]string, len(want))
 	for _, t := range want {
 		t = Target{URI: strings.TrimSpace(t.URI), Event: Event(strings.ToLower(string(t.Event)))}
 		var uri sip.Uri
@@ -61,7 +61,7 @@ func (u *UA) SetSubscriptions(want []Target) {
 			u.log.Warn("sip subscription target skipped: unknown event", "uri", t.URI, "event", t.Event)
 			continue
 		}
-		set[t] = struct{}{}
+		set[t] = addressKey(t.URI)
 	}
 	u.mu.Lock()
 	u.wanted = set
@@ -289,7 +289,7 @@ func (u *UA) keepSub(ctx context.Context, sub *subscription, d *dialog, expires 
 			t.Stop()
 			firstNotify = nil
 			u.mu.Lock()
-			seen := d.listSeen
+			seen := d.list != nil
 			u.mu.Unlock()
 			if !seen {
 				return &abandonError{fmt.Errorf("subscribe %s %s: %w", sub.t.Event, sub.t.URI, errNoFullState)}

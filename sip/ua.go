@@ -100,7 +100,7 @@ type UA struct {
 	status    Status
 	localAddr string
 	contact   sip.Uri // set by Run before Ready, then read-only
-	wanted    map[Target]struct{}
+	wanted    map[Target]string // the address key (sipaddr.Key) of each URI
 	subs      map[Target]*subscription
 	lists     map[Event]*subscription // resource list subscriptions (list.go)
 	dialogs   map[dialogKey]*dialog
@@ -154,7 +154,7 @@ func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
 		resolver:   net.DefaultResolver,
 		ready:      make(chan struct{}),
 		set:        s,
-		wanted:     map[Target]struct{}{},
+		wanted:     map[Target]string{},
 		subs:       map[Target]*subscription{},
 		lists:      map[Event]*subscription{},
 		dialogs:    map[dialogKey]*dialog{},
@@ -232,7 +232,7 @@ func (u *UA) Status() Status {
 		if sub.failing != nil {
 			st.Degraded = append(st.Degraded, *sub.failing)
 		}
-		if d := sub.d; d == nil || !d.listSeen || d.closing || unreachable {
+		if d := sub.d; d == nil || d.list == nil || d.closing || unreachable {
 			continue
 		}
 		for t := range u.wanted { // the Targets the working list speaks for

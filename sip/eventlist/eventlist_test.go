@@ -207,3 +207,20 @@ func sameNotification(a, b *Notification) bool {
 	}
 	return true
 }
+
+// TestParseKamailioTrace: what Kamailio 5.6's rls module really sent.
+func TestParseKamailioTrace(t *testing.T) {
+	ct, body := vector(t, "kamailio-5.6-rls-partial-trace.txt")
+	n, err := Parse(ct, body, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.URI != "sip:agents@frontdesk.test" || n.FullState || n.Version != 9 || len(n.Resources) != 1 {
+		t.Fatalf("list %+v", n)
+	}
+	in := n.Resources[0].Instances[0]
+	if n.Resources[0].URI != "sip:agent000@frontdesk.test" || in.State != StateActive || in.ContentType != "application/pidf+xml" ||
+		!bytes.Contains(in.Body, []byte("sip:agent000@frontdesk.test")) {
+		t.Errorf("resource %+v", n.Resources[0])
+	}
+}
