@@ -99,7 +99,7 @@ type UA struct {
 	set       settings
 	status    Status
 	localAddr string
-	contact   sip.Uri // set by Run before Ready, then read-only
+	contact   sip.Uri           // set by Run before Ready, then read-only
 	wanted    map[Target]string // the address key (sipaddr.Key) of each URI
 	subs      map[Target]*subscription
 	lists     map[Event]*subscription // resource list subscriptions (list.go)
