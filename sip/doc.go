@@ -102,6 +102,28 @@
 // burst of subscriptions costs one request each, not two. At shutdown each
 // unsubscribe waits at most 2 s for its slot; the rest expire at the PBX.
 //
+// Resource lists (list.go, RFC 4662): with sip.resource_list the UA keeps
+// one subscription per event package to the list URI (Supported:
+// eventlist; a 2xx without Require: eventlist means the PBX has no such
+// list) and splits its multipart/related NOTIFYs (package eventlist) into a
+// Notification per Target, matched by address (sipaddr.Key). Until the
+// first full state has settled (a grace of 2 s for servers that split full
+// state over several NOTIFYs) every Target of that package counts as
+// covered; then a wanted Target the list does not name, or whose instance
+// the list server reports terminated, is subscribed on its own, and one the
+// list names later moves back onto it (its own dialog is unsubscribed
+// quietly). While the list fails (refused, not a list, no full state within
+// 10 s, terminated, unreadable bodies) every Target has its own
+// subscription and the list is asked again with the usual backoff; a
+// refusal of the list is not a refusal of the agents' packages. List
+// NOTIFYs are taken in any CSeq order: each resource keeps the state of the
+// highest RLMI version that named it, and a version still missing a grace
+// after a later one makes the UA refresh the list for full state. List
+// bodies are bounded at 1 MiB (others at 64 KiB), 4096 parts and resources,
+// sub-lists three deep. A list counts once for sip.subscribe_rate and is
+// renewed as one after a PBX restart. Status.Lists shows each list's state
+// and members.
+//
 // Ordering (deliver.go): sipgo handles each request on a goroutine of its
 // own, so what the Handler hears about a Target goes through one queue per
 // Target, drained by whichever goroutine finds it idle: NOTIFYs in the order

@@ -177,16 +177,10 @@ const maxMissing = 64
 func (u *UA) onListNotifyLocked(d *dialog, req *sip.Request, st subState, n *eventlist.Notification, perr error) (code int, reason string, drain []Target) {
 	sub := d.sub
 	l := sub.list
-	// The Targets this list can speak for, by address.
-	byKey := map[string]Target{}
-	for t, key := range u.wanted {
-		if t.Event == l.event {
-			byKey[key] = t
-		}
-	}
+	match := u.listMatcherLocked(l.event)
 	if n != nil {
 		for _, r := range n.Resources {
-			if t, ok := byKey[addressKey(r.URI)]; ok && u.pendingLocked(t) >= maxPendingNotifies {
+			if t, _, ok := match(r.URI); ok && u.pendingLocked(t) >= maxPendingNotifies {
 				// Not taken: the notifier sends it again.
 				u.log.Warn("sip resource list NOTIFY refused: earlier ones still being applied", "list", sub.t.URI)
 				return sip.StatusInternalServerError, "Busy Applying Earlier NOTIFYs", nil
@@ -231,7 +225,7 @@ func (u *UA) onListNotifyLocked(d *dialog, req *sip.Request, st subState, n *eve
 	}
 	var lost []Target
 	for _, r := range n.Resources {
-		key := addressKey(r.URI)
+		t, key, wanted := match(r.URI)
 		if key == "" {
 			continue
 		}
@@ -239,7 +233,6 @@ func (u *UA) onListNotifyLocked(d *dialog, req *sip.Request, st subState, n *eve
 			continue // a later NOTIFY already said more of it
 		}
 		in, ok := chooseInstance(r.Instances)
-		t, wanted := byKey[key]
 		gone := ok && in.State == eventlist.StateTerminated
 		lv.resource[key] = resourceSeen{version: n.Version, gone: gone}
 		if gone {
@@ -267,6 +260,42 @@ func (u *UA) onListNotifyLocked(d *dialog, req *sip.Request, st subState, n *eve
 	removed := u.reconcileLocked() // members moved off their own subscriptions, or onto them
 	drain = append(drain, lost...)
 	return sip.StatusOK, "OK", append(drain, removed...)
+}
+
+// listMatcherLocked returns what finds the wanted Target of a list
+// resource: by address (sipaddr.Key), else by user part alone when one
+// Target of the package has that user, for list servers that name
+// resources by their own host (an IP address) rather than the agents'
+// domain. The key it returns identifies the resource (the Target's own
+// key when there is one). The caller holds u.mu.
+func (u *UA) listMatcherLocked(ev Event) func(uri string) (Target, string, bool) {
+	byKey, byUser := map[string]Target{}, map[string]Target{}
+	ambiguous := map[string]bool{}
+	for t, key := range u.wanted {
+		if t.Event != ev {
+			continue
+		}
+		byKey[key] = t
+		if a, err := sipaddr.Parse(t.URI); err == nil {
+			if _, dup := byUser[a.User]; dup {
+				ambiguous[a.User] = true
+			}
+			byUser[a.User] = t
+		}
+	}
+	return func(uri string) (Target, string, bool) {
+		a, err := sipaddr.Parse(uri)
+		if err != nil {
+			return Target{}, "", false
+		}
+		if t, ok := byKey[a.Key()]; ok {
+			return t, a.Key(), true
+		}
+		if t, ok := byUser[a.User]; ok && a.User != "" && !ambiguous[a.User] {
+			return t, u.wanted[t], true
+		}
+		return Target{}, a.Key(), false
+	}
 }
 
 // trackVersionLocked notes n's version in d and, when versions below it are

@@ -279,3 +279,25 @@ func TestResourceListOutOfOrder(t *testing.T) {
 		t.Errorf("own SUBSCRIBEs %v, want none", p.counts.got)
 	}
 }
+
+// TestResourceListMatchesByUser: a list server that names resources by
+// its own address (Asterisk, with an IP) still covers the agents, by user
+// part, when that user is one Target's alone.
+func TestResourceListMatchesByUser(t *testing.T) {
+	p := newListPBX(t)
+	rec := newRecorder()
+	u, _ := startUA(t, p.fakePBX, rec, withList, Options{})
+	u.SetSubscriptions([]Target{{URI: "sip:alice@example.test", Event: EventPresence}})
+	sub := waitFor(t, p.listSubs, "list SUBSCRIBE", func(*sip.Request) bool { return true })
+	n := &eventlist.Notification{URI: listURI, Version: 0, FullState: true, Resources: []eventlist.Resource{{URI: "sip:alice@192.0.2.1:5060",
+		Instances: []eventlist.Instance{{ID: "x", State: eventlist.StateActive, ContentType: "application/pidf+xml", Body: pidfOf("alice", "open")}}}}}
+	ct, body := n.Marshal("ip")
+	p.notify(sub, "notifier", 1, "active", ct, string(body))
+	if got := waitFor(t, rec.notes, "alice by user", func(Notification) bool { return true }); got.Target.URI != "sip:alice@example.test" {
+		t.Errorf("delivered to %v", got.Target)
+	}
+	time.Sleep(400 * time.Millisecond) // past the grace
+	if st := u.Status(); len(st.Lists) != 1 || st.Lists[0].Members != 1 || p.counts.count("alice presence") != 0 {
+		t.Errorf("lists %+v, own SUBSCRIBEs %v", st.Lists, p.counts.got)
+	}
+}
