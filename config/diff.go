@@ -152,26 +152,27 @@ type Monitored struct {
 }
 
 // Monitored lists the distinct addresses to subscribe to, sorted by URI:
-// presence-mode agents need presence and dialog state, boolean objects
-// need presence; always and inactive agents need nothing.
+// presence-mode agents need presence and dialog state (or the one their
+// source names), boolean objects need presence; always and inactive agents
+// need nothing.
 func (c *Config) Monitored() []Monitored {
 	byURI := map[string]*Monitored{}
-	add := func(uri string, dialog bool) {
+	add := func(uri string, presence, dialog bool) {
 		m := byURI[uri]
 		if m == nil {
 			m = &Monitored{URI: uri}
 			byURI[uri] = m
 		}
-		m.Presence = true
+		m.Presence = m.Presence || presence
 		m.Dialog = m.Dialog || dialog
 	}
 	for _, w := range c.Widgets {
 		for _, a := range w.Agents {
 			switch a.Mode {
 			case ModePresence:
-				add(a.URI, true)
+				add(a.URI, a.Source != SourceDialog, a.Source != SourcePresence)
 			case ModeBoolean:
-				add(a.BooleanURI, false)
+				add(a.BooleanURI, true, false)
 			}
 		}
 	}

@@ -69,6 +69,21 @@ type SIP struct {
 	// KeepaliveInterval is how often the gateway checks that the PBX is
 	// there and still holds its registration (default 10s, 1s to 10m).
 	KeepaliveInterval time.Duration `yaml:"keepalive_interval"`
+	// SubscribeRate bounds the SUBSCRIBEs sent to the PBX, however many
+	// agents (default 50/s; they are spread evenly, never sent in a burst).
+	SubscribeRate Rate `yaml:"subscribe_rate"`
+	// SubscribeBackoffMax caps the wait between attempts after a
+	// subscription failed (default 1h; doubling from 1s, with jitter).
+	SubscribeBackoffMax time.Duration `yaml:"subscribe_backoff_max"`
+	// RefusedRetry is the wait before asking again after the PBX refused
+	// by policy: 403, 404 or 489 to a SUBSCRIBE, a subscription terminated
+	// as rejected or noresource, a REGISTER answered 403 or 404 (default 1h).
+	RefusedRetry time.Duration `yaml:"refused_retry"`
+	// ResourceList names resource lists (RFC 4662) on the PBX that hold
+	// the agents, so that one subscription per event package covers them
+	// all (default none: one subscription per agent and package). One
+	// value means the same list for both packages.
+	ResourceList ResourceList `yaml:"resource_list"`
 	// TrustedSources are addresses or CIDRs allowed to send requests to the
 	// gateway (default: the registrar's and outbound proxy's resolved addresses).
 	TrustedSources []string `yaml:"trusted_sources"`
@@ -78,6 +93,16 @@ type SIP struct {
 	// ResolvedPassword is the password after reading Password, PasswordEnv or
 	// PasswordFile. It is never logged.
 	ResolvedPassword string `yaml:"-"`
+}
+
+// ResourceList is a resource list URI per event package: a sip: URI,
+// user@domain or a user of the SIP domain. In the file a single value
+// stands for both.
+type ResourceList struct {
+	// Presence is the list subscribed to with Event: presence.
+	Presence string `yaml:"presence"`
+	// Dialog is the list subscribed to with Event: dialog.
+	Dialog string `yaml:"dialog"`
 }
 
 // HTTP configures the web server.
@@ -399,6 +424,23 @@ const (
 	ModeInactive Mode = "inactive" // never available
 )
 
+// Source says which SIP event packages a presence-mode agent's
+// availability comes from.
+type Source string
+
+const (
+	SourceUnknown Source = ""
+	// SourceBoth: presence and dialog state (a PBX that refuses one
+	// package gets the other alone).
+	SourceBoth Source = "both"
+	// SourcePresence: the presence document alone; busy only as far as
+	// it says so (RPID activities, notes such as "On the phone").
+	SourcePresence Source = "presence"
+	// SourceDialog: dialog state alone; available while no call is set up,
+	// ringing or connected.
+	SourceDialog Source = "dialog"
+)
+
 // Agent is one person (or group, or queue) a widget offers.
 type Agent struct {
 	// ID is the agent's id in the Widget-API, unique within the widget
@@ -424,6 +466,9 @@ type Agent struct {
 	Media []Medium `yaml:"media"`
 	// Mode is where availability comes from (default presence).
 	Mode Mode `yaml:"mode"`
+	// Source is which SIP event packages a presence-mode agent's
+	// availability comes from: both (default), presence or dialog.
+	Source Source `yaml:"source"`
 	// Boolean is the boolean object's SIP URI, with mode boolean.
 	Boolean string `yaml:"boolean"`
 

@@ -183,21 +183,39 @@ func (g *gateway) Message(m sip.IncomingMessage) int { return g.chat.Message(m) 
 // SubscriptionLost implements sip.Handler: what was known of the target is
 // forgotten, also when a reload removed it (an agent added again later starts
 // unknown, not with the state it had before).
+//
+// A refusal (no such package, or the PBX's policy) makes the agent's
+// availability come from the other package alone until the refused one
+// works again.
 func (g *gateway) SubscriptionLost(t sip.Target, err error) {
-	if errors.Is(err, sip.ErrSubscriptionRemoved) {
+	forget := g.store.Reset
+	switch {
+	case errors.Is(err, sip.ErrSubscriptionRemoved):
 		g.log.Debug("subscription removed", "uri", t.URI, "event", t.Event)
-	} else {
+	case errors.Is(err, sip.ErrRefused):
+		forget = g.store.Refuse
+		g.log.Warn("subscription refused: availability from the other event package alone", "uri", t.URI, "event", t.Event,
+			"fallback", fallbackOf(t.Event), "err", err)
+	default:
 		g.log.Warn("subscription lost", "uri", t.URI, "event", t.Event, "err", err)
 	}
 	if g.keepsRemoved(t, err) {
 		return
 	}
-	if g.store.Reset(t.URI, string(t.Event)) {
+	if forget(t.URI, string(t.Event)) {
 		g.hub.Changed()
 		if g.cluster != nil {
 			g.cluster.Changed(t)
 		}
 	}
+}
+
+// fallbackOf says what availability is left when event is refused.
+func fallbackOf(refused sip.Event) string {
+	if refused == sip.EventDialog {
+		return "presence only: busy detection limited"
+	}
+	return "dialog only: available while idle; a phone that is switched off is not seen"
 }
 
 // targets lists the subscriptions cfg needs.

@@ -61,6 +61,21 @@ type Options struct {
 	// StartTimeout bounds each readiness wait in Start (Kamailio answering
 	// OPTIONS, each agent registering). 0 means 10 seconds.
 	StartTimeout time.Duration
+
+	// ResourceLists, when set, load Kamailio's rls module with these lists.
+	ResourceLists []ResourceList
+}
+
+// ResourceList is a resource list (RFC 4662) on the test bed's Kamailio
+// (its rls module, an rls-services document in the xcap table): Owner, a
+// user of the test bed, subscribes to sip:Name@frontdesk.test with Event
+// presence or dialog and Supported: eventlist, and one subscription gives
+// the state of every member. Kamailio looks the list up among the
+// subscriber's own documents: only Owner can use it.
+type ResourceList struct {
+	Name    string
+	Owner   string
+	Members []string // users of the test bed
 }
 
 // User is a SIP account on the test bed: sip:Name@frontdesk.test.
@@ -99,6 +114,7 @@ type Testbed struct {
 	dir    string
 	host   string
 	port   int
+	rls    bool // Kamailio runs with the rls module
 	log    *slog.Logger
 	kam    *proc
 	agents []*Agent
@@ -154,7 +170,7 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 		}
 	}
 
-	tb = &Testbed{dir: dir, host: host, port: port, log: opts.Log, byName: map[string]*Agent{}}
+	tb = &Testbed{dir: dir, host: host, port: port, log: opts.Log, byName: map[string]*Agent{}, rls: len(opts.ResourceLists) > 0}
 	defer func() {
 		if err != nil {
 			_ = tb.Close()
@@ -163,7 +179,7 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 	}()
 
 	began := time.Now()
-	if err := createDB(ctx, filepath.Join(dir, "kamailio.db"), users); err != nil {
+	if err := createDB(ctx, filepath.Join(dir, "kamailio.db"), users, opts.ResourceLists); err != nil {
 		return tb, err
 	}
 	if tb.sip, err = newSIPClient(host, opts.Log); err != nil {
@@ -212,6 +228,13 @@ func collectUsers(opts Options) ([]User, error) {
 	for _, u := range opts.Users {
 		if err := add(u); err != nil {
 			return nil, err
+		}
+	}
+	for _, l := range opts.ResourceLists {
+		for _, name := range append([]string{l.Name, l.Owner}, l.Members...) {
+			if !userNameRE.MatchString(name) {
+				return nil, fmt.Errorf("testbed: resource list %q: invalid user name %q", l.Name, name)
+			}
 		}
 	}
 	for _, a := range opts.Agents {
