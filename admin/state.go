@@ -64,6 +64,7 @@ type Agent struct {
 	Name         string                `json:"name"`
 	URI          string                `json:"uri"`
 	Mode         config.Mode           `json:"mode"`
+	Source       config.Source         `json:"source,omitempty"` // mode presence: both, presence or dialog
 	Media        []config.Medium       `json:"media"`
 	Availability presence.Availability `json:"availability"`
 	Rule         string                `json:"rule"`
@@ -81,7 +82,10 @@ type Agent struct {
 // PresenceState is what the last presence document said, and its
 // subscription.
 type PresenceState struct {
-	Known        bool          `json:"known"`
+	Known bool `json:"known"`
+	// Refused: the PBX refuses the package for this address; the other
+	// one alone decides.
+	Refused      bool          `json:"refused,omitempty"`
 	Basic        string        `json:"basic,omitempty"`
 	Busy         bool          `json:"busy,omitempty"`
 	Away         bool          `json:"away,omitempty"`
@@ -92,6 +96,7 @@ type PresenceState struct {
 // DialogState is the agent's active dialogs, and its subscription.
 type DialogState struct {
 	Known        bool          `json:"known"`
+	Refused      bool          `json:"refused,omitempty"`
 	Dialogs      []Dialog      `json:"dialogs"`
 	Subscription *Subscription `json:"subscription,omitempty"`
 }
@@ -135,17 +140,17 @@ func (src Sources) state(now time.Time, access Access) State {
 
 func (src Sources) agent(a config.Agent, calls, chats int) Agent {
 	e := src.Store.Explain(a)
-	out := Agent{ID: a.ID, Name: a.Name, URI: a.URI, Mode: a.Mode, Media: a.Media,
+	out := Agent{ID: a.ID, Name: a.Name, URI: a.URI, Mode: a.Mode, Source: a.Source, Media: a.Media,
 		Availability: e.Availability, Rule: e.Rule, Boolean: a.BooleanURI, Calls: calls, Chats: chats}
 	if e.URI == "" {
 		return out
 	}
-	out.Presence = &PresenceState{Known: e.Presence != nil, Subscription: src.subscription(e.URI, sip.EventPresence)}
+	out.Presence = &PresenceState{Known: e.Presence != nil, Refused: e.PresenceRefused, Subscription: src.subscription(e.URI, sip.EventPresence)}
 	if p := e.Presence; p != nil {
 		out.Presence.Basic, out.Presence.Busy, out.Presence.Away, out.Presence.Note = p.Basic.String(), p.Busy, p.Away, p.Note
 	}
 	if a.Mode == config.ModePresence {
-		out.Dialog = &DialogState{Known: e.DialogKnown, Dialogs: []Dialog{}, Subscription: src.subscription(e.URI, sip.EventDialog)}
+		out.Dialog = &DialogState{Known: e.DialogKnown, Refused: e.DialogRefused, Dialogs: []Dialog{}, Subscription: src.subscription(e.URI, sip.EventDialog)}
 		for _, id := range slices.Sorted(maps.Keys(e.Dialogs)) {
 			out.Dialog.Dialogs = append(out.Dialog.Dialogs, Dialog{ID: id, State: e.Dialogs[id]})
 		}

@@ -127,6 +127,7 @@ func (a *Attachment) Ack(seq uint64) error {
 		return ErrMoved
 	}
 	c.kept.ack(seq)
+	c.saveLocked()
 	return nil
 }
 
@@ -143,6 +144,7 @@ func (a *Attachment) Detach() {
 	c.sink = nil
 	c.deadline = c.m.now().Add(c.m.config().ResumeGrace)
 	c.typingIdleLocked()
+	c.saveLocked()
 	c.m.log.Info("chat detached", "chat", c.id, "until", c.deadline)
 }
 

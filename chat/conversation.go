@@ -29,18 +29,22 @@ type Conversation struct {
 	// endedAt is set once by end before the chat leaves the Manager's
 	// tables; read under Manager.mu, like lateReplies.
 	endedAt     time.Time
-	lateReplies int // refusal notices for replies after the end
+	lateReplies int    // refusal notices for replies after the end
+	slot        string // the cluster's agent slot (Shared), "" alone
 
-	mu       sync.Mutex
-	sink     Sink   // nil while detached
-	gen      uint64 // which attachment is current; Resume increments it
-	ended    bool
-	deadline time.Time   // end of the grace period while detached
-	sent     []time.Time // send times within the last minute
-	n        int         // message ids handed out
-	recent   []string    // the last client ids of Send, to ignore a resent one
-	inflight int         // texts queued whose delivery result is not kept yet
-	kept     keptEvents
+	mu    sync.Mutex
+	sink  Sink   // nil while detached
+	gen   uint64 // which attachment is current; Resume increments it
+	ended bool
+	// releasing: the chat is being handed to another node; nothing is
+	// saved from here any more.
+	releasing bool
+	deadline  time.Time   // end of the grace period while detached
+	sent      []time.Time // send times within the last minute
+	n         int         // message ids handed out
+	recent    []string    // the last client ids of Send, to ignore a resent one
+	inflight  int         // texts queued whose delivery result is not kept yet
+	kept      keptEvents
 	// Hand-over (agent routing): replies count only from noticeAt+hold.
 	noticeAt time.Time     // when the agent's client accepted the new-chat notice
 	hold     time.Duration // 0, or chat.handover when the agent just had another chat
@@ -59,6 +63,7 @@ const (
 	endClosed   endReason = iota + 1 // the visitor closed the chat
 	endLeft                          // the grace period ended without resume
 	endShutdown                      // the gateway is stopping
+	endReleased                      // another node took the chat over: no word to the agent
 )
 
 // finalText is what the agent reads when a chat ends; unseen counts the
@@ -96,8 +101,12 @@ func (c *Conversation) end(r endReason) {
 	}
 	c.ended = true
 	c.endedAt = c.m.now()
+	rec := c.recordLocked()
 	c.mu.Unlock()
 	c.m.remove(c)
+	if c.m.shared != nil {
+		c.m.shared.Remove(rec, c.endedAt)
+	}
 	c.endc <- r // buffered; end runs once
 	c.m.log.Info("chat ended", "chat", c.id, "reason", r.finalText(0))
 }
@@ -145,6 +154,9 @@ func (c *Conversation) emitLocked(ev Event) {
 			c.inflight = max(0, c.inflight-1)
 		}
 		ev = c.kept.add(ev)
+		// Saved before the widget can see it: a widget that acknowledged
+		// it never gets it again from another node, nor misses it.
+		c.saveLocked()
 	}
 	if c.sink != nil {
 		c.sink.Deliver(ev)

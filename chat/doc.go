@@ -132,6 +132,27 @@
 // never confirmed ("; your last 2 messages did not reach them"). An agent
 // whose client never accepted the new-chat notice is not told.
 //
+// # Cluster
+//
+// With Options.Shared (package cluster) a chat's state lives in the
+// engine too, so any node can go on with it (shared.go): it is saved
+// before an agent reply is answered 2xx and before a delivery result
+// reaches the widget; tokens name their chat ("<id>.<secret>") so any node
+// finds it. One node holds a chat at a time. Resume on another node takes
+// it over (a live holder is asked to Release it first: it stops without a
+// word to the agent and tells its widget EventMoved); a reply reaching a
+// node that does not hold its chat is forwarded to the holder, or, when
+// no live node holds it, the node takes the chat over and keeps the reply
+// (202) for the widget. Each MESSAGE is answered once per Call-ID, CSeq and
+// From tag, whether the PBX forked it to several nodes or a node forwarded
+// it. A reply for a chat another node holds gets 500 where it is not
+// handled, so a forking proxy forwards the holder's answer. Chat slots per
+// agent (max_per_agent, one with agent routing) and the hand-over after an
+// agent's previous chat hold across nodes. ReleaseAll hands every chat to
+// the cluster when a node stops; Adopt takes over a chat whose holder died
+// (the cluster's sweep). While the engine is out of reach chats go on on
+// their node, and new ones open there alone.
+//
 // # Leave a message
 //
 // LeaveMessage checks name, contact (email or phone, loosely) and text,

@@ -118,10 +118,10 @@ func (c *Conversation) refuseHeldLocked(now time.Time) int {
 	return statusHeld
 }
 
-// tellLateLocked tells the agent of c, a chat that ended recently, that
+// tellEndedLocked tells the agent of c, a chat that ended recently, that
 // their reply reached nobody (at most maxRefusals times). The caller holds
 // m.mu.
-func (m *Manager) tellLateLocked(c *Conversation) {
+func (m *Manager) tellEndedLocked(c *Conversation) {
 	if m.runCtx == nil || m.stopping || c.lateReplies >= maxRefusals {
 		return
 	}

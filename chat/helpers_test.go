@@ -123,10 +123,17 @@ type harness struct {
 }
 
 // start runs a Manager with a fake sender and clock until the test ends.
-func start(t *testing.T, cfg config.Chat) *harness {
+func start(t *testing.T, cfg config.Chat) *harness { return startWith(t, cfg, nil) }
+
+// startWith is start with changes to the Manager's options.
+func startWith(t *testing.T, cfg config.Chat, change func(*Options)) *harness {
 	t.Helper()
 	h := &harness{snd: newFakeSender(), clk: newClock(), ended: make(chan struct{})}
-	h.m = NewManager(Options{Config: cfg, Sender: h.snd, Username: "frontdesk", Domain: "pbx.test", Log: testLogger(), Now: h.clk.Now})
+	o := Options{Config: cfg, Sender: h.snd, Username: "frontdesk", Domain: "pbx.test", Log: testLogger(), Now: h.clk.Now}
+	if change != nil {
+		change(&o)
+	}
+	h.m = NewManager(o)
 	h.m.tm.tick = 2 * time.Millisecond
 	h.m.tm.webhookBackoff = time.Millisecond
 	h.m.tm.webhookMax = 5 * time.Millisecond

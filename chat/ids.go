@@ -22,11 +22,12 @@ func newChatID() string {
 	return string(b)
 }
 
-// newToken is a resume token: 192 random bits.
-func newToken() string {
+// newToken is a resume token: the chat id (so that any node of a cluster
+// finds the chat) and 192 random bits, "<id>.<secret>".
+func newToken(id string) string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return id + "." + base64.RawURLEncoding.EncodeToString(b)
 }
 
 // normalizeAOR reduces a SIP address to "user@host" by the one SIP address

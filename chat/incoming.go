@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -27,8 +28,26 @@ const (
 // one "agent"-routed chat of its sender. Nothing is ever delivered to a
 // chat whose agent did not send it.
 func (m *Manager) Message(in sip.IncomingMessage) int {
+	return m.once(in, func() int { return m.message(in, true) })
+}
+
+// MessageForwarded is Message for a MESSAGE another node of the cluster
+// received and forwarded here, to the chat's holder: it is not forwarded
+// again.
+func (m *Manager) MessageForwarded(in sip.IncomingMessage) int {
+	return m.once(in, func() int { return m.message(in, false) })
+}
+
+func (m *Manager) message(in sip.IncomingMessage, mayForward bool) int {
 	from := normalizeAOR(in.From)
 	c, code := m.route(from, in)
+	if c == nil && code == statusNoChat && m.shared != nil {
+		var forwarded bool
+		c, code, forwarded = m.routeShared(from, in, mayForward)
+		if forwarded {
+			return code
+		}
+	}
 	if c == nil {
 		m.log.Info("chat message from the PBX refused", "from", from, "to", in.To, "ruri", in.RequestURI, "code", code)
 		return code
@@ -73,10 +92,71 @@ func (m *Manager) route(from string, in sip.IncomingMessage) (*Conversation, int
 	}
 	if len(m.byAgent[from]) > 0 {
 		m.log.Warn("chat reply without a chat id: check the PBX's subaddress routing", "from", from, "to", in.To, "ruri", in.RequestURI)
-	} else if c := m.ended[from]; c != nil && c.recentAt(m.now()) && in.ContentType == sip.ContentTypeText {
-		m.tellLateLocked(c)
+	} else if m.shared == nil {
+		m.tellLateLocked(from, in) // in a cluster only once no node holds a chat (routeShared)
 	}
 	return nil, statusNoChat
+}
+
+// tellLateLocked tells the agent whose chat here ended recently that their
+// reply reached nobody. The caller holds m.mu.
+func (m *Manager) tellLateLocked(from string, in sip.IncomingMessage) {
+	if c := m.ended[from]; c != nil && c.recentAt(m.now()) && in.ContentType == sip.ContentTypeText {
+		m.tellEndedLocked(c)
+	}
+}
+
+// statusElsewhere answers a MESSAGE for a chat another node holds: the PBX
+// forked it to every node, and the holder's own answer is the one that
+// counts (a proxy forwards a 2xx at once and prefers 4xx over 5xx).
+const statusElsewhere = 500
+
+// routeShared finds a reply's chat in the cluster when this node does not
+// hold it: another live node does (that node answers), or nobody does and
+// this node takes it over.
+//
+// A live holder got the MESSAGE too when the PBX forks it to every node
+// (Kamailio); a PBX that sends it to one contact only (Asterisk) needs it
+// forwarded: it is, and the holder answers each MESSAGE once however many
+// copies reach it (see once).
+func (m *Manager) routeShared(from string, in sip.IncomingMessage, mayForward bool) (c *Conversation, code int, forwarded bool) {
+	id := m.subaddress(in.To)
+	if id == "" {
+		id = m.subaddress(in.RequestURI)
+	}
+	agent := ""
+	if id == "" {
+		agent = from
+	}
+	rec, err := m.shared.TakeForReply(id, agent)
+	switch {
+	case errors.Is(err, ErrHeldElsewhere) && mayForward && rec.Owner != "" && rec.Owner != m.node:
+		code, ferr := m.shared.Forward(rec.Owner, in)
+		if ferr != nil {
+			m.log.Info("chat reply not forwarded to the chat's node", "chat", rec.ID, "node", rec.Owner, "err", ferr)
+			return nil, statusElsewhere, true
+		}
+		return nil, code, true
+	case errors.Is(err, ErrHeldElsewhere):
+		return nil, statusElsewhere, true
+	case err != nil:
+		if id == "" {
+			m.mu.Lock()
+			m.tellLateLocked(from, in)
+			m.mu.Unlock()
+		}
+		return nil, statusNoChat, false
+	case rec.Agent != from:
+		m.log.Warn("chat reply from someone who is not the chat's agent refused", "chat", rec.ID, "from", from)
+		return nil, statusForbidden, false
+	case rec.Mode == routingAgent && id != "":
+		return nil, statusNoChat, false
+	}
+	c, err = m.adopt(rec)
+	if err != nil {
+		return nil, statusNoChat, false
+	}
+	return c, 0, false
 }
 
 // subaddress is the chat id in a "username+chatid@host" address, or "".

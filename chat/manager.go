@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -60,6 +61,10 @@ type Options struct {
 	Log              *slog.Logger
 	Now              func() time.Time // default time.Now
 	HTTPClient       *http.Client     // webhook deliveries (default: a plain client)
+	// Shared keeps chats in a cluster's engine (see shared.go); nil: this
+	// node alone. Node is this node's name there.
+	Shared Shared
+	Node   string
 }
 
 // queueLimit bounds a chat's outgoing queue (texts and typing indicators).
@@ -94,6 +99,9 @@ type Manager struct {
 	now    func() time.Time
 	http   *http.Client
 	tm     timing
+	shared Shared // nil: this node alone
+	node   string
+	seen   messageOnce // MESSAGEs answered, in a cluster
 
 	mu       sync.Mutex
 	cfg      config.Chat
@@ -112,7 +120,7 @@ func NewManager(o Options) *Manager {
 		log: o.Log, send: o.Sender, user: strings.ToLower(o.Username), domain: o.Domain,
 		now: o.Now, http: o.HTTPClient, tm: defaultTiming(), cfg: withDefaults(o.Config),
 		byToken: map[string]*Conversation{}, byID: map[string]*Conversation{}, byAgent: map[string][]*Conversation{},
-		ended: map[string]*Conversation{},
+		ended: map[string]*Conversation{}, shared: o.Shared, node: o.Node,
 	}
 	if m.log == nil {
 		m.log = slog.Default()
@@ -215,6 +223,7 @@ func (m *Manager) shutdown() {
 // forgets chats that ended more than recentWindow ago.
 func (m *Manager) sweep() {
 	now := m.now()
+	m.seen.sweep(now)
 	m.mu.Lock()
 	live := make([]*Conversation, 0, len(m.byToken))
 	for _, c := range m.byToken {
@@ -262,7 +271,7 @@ func (m *Manager) Open(v Visitor, s Sink) (*Attachment, error) {
 		id = newChatID()
 	}
 	c := &Conversation{
-		m: m, id: id, token: newToken(), visitor: v, agent: agent, to: strings.TrimSpace(v.AgentURI), mode: mode,
+		m: m, id: id, token: newToken(id), visitor: v, agent: agent, to: strings.TrimSpace(v.AgentURI), mode: mode,
 		out: make(chan outItem, queueLimit), endc: make(chan endReason, 1), finished: make(chan struct{}),
 		sink: s, gen: 1,
 	}
@@ -277,10 +286,50 @@ func (m *Manager) Open(v Visitor, s Sink) (*Attachment, error) {
 	m.byToken[c.token] = c
 	m.byID[id] = c
 	m.byAgent[agent] = append(chats, c)
+	if m.shared != nil {
+		// The cluster's slots decide: the agent may chat on another node.
+		// Called without m.mu held; c is reserved in the tables meanwhile.
+		m.mu.Unlock()
+		err := m.openShared(c, limit)
+		m.mu.Lock()
+		if err != nil {
+			m.forgetLocked(c)
+			return nil, fmt.Errorf("open chat with %s: %w", agent, err)
+		}
+		if m.runCtx == nil || m.stopping {
+			m.forgetLocked(c)
+			return nil, fmt.Errorf("open chat with %s: %w", agent, ErrNotRunning)
+		}
+	}
 	m.wg.Add(1)
 	go c.run(context.WithoutCancel(m.runCtx))
 	m.log.Info("chat opened", "chat", id, "agent", agent, "widget", v.WidgetID, "session", v.Session, "routing", mode, "handover", c.hold)
 	return &Attachment{c: c, gen: c.gen}, nil
+}
+
+// openShared claims one of the agent's slots across the cluster and saves
+// the new chat. When the engine is out of reach the chat opens on this
+// node alone.
+func (m *Manager) openShared(c *Conversation, limit int) error {
+	if c.mode == routingAgent && c.hold == 0 {
+		if at := m.shared.LastEnded(c.agent); !at.IsZero() && m.now().Sub(at) < recentWindow {
+			c.hold = m.config().Handover // the agent's previous chat was on another node
+		}
+	}
+	c.mu.Lock()
+	rec := c.recordLocked()
+	c.mu.Unlock()
+	slot, err := m.shared.Create(rec, limit)
+	switch {
+	case errors.Is(err, ErrAgentBusy):
+		return err
+	case err != nil:
+		m.log.Warn("chat opened on this node alone: the cluster engine is out of reach", "chat", c.id, "err", err)
+	}
+	c.mu.Lock()
+	c.slot = slot
+	c.mu.Unlock()
+	return nil
 }
 
 // Resume attaches a live chat of widget widgetID to s, the visitor having
@@ -295,6 +344,17 @@ func (m *Manager) Resume(token, widgetID string, seq uint64, s Sink) (*Attachmen
 	m.mu.Lock()
 	c := m.byToken[token]
 	m.mu.Unlock()
+	if c == nil && m.shared != nil {
+		// Held by another node, or by one that is gone: take it over.
+		rec, err := m.shared.TakeByToken(token, widgetID)
+		if err != nil {
+			m.log.Info("chat resume refused by the cluster", "err", err)
+			return nil, ErrUnknownToken
+		}
+		if c, err = m.adopt(rec); err != nil {
+			return nil, fmt.Errorf("resume chat: %w", err)
+		}
+	}
 	if c == nil {
 		return nil, ErrUnknownToken
 	}
@@ -315,16 +375,13 @@ func (m *Manager) Resume(token, widgetID string, seq uint64, s Sink) (*Attachmen
 	}
 	c.sink = s
 	c.deadline = time.Time{}
+	c.saveLocked()
 	m.log.Info("chat resumed", "chat", c.id, "seen", seq, "replayed", len(replay))
 	return &Attachment{c: c, gen: c.gen}, nil
 }
 
-// remove forgets c; its token stops working and its agent slot is free.
-// An agent-routed chat is remembered as the agent's last one for
-// recentWindow.
-func (m *Manager) remove(c *Conversation) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+// forgetLocked drops c from the tables. The caller holds m.mu.
+func (m *Manager) forgetLocked(c *Conversation) {
 	delete(m.byToken, c.token)
 	delete(m.byID, c.id)
 	chats := m.byAgent[c.agent]
@@ -339,6 +396,15 @@ func (m *Manager) remove(c *Conversation) {
 	} else {
 		m.byAgent[c.agent] = chats
 	}
+}
+
+// remove forgets c; its token stops working and its agent slot is free.
+// An agent-routed chat is remembered as the agent's last one for
+// recentWindow.
+func (m *Manager) remove(c *Conversation) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.forgetLocked(c)
 	if c.mode == routingAgent {
 		m.ended[c.agent] = c
 	}

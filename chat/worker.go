@@ -71,6 +71,7 @@ func (c *Conversation) notify(base context.Context) (DeliveryState, FailReason) 
 	}
 	c.mu.Lock()
 	c.noticeAt = c.m.now()
+	c.saveLocked()
 	c.mu.Unlock()
 	c.m.log.Debug("chat notice accepted", "chat", c.id, "agent", c.agent, "handover", c.hold)
 	return state, reason
@@ -81,6 +82,9 @@ func (c *Conversation) notify(base context.Context) (DeliveryState, FailReason) 
 // queued after end, so the drain ends. An agent whose client never accepted
 // the new-chat notice did not learn of the chat, and is not told it ended.
 func (c *Conversation) finish(base context.Context, r endReason) {
+	if r == endReleased {
+		return // the node that took it over goes on; queued texts were reported failed
+	}
 	for drained := false; !drained; {
 		select {
 		case it := <-c.out:

@@ -9,12 +9,14 @@ import (
 // Changes says what differs between two configs, so a reload can touch
 // only what changed.
 type Changes struct {
-	SIP     bool
-	HTTP    bool
-	ICE     bool
-	Limits  bool
-	Calls   bool
-	Chat    bool
+	SIP    bool
+	HTTP   bool
+	ICE    bool
+	Limits bool
+	Calls  bool
+	Chat   bool
+	// Cluster: the engine's settings need a restart.
+	Cluster bool
 	Widgets []WidgetChange // only widgets that changed: new config's order, then removed ones
 }
 
@@ -31,7 +33,7 @@ type WidgetChange struct {
 
 // Empty reports whether nothing changed.
 func (c Changes) Empty() bool {
-	return !c.SIP && !c.HTTP && !c.ICE && !c.Limits && !c.Calls && !c.Chat && len(c.Widgets) == 0
+	return !c.SIP && !c.HTTP && !c.ICE && !c.Limits && !c.Calls && !c.Chat && !c.Cluster && len(c.Widgets) == 0
 }
 
 // Diff compares two configs. A nil config counts as empty. Line numbers
@@ -44,12 +46,13 @@ func Diff(old, new *Config) Changes {
 		new = &Config{}
 	}
 	ch := Changes{
-		SIP:    !reflect.DeepEqual(old.SIP, new.SIP),
-		HTTP:   !reflect.DeepEqual(old.HTTP, new.HTTP) || old.Admin != new.Admin, // both need a restart
-		ICE:    !reflect.DeepEqual(old.ICE, new.ICE),
-		Limits: old.Limits != new.Limits,
-		Calls:  !reflect.DeepEqual(old.Calls, new.Calls),
-		Chat:   old.Chat != new.Chat,
+		SIP:     !reflect.DeepEqual(old.SIP, new.SIP),
+		HTTP:    !reflect.DeepEqual(old.HTTP, new.HTTP) || old.Admin != new.Admin, // both need a restart
+		ICE:     !reflect.DeepEqual(old.ICE, new.ICE),
+		Limits:  old.Limits != new.Limits,
+		Calls:   !reflect.DeepEqual(old.Calls, new.Calls),
+		Chat:    old.Chat != new.Chat,
+		Cluster: !reflect.DeepEqual(old.Cluster, new.Cluster),
 	}
 	for i := range new.Widgets {
 		nw := &new.Widgets[i]
@@ -149,26 +152,27 @@ type Monitored struct {
 }
 
 // Monitored lists the distinct addresses to subscribe to, sorted by URI:
-// presence-mode agents need presence and dialog state, boolean objects
-// need presence; always and inactive agents need nothing.
+// presence-mode agents need presence and dialog state (or the one their
+// source names), boolean objects need presence; always and inactive agents
+// need nothing.
 func (c *Config) Monitored() []Monitored {
 	byURI := map[string]*Monitored{}
-	add := func(uri string, dialog bool) {
+	add := func(uri string, presence, dialog bool) {
 		m := byURI[uri]
 		if m == nil {
 			m = &Monitored{URI: uri}
 			byURI[uri] = m
 		}
-		m.Presence = true
+		m.Presence = m.Presence || presence
 		m.Dialog = m.Dialog || dialog
 	}
 	for _, w := range c.Widgets {
 		for _, a := range w.Agents {
 			switch a.Mode {
 			case ModePresence:
-				add(a.URI, true)
+				add(a.URI, a.Source != SourceDialog, a.Source != SourcePresence)
 			case ModeBoolean:
-				add(a.BooleanURI, false)
+				add(a.BooleanURI, true, false)
 			}
 		}
 	}

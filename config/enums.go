@@ -11,7 +11,11 @@ func (m Medium) String() string { return string(m) }
 // String returns the YAML spelling of m.
 func (m Mode) String() string { return string(m) }
 
+// String returns the YAML spelling of s.
+func (s Source) String() string { return string(s) }
+
 var (
+	sources     = []Source{SourceBoth, SourcePresence, SourceDialog}
 	widgetTypes = []WidgetType{WidgetSidebar, WidgetCards}
 	media       = []Medium{MediumVoice, MediumVideo, MediumChat, MediumEmail}
 	modes       = []Mode{ModePresence, ModeAlways, ModeBoolean, ModeInactive}
@@ -25,6 +29,9 @@ func ParseMedium(s string) (Medium, error) { return parseEnum(s, media) }
 
 // ParseMode parses presence, always, boolean or inactive.
 func ParseMode(s string) (Mode, error) { return parseEnum(s, modes) }
+
+// ParseSource parses both, presence or dialog.
+func ParseSource(s string) (Source, error) { return parseEnum(s, sources) }
 
 func parseEnum[T ~string](s string, allowed []T) (T, error) {
 	for _, a := range allowed {

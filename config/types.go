@@ -25,6 +25,9 @@ type Config struct {
 	// Doctor is what `frontdesk doctor` may use beyond the agents: who
 	// agreed to a test message and a test call.
 	Doctor Doctor `yaml:"doctor"`
+	// Cluster, when present, joins this node to a cluster of gateways that
+	// share state in NATS JetStream; without it the gateway runs alone.
+	Cluster *Cluster `yaml:"cluster"`
 
 	// Source is the file the config was read from ("" for the embedded default).
 	Source string `yaml:"-"`
@@ -70,6 +73,21 @@ type SIP struct {
 	// KeepaliveInterval is how often the gateway checks that the PBX is
 	// there and still holds its registration (default 10s, 1s to 10m).
 	KeepaliveInterval time.Duration `yaml:"keepalive_interval"`
+	// SubscribeRate bounds the SUBSCRIBEs sent to the PBX, however many
+	// agents (default 50/s; they are spread evenly, never sent in a burst).
+	SubscribeRate Rate `yaml:"subscribe_rate"`
+	// SubscribeBackoffMax caps the wait between attempts after a
+	// subscription failed (default 1h; doubling from 1s, with jitter).
+	SubscribeBackoffMax time.Duration `yaml:"subscribe_backoff_max"`
+	// RefusedRetry is the wait before asking again after the PBX refused
+	// by policy: 403, 404 or 489 to a SUBSCRIBE, a subscription terminated
+	// as rejected or noresource, a REGISTER answered 403 or 404 (default 1h).
+	RefusedRetry time.Duration `yaml:"refused_retry"`
+	// ResourceList names resource lists (RFC 4662) on the PBX that hold
+	// the agents, so that one subscription per event package covers them
+	// all (default none: one subscription per agent and package). One
+	// value means the same list for both packages.
+	ResourceList ResourceList `yaml:"resource_list"`
 	// TrustedSources are addresses or CIDRs allowed to send requests to the
 	// gateway (default: the registrar's and outbound proxy's resolved addresses).
 	TrustedSources []string `yaml:"trusted_sources"`
@@ -79,6 +97,16 @@ type SIP struct {
 	// ResolvedPassword is the password after reading Password, PasswordEnv or
 	// PasswordFile. It is never logged.
 	ResolvedPassword string `yaml:"-"`
+}
+
+// ResourceList is a resource list URI per event package: a sip: URI,
+// user@domain or a user of the SIP domain. In the file a single value
+// stands for both.
+type ResourceList struct {
+	// Presence is the list subscribed to with Event: presence.
+	Presence string `yaml:"presence"`
+	// Dialog is the list subscribed to with Event: dialog.
+	Dialog string `yaml:"dialog"`
 }
 
 // HTTP configures the web server.
@@ -275,6 +303,38 @@ type Chat struct {
 	Handover time.Duration `yaml:"handover"`
 }
 
+// Cluster configures cluster mode: the engine (NATS with JetStream) and
+// this node's name in it.
+type Cluster struct {
+	// URLs are the NATS servers (nats://host:4222 or tls://host:4222).
+	URLs []string `yaml:"urls"`
+	// Node is this node's name, unique in the cluster (default: the
+	// FRONTDESK_NODE environment variable, else the host name).
+	Node string `yaml:"node"`
+	// Name prefixes the engine's buckets, streams and subjects, so several
+	// clusters can share one NATS (default frontdesk).
+	Name string `yaml:"name"`
+	// CredentialsFile is a NATS credentials file (JWT and NKey seed).
+	CredentialsFile string `yaml:"credentials_file"`
+	// User and PasswordEnv authenticate with a user name and a password
+	// read from an environment variable.
+	User        string `yaml:"user"`
+	PasswordEnv string `yaml:"password_env"`
+	// TLSCA verifies the NATS servers' certificates (default: system roots).
+	TLSCA string `yaml:"tls_ca"`
+	// TLSCert and TLSKey are a client certificate for NATS servers that
+	// verify clients.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// LeaseTTL is how long a node's hold on an agent's subscriptions (and
+	// its heartbeat) lasts without renewal: a node that dies is replaced
+	// within it (default 10s, 3s to 5m).
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
+
+	// ResolvedPassword is the NATS password after reading PasswordEnv.
+	ResolvedPassword string `yaml:"-"`
+}
+
 // Fallback is where "leave a message" goes when nobody is available.
 type Fallback struct {
 	// SIP is an address that receives left messages as SIP MESSAGE.
@@ -403,6 +463,23 @@ const (
 	ModeInactive Mode = "inactive" // never available
 )
 
+// Source says which SIP event packages a presence-mode agent's
+// availability comes from.
+type Source string
+
+const (
+	SourceUnknown Source = ""
+	// SourceBoth: presence and dialog state (a PBX that refuses one
+	// package gets the other alone).
+	SourceBoth Source = "both"
+	// SourcePresence: the presence document alone; busy only as far as
+	// it says so (RPID activities, notes such as "On the phone").
+	SourcePresence Source = "presence"
+	// SourceDialog: dialog state alone; available while no call is set up,
+	// ringing or connected.
+	SourceDialog Source = "dialog"
+)
+
 // Agent is one person (or group, or queue) a widget offers.
 type Agent struct {
 	// ID is the agent's id in the Widget-API, unique within the widget
@@ -428,6 +505,9 @@ type Agent struct {
 	Media []Medium `yaml:"media"`
 	// Mode is where availability comes from (default presence).
 	Mode Mode `yaml:"mode"`
+	// Source is which SIP event packages a presence-mode agent's
+	// availability comes from: both (default), presence or dialog.
+	Source Source `yaml:"source"`
 	// Boolean is the boolean object's SIP URI, with mode boolean.
 	Boolean string `yaml:"boolean"`
 

@@ -258,6 +258,18 @@ func (v *validator) mode(path string, a *Agent, c *Config) {
 		v.p.errf(path+".mode", "%s", oneOf(a.Mode, modes...))
 		return
 	}
+	switch a.Source {
+	case SourceUnknown:
+		if a.Mode == ModePresence {
+			a.Source = SourceBoth
+		}
+	case SourceBoth, SourcePresence, SourceDialog:
+		if a.Mode != ModePresence {
+			v.p.errf(path+".source", "is only used with mode presence, not %s", a.Mode)
+		}
+	default:
+		v.p.errf(path+".source", "%s", oneOf(a.Source, sources...))
+	}
 	switch {
 	case a.Mode == ModeBoolean && a.Boolean == "":
 		v.p.errf(path+".boolean", "is required with mode boolean (the boolean object's SIP address)")

@@ -15,8 +15,12 @@ import (
 	"github.com/frontdesk-gw/frontdesk/sip"
 )
 
-// testKeys are the keys the test call sends.
-const testKeys = "1#"
+const (
+	// testKeys are the keys the test call sends.
+	testKeys = "1#"
+	// holdFor is how long the test call stays on hold.
+	holdFor = 500 * time.Millisecond
+)
 
 // testExtension is the address that agreed to a test call, "" for none.
 func (d *doctor) testExtension() string {
@@ -397,6 +401,16 @@ func (c *callCheck) checkHold(ctx context.Context) bool {
 		if rt, err := routeFor(rs, c.key); err == nil && rs.audio != nil {
 			c.remote = rs
 			c.media.setRoute(rt)
+		}
+		if step.dir == "sendonly" {
+			// Held for a moment, as a visitor would be: the ACK goes
+			// ahead of the next re-INVITE even through a proxy whose
+			// workers might swap them.
+			select {
+			case <-time.After(holdFor):
+			case <-ctx.Done():
+				return false
+			}
 		}
 	}
 	return c.checkRTP("RTP after resuming", c.media.stats().received)

@@ -5,8 +5,11 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"image/color"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -124,7 +127,11 @@ func startFlowsEnvWith(t *testing.T, config func(pbx, site string) string, subs 
 	})
 
 	t.Setenv("FD_E2E_PASSWORD", gwPassword)
-	env.cfgPath = filepath.Join(t.TempDir(), "frontdesk.yaml")
+	dir := t.TempDir()
+	// Pictures a config may name (picture: alice.png, …).
+	writeAgentPicture(t, filepath.Join(dir, "alice.png"), color.RGBA{0xe0, 0x7a, 0x5f, 0xff}, color.RGBA{0x3d, 0x40, 0x5b, 0xff})
+	writeAgentPicture(t, filepath.Join(dir, "dora.png"), color.RGBA{0xf2, 0xcc, 0x8f, 0xff}, color.RGBA{0x6d, 0x59, 0x7a, 0xff})
+	env.cfgPath = filepath.Join(dir, "frontdesk.yaml")
 	env.writeConfig(config(bed.Addr(), env.site.URL))
 	env.gw = startGateway(t, env.cfgPath)
 	env.gw.waitHealth("registered with all subscriptions active", 20*time.Second, func(code int, h map[string]any) bool {
@@ -143,15 +150,20 @@ func startFlowsEnvWith(t *testing.T, config func(pbx, site string) string, subs 
 
 // serveFlowPage serves the site's pages, each with the strict CSP:
 //
-//	/call   the cards widget (alice)
-//	/side   the chat sidebar (bob)
-//	/leave  the sidebar with a fallback (carol, dora)
+//	/call    the cards widget (alice)
+//	/side    the chat sidebar (bob)
+//	/leave   the sidebar with a fallback (carol, dora)
+//	/states  the state tests' sidebar, on a page styled like a small shop
+//	/states-cut  the same through env.cut, a proxy the test can cut
 func (env *browserEnv) serveFlowPage(w http.ResponseWriter, r *http.Request) {
 	gw := env.gw.httpURL
+	if r.URL.Path == "/states-cut" {
+		gw = env.cut.url()
+	}
 	script := func(id string) string {
 		return fmt.Sprintf(`<script async src="%s/frontdesk.js" data-frontdesk-widget="%s" data-frontdesk-gateway="%s"></script>`, gw, id, gw)
 	}
-	var body string
+	var body, head string
 	switch r.URL.Path {
 	case "/call":
 		body = `<section aria-labelledby="team"><h2 id="team">Talk to sales</h2><div data-frontdesk-cards="` + flowCards + `"></div></section>` + script(flowCards)
@@ -159,15 +171,33 @@ func (env *browserEnv) serveFlowPage(w http.ResponseWriter, r *http.Request) {
 		body = `<p>Welcome to our shop.</p>` + script(flowSide)
 	case "/leave":
 		body = `<p>We are closed right now.</p>` + script(flowLeave)
-	case "/states":
-		body = `<p>Welcome to our shop. Browse our products; help is one click away.</p>` + script(statesWidget)
+	case "/states", "/states-cut":
+		head = shopStyle
+		body = `<h2>Kettles</h2><p>Welcome to our shop. Browse our products; help is one click away.</p>` +
+			`<ul><li>Blue kettle, 1.7 l</li><li>Red kettle, 1.2 l</li><li>Travel kettle, 0.5 l</li></ul>` + script(statesWidget)
 	default:
 		http.NotFound(w, r)
 		return
 	}
-	w.Header().Set("Content-Security-Policy", env.strictCSP())
+	w.Header().Set("Content-Security-Policy", env.cspFor(gw))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	fmt.Fprintf(w, `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Example shop</title><link rel="icon" href="data:,"></head><body><header><h1>Example shop</h1></header><main>%s</main></body></html>`, body)
+	fmt.Fprintf(w, `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Example shop</title><link rel="icon" href="data:,">%s</head><body><header><h1>Example shop</h1></header><main>%s</main></body></html>`, head, body)
+}
+
+// shopStyle makes a page look like a small shop, for the screenshots: a
+// <style> the page's CSP allows by its hash (cspFor), as a careful site
+// would.
+const shopCSS = `body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#222;background:#f4f1ea}header{padding:1.2em 2em;background:#2b2d42;color:#fff}main{max-width:64em;margin:0 auto;padding:1.5em 2em}h1{margin:0;font-size:1.4em}h2{font-size:1.15em}`
+
+const shopStyle = `<style>` + shopCSS + `</style>`
+
+// cspFor is strictCSP for a widget served from gw, allowing the shop's
+// style by its hash.
+func (env *browserEnv) cspFor(gw string) string {
+	sum := sha256.Sum256([]byte(shopCSS))
+	ws := "ws" + strings.TrimPrefix(gw, "http")
+	return "default-src 'none'; script-src " + gw + "; connect-src " + ws + "; img-src data:; style-src 'sha256-" +
+		base64.StdEncoding.EncodeToString(sum[:]) + "'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 }
 
 // TestBrowserFlows: a visitor calls, chats and leaves a message through the

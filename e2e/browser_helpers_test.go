@@ -52,6 +52,7 @@ type browserEnv struct {
 	alloc   context.Context
 	browser context.Context
 	bed     *testbed.Testbed
+	cut     *cutProxy // the way to the gateway of /states-cut, when a test starts one
 }
 
 // browserConfig is the gateway config of the browser tests: a business
@@ -245,6 +246,8 @@ func writeAgentPicture(t *testing.T, path string, top, bottom color.RGBA) {
 type browserTab struct {
 	t   *testing.T
 	ctx context.Context
+	// viewport is what setViewport last set (screenshots comes back to it).
+	viewport viewport
 
 	mu      sync.Mutex
 	console []string // console messages, exceptions, browser log entries, dialogs
@@ -500,10 +503,43 @@ func (tb *browserTab) typeText(s string) {
 	tb.run("type text", 10*time.Second, chromedp.KeyEvent(s))
 }
 
+// viewport is a screen size; mobile emulates a phone (touch, 2× pixels).
+type viewport struct {
+	name   string
+	w, h   int64
+	mobile bool
+}
+
+// shotViewports are the sizes every state is shown at in the screenshots.
+var shotViewports = []viewport{{"desktop", 1280, 800, false}, {"phone", 390, 844, true}}
+
+// screenshots writes the page as a desktop and a phone show it, to
+// name-desktop.png and name-phone.png, and returns to the tab's viewport.
+func (tb *browserTab) screenshots(name string) {
+	tb.t.Helper()
+	back := tb.viewport
+	for _, vp := range shotViewports {
+		tb.setViewport(vp.w, vp.h, vp.mobile)
+		tb.settle()
+		tb.screenshot(name + "-" + vp.name + ".png")
+	}
+	if back.w != 0 {
+		tb.setViewport(back.w, back.h, back.mobile)
+		tb.settle()
+	}
+}
+
+// settle waits until the page has drawn two frames (a new layout).
+func (tb *browserTab) settle() {
+	tb.t.Helper()
+	tb.eval(`new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`, nil)
+}
+
 // setViewport emulates a desktop or phone screen; reduced motion makes
 // panels appear at once.
 func (tb *browserTab) setViewport(w, h int64, mobile bool) {
 	tb.t.Helper()
+	tb.viewport = viewport{w: w, h: h, mobile: mobile}
 	acts := []chromedp.Action[chromedp.Void]{
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 			_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{

@@ -19,7 +19,7 @@ import (
 
 // statesWidget is the sidebar of the state tests: alice answers calls at
 // once (audio only, whatever the visitor offers), dora's phone rings until
-// she declines; bob takes left messages.
+// she declines; bob takes left messages. Both have pictures.
 const statesWidget = "f10c57a7e5d6e8f9a0b1c2d3e4f5a6b7"
 
 func statesConfig(pbx, site string) string {
@@ -30,31 +30,68 @@ func statesConfig(pbx, site string) string {
     always_show: true
     fallback: {sip: bob}
     teasers: {en: ["Questions? We are here."], de: ["Fragen? Wir sind für Sie da."]}
+    expected_reply: {en: "We usually answer within a few minutes.", de: "Wir antworten meist innerhalb weniger Minuten."}
     agents:
-      - {id: alice, sip: alice, name: Alice Adams, department: Sales, media: [voice, video, chat, email], email: alice@example.com, phone: "+49 30 1234568"}
-      - {id: dora, sip: dora, name: Dora Diaz, department: Support, media: [voice, chat]}
+      - {id: alice, sip: alice, name: Alice Adams, department: Sales, media: [voice, video, chat, email], email: alice@example.com, phone: "+49 30 1234568", picture: alice.png}
+      - {id: dora, sip: dora, name: Dora Diaz, department: Support, media: [voice, chat], picture: dora.png}
 `, statesWidget)
 }
 
 // TestBrowserStates walks the widget through the states a visitor meets,
 // through its UI against the real test bed: each says what is happening,
-// every failure gives a reason and a way on. Screenshots of each state go
-// to screenshotDir().
+// every failure gives a reason and a way on, every new control is reached
+// by keyboard with a visible focus, and axe-core finds nothing serious in
+// any of them. Screenshots of each state, on a desktop and a phone, go to
+// screenshotDir().
 func TestBrowserStates(t *testing.T) {
 	env := startFlowsEnvWith(t, statesConfig, 4)
 	ctx := ctxT(t, 10*time.Minute)
 	w := statesWidget
 	alice, dora := env.tbAgent("alice"), env.tbAgent("dora")
 
-	t.Run("call states", func(t *testing.T) {
+	t.Run("launcher, home and More by keyboard", func(t *testing.T) {
 		tb := env.newTab(t)
 		tb.setViewport(1280, 800, false)
 		tb.open(env, "/states", w)
 		tb.waitAttr(w, "visible", "1")
 		tb.waitJS("teaser shown", fmt.Sprintf(`shown(fd(%q).querySelector('.teaser'))`, w), browserWait)
-		tb.screenshot("launcher-desktop.png")
-		tb.click(w, ".tab")
+		tb.waitPictures(w, "alice", "dora")
+		tb.injectAxe()
+		tb.axe("launcher with greeting")
+		tb.screenshots("launcher")
+		if got := tb.storageUsed(); got != `{"cookie":"","local":[],"session":[]}` {
+			t.Errorf("storage before the visitor acts: %s, want nothing", got)
+		}
+
+		// The greeting bubble and its hide button come before the launcher
+		// (the right edge: the launcher last), each with a visible focus.
+		tb.tabTo(w + "|teaser:Questions? We are here.")
+		tb.press(kb.Tab)
+		if f := tb.focusedVisibly(); f != w+"|greetx:Hide this message" {
+			t.Errorf("after the greeting: focus on %s, want its hide button", f)
+		}
+		tb.press(kb.Tab)
+		if f := tb.focusedVisibly(); f != w+"|tab round:Contact us" {
+			t.Errorf("after the greeting: focus on %s, want the launcher", f)
+		}
+		tb.press(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift))
+		tb.press(kb.Enter)
+		tb.waitJS("greeting hidden", fmt.Sprintf(`!shown(fd(%q).querySelector('.greet'))`, w), browserWait)
+		if f := tb.focusedVisibly(); f != w+"|tab round:Contact us" {
+			t.Errorf("after hiding the greeting: focus on %s, want the launcher", f)
+		}
+
+		// Enter opens the panel: the team's pictures and the reply line.
+		tb.press(kb.Enter)
 		tb.waitAttr(w, "open", "1")
+		var hero struct {
+			Faces int
+			Reply string
+		}
+		tb.eval(fmt.Sprintf(`(() => { const r = fd(%q); return { Faces: Array.from(r.querySelectorAll('.faces .face img')).filter(shown).length, Reply: shown(r.querySelector('.reply')) ? r.querySelector('.reply').textContent : '' }; })()`, w), &hero)
+		if hero.Faces != 2 || hero.Reply != "We usually answer within a few minutes." {
+			t.Errorf("the panel's head: %+v; want two pictures and the reply line", hero)
+		}
 		// "Contact us now" calls the first available agent: a phone icon.
 		var cta string
 		tb.eval(fmt.Sprintf(`fd(%q).querySelector('.cta path').getAttribute('d')`, w), &cta)
@@ -67,59 +104,64 @@ func TestBrowserStates(t *testing.T) {
 		if strings.Join(acts, ",") != "call,more" {
 			t.Errorf("alice's visible actions %v, want call,more", acts)
 		}
+		// More opens by keyboard with the focus on its first way; Escape
+		// closes it (not the panel) and the focus goes back.
+		more := w + "|alice/btn:More ways to reach Alice Adams"
+		tb.tabTo(more)
+		tb.press(kb.Enter)
+		tb.waitJS("more actions shown", fmt.Sprintf(`shown(fd(%q).querySelector(%q))`, w, actionSel("alice", "video")), browserWait)
+		if f := tb.focusedVisibly(); f != w+"|alice/video" {
+			t.Errorf("focus in the opened More: %s, want alice's video call", f)
+		}
+		tb.press(kb.Escape)
+		tb.waitJS("more actions hidden", fmt.Sprintf(`!shown(fd(%q).querySelector(%q))`, w, actionSel("alice", "video")), browserWait)
+		if f := tb.focusedVisibly(); f != more || tb.hostAttr(w, "open") != "1" {
+			t.Errorf("after Escape in More: focus %s, panel open %s; want More, open", f, tb.hostAttr(w, "open"))
+		}
 		tb.click(w, cardSel("alice")+" [data-more]")
 		tb.waitJS("more actions shown", fmt.Sprintf(`shown(fd(%q).querySelector(%q)) && fd(%q).querySelector('[data-agent-id=alice] [data-more]').getAttribute('aria-expanded') === 'true'`, w, actionSel("alice", "video"), w), browserWait)
-		tb.screenshot("home-desktop.png")
+		tb.axe("home with More open")
+		tb.screenshots("home")
+		tb.flowPageClean()
+	})
 
-		// A video call the agent's phone answers audio-only says so and
-		// shows no video pane, camera or screen sharing.
-		tb.clickAction(w, "alice", "video")
+	t.Run("call states", func(t *testing.T) {
+		tb := env.newTab(t)
+		tb.setViewport(1280, 800, false)
+		tb.open(env, "/states", w)
+		tb.injectAxe()
+		tb.click(w, ".tab")
+		tb.waitAttr(w, "open", "1")
+
+		// Ringing: the agent's picture, name and the state.
+		tb.flowWaitJS("dora available", fmt.Sprintf(`fd(%q).querySelector(%q).getAttribute('data-presence') === 'online'`, w, cardSel("dora")))
+		tb.clickAction(w, "dora", "call")
 		tb.waitAttr(w, "view", "name")
 		tb.typeText("Vera Visitor")
 		tb.press(kb.Enter)
-		tb.flowWaitCall(w, "connected")
-		tb.waitAttr(w, "call-audio-only", "1")
-		var call struct {
-			Vids, Share, Cam bool
-			Note             string
-		}
-		tb.eval(fmt.Sprintf(`(() => { const r = fd(%q); return { Vids: shown(r.querySelector('.vids')), Note: r.querySelector('.note').textContent,
-  Share: Array.from(r.querySelectorAll('.ctl button')).some((b) => shown(b) && b.textContent.includes('Share')),
-  Cam: Array.from(r.querySelectorAll('.ctl button')).some((b) => shown(b) && b.textContent.includes('Camera')) }; })()`, w), &call)
-		if call.Vids || call.Share || call.Cam || !strings.Contains(call.Note, "audio call") {
-			t.Errorf("audio-only answer of a video call: %+v; want no video pane, share or camera, and a note", call)
-		}
-		tb.flowWaitTimer(w, "")
-		tb.screenshot("call-audio-only-desktop.png")
-
-		// The keypad shows the keys typed.
-		tb.click(w, tb.flowButton(w, ".ctl", "Keypad"))
-		tb.click(w, tb.flowButton(w, ".pad", "5"))
-		tb.click(w, tb.flowButton(w, ".pad", "#"))
-		tb.flowWaitText(w, ".digits", "5#")
-		tb.screenshot("call-keypad-desktop.png")
-
-		// Minimised, the tab shows the call's state and time, and a button
-		// beside it hangs up.
-		tb.click(w, ".shut")
-		tb.waitAttr(w, "open", "0")
-		tb.flowWaitJS("the tab shows the timer", fmt.Sprintf(`/^Connected · \d+:\d\d$/.test(fd(%q).querySelector('.tl').textContent) && shown(fd(%q).querySelector('.tabend'))`, w, w))
-		tb.screenshot("call-minimised-desktop.png")
-		tb.click(w, ".tabend")
-		tb.flowWaitCall(w, "ended")
-		if r := tb.hostAttr(w, "call-reason"); r != "ended-by-visitor" {
-			t.Errorf("call-reason %q after the tab's hang-up, want ended-by-visitor", r)
-		}
-		tb.click(w, ".tab")
-		tb.waitAttr(w, "open", "1")
-		tb.click(w, tb.flowButton(w, ".callv", "Close"))
-		tb.waitAttr(w, "view", "home")
-
-		// A call the agent declines offers the other ways on.
-		tb.flowWaitJS("dora available", fmt.Sprintf(`fd(%q).querySelector(%q).getAttribute('data-presence') === 'online'`, w, cardSel("dora")))
-		tb.clickAction(w, "dora", "call")
 		tb.flowWaitCall(w, "ringing")
-		tb.screenshot("call-ringing-desktop.png")
+		var ringing struct {
+			Picture, Name, State string
+			Pulse                bool
+		}
+		tb.eval(fmt.Sprintf(`(() => { const r = fd(%q); const who = r.querySelector('.who'); const img = who.querySelector('img');
+  return { Picture: img && shown(img) ? img.src.slice(0, 15) : '', Name: who.querySelector('.nm').textContent, State: r.querySelector('.cst').textContent,
+    Pulse: who.classList.contains('ringing') }; })()`, w), &ringing)
+		if ringing != (struct {
+			Picture, Name, State string
+			Pulse                bool
+		}{"data:image/png;", "Dora Diaz", "Ringing…", true}) {
+			t.Errorf("ringing: %+v; want dora's picture, name and Ringing…", ringing)
+		}
+		// The picture pulses while it rings, unless the visitor asked for
+		// reduced motion (as these tabs do): then nothing moves.
+		var moving int
+		tb.eval(fmt.Sprintf(`fd(%q).getAnimations().length`, w), &moving)
+		if moving != 0 {
+			t.Errorf("%d animations run while ringing with reduced motion", moving)
+		}
+		tb.axe("ringing")
+		tb.screenshots("call-ringing")
 		flowWaitAgentLog(t, dora, "the INVITE", func(l string) bool { return strings.HasPrefix(l, "INVITE sip:dora") })
 		if err := dora.Hangup(ctx); err != nil {
 			t.Fatal(err)
@@ -130,12 +172,13 @@ func TestBrowserStates(t *testing.T) {
 		offers := fmt.Sprintf(`Array.from(fd(%q).querySelectorAll('.callv .alts button')).filter(shown).map((b) => b.textContent.trim()).join('|')`, w)
 		tb.flowWaitJS("alternatives offered", offers+` === 'Try again|Chat with Dora Diaz|Call Alice Adams|Leave a message'`)
 		t.Logf("call to dora ended (%s, %q)", tb.hostAttr(w, "call-reason"), tb.text(w, ".callv .cst"))
-		tb.screenshot("call-failed-desktop.png")
-		tb.click(w, tb.flowButton(w, ".callv .alts", "Leave a message"))
-		tb.waitAttr(w, "view", "leave")
-
+		tb.tabTo(w + "|btn pri:Try again")
+		tb.axe("call failed")
+		tb.screenshots("call-failed")
 		// A contact that is neither an email address nor a phone number is
 		// shown as such, on the field, not as "try again later".
+		tb.click(w, tb.flowButton(w, ".callv .alts", "Leave a message"))
+		tb.waitAttr(w, "view", "leave")
 		for _, f := range []struct{ label, value string }{{"Email or phone number", "call me maybe"}, {"Message", "Please call me back."}} {
 			tb.click(w, tb.flowField(w, f.label))
 			tb.typeText(f.value)
@@ -143,8 +186,160 @@ func TestBrowserStates(t *testing.T) {
 		tb.click(w, tb.flowButton(w, ".stage", "Send"))
 		tb.flowWaitText(w, ".lst", "Please enter a valid email address or phone number.")
 		tb.flowWaitJS("the contact field marked", `(() => { const a = deepFocus(); return !!a && a.getAttribute("aria-invalid") === "true" && a.autocomplete === "email"; })()`)
-		tb.screenshot("leave-bad-contact-desktop.png")
+		tb.axe("leave a message, bad contact")
+		tb.screenshots("leave-bad-contact")
+		tb.click(w, tb.flowButton(w, ".stage", "Cancel"))
+		tb.waitAttr(w, "view", "home")
+
+		// A video call the agent's phone answers audio-only says so and
+		// shows no video pane, camera or screen sharing.
+		tb.clickAction(w, "alice", "video")
+		tb.flowWaitCall(w, "connected")
+		tb.waitAttr(w, "call-audio-only", "1")
+		var call struct {
+			Vids, Share, Cam, Who bool
+			Note                  string
+			Offers                int
+		}
+		tb.eval(fmt.Sprintf(`(() => { const r = fd(%q); return { Vids: shown(r.querySelector('.vids')), Note: r.querySelector('.note').textContent, Who: shown(r.querySelector('.who img')),
+  Offers: Array.from(r.querySelectorAll('.callv .alts button')).filter(shown).length,
+  Share: Array.from(r.querySelectorAll('.ctl button')).some((b) => shown(b) && b.textContent.includes('Share')),
+  Cam: Array.from(r.querySelectorAll('.ctl button')).some((b) => shown(b) && b.textContent.includes('Camera')) }; })()`, w), &call)
+		if call.Vids || call.Share || call.Cam || !call.Who || !strings.Contains(call.Note, "audio call") || call.Offers != 0 {
+			t.Errorf("audio-only answer of a video call: %+v; want alice's picture, no video pane, share or camera, a note, and no offers left from the call before", call)
+		}
+		tb.flowWaitTimer(w, "")
+		tb.axe("audio-only call")
+		tb.screenshots("call-audio-only")
+
+		// On hold: the agent's phone holds the call, the view says so, and
+		// back.
+		if _, err := alice.Command(ctx, "hold", ""); err != nil {
+			t.Fatal(err)
+		}
+		tb.flowWaitCall(w, "held")
+		tb.flowWaitJS("on hold shown", fmt.Sprintf(`(() => { const r = fd(%q); return r.querySelector('.cst').textContent === 'On hold' && r.querySelector('.who').classList.contains('held') && Array.from(r.querySelectorAll('.note')).some((n) => shown(n) && n.textContent === 'You are on hold. Please stay on the line.') && /^On hold/.test(r.querySelector('.tl').textContent); })()`, w))
+		tb.axe("on hold")
+		tb.screenshots("call-held")
+		if _, err := alice.Command(ctx, "resume", ""); err != nil {
+			t.Fatal(err)
+		}
+		tb.flowWaitCall(w, "connected")
+
+		// The keypad shows the keys typed.
+		tb.click(w, tb.flowButton(w, ".ctl", "Keypad"))
+		tb.click(w, tb.flowButton(w, ".pad", "5"))
+		tb.click(w, tb.flowButton(w, ".pad", "#"))
+		tb.flowWaitText(w, ".digits", "5#")
+		tb.screenshots("call-keypad")
+
+		// Minimised, the tab shows the call's state and time, and a button
+		// beside it hangs up.
+		tb.click(w, ".shut")
+		tb.waitAttr(w, "open", "0")
+		tb.flowWaitJS("the tab shows the timer", fmt.Sprintf(`/^Connected · \d+:\d\d$/.test(fd(%q).querySelector('.tl').textContent) && shown(fd(%q).querySelector('.tabend'))`, w, w))
+		tb.axe("minimised call")
+		tb.screenshots("call-minimised")
+		tb.click(w, ".tabend")
+		tb.flowWaitCall(w, "ended")
+		if r := tb.hostAttr(w, "call-reason"); r != "ended-by-visitor" {
+			t.Errorf("call-reason %q after the tab's hang-up, want ended-by-visitor", r)
+		}
+		tb.click(w, ".tab")
+		tb.waitAttr(w, "open", "1")
+		tb.click(w, tb.flowButton(w, ".callv", "Close"))
+		tb.waitAttr(w, "view", "home")
+
 		tb.flowPageClean()
+	})
+
+	t.Run("connection lost: a quiet banner, controls disabled, a retry", func(t *testing.T) {
+		env.cut = startCutProxy(t, strings.TrimPrefix(env.gw.httpURL, "http://"))
+		tb := env.newTab(t)
+		tb.setViewport(1280, 800, false)
+		tb.open(env, "/states-cut", w)
+		tb.injectAxe()
+		tb.click(w, ".tab")
+		tb.waitAttr(w, "open", "1")
+		tb.flowWaitJS("alice available", fmt.Sprintf(`fd(%q).querySelector(%q).getAttribute('data-presence') === 'online'`, w, cardSel("alice")))
+		byes := strings.Count(flowAgentLog(alice), "\nBYE sip:alice")
+		tb.clickAction(w, "alice", "call")
+		tb.waitAttr(w, "view", "name")
+		tb.typeText("Vera Visitor")
+		tb.press(kb.Enter)
+		tb.flowWaitCall(w, "connected")
+
+		// The websocket goes: the call is lost (the gateway hangs up the
+		// agent's phone), the view says why and offers the ways on,
+		// disabled until the connection is back; the banner says so.
+		env.cut.cut()
+		tb.waitAttr(w, "state", "reconnecting")
+		tb.flowWaitCall(w, "ended")
+		if r := tb.hostAttr(w, "call-reason"); r != "connection-lost" {
+			t.Errorf("call-reason %q after the websocket went, want connection-lost", r)
+		}
+		flowWaitAgentLog(t, alice, "a BYE from the gateway", func(string) bool { return strings.Count(flowAgentLog(alice), "\nBYE sip:alice") > byes })
+		var lost struct {
+			State, Banner string
+			Offers        []string
+		}
+		tb.eval(fmt.Sprintf(`(() => { const r = fd(%q); const b = r.querySelector('.lost');
+  return { State: r.querySelector('.callv .cst').textContent, Banner: shown(b) ? b.firstChild.textContent : '',
+    Offers: Array.from(r.querySelectorAll('.callv .alts button')).filter(shown).map((x) => x.getAttribute('aria-disabled') + ' ' + x.title) }; })()`, w), &lost)
+		if lost.State != "The connection to the server was lost." || lost.Banner != "Connection lost, reconnecting…" || len(lost.Offers) == 0 {
+			t.Errorf("call lost: %+v; want the reason, the banner and offers", lost)
+		}
+		for _, o := range lost.Offers {
+			if o != "true Connection lost, reconnecting…" {
+				t.Errorf("an offer while reconnecting: %q, want disabled with the reason", o)
+			}
+		}
+		tb.axe("call lost")
+		tb.screenshots("call-lost")
+
+		// The widget keeps trying, waiting longer each time; the banner's
+		// button does not wait.
+		deadline := time.Now().Add(30 * time.Second)
+		for _, refused := env.cut.counts(); refused < 3; _, refused = env.cut.counts() {
+			if time.Now().After(deadline) {
+				t.Fatalf("the widget tried %d times in 30 s to reconnect, want 3", refused)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		env.cut.restore()
+		tb.tabTo(w + "|lnkb:Try again")
+		tb.press(kb.Enter)
+		// After three refusals the next attempt waits at least 6 s.
+		tb.waitJS("connected again at once", fmt.Sprintf(`fdHost(%q).getAttribute('data-frontdesk-state') === 'connected' && !shown(fd(%q).querySelector('.lost'))`, w, w), 3*time.Second)
+		tb.flowWaitJS("the offers live again", fmt.Sprintf(`(() => { const b = %s; return !!b && !b.hasAttribute('aria-disabled'); })()`, flowButtonJS(w, ".callv .alts", "Try again")))
+		tb.click(w, tb.flowButton(w, ".callv", "Close"))
+		tb.waitAttr(w, "view", "home")
+
+		// Lost on the home view: every way to reach someone is disabled
+		// with the reason, and pressing one explains.
+		env.cut.cut()
+		tb.waitAttr(w, "state", "reconnecting")
+		tb.flowWaitJS("buttons disabled", fmt.Sprintf(`(() => { const r = fd(%q); const c = r.querySelector(%q); const cta = r.querySelector('.cta');
+  return c.getAttribute('aria-disabled') === 'true' && c.title === 'Connection lost, reconnecting…' && cta.getAttribute('aria-disabled') === 'true'; })()`, w, actionSel("dora", "call")))
+		tb.click(w, actionSel("dora", "call"))
+		tb.flowWaitText(w, "[data-agent-id=dora] .why", "Connection lost, reconnecting…")
+		if v := tb.hostAttr(w, "view"); v != "home" {
+			t.Errorf("a disabled call while reconnecting opened view %q", v)
+		}
+		tb.axe("reconnecting")
+		tb.screenshots("reconnecting")
+		env.cut.restore()
+		tb.click(w, ".lost .lnkb")
+		tb.waitAttr(w, "state", "connected")
+		tb.flowWaitJS("buttons live again", fmt.Sprintf(`!fd(%q).querySelector(%q).hasAttribute('aria-disabled')`, w, actionSel("dora", "call")))
+		// The browser reports each refused websocket itself; nothing else
+		// may go wrong.
+		tb.noViolations()
+		for _, l := range tb.logs() {
+			if (strings.Contains(l, " error: ") || strings.HasPrefix(l, "error: ")) && !strings.Contains(l, "network error: WebSocket connection to") {
+				t.Errorf("console error: %s", l)
+			}
+		}
 	})
 
 	t.Run("chat states", func(t *testing.T) {
@@ -173,11 +368,14 @@ func TestBrowserStates(t *testing.T) {
 		if strings.Join(link, " ") != "https://example.com/kettle?id=7 _blank noopener noreferrer https://example.com/kettle?id=7" {
 			t.Errorf("link in the agent's message: %q", link)
 		}
-		tb.screenshot("chat-phone.png")
+		tb.injectAxe()
+		tb.axe("chat")
+		tb.screenshots("chat")
 
 		// A second visitor who wants alice while she chats is told she is
 		// in another chat, and offered another way.
 		tb2 := env.newTab(t)
+		tb2.setViewport(1280, 800, false)
 		tb2.open(env, "/states", w)
 		tb2.click(w, ".tab")
 		tb2.waitAttr(w, "open", "1")
@@ -195,7 +393,9 @@ func TestBrowserStates(t *testing.T) {
 		if !strings.Contains(strings.Join(alts, "|"), "Chat with Dora Diaz") {
 			t.Errorf("agent busy in another chat: offered %q, want a chat with dora", alts)
 		}
-		tb2.screenshot("chat-agent-busy-desktop.png")
+		tb2.injectAxe()
+		tb2.axe("chat, agent busy")
+		tb2.screenshots("chat-agent-busy")
 		tb2.click(w, tb2.flowButton(w, ".chatv", "Close"))
 		tb2.waitAttr(w, "view", "home")
 		tb2.flowWaitJS("alice's card says she chats", fmt.Sprintf(`fd(%q).querySelector('[data-agent-id=alice] .st').textContent === 'In another chat'`, w))
@@ -217,7 +417,9 @@ func TestBrowserStates(t *testing.T) {
 			tb.waitAttr(w, "open", "1")
 		}
 		tb.flowButton(w, ".chatv .alts", "Start a new chat")
-		tb.screenshot("chat-lost-phone.png")
+		tb.injectAxe()
+		tb.axe("chat lost")
+		tb.screenshots("chat-lost")
 		tb.flowPageClean()
 	})
 
@@ -241,7 +443,7 @@ func TestBrowserStates(t *testing.T) {
 		if teaser.Text != "Fragen? Wir sind für Sie da." || !teaser.Whole {
 			t.Errorf("German teaser %+v, want it whole", teaser)
 		}
-		tb.screenshot("launcher-de-desktop.png")
+		tb.screenshots("launcher-de")
 		var clock string
 		tb.eval(`new Intl.DateTimeFormat(navigator.languages[0], { hour: 'numeric', minute: '2-digit' }).format(new Date(2026, 0, 1, 13, 5))`, &clock)
 		if clock != "13:05" {
@@ -267,7 +469,13 @@ func TestBrowserStates(t *testing.T) {
 		if tab.Label != "Leave a message" || tab.Teaser || tab.Dot {
 			t.Errorf("tab with nobody available: %+v; want \"Leave a message\", no teaser, no dot", tab)
 		}
-		tb.screenshot("launcher-nobody-desktop.png")
+		tb.screenshots("launcher-nobody")
+		tb.click(w, ".tab")
+		tb.waitAttr(w, "open", "1")
+		tb.flowWaitJS("leave a message offered", fmt.Sprintf(`shown(fd(%q).querySelector('.home .offer button'))`, w))
+		tb.injectAxe()
+		tb.axe("nobody available")
+		tb.screenshots("home-nobody")
 		for _, a := range []*testbed.Agent{alice, dora} {
 			if err := a.SetPresence(ctx, testbed.StatusOnline); err != nil {
 				t.Fatal(err)

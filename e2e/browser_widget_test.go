@@ -414,6 +414,9 @@ func (tb *browserTab) focusedVisibly() string {
 // focus.
 func (tb *browserTab) tabTo(want string) {
 	tb.t.Helper()
+	if tb.focused() == want && tb.focusedVisibly() == want {
+		return
+	}
 	for i := 0; i < 60; i++ {
 		tb.press(kb.Tab)
 		if tb.focusedVisibly() == want {
@@ -456,14 +459,33 @@ func (tb *browserTab) waitPictures(id string, agents ...string) {
 	}
 }
 
-// axe runs axe-core (injected before) on the page and fails on serious or
-// critical violations; lesser ones are logged.
+// injectAxe loads axe-core (e2e/node_modules) into the page, unless it is
+// there.
+func (tb *browserTab) injectAxe() {
+	tb.t.Helper()
+	var there bool
+	tb.eval(`typeof axe !== 'undefined'`, &there)
+	if there {
+		return
+	}
+	src, err := os.ReadFile(filepath.Join("node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		tb.t.Fatalf("axe-core missing (run npm ci --prefix e2e): %v", err)
+	}
+	tb.run("inject axe", 20*time.Second, chromedp.Evaluate[chromedp.Void](string(src)))
+}
+
+// axe runs axe-core (injected before, see injectAxe) on the page and fails
+// on serious or critical violations; lesser ones are logged.
 func (tb *browserTab) axe(state string) {
 	tb.t.Helper()
 	type violation struct {
 		ID, Impact, Help string
 		Nodes            []string
 	}
+	// axe judges the page as it stays: no panel half faded in (animations
+	// that never end, such as a pulse, are part of the state).
+	tb.waitJS("widgets steady for axe", `Array.from(document.querySelectorAll('[data-frontdesk-host]')).every((h) => h.shadowRoot.getAnimations().every((a) => a.playState !== 'running' || a.effect.getTiming().iterations === Infinity))`, browserWait)
 	var res struct {
 		Violations []violation
 		// InShadow counts passed checks on nodes inside the widgets' shadow

@@ -50,6 +50,15 @@ func runDoctor(t *testing.T, cfgPath string, extra ...string) (report string, co
 		t.Fatalf("frontdesk doctor: %v\n%s", err, errOut.String())
 	}
 	t.Logf("frontdesk doctor (exit %d):\n%s%s", code, out.String(), errOut.String())
+	t.Cleanup(func() {
+		if t.Failed() {
+			data, _ := os.ReadFile(trace)
+			if len(data) > 40000 {
+				data = data[len(data)-40000:]
+			}
+			t.Logf("doctor's SIP trace (end):\n%s", data)
+		}
+	})
 	return out.String(), code, trace
 }
 

@@ -25,6 +25,9 @@ type Explanation struct {
 	// active dialogs by id.
 	DialogKnown bool
 	Dialogs     map[string]DialogState
+	// PresenceRefused and DialogRefused say the PBX refuses that package
+	// for URI (Refuse): the other one alone decides.
+	PresenceRefused, DialogRefused bool
 }
 
 // Explain returns a's availability (as Availability decides it) and why.
@@ -45,13 +48,14 @@ func (s *Store) Explain(a config.Agent) Explanation {
 			}
 			e.DialogKnown = u.hasDialog
 			e.Dialogs = maps.Clone(u.dialogs)
+			e.PresenceRefused, e.DialogRefused = u.presenceRefused, u.dialogRefused
 		}
 		s.mu.RUnlock()
 	}
-	verdict, rule := e.rule(a.Mode)
+	verdict, rule := e.rule(a.Mode, a.Source)
 	e.Availability = s.Availability(a)
 	if verdict != e.Availability {
-		// Another NOTIFY came between the two reads: say what decided now.
+		// Another NOTIFY came between the two reads.
 		rule = "the state changed while it was read; reload to see why"
 	}
 	e.Rule = rule
@@ -59,7 +63,7 @@ func (s *Store) Explain(a config.Agent) Explanation {
 }
 
 // rule applies the rules of Availability to the state e holds.
-func (e Explanation) rule(mode config.Mode) (Availability, string) {
+func (e Explanation) rule(mode config.Mode, source config.Source) (Availability, string) {
 	switch mode {
 	case config.ModeAlways:
 		return Available, "mode always: always available"
@@ -74,33 +78,73 @@ func (e Explanation) rule(mode config.Mode) (Availability, string) {
 		}
 		return Offline, "mode boolean: " + e.URI + " is " + e.Presence.Basic.String() + " (false): offline"
 	case config.ModePresence:
-		return e.presenceRule()
+		return e.presenceRule(source)
 	}
 	return Offline, "unknown mode " + string(mode) + ": offline"
 }
 
-func (e Explanation) presenceRule() (Availability, string) {
-	p := e.Presence
+// presenceRule is presenceAvailability in words.
+func (e Explanation) presenceRule(source config.Source) (Availability, string) {
+	withPresence := source != config.SourceDialog && !e.PresenceRefused
+	withDialog := source != config.SourcePresence && !e.DialogRefused && e.DialogKnown
 	switch {
-	case p == nil:
-		return Offline, "no presence document known (no NOTIFY with one yet, or the subscription is lost): offline"
-	case p.Basic != BasicOpen:
-		return Offline, "presence basic " + p.Basic.String() + ": offline"
-	case p.Busy:
-		return Busy, "presence open, RPID says busy (on the phone, busy, in a meeting): busy"
-	case len(e.Dialogs) > 0:
-		ids := slices.Sorted(maps.Keys(e.Dialogs))
-		parts := make([]string, len(ids))
-		for i, id := range ids {
-			parts[i] = "dialog " + id + " " + string(e.Dialogs[id])
+	case withPresence:
+		p := e.Presence
+		switch {
+		case p == nil:
+			return Offline, "no presence document known (no NOTIFY with one yet, or the subscription is lost): offline"
+		case p.Basic != BasicOpen:
+			return Offline, "presence basic " + p.Basic.String() + ": offline"
+		case p.Busy:
+			return Busy, "presence open, RPID says busy (on the phone, busy, in a meeting): busy"
+		case withDialog && len(e.Dialogs) > 0:
+			return Busy, "presence open, " + e.activeDialogs() + ": busy"
+		case !withDialog && p.NoteSaysBusy():
+			return Busy, "presence open, the note \"" + p.Note + "\" reads as a call (" + e.noDialogs(source) + "): busy"
+		case p.Away:
+			return Offline, "presence open, RPID says away: offline (an absent agent is not shown as busy)"
 		}
-		return Busy, "presence open, " + strings.Join(parts, ", ") + ": busy"
-	case p.Away:
-		return Offline, "presence open, RPID says away: offline (an absent agent is not shown as busy)"
+		dialog := "no active dialog"
+		if !withDialog {
+			dialog = e.noDialogs(source)
+		}
+		return Available, "presence open, " + dialog + ", not busy or away: available"
+	case withDialog:
+		why := "source dialog"
+		if e.PresenceRefused {
+			why = "the PBX refuses the presence package"
+		}
+		if len(e.Dialogs) > 0 {
+			return Busy, why + ", " + e.activeDialogs() + ": busy"
+		}
+		return Available, why + ", no active dialog: available (a phone that is off looks idle)"
 	}
-	dialog := "no active dialog"
-	if !e.DialogKnown {
-		dialog = "no dialog state known"
+	switch {
+	case e.PresenceRefused && e.DialogRefused:
+		return Offline, "the PBX refuses both the presence and the dialog package: offline"
+	case source == config.SourceDialog && e.DialogRefused:
+		return Offline, "source dialog, and the PBX refuses the dialog package: offline"
 	}
-	return Available, "presence open, " + dialog + ", not busy or away: available"
+	return Offline, "no dialog document known yet (" + map[bool]string{true: "the PBX refuses the presence package", false: "source dialog"}[e.PresenceRefused] + "): offline"
+}
+
+// activeDialogs lists the active dialogs, e.g. "dialog d1 confirmed".
+func (e Explanation) activeDialogs() string {
+	ids := slices.Sorted(maps.Keys(e.Dialogs))
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = "dialog " + id + " " + string(e.Dialogs[id])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// noDialogs says why dialog state does not count.
+func (e Explanation) noDialogs(source config.Source) string {
+	switch {
+	case source == config.SourcePresence:
+		return "dialog state not used: source presence"
+	case e.DialogRefused:
+		return "the PBX refuses the dialog package: presence only, busy detection limited"
+	}
+	return "no dialog state known"
 }

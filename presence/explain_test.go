@@ -11,7 +11,7 @@ import (
 // dialog state, and every mode, the rule Explain names reaches the verdict
 // Availability reaches.
 func TestExplainAgreesWithAvailability(t *testing.T) {
-	statuses := []*Status{nil}
+	statuses := []*Status{nil, {Basic: BasicOpen, Note: "On the phone"}}
 	for _, b := range []Basic{BasicUnknown, BasicOpen, BasicClosed} {
 		for _, busy := range []bool{false, true} {
 			for _, away := range []bool{false, true} {
@@ -21,30 +21,40 @@ func TestExplainAgreesWithAvailability(t *testing.T) {
 	}
 	dialogSets := [][]Dialog{nil, {}, {{ID: "d1", State: DialogEarly}}, {{ID: "d2", State: DialogConfirmed}, {ID: "d1", State: DialogTrying}}}
 	modes := []config.Mode{config.ModePresence, config.ModeBoolean, config.ModeAlways, config.ModeInactive, "bogus"}
+	sources := []config.Source{config.SourceUnknown, config.SourceBoth, config.SourcePresence, config.SourceDialog}
+	refusals := [][]string{nil, {EventPresence}, {EventDialog}, {EventPresence, EventDialog}}
 	n := 0
 	for _, st := range statuses {
 		for _, ds := range dialogSets {
-			s := NewStore()
-			if st != nil {
-				if _, err := s.ApplyPresence(alice, ContentTypePIDF, st.MarshalPIDF(alice)); err != nil {
-					t.Fatal(err)
+			for _, refuse := range refusals {
+				s := NewStore()
+				if st != nil {
+					if _, err := s.ApplyPresence(alice, ContentTypePIDF, st.MarshalPIDF(alice)); err != nil {
+						t.Fatal(err)
+					}
 				}
-			}
-			if ds != nil {
-				if _, err := s.ApplyDialog(alice, dialogs(1, true, ds...)); err != nil {
-					t.Fatal(err)
+				if ds != nil {
+					if _, err := s.ApplyDialog(alice, dialogs(1, true, ds...)); err != nil {
+						t.Fatal(err)
+					}
 				}
-			}
-			for _, mode := range modes {
-				a := config.Agent{Mode: mode, URI: alice, BooleanURI: alice}
-				e := s.Explain(a)
-				if verdict, _ := e.rule(mode); verdict != s.Availability(a) || e.Availability != verdict {
-					t.Errorf("mode %s, presence %+v, dialogs %v: rule %q says %q, Availability %q", mode, st, ds, e.Rule, verdict, s.Availability(a))
+				for _, ev := range refuse {
+					s.Refuse(alice, ev)
 				}
-				if e.Rule == "" || strings.Contains(e.Rule, "changed while") {
-					t.Errorf("mode %s, presence %+v, dialogs %v: rule %q", mode, st, ds, e.Rule)
+				for _, mode := range modes {
+					for _, source := range sources {
+						a := config.Agent{Mode: mode, URI: alice, BooleanURI: alice, Source: source}
+						e := s.Explain(a)
+						if verdict, _ := e.rule(mode, source); verdict != s.Availability(a) || e.Availability != verdict {
+							t.Errorf("mode %s, source %q, presence %+v, dialogs %v, refused %v: rule %q says %q, Availability %q",
+								mode, source, st, ds, refuse, e.Rule, verdict, s.Availability(a))
+						}
+						if e.Rule == "" || strings.Contains(e.Rule, "changed while") {
+							t.Errorf("mode %s, presence %+v, dialogs %v: rule %q", mode, st, ds, e.Rule)
+						}
+						n++
+					}
 				}
-				n++
 			}
 		}
 	}
@@ -73,6 +83,10 @@ func TestExplainSaysWhy(t *testing.T) {
 	}
 	if e := s.Explain(agent); e.Availability != Available || e.Rule != "presence open, no active dialog, not busy or away: available" {
 		t.Errorf("call over: %+v", e)
+	}
+	s.Refuse(alice, EventDialog)
+	if e := s.Explain(agent); !e.DialogRefused || e.Rule != "presence open, the PBX refuses the dialog package: presence only, busy detection limited, not busy or away: available" {
+		t.Errorf("dialog refused: %+v", e)
 	}
 	b := config.Agent{Mode: config.ModeBoolean, BooleanURI: "sip:day@example.com"}
 	if e := s.Explain(b); e.URI != "sip:day@example.com" || !strings.Contains(e.Rule, "nothing known of sip:day@example.com") {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -75,6 +76,8 @@ type Leg struct {
 	key  legKey
 	ruri sip.Uri
 	from *sip.FromHeader // with our tag; the same in every request
+	// dialog is set once answered (call_handoff.go), read from any goroutine.
+	dialog atomic.Pointer[DialogID]
 
 	inbox  chan inbound       // in-dialog requests from route
 	cmds   chan legCmd        // Hangup and SendDTMF

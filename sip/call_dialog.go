@@ -64,6 +64,9 @@ func (l *Leg) updateTarget(m sip.Message) {
 	for _, h := range m.GetHeaders("Contact") {
 		if c, ok := h.(*sip.ContactHeader); ok {
 			l.st.target = *c.Address.Clone()
+			if l.dialog.Load() != nil {
+				l.keepDialog()
+			}
 			return
 		}
 	}

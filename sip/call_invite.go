@@ -170,6 +170,7 @@ func (l *Leg) establish(res *sip.Response) {
 	st.peerAllow = strings.ToUpper(strings.Join(headerValues(res, "Allow"), ","))
 	st.remoteSDP = sdpOf(res)
 	l.ack(res.CSeq().SeqNo, nil)
+	l.keepDialog()
 }
 
 // ack sends the ACK for the 2xx to our INVITE with CSeq seq and keeps it

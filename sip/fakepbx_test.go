@@ -240,6 +240,8 @@ func fakeConfig(f *fakePBX) config.SIP {
 		Registrar: f.addr, Domain: "example.test", Username: "frontdesk", AuthUser: "fd-auth",
 		ResolvedPassword: "s3cret-pw", Transport: "udp", Listen: "127.0.0.1:0",
 		RegisterExpiry: 60 * time.Second, SubscribeExpiry: 60 * time.Second,
+		SubscribeRate:       config.Rate{Count: 1000, Per: time.Second},
+		SubscribeBackoffMax: 200 * time.Millisecond, RefusedRetry: 300 * time.Millisecond,
 	}
 }
 
@@ -256,7 +258,8 @@ func runUA(t *testing.T, cfg config.SIP, h Handler, opts Options, requestTimeout
 		requestTimeout: requestTimeout, closeTimeout: 500 * time.Millisecond,
 		linger: 50 * time.Millisecond, minRefresh: 10 * time.Millisecond, minSE: time.Second,
 		keepaliveTimeout: 300 * time.Millisecond, keepaliveRetry: 20 * time.Millisecond, keepaliveFailures: 2,
-		renewSpacing: 5 * time.Millisecond, renewWindow: 100 * time.Millisecond}
+		renewSpacing: 5 * time.Millisecond, renewWindow: 100 * time.Millisecond,
+		listGrace: 200 * time.Millisecond, listFirstNotify: 500 * time.Millisecond}
 	for _, f := range tune {
 		f(&u.tm)
 	}

@@ -180,8 +180,8 @@ func (u *UA) pbxUnreachable() {
 	u.log.Warn("sip PBX not answering: registration and subscriptions marked lost", "probes", u.tm.keepaliveFailures)
 	u.setReg(RegFailed, ErrPBXUnreachable, 0)
 	u.mu.Lock()
-	targets := make([]Target, 0, len(u.subs))
-	for t := range u.subs {
+	targets := make([]Target, 0, len(u.wanted))
+	for t := range u.wanted { // those resource lists cover too
 		targets = append(targets, t)
 	}
 	for _, t := range targets {
@@ -229,8 +229,11 @@ func (u *UA) renewSubscriptions() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.epoch++
-	subs := make([]*subscription, 0, len(u.subs))
+	subs := make([]*subscription, 0, len(u.subs)+len(u.lists))
 	for _, sub := range u.subs {
+		subs = append(subs, sub)
+	}
+	for _, sub := range u.lists { // one SUBSCRIBE renews a whole list
 		subs = append(subs, sub)
 	}
 	if len(subs) == 0 {

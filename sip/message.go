@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -65,6 +66,10 @@ type IncomingMessage struct {
 	// replaced by U+FFFD); XML bodies are passed as received since they
 	// declare their own encoding.
 	Body []byte
+	// ID is the request's identity: Call-ID, CSeq number and From tag. A
+	// proxy that forks the MESSAGE to several contacts sends each the same
+	// ID, so a cluster can tell one reply arriving twice from two replies.
+	ID string
 }
 
 // MessageHandler is implemented by a Handler that takes MESSAGE requests.
@@ -250,6 +255,10 @@ func incomingMessage(req *sip.Request) (IncomingMessage, int, string) {
 	if f := req.From(); f != nil {
 		in.From = normalizeURI(f.Address)
 		in.FromDisplay = strings.ToValidUTF8(f.DisplayName, "\uFFFD")
+		tag, _ := f.Params.Get("tag")
+		if cid, cseq := req.CallID(), req.CSeq(); cid != nil && cseq != nil {
+			in.ID = cid.Value() + " " + strconv.FormatUint(uint64(cseq.SeqNo), 10) + " " + tag
+		}
 	}
 	if t := req.To(); t != nil {
 		in.To = normalizeURI(t.Address)

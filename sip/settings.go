@@ -14,8 +14,11 @@ import (
 )
 
 const (
-	defaultRegisterExpiry  = 600 * time.Second
-	defaultSubscribeExpiry = 600 * time.Second
+	defaultRegisterExpiry   = 600 * time.Second
+	defaultSubscribeExpiry  = 600 * time.Second
+	defaultSubscribeSpacing = time.Second / 50 // sip.subscribe_rate 50/s
+	defaultSubscribeBackoff = time.Hour
+	defaultRefusedRetry     = time.Hour
 )
 
 // settings is config.SIP parsed into what requests are built from.
@@ -29,6 +32,12 @@ type settings struct {
 	regExpiry time.Duration
 	subExpiry time.Duration
 	keepalive time.Duration
+	// subSpacing is the least time between two SUBSCRIBEs (subscribe_rate).
+	subSpacing    time.Duration
+	subBackoffMax time.Duration
+	refusedRetry  time.Duration
+	// lists are the resource list URIs by event (sip.resource_list).
+	lists map[Event]sip.Uri
 }
 
 func parseSettings(c config.SIP) (settings, error) {
@@ -75,6 +84,31 @@ func parseSettings(c config.SIP) (settings, error) {
 	}
 	if s.keepalive = c.KeepaliveInterval; s.keepalive <= 0 {
 		s.keepalive = defaultKeepalive
+	}
+	s.subSpacing = defaultSubscribeSpacing
+	if r := c.SubscribeRate; r.Limited() {
+		s.subSpacing = r.Per / time.Duration(r.Count)
+	}
+	if s.subBackoffMax = c.SubscribeBackoffMax; s.subBackoffMax <= 0 {
+		s.subBackoffMax = defaultSubscribeBackoff
+	}
+	if s.refusedRetry = c.RefusedRetry; s.refusedRetry <= 0 {
+		s.refusedRetry = defaultRefusedRetry
+	}
+	s.lists = map[Event]sip.Uri{}
+	for ev, v := range map[Event]string{EventPresence: c.ResourceList.Presence, EventDialog: c.ResourceList.Dialog} {
+		if v == "" {
+			continue
+		}
+		a, err := sipaddr.ParseUser(v, domain)
+		if err != nil {
+			return s, fmt.Errorf("resource list for %s: %w", ev, err)
+		}
+		var uri sip.Uri
+		if err := sip.ParseUri(a.String(), &uri); err != nil {
+			return s, fmt.Errorf("resource list for %s: %w", ev, err)
+		}
+		s.lists[ev] = uri
 	}
 	return s, nil
 }

@@ -1,13 +1,16 @@
 package sip
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +46,15 @@ type timing struct {
 	keepaliveFailures int           // unanswered probes in a row that mean the PBX is gone
 	renewSpacing      time.Duration // at most this between two renewed subscriptions
 	renewWindow       time.Duration // and all of them within this
+
+	// listGrace is how long after a full-state NOTIFY the resources it
+	// lacks may still come in partial ones (a list server that splits its
+	// full state over several NOTIFYs, as Kamailio's rls does with
+	// max_notify_body_length) before they count as not in the list.
+	listGrace time.Duration
+	// listFirstNotify bounds the wait for the first full-state NOTIFY
+	// after a list SUBSCRIBE was accepted.
+	listFirstNotify time.Duration
 }
 
 func defaultTiming() timing {
@@ -60,6 +72,9 @@ func defaultTiming() timing {
 		keepaliveFailures: 2,
 		renewSpacing:      50 * time.Millisecond,
 		renewWindow:       10 * time.Second,
+
+		listGrace:       2 * time.Second,
+		listFirstNotify: 10 * time.Second,
 	}
 }
 
@@ -84,9 +99,10 @@ type UA struct {
 	set       settings
 	status    Status
 	localAddr string
-	contact   sip.Uri // set by Run before Ready, then read-only
-	wanted    map[Target]struct{}
+	contact   sip.Uri           // set by Run before Ready, then read-only
+	wanted    map[Target]string // the address key (sipaddr.Key) of each URI
 	subs      map[Target]*subscription
+	lists     map[Event]*subscription // resource list subscriptions (list.go)
 	dialogs   map[dialogKey]*dialog
 	// deliveries queue what the Handler hears per Target (deliver.go)
 	deliveries map[Target]*delivery
@@ -105,6 +121,10 @@ type UA struct {
 	renewDue         bool
 	epoch            uint64
 
+	subPacer      pacer          // spaces SUBSCRIBEs (sip.subscribe_rate)
+	subChallenges challengeCache // answers SUBSCRIBE challenges in advance
+	subFailures   failureCounts
+
 	trust         atomic.Pointer[trustList]         // nil until Run; read per datagram
 	tap           atomic.Pointer[func(TraceRecord)] // live trace (trace.go); nil: none
 	rejected      rejects
@@ -117,7 +137,7 @@ type UA struct {
 
 // New builds a UA from cfg. Nothing is bound or sent until Run.
 func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
-	allowLargeUDP()
+	allowLargeMessages()
 	s, err := parseSettings(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sip config: %w", err)
@@ -135,13 +155,16 @@ func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
 		resolver:   net.DefaultResolver,
 		ready:      make(chan struct{}),
 		set:        s,
-		wanted:     map[Target]struct{}{},
+		wanted:     map[Target]string{},
 		subs:       map[Target]*subscription{},
+		lists:      map[Event]*subscription{},
 		dialogs:    map[dialogKey]*dialog{},
 		deliveries: map[Target]*delivery{},
 		regReconf:  make(chan settings, 1),
 		regNow:     make(chan struct{}, 1),
 		probeNow:   make(chan string, 1),
+
+		subFailures: newFailureCounts(),
 	}
 	// sipgo logs through these loggers only at debug level for normal
 	// traffic; what it logs of bad input is cut short (inbound.go).
@@ -197,12 +220,34 @@ func (u *UA) Status() Status {
 	st := u.status
 	st.Subscriptions = len(u.wanted)
 	st.Active = 0
+	unreachable := u.unreachable.Load()
 	for _, sub := range u.subs {
-		if d := sub.d; d != nil && d.confirmed && !d.closing && !u.unreachable.Load() {
+		if d := sub.d; d != nil && d.confirmed && !d.closing && !unreachable {
 			st.Active++
 		}
+		if sub.failing != nil {
+			st.Degraded = append(st.Degraded, *sub.failing)
+		}
 	}
+	for _, sub := range u.lists {
+		if sub.failing != nil {
+			st.Degraded = append(st.Degraded, *sub.failing)
+		}
+		if d := sub.d; d == nil || d.list == nil || d.closing || unreachable {
+			continue
+		}
+		for t := range u.wanted { // the Targets the working list speaks for
+			if t.Event == sub.list.event && u.subs[t] == nil && u.coveredLocked(t) {
+				st.Active++
+			}
+		}
+	}
+	st.Lists = u.listStatusLocked()
 	u.mu.Unlock()
+	slices.SortFunc(st.Degraded, func(a, b Degraded) int {
+		return cmp.Or(strings.Compare(a.Target.URI, b.Target.URI), strings.Compare(string(a.Target.Event), string(b.Target.Event)))
+	})
+	st.SubscribeFailures = u.subFailures.snapshot()
 	st.NotifiesReceived = u.notifies.Load()
 	st.RegisterFailures = u.regFailures.Load()
 	st.Rejected = u.rejected.snapshot()
@@ -275,6 +320,12 @@ func (u *UA) Run(ctx context.Context) error {
 	u.mu.Lock()
 	clear(u.dialogs)
 	clear(u.subs)
+	for _, sub := range u.lists {
+		if sub.list.settle != nil {
+			sub.list.settle.Stop()
+		}
+	}
+	clear(u.lists)
 	u.mu.Unlock()
 	return serveErr
 }

@@ -4,7 +4,7 @@
 # package is already installed. Run as root or with sudo available.
 set -eu
 
-PACKAGES="kamailio kamailio-presence-modules kamailio-sqlite-modules baresip-core sip-tester sox sqlite3 chromium haproxy nginx libnginx-mod-stream coturn iproute2 iptables prometheus"
+PACKAGES="kamailio kamailio-presence-modules kamailio-sqlite-modules baresip-core sip-tester sox sqlite3 chromium haproxy nginx libnginx-mod-stream coturn iproute2 iptables prometheus nats-server"
 
 missing=""
 for p in $PACKAGES; do
@@ -45,5 +45,9 @@ fi
 # runs its own inside a network namespace.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled coturn >/dev/null 2>&1; then
 	echo "testbed: note: the system coturn service is enabled; the tests do not need it"
+fi
+# Debian starts a packaged nats-server on 4222; the cluster tests run their own.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled nats-server >/dev/null 2>&1; then
+	echo "testbed: note: the system nats-server service is enabled; the tests do not need it"
 fi
 echo "testbed: done"

@@ -26,13 +26,32 @@ const cssPlaceholder = `"__FRONTDESK_CSS__"`
 
 // partsPlaceholder in frontdesk.js is replaced by scriptParts, in order, so
 // the widget is served as one script with one scope and needs no build
-// step: helpers (DOM, texts, times, links, sounds), the visitor's storage,
-// and the call, chat and leave-a-message parts the Widget in frontdesk.js
-// (connection, panel, cards) holds. eslint.config.mjs lints the joined
-// script; jstest holds unit tests of the parts that run under Node.
+// step. Each part is one concern, named for it: helpers (events, DOM,
+// texts, times, links, sounds), the visitor's storage, the connection
+// (websocket, backoff, send queue), the team (agents, availability, who
+// "contact us" reaches), loading parts on demand, and the views: agent
+// cards, launcher, home, panel, the name form, the ways on after a
+// failure, chat and leave-a-message. The Widget in frontdesk.js holds them.
+// eslint.config.mjs lints the joined script; jstest holds unit tests of
+// the parts that run under Node.
 const partsPlaceholder = `/*__FRONTDESK_PARTS__*/`
 
-var scriptParts = []string{"assets/helpers.js", "assets/storage.js", "assets/call.js", "assets/chat.js", "assets/leave.js"}
+var scriptParts = []string{
+	"assets/helpers.js", "assets/storage.js", "assets/connection.js", "assets/team.js", "assets/loader.js",
+	"assets/cards.js", "assets/launcher.js", "assets/home.js", "assets/panel.js", "assets/name.js",
+	"assets/offers.js", "assets/chat.js", "assets/leave.js",
+}
+
+// The call part (WebRTC and the call view, assets/call.js) is a script of
+// its own, which the widget loads from callPartPath on the first call (or
+// when the visitor points at a call button): most visitors never call.
+// callPartPlaceholder in frontdesk.js is replaced by its path with its
+// version, so that a widget script always loads the call part it was
+// served with.
+const (
+	callPartPath        = "/frontdesk-call.js"
+	callPartPlaceholder = `"__FRONTDESK_CALL_PART__"`
+)
 
 // asset is a file served with a strong ETag and a pre-compressed variant.
 type asset struct {
@@ -53,9 +72,8 @@ func newAsset(body []byte, contentType string) (*asset, error) {
 	if err := zw.Close(); err != nil {
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
-	sum := sha256.Sum256(body)
 	return &asset{body: body, gz: buf.Bytes(), contentType: contentType,
-		etag: `"` + hex.EncodeToString(sum[:8]) + `"`}, nil
+		etag: `"` + contentVersion(body) + `"`}, nil
 }
 
 func (a *asset) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -79,7 +97,24 @@ func (a *asset) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
-// widgetScript returns frontdesk.js with the stylesheet inlined.
+// callScript returns the call part as served.
+func callScript() ([]byte, error) {
+	js, err := assetsFS.ReadFile("assets/call.js")
+	if err != nil {
+		return nil, fmt.Errorf("read widget call part: %w", err)
+	}
+	return stripLineComments(js), nil
+}
+
+// contentVersion names an asset's content, for its ETag and for the URL
+// the widget loads the call part by.
+func contentVersion(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:8])
+}
+
+// widgetScript returns frontdesk.js with its parts joined, the stylesheet
+// inlined and the call part's versioned path.
 func widgetScript() ([]byte, error) {
 	js, err := assetsFS.ReadFile("assets/frontdesk.js")
 	if err != nil {
@@ -93,11 +128,18 @@ func widgetScript() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("quote widget stylesheet: %w", err)
 	}
-	if !bytes.Contains(js, []byte(cssPlaceholder)) {
-		return nil, fmt.Errorf("widget script lacks the %s placeholder", cssPlaceholder)
+	call, err := callScript()
+	if err != nil {
+		return nil, err
 	}
-	if !bytes.Contains(js, []byte(partsPlaceholder)) {
-		return nil, fmt.Errorf("widget script lacks the %s placeholder", partsPlaceholder)
+	callPath, err := json.Marshal(callPartPath + "?v=" + contentVersion(call))
+	if err != nil {
+		return nil, fmt.Errorf("quote widget call part path: %w", err)
+	}
+	for _, p := range []string{cssPlaceholder, partsPlaceholder, callPartPlaceholder} {
+		if !bytes.Contains(js, []byte(p)) {
+			return nil, fmt.Errorf("widget script lacks the %s placeholder", p)
+		}
 	}
 	var parts []byte
 	for _, name := range scriptParts {
@@ -108,7 +150,8 @@ func widgetScript() ([]byte, error) {
 		parts = append(parts, part...)
 	}
 	js = bytes.Replace(js, []byte(partsPlaceholder), parts, 1)
-	return bytes.Replace(stripLineComments(js), []byte(cssPlaceholder), quoted, 1), nil
+	js = bytes.Replace(stripLineComments(js), []byte(callPartPlaceholder), callPath, 1)
+	return bytes.Replace(js, []byte(cssPlaceholder), quoted, 1), nil
 }
 
 // stripLineComments drops the lines of js that hold only a // comment, and
@@ -147,6 +190,13 @@ func (s *Server) registerAssets(mux *http.ServeMux) {
 		return
 	}
 	mux.Handle("GET /frontdesk.js", script)
+	if call, err := callScript(); err != nil {
+		s.log.Error("widget call part unavailable", "err", err)
+	} else if asset, err := newAsset(call, "text/javascript; charset=utf-8"); err != nil {
+		s.log.Error("widget call part unavailable", "err", err)
+	} else {
+		mux.Handle("GET "+callPartPath, asset)
+	}
 	mux.HandleFunc("GET /preview/{id}", s.servePreview)
 	mux.HandleFunc("GET /call/{id}", s.servePopout)
 	mux.HandleFunc("GET /{$}", s.serveIndex)

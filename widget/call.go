@@ -70,6 +70,8 @@ func (s *session) handleCall(m inbound) (ErrorCode, error) {
 		return s.createCall(m)
 	case mtChannels:
 		return s.placeCall(calls, m)
+	case mtCallResume:
+		return s.callResume()
 	}
 	if s.call == nil {
 		return CodeNoCall, fmt.Errorf("%s without a call", m.MT)
@@ -122,8 +124,32 @@ func (s *session) createCall(m inbound) (ErrorCode, error) {
 	if !ok {
 		return CodeTooManyCalls, fmt.Errorf("call limit reached for %s", a.ID)
 	}
+	if release, ok = s.clusterCallSlot(release, a.URI, limits.MaxCallsPerAgent); !ok {
+		return CodeTooManyCalls, fmt.Errorf("call limit reached for %s across the cluster", a.ID)
+	}
 	s.call = &callState{agent: *a, name: s.visitorName(w, m.DN), video: m.Video, release: release}
 	return CodeUnknown, nil
+}
+
+// clusterCallSlot adds the cluster's slot of max_calls_per_agent to the
+// node's own (release frees both); ok false (and the node's slot freed)
+// when another node's calls fill the agent's. Out of reach, the node's
+// count alone decides.
+func (s *session) clusterCallSlot(release func(), agent string, perAgent int) (func(), bool) {
+	cl := s.srv.opts.Cluster
+	if cl == nil || perAgent <= 0 {
+		return release, true
+	}
+	free, ok, err := cl.AcquireCall(agent, s.label, perAgent)
+	switch {
+	case err != nil:
+		s.srv.log.Debug("cluster call slots out of reach; counting on this node", "err", err)
+		return release, true
+	case !ok:
+		release()
+		return nil, false
+	}
+	return func() { release(); free() }, true
 }
 
 // placeCall takes the browser's offer and places the call.
@@ -179,6 +205,21 @@ func (s *session) endCall(code ErrorCode) {
 		reason = bridge.ReasonShuttingDown
 	}
 	cs.conn.Hangup(reason)
+}
+
+// reasonLost ends a call the widget had on a connection that is gone: a
+// call's media is bound to the gateway (node) that carried it and to the
+// websocket, so it never survives them.
+const reasonLost = "lost"
+
+// callResume answers a widget that had a call when its connection was
+// lost: the call is over (the PBX leg was ended), and the widget may offer
+// to call again.
+func (s *session) callResume() (ErrorCode, error) {
+	if s.call != nil {
+		return CodeCallInProgress, errors.New("a call is running on this connection")
+	}
+	return CodeUnknown, s.writeJSON(callInfoMsg{MT: mtCallInfo, State: string(bridge.StateTerminated), Reason: reasonLost})
 }
 
 // Calls returns the number of running calls.

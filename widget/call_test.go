@@ -90,6 +90,22 @@ func TestCallRefusalsNeverReachSIP(t *testing.T) {
 	}
 }
 
+// TestCallResumeSaysLost: a widget that had a call on a connection that
+// is gone is told the call was lost, and nothing is dialled.
+func TestCallResumeSaysLost(t *testing.T) {
+	calls := &recordingCalls{}
+	f := newCallFixture(t, calls)
+	c := f.dial(testOrigin)
+	c.start()
+	c.send(`{"mt":"CallResume"}`)
+	if m := c.expect("CallInfo"); m["state"] != "terminated" || m["reason"] != "lost" {
+		t.Fatalf("got %v, want terminated with reason lost", m)
+	}
+	if got := calls.requests(); len(got) != 0 {
+		t.Fatalf("dialled %v", got)
+	}
+}
+
 func TestCallDialsTheConfiguredAddressWithTheVisitorsName(t *testing.T) {
 	calls := &recordingCalls{err: errors.New("PBX unreachable")}
 	f := newCallFixture(t, calls)

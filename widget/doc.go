@@ -1,5 +1,7 @@
 // Package widget serves the Widget-API (docs/protocol.md) over websocket and
-// the widget's web assets: the script, the preview page and the call window.
+// the widget's web assets: the script (assets/frontdesk.js with its parts
+// joined, see assets.go), the call part it loads on the first call
+// (/frontdesk-call.js), the preview page and the call window.
 //
 // A Server owns the visitor sessions. Each session is one websocket, run by
 // one goroutine that owns its state (session.run); a reader goroutine only

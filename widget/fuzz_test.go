@@ -48,7 +48,7 @@ func FuzzDecodeInbound(f *testing.F) {
 			if m.ID == "" {
 				t.Fatalf("accepted GetPicture without id")
 			}
-		case mtPing, mtCreateCall, mtChannels, mtClearCall, mtDtmf, mtChatOpen, mtChatSend,
+		case mtPing, mtCreateCall, mtChannels, mtClearCall, mtCallResume, mtDtmf, mtChatOpen, mtChatSend,
 			mtChatTyping, mtChatClose, mtChatResume, mtChatAck, mtLeaveMsg:
 		default:
 			t.Fatalf("accepted unknown type %q", m.MT)

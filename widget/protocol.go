@@ -17,6 +17,7 @@ const (
 	mtCreateCall = "CreateCall"
 	mtChannels   = "Channels"
 	mtClearCall  = "ClearCall"
+	mtCallResume = "CallResume"
 	mtDtmf       = "Dtmf"
 	mtChatOpen   = "ChatOpen"
 	mtChatSend   = "ChatSend"
@@ -158,7 +159,7 @@ func decodeInbound(data []byte) (inbound, ErrorCode, error) {
 		if m.ID == "" {
 			return m, CodeBadJSON, refusal("GetPicture needs an id")
 		}
-	case mtPing, mtClearCall, mtChatClose:
+	case mtPing, mtClearCall, mtChatClose, mtCallResume:
 	case mtCreateCall, mtChatOpen:
 		if m.Dest == "" {
 			return m, CodeBadJSON, refusal("%s needs a dest", m.MT)

@@ -111,7 +111,7 @@ func TestProtocolDocExamples(t *testing.T) {
 			checkHumanText(t, fmt.Sprintf("protocol.md:%d", ex.line), e.Text)
 		}
 	}
-	for _, mt := range []string{mtStart, mtGetPicture, mtPing, mtCreateCall, mtChannels, mtClearCall, mtDtmf,
+	for _, mt := range []string{mtStart, mtGetPicture, mtPing, mtCreateCall, mtChannels, mtClearCall, mtCallResume, mtDtmf,
 		mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtChatAck, mtLeaveMsg} {
 		if !seen[mt] {
 			t.Errorf("protocol.md has no example of %s", mt)

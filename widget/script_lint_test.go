@@ -13,8 +13,10 @@ import (
 var eslintBin = filepath.Join("..", "e2e", "node_modules", ".bin", "eslint")
 
 // TestServedScriptLints runs ESLint (widget/eslint.config.mjs) on the
-// script the gateway serves, all parts joined. Without Node and ESLint
-// installed it fails, unless FRONTDESK_SKIP_JS=1 says to skip.
+// scripts the gateway serves: the widget with all parts joined, and the
+// call part it loads later (which must name every helper it uses). Without
+// Node and ESLint installed it fails, unless FRONTDESK_SKIP_JS=1 says to
+// skip.
 func TestServedScriptLints(t *testing.T) {
 	if os.Getenv("FRONTDESK_SKIP_JS") == "1" {
 		t.Skip("FRONTDESK_SKIP_JS=1")
@@ -22,15 +24,17 @@ func TestServedScriptLints(t *testing.T) {
 	if _, err := os.Stat(eslintBin); err != nil {
 		t.Fatalf("eslint missing (run npm ci --prefix e2e, or scripts/setup.sh): %v", err)
 	}
-	js, err := widgetScript()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(eslintBin, "--config", "eslint.config.mjs", "--max-warnings", "0",
-		"--stdin", "--stdin-filename", filepath.Join("assets", "frontdesk.served.js"))
-	cmd.Stdin = bytes.NewReader(js)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("eslint on the served script (line numbers are of the joined parts): %v\n%s", err, out)
+	for name, script := range map[string]func() ([]byte, error){"frontdesk.served.js": widgetScript, "frontdesk-call.served.js": callScript} {
+		js, err := script()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(eslintBin, "--config", "eslint.config.mjs", "--max-warnings", "0",
+			"--stdin", "--stdin-filename", filepath.Join("assets", name))
+		cmd.Stdin = bytes.NewReader(js)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("eslint on %s (line numbers are of the served script): %v\n%s", name, err, out)
+		}
 	}
 }
 

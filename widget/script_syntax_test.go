@@ -7,22 +7,25 @@ import (
 	"testing"
 )
 
-// TestServedScriptParses checks the assembled widget script (core, call and
-// chat parts, stylesheet) with Node's parser when Node is installed.
+// TestServedScriptParses checks the served scripts (the widget with its
+// parts and stylesheet, and the call part) with Node's parser when Node is
+// installed.
 func TestServedScriptParses(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node not installed: the served script's syntax is checked by the browser tests")
 	}
-	js, err := widgetScript()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "frontdesk.js")
-	if err := os.WriteFile(path, js, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(node, "--check", path).CombinedOutput(); err != nil {
-		t.Fatalf("node --check: %v\n%s", err, out)
+	for name, script := range map[string]func() ([]byte, error){"frontdesk.js": widgetScript, "frontdesk-call.js": callScript} {
+		js, err := script()
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(path, js, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(node, "--check", path).CombinedOutput(); err != nil {
+			t.Errorf("node --check %s: %v\n%s", name, err, out)
+		}
 	}
 }

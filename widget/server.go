@@ -44,6 +44,9 @@ type Options struct {
 	// ClientAddr finds visitors' addresses behind trusted proxies; nil:
 	// one is built from the config's http section.
 	ClientAddr *clientaddr.Resolver
+	// Cluster holds start rates and calls per agent across the nodes of a
+	// cluster; nil: this node counts alone.
+	Cluster ClusterLimits
 }
 
 // Server serves the Widget-API and the widget's web assets.

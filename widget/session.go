@@ -286,7 +286,7 @@ func (s *session) handle(m inbound) (ErrorCode, error) {
 			return CodeUnknown, s.write(p.msg)
 		}
 		return CodeUnknown, s.writeJSON(pictureMsg{MT: mtPicture, ID: m.ID})
-	case mtCreateCall, mtChannels, mtClearCall, mtDtmf:
+	case mtCreateCall, mtChannels, mtClearCall, mtDtmf, mtCallResume:
 		return s.handleCall(m)
 	case mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtChatAck, mtLeaveMsg:
 		return s.handleChat(m)

@@ -65,7 +65,9 @@
     const p = agent.presence;
     if (!p) return el('td', {}, el('span', { class: 'muted' }, 'not watched'));
     let what;
-    if (!p.known) {
+    if (p.refused) {
+      what = 'refused by the PBX';
+    } else if (!p.known) {
       what = 'nothing known';
     } else if (agent.mode === 'boolean') {
       what = p.basic === 'open' ? 'true (open)' : 'false (' + p.basic + ')';
@@ -85,7 +87,9 @@
     const d = agent.dialog;
     if (!d) return el('td', {}, el('span', { class: 'muted' }, 'not watched'));
     let what = 'nothing known';
-    if (d.known) {
+    if (d.refused) {
+      what = 'refused by the PBX';
+    } else if (d.known) {
       what = d.dialogs.length === 0 ? 'idle' : d.dialogs.map((x) => x.id + ' ' + x.state).join(', ');
     }
     const cell = el('td', { class: 'dialog' }, el('div', {}, what), el('div', { class: 'muted' }, subscriptionText(d.subscription)));
@@ -100,7 +104,7 @@
     traceButton.setAttribute('aria-label', 'Trace the SIP messages of ' + agent.name);
     return el('tr', { 'data-agent': key, 'data-availability': agent.availability },
       el('th', { scope: 'row' }, el('div', {}, agent.name), el('div', { class: 'muted' }, agent.uri), el('div', { class: 'muted' }, agent.id)),
-      el('td', {}, agent.mode),
+      el('td', {}, agent.mode + (agent.source && agent.source !== 'both' ? ' (' + agent.source + ' only)' : '')),
       el('td', {}, el('span', { class: 'availability ' + agent.availability }, availabilityText[agent.availability] || agent.availability)),
       el('td', { class: 'rule' }, agent.rule),
       presenceCell(widget.id, agent),

@@ -57,7 +57,8 @@ func flipPresence(msg []byte) (string, bool) {
 
 // fleet is the set of open sessions and what they saw.
 type fleet struct {
-	url    string
+	urls   []string      // sessions go to these in turn
+	next   atomic.Uint64 // the next session's index into urls
 	dialer *websocket.Dialer
 	header http.Header
 	base   time.Time // receive times are offsets from base (monotonic)
@@ -87,9 +88,9 @@ type client struct {
 	infos   atomic.Int64   // the flipped agent's Infos after the initial ones
 }
 
-func newFleet(url string, rounds int) *fleet {
+func newFleet(urls []string, rounds int) *fleet {
 	f := &fleet{
-		url: url,
+		urls: urls,
 		dialer: &websocket.Dialer{
 			HandshakeTimeout: 10 * time.Second,
 			ReadBufferSize:   1024,
@@ -115,9 +116,10 @@ func newFleet(url string, rounds int) *fleet {
 func (f *fleet) open(ctx context.Context) (*client, error) {
 	ctx, cancel := context.WithTimeout(ctx, openTimeout)
 	defer cancel()
-	conn, _, err := f.dialer.DialContext(ctx, f.url, f.header)
+	url := f.urls[(f.next.Add(1)-1)%uint64(len(f.urls))]
+	conn, _, err := f.dialer.DialContext(ctx, url, f.header)
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", f.url, err)
+		return nil, fmt.Errorf("dial %s: %w", url, err)
 	}
 	c := &client{conn: conn, got: make([]atomic.Int64, f.rounds)}
 	_ = conn.SetWriteDeadline(time.Now().Add(openTimeout))

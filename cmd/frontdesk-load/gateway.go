@@ -114,6 +114,13 @@ type gateway struct {
 // level level, and returns once its HTTP server listens (the address comes
 // from its JSON log).
 func startGateway(ctx context.Context, bin, cfgPath, logPath, level string) (*gateway, error) {
+	return startGatewayTo(ctx, bin, cfgPath, logPath, level, make(chan time.Time, 4*maxRounds))
+}
+
+// startGatewayTo is startGateway with the channel the flipped agent's
+// presence changes go to (the nodes of a cluster share one: whichever holds
+// the subscription applies the NOTIFY).
+func startGatewayTo(ctx context.Context, bin, cfgPath, logPath, level string, changes chan time.Time) (*gateway, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("gateway log: %w", err)
@@ -129,8 +136,7 @@ func startGateway(ctx context.Context, bin, cfgPath, logPath, level string) (*ga
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	g := &gateway{cmd: cmd, pid: cmd.Process.Pid, logPath: logPath, done: make(chan struct{}),
-		changes: make(chan time.Time, 4*maxRounds)}
+	g := &gateway{cmd: cmd, pid: cmd.Process.Pid, logPath: logPath, done: make(chan struct{}), changes: changes}
 	addr := make(chan listening, 2)
 	go func() {
 		defer close(g.done)
@@ -255,6 +261,9 @@ type healthz struct {
 	Sessions     int  `json:"sessions"`
 	Calls        int  `json:"calls"`
 	CallsEnabled bool `json:"calls_enabled"`
+	Cluster      *struct {
+		Connected bool `json:"connected"`
+	} `json:"cluster"`
 }
 
 var httpClient = &http.Client{Timeout: 10 * time.Second}

@@ -15,15 +15,22 @@ import (
 // TestSessionsSmoke runs a small load against the real test bed and a real
 // gateway and checks that every session got every presence update. Timings
 // are logged, not asserted.
-func TestSessionsSmoke(t *testing.T) {
+func TestSessionsSmoke(t *testing.T) { sessionsSmoke(t, 1, 500) }
+
+// TestSessionsClusterSmoke is the smoke run over three nodes of a
+// cluster: every session on every node gets every update, and the PBX holds
+// one SUBSCRIBE dialog per (agent, event), not one per node.
+func TestSessionsClusterSmoke(t *testing.T) { sessionsSmoke(t, 3, 300) }
+
+func sessionsSmoke(t *testing.T, nodes, sessions int) {
 	if err := testbed.CheckBinaries(false); err != nil {
 		t.Fatalf("test bed unavailable (run testbed/install.sh): %v", err)
 	}
-	const sessions, rounds = 500, 3
+	const rounds = 3
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	o := defaultOptions()
-	o.Sessions, o.Rounds, o.GCWait = sessions, rounds, 0
+	o.Sessions, o.Rounds, o.GCWait, o.Nodes = sessions, rounds, 0, nodes
 	o.Timeout = 3 * time.Minute
 	o.Dir = t.TempDir()
 	o.Log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -39,6 +46,9 @@ func TestSessionsSmoke(t *testing.T) {
 	if got := res.InitialPresence["online"]; got != sessions {
 		t.Errorf("%d sessions started with %s online, want %d (all: %v)", got, flipAgent, sessions, res.InitialPresence)
 	}
+	if res.PBXSubscriptions != wantSubscriptions() {
+		t.Errorf("the PBX holds %d SUBSCRIBE dialogs with %d nodes, want %d", res.PBXSubscriptions, nodes, wantSubscriptions())
+	}
 	if len(res.RoundsDetail) != rounds {
 		t.Fatalf("%d rounds ran, want %d", len(res.RoundsDetail), rounds)
 	}
@@ -47,7 +57,7 @@ func TestSessionsSmoke(t *testing.T) {
 			t.Errorf("round %d (%s): %d sessions got the Info, want %d", r, rr.Presence, rr.Reached, sessions)
 		}
 	}
-	if res.ExpectedInfos != sessions*rounds || res.ReceivedInfos != res.ExpectedInfos {
+	if res.ExpectedInfos != int64(sessions*rounds) || res.ReceivedInfos != res.ExpectedInfos {
 		t.Errorf("received %d of %d updates, want %d", res.ReceivedInfos, res.ExpectedInfos, sessions*rounds)
 	}
 	if res.Missing != 0 || res.Stray != 0 || res.Duplicates != 0 || res.Lost != 0 {

@@ -1,7 +1,7 @@
 // Command frontdesk-load measures the gateway under load against the real
 // loopback test bed (Kamailio on 127.0.0.1) and a real `frontdesk serve`.
 //
-//	frontdesk-load sessions [--sessions 10000] [--rounds 20] [--json]
+//	frontdesk-load sessions [--sessions 10000] [--rounds 20] [--nodes 3] [--json]
 //	frontdesk-load calls [--steps 10,50,100,200] [--hold 20s] [--json]
 //
 // See `frontdesk-load --help` and docs/performance.md.
@@ -80,6 +80,7 @@ func cmdSessions(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.Timeout, "timeout", def.Timeout, "bound on the whole run")
 	fs.DurationVar(&o.GCWait, "gc-wait", def.GCWait, "after the ramp, wait up to this long for the gateway's next garbage collection before the second memory reading (0: skip)")
 	fs.StringVar(&o.Dir, "dir", "", "working directory for config and logs (default: a temporary directory, removed unless the run fails)")
+	fs.IntVar(&o.Nodes, "nodes", def.Nodes, fmt.Sprintf("gateways (1..%d); more than one form a cluster on a nats-server of the run's own, sessions spread evenly", maxNodes))
 	asJSON := fs.Bool("json", false, "also print the result as JSON")
 	verbose := fs.Bool("v", false, "log progress at debug level")
 	if err := fs.Parse(args); err != nil {
@@ -210,13 +211,17 @@ type Options struct {
 	Timeout   time.Duration // bound on the whole run
 	GCWait    time.Duration // bound on waiting for the gateway's next GC; 0 skips
 	Dir       string        // working directory; "" uses a temporary one
-	Log       *slog.Logger
+	// Nodes is the number of gateways; above 1 they form a cluster on a
+	// nats-server of the run's own, on 127.0.0.2, .3, … (cluster.go).
+	Nodes int
+	Log   *slog.Logger
 }
 
 const (
 	maxSessions = 100000
 	maxRounds   = 1000
 	maxRamp     = 20000
+	maxNodes    = 5
 )
 
 func defaultOptions() Options {
@@ -226,6 +231,7 @@ func defaultOptions() Options {
 		Ramp:     2000,
 		Timeout:  5 * time.Minute,
 		GCWait:   150 * time.Second,
+		Nodes:    1,
 	}
 }
 
@@ -241,6 +247,8 @@ func (o Options) validate() error {
 		return fmt.Errorf("--timeout %v: want more than 0 and at most 2h", o.Timeout)
 	case o.GCWait < 0 || o.GCWait > o.Timeout:
 		return fmt.Errorf("--gc-wait %v: want 0..--timeout", o.GCWait)
+	case o.Nodes < 1 || o.Nodes > maxNodes:
+		return fmt.Errorf("--nodes %d: want 1..%d", o.Nodes, maxNodes)
 	}
 	return nil
 }

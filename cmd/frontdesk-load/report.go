@@ -22,6 +22,11 @@ type Result struct {
 	Sessions int `json:"sessions"`
 	Rounds   int `json:"rounds"`
 	Ramp     int `json:"ramp_per_second"`
+	// Nodes is the number of gateways (a cluster above 1); memory, CPU and
+	// open files are node 1's, which holds its share of the sessions.
+	Nodes int `json:"nodes"`
+	// PBXSubscriptions counts the SUBSCRIBE dialogs the PBX holds.
+	PBXSubscriptions int `json:"pbx_subscriptions"`
 
 	GatewayPID      int            `json:"gateway_pid"`
 	GatewayNoFile   string         `json:"gateway_nofile"` // soft/hard "Max open files" of the gateway
@@ -140,6 +145,10 @@ func printTable(w io.Writer, r *Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	row("sessions", fmt.Sprintf("%d (opened in %.1f s, %d/s requested)", r.Sessions, r.OpenSeconds, r.Ramp))
+	if r.Nodes > 1 {
+		row("nodes", fmt.Sprintf("%d in a cluster (memory, CPU and open files: node 1, %d sessions)", r.Nodes, (r.Sessions+r.Nodes-1)/r.Nodes))
+	}
+	row("PBX-side SUBSCRIBE dialogs", fmt.Sprintf("%d", r.PBXSubscriptions))
 	row("gateway open files (soft/hard)", r.GatewayNoFile)
 	row("memory/session, settled: RSS", kib(r.PerSession.RSS))
 	row("memory/session, settled: heap+stack", fmt.Sprintf("%s (heap %s, stack %s, %.2f goroutines)",

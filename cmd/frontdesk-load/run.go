@@ -76,28 +76,32 @@ func runSessions(ctx context.Context, o Options) (res *Result, err error) {
 		}
 	}
 
-	// The config gets a directory of its own: the gateway watches the
-	// config's directory and logs every event there at debug level, so a log
-	// file next to it would feed itself.
-	cfgDir := filepath.Join(dir, "config")
-	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
-		return nil, fmt.Errorf("config directory: %w", err)
+	gws, stopNATS, err := startGateways(ctx, o, bin, dir, tb)
+	defer stopNATS() // after the gateways (deferred below, so run first)
+	for _, g := range gws {
+		defer func() { _ = g.stop(15 * time.Second) }() // no-op once stopped below
 	}
-	cfgPath := filepath.Join(cfgDir, "frontdesk.yaml")
-	if err := os.WriteFile(cfgPath, []byte(gatewayConfig(tb.Addr())), 0o600); err != nil {
-		return nil, fmt.Errorf("write gateway config: %w", err)
-	}
-	// Debug level for the "presence changed" line, which times the NOTIFY.
-	gw, err := startGateway(ctx, bin, cfgPath, filepath.Join(dir, "frontdesk.log"), "debug")
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = gw.stop(15 * time.Second) }() // no-op once stopped below
-	res.GatewayPID = gw.pid
-	if err := gw.waitReady(ctx, wantSubscriptions(), readyTimeout); err != nil {
+	gw := gws[0] // memory, CPU and open files are node 1's
+	res.GatewayPID, res.Nodes = gw.pid, o.Nodes
+	if o.Nodes > 1 {
+		err = waitClusterReady(ctx, gws, wantSubscriptions(), readyTimeout)
+	} else {
+		err = gw.waitReady(ctx, wantSubscriptions(), readyTimeout)
+	}
+	if err != nil {
 		return nil, err
 	}
-	if err := probe(ctx, gw.wsURL(), "online", 15*time.Second); err != nil {
+	var urls []string
+	for _, g := range gws {
+		if err := probe(ctx, g.wsURL(), "online", 15*time.Second); err != nil {
+			return nil, err
+		}
+		urls = append(urls, g.wsURL())
+	}
+	if res.PBXSubscriptions, err = pbxSubscriptions(tb); err != nil {
 		return nil, err
 	}
 	soft, hard, err := openFileLimit(gw.pid)
@@ -110,7 +114,7 @@ func runSessions(ctx context.Context, o Options) (res *Result, err error) {
 	if res.Before, err = gw.settledSample(ctx, metricsGap); err != nil {
 		return nil, err
 	}
-	fl := newFleet(gw.wsURL(), o.Rounds)
+	fl := newFleet(urls, o.Rounds)
 	defer func() { _ = fl.closeAll(30 * time.Second) }() // no-op once closed below
 	log.Info("opening sessions", "n", o.Sessions, "per_second", o.Ramp)
 	began := time.Now()
@@ -124,7 +128,8 @@ func runSessions(ctx context.Context, o Options) (res *Result, err error) {
 	if res.Settled, err = gw.settledSample(ctx, metricsGap); err != nil {
 		return nil, err
 	}
-	res.PerSession = perSession(res.Before, res.Settled, o.Sessions)
+	share := (o.Sessions + o.Nodes - 1) / o.Nodes // node 1's sessions (round robin)
+	res.PerSession = perSession(res.Before, res.Settled, share)
 	res.GatewayCPUOpen = res.Settled.CPU - res.Before.CPU
 	if o.GCWait > 0 {
 		log.Info("waiting for the gateway's next garbage collection", "at_most", o.GCWait)
@@ -137,7 +142,7 @@ func runSessions(ctx context.Context, o Options) (res *Result, err error) {
 			if err != nil {
 				return nil, err
 			}
-			m := perSession(res.Before, s, o.Sessions)
+			m := perSession(res.Before, s, share)
 			res.AfterGC, res.PerSessionGC = &s, &m
 		} else {
 			log.Warn("no garbage collection within the wait", "waited", o.GCWait)
@@ -199,6 +204,37 @@ func runSessions(ctx context.Context, o Options) (res *Result, err error) {
 	}
 	res.LatencyTargetMet = res.Missing == 0 && lat.AllP99 <= targetP99
 	return res, nil
+}
+
+// startGateways starts the one gateway, or with o.Nodes > 1 a nats-server
+// and the nodes of a cluster; stopNATS ends the nats-server (a no-op
+// without one).
+func startGateways(ctx context.Context, o Options, bin, dir string, tb *testbed.Testbed) (gws []*gateway, stopNATS func(), err error) {
+	stopNATS = func() {}
+	if o.Nodes > 1 {
+		gws, ns, err := startCluster(ctx, bin, dir, tb.Addr(), o.Nodes)
+		if ns != nil {
+			stopNATS = func() { _ = ns.Stop() }
+		}
+		return gws, stopNATS, err
+	}
+	// The config gets a directory of its own: the gateway watches the
+	// config's directory and logs every event there at debug level, so a log
+	// file next to it would feed itself.
+	cfgDir := filepath.Join(dir, "config")
+	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
+		return nil, stopNATS, fmt.Errorf("config directory: %w", err)
+	}
+	cfgPath := filepath.Join(cfgDir, "frontdesk.yaml")
+	if err := os.WriteFile(cfgPath, []byte(gatewayConfig(tb.Addr())), 0o600); err != nil {
+		return nil, stopNATS, fmt.Errorf("write gateway config: %w", err)
+	}
+	// Debug level for the "presence changed" line, which times the NOTIFY.
+	gw, err := startGateway(ctx, bin, cfgPath, filepath.Join(dir, "frontdesk.log"), "debug")
+	if err != nil {
+		return nil, stopNATS, err
+	}
+	return []*gateway{gw}, stopNATS, nil
 }
 
 // flip times round r: publish the round's presence and wait until every

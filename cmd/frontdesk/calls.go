@@ -8,17 +8,26 @@ import (
 	"strings"
 
 	"github.com/frontdesk-gw/frontdesk/bridge"
+	"github.com/frontdesk-gw/frontdesk/cluster"
 	"github.com/frontdesk-gw/frontdesk/config"
+	"github.com/frontdesk-gw/frontdesk/sip"
 )
 
 // callPlacer places calls with the bridge engine over the SIP user agent.
 type callPlacer struct {
 	engine *bridge.Engine
 	dialer bridge.Dialer
+	// cluster, when set, records each answered call's dialog (clusterDialer).
+	cluster *cluster.Engine
+	ua      *sip.UA
 }
 
 func (p callPlacer) Connect(ctx context.Context, req bridge.DialRequest, obs bridge.Observer) (*bridge.Connection, error) {
-	return p.engine.Connect(ctx, p.dialer, req, obs)
+	dialer := p.dialer
+	if p.cluster != nil {
+		dialer = clusterDialer{ua: p.ua, cluster: p.cluster, session: req.ID}
+	}
+	return p.engine.Connect(ctx, dialer, req, obs)
 }
 
 // rtpHost picks the local address RTP toward the PBX is sent from when

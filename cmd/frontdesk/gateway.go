@@ -15,6 +15,7 @@ import (
 	"github.com/frontdesk-gw/frontdesk/admin"
 	"github.com/frontdesk-gw/frontdesk/bridge"
 	"github.com/frontdesk-gw/frontdesk/chat"
+	"github.com/frontdesk-gw/frontdesk/cluster"
 	"github.com/frontdesk-gw/frontdesk/config"
 	"github.com/frontdesk-gw/frontdesk/internal/clientaddr"
 	"github.com/frontdesk-gw/frontdesk/internal/tlscert"
@@ -33,6 +34,8 @@ type gateway struct {
 	chat  *chat.Manager
 	media *bridge.Engine // nil when calls could not be set up
 	web   *widget.Server
+	// cluster is nil without a cluster section: a single node.
+	cluster *cluster.Engine
 	// clientAddr finds visitors' addresses behind trusted proxies.
 	clientAddr *clientaddr.Resolver
 	// cert is the visitor port's TLS certificate (nil: plain HTTP).
@@ -85,20 +88,30 @@ func newGateway(cfg *config.Config, opts gatewayOptions) (*gateway, error) {
 		return nil, fmt.Errorf("create SIP user agent: %w", err)
 	}
 	g.ua = ua
-	g.chat = chat.NewManager(chat.Options{
+	if err := g.newClusterEngine(cfg); err != nil {
+		return nil, err
+	}
+	chatOpts := chat.Options{
 		Config:   cfg.Chat,
 		Sender:   ua,
 		Username: cfg.SIP.Username,
 		Domain:   cfg.SIP.Domain,
 		Log:      opts.Logger.With("component", "chat"),
-	})
+	}
+	if g.cluster != nil {
+		chatOpts.Shared, chatOpts.Node = g.cluster, g.cluster.Node()
+	}
+	g.chat = chat.NewManager(chatOpts)
+	if g.cluster != nil {
+		g.cluster.SetChats(g.chat)
+	}
 	var calls widget.Calls
 	if host, err := rtpHost(cfg.SIP); err != nil {
 		opts.Logger.Error("calls disabled: no address for RTP; set calls.rtp_address", "err", err)
 	} else if g.media, err = bridge.NewEngine(cfg.Calls, host, opts.Logger.With("component", "bridge")); err != nil {
 		opts.Logger.Error("calls disabled", "err", err)
 	} else {
-		calls = callPlacer{engine: g.media, dialer: ua}
+		calls = callPlacer{engine: g.media, dialer: ua, cluster: g.cluster, ua: ua}
 	}
 	if g.clientAddr, err = widget.NewClientAddr(cfg.HTTP); err != nil {
 		return nil, err
@@ -106,14 +119,18 @@ func newGateway(cfg *config.Config, opts gatewayOptions) (*gateway, error) {
 	if g.cert, err = loadCert(cfg.HTTP, opts.Logger.With("component", "tls")); err != nil {
 		return nil, err
 	}
-	web, err := widget.New(cfg, widget.Options{
+	webOpts := widget.Options{
 		Logger:       opts.Logger.With("component", "widget"),
 		Availability: g.store,
 		Hub:          g.hub,
 		Chat:         g.chat,
 		Calls:        calls,
 		ClientAddr:   g.clientAddr,
-	})
+	}
+	if g.cluster != nil {
+		webOpts.Cluster = g.cluster
+	}
+	web, err := widget.New(cfg, webOpts)
 	if err != nil {
 		return nil, fmt.Errorf("create widget server: %w", err)
 	}
@@ -167,6 +184,9 @@ func (g *gateway) Notify(n sip.Notification) {
 	if changed {
 		g.log.Debug("presence changed", "uri", n.Target.URI, "event", n.Target.Event)
 		g.hub.Changed()
+		if g.cluster != nil {
+			g.cluster.Changed(n.Target)
+		}
 	}
 }
 
@@ -176,16 +196,40 @@ func (g *gateway) Message(m sip.IncomingMessage) int { return g.chat.Message(m) 
 // SubscriptionLost implements sip.Handler: what was known of the target is
 // forgotten, also when a reload removed it (an agent added again later starts
 // unknown, not with the state it had before).
+//
+// A refusal (no such package, or the PBX's policy) makes the agent's
+// availability come from the other package alone until the refused one
+// works again.
 func (g *gateway) SubscriptionLost(t sip.Target, err error) {
 	g.tracker.Lost(t, err)
-	if errors.Is(err, sip.ErrSubscriptionRemoved) {
+	forget := g.store.Reset
+	switch {
+	case errors.Is(err, sip.ErrSubscriptionRemoved):
 		g.log.Debug("subscription removed", "uri", t.URI, "event", t.Event)
-	} else {
+	case errors.Is(err, sip.ErrRefused):
+		forget = g.store.Refuse
+		g.log.Warn("subscription refused: availability from the other event package alone", "uri", t.URI, "event", t.Event,
+			"fallback", fallbackOf(t.Event), "err", err)
+	default:
 		g.log.Warn("subscription lost", "uri", t.URI, "event", t.Event, "err", err)
 	}
-	if g.store.Reset(t.URI, string(t.Event)) {
-		g.hub.Changed()
+	if g.keepsRemoved(t, err) {
+		return
 	}
+	if forget(t.URI, string(t.Event)) {
+		g.hub.Changed()
+		if g.cluster != nil {
+			g.cluster.Changed(t)
+		}
+	}
+}
+
+// fallbackOf says what availability is left when event is refused.
+func fallbackOf(refused sip.Event) string {
+	if refused == sip.EventDialog {
+		return "presence only: busy detection limited"
+	}
+	return "dialog only: available while idle; a phone that is switched off is not seen"
 }
 
 // targets lists the subscriptions cfg needs.
@@ -227,7 +271,10 @@ func (g *gateway) apply(old, cfg *config.Config) {
 	if ch.HTTP {
 		g.log.Warn("http or admin settings changed: they take effect after a restart")
 	}
-	g.ua.SetSubscriptions(targets(cfg))
+	if ch.Cluster {
+		g.log.Warn("cluster settings changed: they take effect after a restart")
+	}
+	g.subscribe(cfg)
 	g.hub.Changed()
 	g.mu.Lock()
 	g.reloadAt = time.Now()
@@ -277,7 +324,15 @@ func (g *gateway) run(ctx context.Context, httpLn, adminLn net.Listener, watcher
 		defer wg.Done()
 		g.hub.Run(ctx)
 	}()
-	g.ua.SetSubscriptions(targets(cfg))
+	clusterCtx, stopCluster := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCluster()
+	var clusterWG sync.WaitGroup
+	clusterWG.Add(1)
+	go func() {
+		defer clusterWG.Done()
+		g.runCluster(clusterCtx)
+	}()
+	g.subscribe(cfg)
 	if watcher != nil {
 		wg.Add(1)
 		go func() {
@@ -372,7 +427,9 @@ func (g *gateway) run(ctx context.Context, httpLn, adminLn net.Listener, watcher
 	select {
 	case <-ctx.Done():
 	case <-g.drain:
-		// Widgets reconnect elsewhere; calls may finish until ctx ends.
+		// Other nodes take the subscriptions over first; widgets reconnect
+		// elsewhere; calls may finish until ctx ends.
+		g.handOver(ctx)
 		g.web.Drain(ctx)
 		cancel()
 	}
@@ -387,8 +444,12 @@ func (g *gateway) run(ctx context.Context, httpLn, adminLn net.Listener, watcher
 	}
 	g.web.Close()
 	_ = adminSrv.Shutdown(shutdownCtx)
+	g.releaseChats()
 	stopChat()
 	chatWG.Wait()
+	g.handOver(ctx)
+	stopCluster()
+	clusterWG.Wait()
 	stopUA()
 	uaWG.Wait()
 	if g.media != nil {

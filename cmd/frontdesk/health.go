@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/frontdesk-gw/frontdesk/bridge"
+	"github.com/frontdesk-gw/frontdesk/cluster"
+	"github.com/frontdesk-gw/frontdesk/config"
 	"github.com/frontdesk-gw/frontdesk/sip"
 	"github.com/frontdesk-gw/frontdesk/widget"
 )
@@ -44,6 +46,8 @@ type health struct {
 	CallsEnabled bool `json:"calls_enabled"`
 	// TLS is the visitor port's certificate (absent for plain HTTP).
 	TLS *healthTLS `json:"tls,omitempty"`
+	// Cluster is the cluster engine's state (cluster mode only).
+	Cluster *cluster.Status `json:"cluster,omitempty"`
 }
 
 type healthTLS struct {
@@ -60,6 +64,65 @@ type healthSIP struct {
 	Error         string       `json:"error,omitempty"`
 	Subscriptions int          `json:"subscriptions"`
 	Active        int          `json:"active"`
+	// Degraded lists the agents' subscriptions that fail now, and why.
+	Degraded []healthDegraded `json:"degraded,omitempty"`
+	// Lists are the resource list subscriptions (sip.resource_list).
+	Lists []healthList `json:"lists,omitempty"`
+}
+
+// healthList is one resource list subscription (sip.ListStatus).
+type healthList struct {
+	Event   sip.Event `json:"event"`
+	URI     string    `json:"uri"`
+	State   string    `json:"state"`
+	Members int       `json:"members"`
+}
+
+func listsOf(st sip.Status) []healthList {
+	var out []healthList
+	for _, l := range st.Lists {
+		out = append(out, healthList{Event: l.Event, URI: l.URI, State: l.State, Members: l.Members})
+	}
+	return out
+}
+
+// healthDegraded is one failing subscription (sip.Degraded).
+type healthDegraded struct {
+	URI     string    `json:"uri"`
+	Event   sip.Event `json:"event"`
+	Reason  string    `json:"reason"`
+	Error   string    `json:"error"`
+	Refused bool      `json:"refused,omitempty"`
+	Since   time.Time `json:"since"`
+	Retry   time.Time `json:"retry"`
+	// Fallback says what the agent's availability rests on meanwhile,
+	// for a refusal while the other event package works.
+	Fallback string `json:"fallback,omitempty"`
+}
+
+func degradedOf(st sip.Status, cfg *config.Config) []healthDegraded {
+	failing := map[sip.Target]bool{}
+	for _, d := range st.Degraded {
+		failing[d.Target] = true
+	}
+	wanted := map[sip.Target]bool{}
+	for _, t := range targets(cfg) {
+		wanted[t] = true
+	}
+	var out []healthDegraded
+	for _, d := range st.Degraded {
+		h := healthDegraded{URI: d.Target.URI, Event: d.Target.Event, Reason: d.Reason,
+			Error: d.Error, Refused: d.Refused, Since: d.Since, Retry: d.Retry}
+		other := sip.Target{URI: d.Target.URI, Event: sip.EventDialog}
+		if d.Target.Event == sip.EventDialog {
+			other.Event = sip.EventPresence
+		}
+		if d.Refused && wanted[other] && !failing[other] {
+			h.Fallback = fallbackOf(d.Target.Event)
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 type healthConfig struct {
@@ -78,7 +141,7 @@ func (g *gateway) health() (h health, ready bool) {
 	h = health{
 		Status: "ok",
 		SIP: healthSIP{Registration: st.Registration, Error: g.regErr,
-			Subscriptions: st.Subscriptions, Active: st.Active},
+			Subscriptions: st.Subscriptions, Active: st.Active, Degraded: degradedOf(st, g.cfg.Load()), Lists: listsOf(st)},
 		Config:       healthConfig{Source: g.cfg.Load().Source, ReloadedAt: g.reloadAt},
 		Sessions:     g.web.Sessions(),
 		Calls:        g.web.Calls(),
@@ -97,6 +160,7 @@ func (g *gateway) health() (h health, ready bool) {
 	if st.Warning != "" { // SIP settings in the file that need a restart
 		h.Warnings = append(h.Warnings, st.Warning)
 	}
+	g.clusterHealth(&h)
 	if !h.CallsEnabled {
 		h.Warnings = append(h.Warnings, "calls are disabled: the media bridge could not be set up (see the log)")
 	}
@@ -234,6 +298,13 @@ func (g *gateway) metrics() *prometheus.Registry {
 			ConstLabels: prometheus.Labels{"reason": reason},
 		}, func() float64 { return float64(g.ua.Status().Rejected[reason]) }))
 	}
+	for _, reason := range sip.SubscribeFailureReasons() {
+		r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "frontdesk_sip_subscription_failures_total",
+			Help:        "Failed subscription attempts, by reason: no answer, refused by the PBX (bad-event, forbidden, not-found, rejected, noresource), or another error.",
+			ConstLabels: prometheus.Labels{"reason": reason},
+		}, func() float64 { return float64(g.ua.Status().SubscribeFailures[reason]) }))
+	}
 	counter("frontdesk_sip_pbx_lost_total", "Times the PBX stopped answering or forgot the registration; each is followed by registering and subscribing again.", func() float64 {
 		return float64(g.ua.Status().PBXLost)
 	})
@@ -267,6 +338,7 @@ func (g *gateway) metrics() *prometheus.Registry {
 			}, func() float64 { return float64(f(g.media.Rejected())) }))
 		}
 	}
+	g.clusterMetrics(r)
 	if g.watcher != nil {
 		counter("frontdesk_config_reloads_total", "Successful config reloads.", func() float64 {
 			ok, _ := g.watcher.Reloads()

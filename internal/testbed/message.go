@@ -160,3 +160,31 @@ func (t *Testbed) Register(ctx context.Context, user, password, contact string, 
 	}
 	return nil
 }
+
+// SendMessageDirect sends a MESSAGE from sip:user@frontdesk.test straight
+// to dest ("host:port", one gateway's contact), as a PBX does that delivers
+// to one contact of the gateway's AoR instead of forking to all (Asterisk's
+// MessageSend). callID and cseq name the request; a proxy forking one
+// MESSAGE sends the same to every contact. It returns the final status.
+func (t *Testbed) SendMessageDirect(ctx context.Context, dest, user, toUser, callID string, cseq uint32, text string) (int, error) {
+	from := sip.Uri{Scheme: "sip", User: user, Host: Domain}
+	to := sip.Uri{Scheme: "sip", User: toUser, Host: Domain}
+	req := sip.NewRequest(sip.MESSAGE, to)
+	req.SetDestination(dest)
+	fh := &sip.FromHeader{Address: from, Params: sip.NewParams()}
+	fh.Params.Add("tag", "tb"+strconv.FormatUint(uint64(cseq), 10)+callID[:min(8, len(callID))])
+	req.AppendHeader(fh)
+	req.AppendHeader(&sip.ToHeader{Address: to})
+	cid := sip.CallIDHeader(callID)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.MESSAGE})
+	req.AppendHeader(sip.NewHeader("Content-Type", "text/plain"))
+	req.SetBody([]byte(text))
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	res, err := t.sip.client.Do(ctx, req)
+	if err != nil {
+		return 0, fmt.Errorf("testbed: MESSAGE to %s: %w", dest, err)
+	}
+	return res.StatusCode, nil
+}

@@ -124,7 +124,15 @@ var (
 func freePort(host string, withNext bool) (int, error) {
 	portsMu.Lock()
 	defer portsMu.Unlock()
-	for attempt := 0; attempt < 50; attempt++ {
+	// Refused candidates stay bound until we return: the kernel would
+	// otherwise offer the same just-closed port again and again.
+	var held []func() error
+	defer func() {
+		for _, c := range held {
+			_ = c()
+		}
+	}()
+	for attempt := 0; attempt < 200; attempt++ {
 		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 		if err != nil {
 			return 0, fmt.Errorf("testbed: pick port: %w", err)
@@ -149,16 +157,18 @@ func freePort(host string, withNext bool) (int, error) {
 				closers = append(closers, l2.Close)
 			}
 		}
+		if !ok {
+			held = append(held, closers...)
+			continue
+		}
 		for _, c := range closers {
 			_ = c()
 		}
-		if ok {
-			portsUsed[port] = true
-			if withNext {
-				portsUsed[port+1] = true
-			}
-			return port, nil
+		portsUsed[port] = true
+		if withNext {
+			portsUsed[port+1] = true
 		}
+		return port, nil
 	}
 	return 0, fmt.Errorf("testbed: no free port found on %s", host)
 }

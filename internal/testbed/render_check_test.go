@@ -8,18 +8,22 @@ import (
 )
 
 // TestKamailioConfigChecks runs Kamailio's own config check on the rendered
-// configuration.
+// configurations, with and without the rls module.
 func TestKamailioConfigChecks(t *testing.T) {
 	if _, err := exec.LookPath("kamailio"); err != nil {
 		t.Skip("kamailio not installed: run testbed/install.sh")
 	}
-	for name, faults := range map[string]Faults{
-		"working":             {},
-		"no dialog events":    {NoDialogEvents: true},
-		"refusing SUBSCRIBEs": {RefuseSubscribe: true},
+	for name, render := range map[string]func(int, string) ([]byte, error){
+		"plain": RenderKamailioConfig, "rls": RenderKamailioRLSConfig,
+		"no dialog events": func(port int, db string) ([]byte, error) {
+			return renderKamailioConfig("127.0.0.1", port, db, false, Faults{NoDialogEvents: true})
+		},
+		"refusing SUBSCRIBEs": func(port int, db string) ([]byte, error) {
+			return renderKamailioConfig("127.0.0.1", port, db, false, Faults{RefuseSubscribe: true})
+		},
 	} {
 		dir := t.TempDir()
-		cfg, err := renderKamailioConfig("127.0.0.1", 15999, filepath.Join(dir, "k.db"), faults)
+		cfg, err := render(15999, filepath.Join(dir, "k.db"))
 		if err != nil {
 			t.Fatal(err)
 		}

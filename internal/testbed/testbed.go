@@ -65,6 +65,9 @@ type Options struct {
 	// StartTimeout bounds each readiness wait in Start (Kamailio answering
 	// OPTIONS, each agent registering). 0 means 10 seconds.
 	StartTimeout time.Duration
+
+	// ResourceLists, when set, load Kamailio's rls module with these lists.
+	ResourceLists []ResourceList
 	// Faults misconfigure the PBX on purpose.
 	Faults Faults
 }
@@ -79,6 +82,18 @@ type Faults struct {
 	// RefuseSubscribe answers every SUBSCRIBE 403 (after authentication),
 	// as a PBX whose policy does not let the user subscribe.
 	RefuseSubscribe bool
+}
+
+// ResourceList is a resource list (RFC 4662) on the test bed's Kamailio
+// (its rls module, an rls-services document in the xcap table): Owner, a
+// user of the test bed, subscribes to sip:Name@frontdesk.test with Event
+// presence or dialog and Supported: eventlist, and one subscription gives
+// the state of every member. Kamailio looks the list up among the
+// subscriber's own documents: only Owner can use it.
+type ResourceList struct {
+	Name    string
+	Owner   string
+	Members []string // users of the test bed
 }
 
 // User is a SIP account on the test bed: sip:Name@frontdesk.test.
@@ -118,6 +133,7 @@ type Testbed struct {
 	host   string
 	port   int
 	faults Faults
+	rls    bool // Kamailio runs with the rls module
 	log    *slog.Logger
 	kam    *proc
 	agents []*Agent
@@ -173,7 +189,7 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 		}
 	}
 
-	tb = &Testbed{dir: dir, host: host, port: port, faults: opts.Faults, log: opts.Log, byName: map[string]*Agent{}}
+	tb = &Testbed{dir: dir, host: host, port: port, faults: opts.Faults, log: opts.Log, byName: map[string]*Agent{}, rls: len(opts.ResourceLists) > 0}
 	defer func() {
 		if err != nil {
 			_ = tb.Close()
@@ -182,7 +198,7 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 	}()
 
 	began := time.Now()
-	if err := createDB(ctx, filepath.Join(dir, "kamailio.db"), users); err != nil {
+	if err := createDB(ctx, filepath.Join(dir, "kamailio.db"), users, opts.ResourceLists); err != nil {
 		return tb, err
 	}
 	if tb.sip, err = newSIPClient(host, opts.Log); err != nil {
@@ -231,6 +247,13 @@ func collectUsers(opts Options) ([]User, error) {
 	for _, u := range opts.Users {
 		if err := add(u); err != nil {
 			return nil, err
+		}
+	}
+	for _, l := range opts.ResourceLists {
+		for _, name := range append([]string{l.Name, l.Owner}, l.Members...) {
+			if !userNameRE.MatchString(name) {
+				return nil, fmt.Errorf("testbed: resource list %q: invalid user name %q", l.Name, name)
+			}
 		}
 	}
 	for _, a := range opts.Agents {

@@ -5,13 +5,75 @@
   const FAIL_WHY = { offline: 'whyOffline', rejected: 'whyRejected', timeout: 'whyTimeout', 'too-long': 'whyTooLong',
     'rate-limited': 'whyRateLimited', ended: 'whyEnded', moved: 'chatMoved' };
   const NO_RETRY = ['too-long', 'empty', 'ended', 'moved'];
-    // ChatPart is the chat view and the chat it shows: sending, delivery,
+  // Error codes that end a chat being opened or resumed, and the reason it
+  // ends with (others: failed).
+  const CHAT_REFUSED = { 'chat-expired': 'expired', 'agent-busy': 'agent-busy', 'agent-unavailable': 'agent-unavailable', 'retry-later': 'retry-later' };
+
+  // ChatPart is the chat view and the chat it shows: sending, delivery,
   // replies in order and once, typing, resume after a reload; widget.chat is
   // its current one.
   class ChatPart {
     constructor(widget) {
       this.widget = widget;
-      this.current = null; // {agent, dn, token, last, acked, items, state, reason}
+      this.current = null; // {agent, dn, token, last, acked, items, state, reason, expanded}
+      widget.signals.on('connection', () => this.chatUI());
+    }
+
+    // restore takes the chat a page of this tab stored before a reload.
+    restore(saved) {
+      if (!saved || !saved.token || !saved.agent) return;
+      this.current = {
+        agent: String(saved.agent), dn: String(saved.dn || ''), token: String(saved.token), last: Number(saved.last) || 0,
+        items: Array.isArray(saved.items) ? saved.items.slice(-200) : [], state: 'resuming', expanded: !!saved.exp
+      };
+    }
+
+    // resume asks a new connection's gateway for the chat running.
+    resume() {
+      const h = this.current;
+      if (!h || !h.token || (h.state !== 'open' && h.state !== 'resuming')) return;
+      this.widget.pending = 'chat';
+      this.widget.send({ mt: 'ChatResume', token: h.token, seq: h.last || 0 });
+    }
+
+    // connectionLost: an open chat waits to be resumed; one being opened
+    // failed.
+    connectionLost() {
+      const h = this.current;
+      if (h && h.state === 'open') this.setChat('resuming');
+      if (h && h.state === 'opening') this.endChat('failed');
+    }
+
+    // refused ends the chat being opened or resumed after Error code;
+    // text (retry-later) says how long to wait. chat-expired answers a
+    // resume: the gateway lost the chat (restarted, or the visitor was away
+    // too long).
+    refused(code, text) {
+      const h = this.current;
+      if (h && h.state !== 'ended') this.endChat(CHAT_REFUSED[code] || 'failed', text);
+    }
+
+    // chatEnded is the gateway's ChatEnded. Until ChatOpened confirms a new
+    // chat, a ChatEnded is the late answer to ending the one before.
+    chatEnded(reason) {
+      const h = this.current;
+      if (!h || h.state === 'opening') return;
+      this.endChat(reason);
+    }
+
+    // clear forgets an ended chat (the visitor left its view).
+    clear() {
+      const w = this.widget;
+      this.current = null;
+      this.log.textContent = '';
+      w.mark('chat', 'idle');
+      w.unread = 0;
+      w.signals.emit('unread');
+    }
+
+    focusTarget() {
+      const h = this.current;
+      return h && h.state === 'ended' ? this.doneButton : this.input;
     }
 
     // build makes the chat view.
@@ -22,21 +84,23 @@
       log.setAttribute('aria-live', 'polite');
       log.setAttribute('aria-relevant', 'additions');
       log.tabIndex = 0;
-      this.widget.L(log, 'chat', 'aria-label');
-      this.typ = el('p', 'typ');
-      this.typ.hidden = true;
-      const f = (this.chatForm = el('form', 'cf'));
+      this.widget.label(log, 'chat', 'aria-label');
+      this.typingNote = el('p', 'typ');
+      this.typingNote.hidden = true;
+      const f = (this.form = el('form', 'cf'));
       f.noValidate = true;
-      const ta = (this.chatIn = el('textarea'));
-      ta.rows = 2;
+      const ta = (this.input = el('textarea'));
+      ta.rows = 1;
       ta.maxLength = 2000;
-      this.widget.L(ta, 'typeMessage', 'aria-label');
-      this.widget.L(ta, 'typeMessage', 'placeholder');
-      const sendBtn = button('sendb', 'send');
-      sendBtn.type = 'submit';
-      this.widget.L(sendBtn.lbl, 'send');
-      sendBtn.lbl.className = 'sr';
-      f.append(ta, sendBtn);
+      this.widget.label(ta, 'typeMessage', 'aria-label');
+      this.widget.label(ta, 'typeMessage', 'placeholder');
+      const sendButton = (this.sendButton = button('sendb', 'send'));
+      sendButton.type = 'submit';
+      this.widget.label(sendButton.lbl, 'send');
+      sendButton.lbl.className = 'sr';
+      sendButton.why = el('span', 'sr');
+      sendButton.append(sendButton.why);
+      f.append(ta, sendButton);
       f.addEventListener('submit', (e) => {
         e.preventDefault();
         this.chatSend();
@@ -49,30 +113,27 @@
       });
       ta.addEventListener('input', () => this.typingOut());
       const row = el('div', 'row');
-      this.endChatBtn = button('btn', 'close', () => this.endChatByVisitor());
-      this.widget.L(this.endChatBtn.lbl, 'endChat');
-      this.chatDone = button('btn pri', null, () => this.widget.home());
-      this.widget.L(this.chatDone.lbl, 'dismiss');
-      this.hereBtn = button('btn', null, () => this.continueHere());
-      this.widget.L(this.hereBtn.lbl, 'continueHere');
-      row.append(this.endChatBtn, this.hereBtn, this.chatDone);
-      this.chatAlts = el('div', 'alts');
-      v.append(log, this.typ, f, this.chatAlts, row);
+      this.endButton = button('btn', 'close', () => this.endChatByVisitor());
+      this.widget.label(this.endButton.lbl, 'endChat');
+      this.doneButton = button('btn', null, () => this.widget.home());
+      this.widget.label(this.doneButton.lbl, 'dismiss');
+      this.hereButton = button('btn', null, () => this.continueHere());
+      this.widget.label(this.hereButton.lbl, 'continueHere');
+      this.hereButton.why = el('span', 'sr');
+      this.hereButton.append(this.hereButton.why);
+      row.append(this.endButton, this.hereButton, this.doneButton);
+      this.alternatives = el('div', 'alts');
+      v.append(log, this.typingNote, f, this.alternatives, row);
       return v;
     }
-
-
-    // --- chat ---
 
     setChat(state) {
       const h = this.current;
       h.state = state;
       this.widget.mark('chat', state);
       this.chatUI();
-      this.widget.tabText();
-      this.widget.head();
       this.keep();
-      updateGuard();
+      this.widget.signals.emit('conversation');
       emit('chat', { widget: this.widget.id, agent: h.agent, state, reason: h.reason || '' });
     }
     // keep stores the chat for a page reload, or forgets it once it ended.
@@ -82,25 +143,26 @@
         storage.save('chat:' + this.widget.id, null);
         return;
       }
-      storage.save('chat:' + this.widget.id, { agent: h.agent, dn: h.dn, token: h.token, last: h.last || 0, items: h.items.slice(-200), exp: this.widget.opened });
+      storage.save('chat:' + this.widget.id, { agent: h.agent, dn: h.dn, token: h.token, last: h.last || 0, items: h.items.slice(-200), exp: this.widget.panel.opened });
     }
     async openChat(id, text, from) {
       const h = this.current;
       if (h && h.state !== 'ended') {
-        if (text && !this.chatIn.value) this.chatIn.value = String(text);
-        this.widget.open('chat', from);
+        if (text && !this.input.value) this.input.value = String(text);
+        this.widget.panel.open('chat', from);
         return;
       }
-      const a = this.widget.agents.get(id);
-      if (!a || this.widget.reason(a.info, 'chat')) return;
+      const a = this.widget.team.get(id);
+      if (!a || this.widget.blocker(a, 'chat')) return;
       sound();
-      const dn = await this.widget.askName(from);
+      const dn = await this.widget.nameForm.ask(from);
       if (dn == null || (this.current && this.current.state !== 'ended')) return;
-      this.current = { agent: id, dn: a.info.dn || id, items: [], state: '' };
+      if (this.current) this.clear();
+      this.current = { agent: id, dn: agentName(a), items: [], state: '' };
       this.log.textContent = '';
-      this.chatAlts.textContent = '';
-      this.chatIn.value = text ? String(text) : '';
-      this.widget.open('chat', from);
+      this.alternatives.textContent = '';
+      this.input.value = text ? String(text) : '';
+      this.widget.panel.open('chat', from);
       this.setChat('opening');
       if (!this.widget.online()) {
         this.endChat('failed');
@@ -115,8 +177,8 @@
       if (this.widget.pending === 'chat') this.widget.pending = '';
       h.token = String(m.token || h.token || '');
       if (m.dest) h.agent = String(m.dest);
-      const a = this.widget.agents.get(h.agent);
-      if (a) h.dn = a.info.dn || h.agent;
+      const a = this.widget.team.get(h.agent);
+      if (a) h.dn = agentName(a);
       this.setChat('open');
       if (!m.resumed) return;
       // The resume confirmed what this tab has shown; texts whose result
@@ -149,13 +211,13 @@
     }
     chatSend() {
       const h = this.current;
-      const text = this.chatIn.value.trim();
+      const text = this.input.value.trim();
       if (!h || h.state !== 'open' || !text) return;
       sound();
       h.sent = (h.sent || 0) + 1;
-      const it = { id: 'c' + Date.now().toString(36) + h.n, me: 1, text, time: new Date().toISOString(), st: 'sending' };
+      const it = { id: 'c' + Date.now().toString(36) + h.sent, me: 1, text, time: new Date().toISOString(), st: 'sending' };
       h.items.push(it);
-      this.chatIn.value = '';
+      this.input.value = '';
       this.typingOut(true);
       this.add(it);
       if (this.widget.online()) this.widget.send({ mt: 'ChatSend', id: it.id, text });
@@ -186,43 +248,43 @@
       if (!this.seeing()) {
         this.widget.unread++;
         chime();
-        this.widget.tabText();
+        this.widget.signals.emit('unread');
       }
       emit('message', { widget: this.widget.id, agent: h.agent, id, text: m.text, time: it.time });
     }
     seeing() {
-      return this.widget.opened && this.widget.view === 'chat' && doc.visibilityState !== 'hidden';
+      return this.widget.panel.opened && this.widget.panel.view === 'chat' && doc.visibilityState !== 'hidden';
     }
     seen() {
       if (!this.widget.unread) return;
       this.widget.unread = 0;
-      this.widget.tabText();
+      this.widget.signals.emit('unread');
     }
     typing(on) {
       const h = this.current;
-      clearTimeout(this.typTimer);
-      this.typ.hidden = !on || !h;
+      clearTimeout(this.typingTimer);
+      this.typingNote.hidden = !on || !h;
       if (!on || !h) return;
-      setText(this.typ, (h.dn || '') + ' ' + this.widget.t('typing'));
-      this.typTimer = setTimeout(() => { this.typ.hidden = true; }, 15000);
+      setText(this.typingNote, (h.dn || '') + ' ' + this.widget.t('typing'));
+      this.typingTimer = setTimeout(() => { this.typingNote.hidden = true; }, 15000);
     }
     // typingOut tells the agent the visitor types (at most every 3 s), and
     // that they stopped after 4 s without input or on sending.
     typingOut(stop) {
       const h = this.current;
       if (!h || h.state !== 'open') return;
-      clearTimeout(this.typOut);
+      clearTimeout(this.typingStopTimer);
       if (stop) {
-        if (this.typSent) this.widget.send({ mt: 'ChatTyping', active: false });
-        this.typSent = 0;
+        if (this.typingSentAt) this.widget.send({ mt: 'ChatTyping', active: false });
+        this.typingSentAt = 0;
         return;
       }
       const now = Date.now();
-      if (!this.typSent || now - this.typSent > 3000) {
-        this.typSent = now;
+      if (!this.typingSentAt || now - this.typingSentAt > 3000) {
+        this.typingSentAt = now;
         this.widget.send({ mt: 'ChatTyping', active: true });
       }
-      this.typOut = setTimeout(() => this.typingOut(true), 4000);
+      this.typingStopTimer = setTimeout(() => this.typingOut(true), 4000);
     }
     // endChat shows why the chat ended; text overrides the reason's words.
     endChat(reason, text) {
@@ -231,19 +293,19 @@
       h.reason = reason;
       if (this.widget.pending === 'chat') this.widget.pending = '';
       this.typing(false);
-      clearTimeout(this.typOut);
-      this.typSent = 0;
+      clearTimeout(this.typingStopTimer);
+      this.typingSentAt = 0;
       const key = { 'agent-busy': 'agentBusy', 'agent-unavailable': 'unavailableReason', failed: 'error', moved: 'chatMoved',
         expired: 'chatLost', 'shutting-down': 'chatRestarted' }[reason] || 'chatEnded';
       if (reason === 'agent-busy') {
         // The agent is in another chat: the card says so for a minute, and
         // the chat button explains instead of failing again.
-        const a = this.widget.agents.get(h.agent);
+        const a = this.widget.team.get(h.agent);
         if (a) {
-          a.chatBusy = Date.now() + 60000;
+          a.chatBusyUntil = Date.now() + 60000;
           clearTimeout(a.chatBusyTimer);
-          a.chatBusyTimer = setTimeout(() => this.widget.render(a), 60000);
-          this.widget.render(a);
+          a.chatBusyTimer = setTimeout(() => this.widget.cards.render(a), 60000);
+          this.widget.cards.render(a);
         }
       }
       const p = el('p', 'sys', text || this.widget.t(key));
@@ -251,9 +313,9 @@
       this.log.scrollTop = this.log.scrollHeight;
       this.widget.mark('chat-reason', reason);
       h.offerFor = reason === 'ended-by-visitor' || reason === 'moved' ? '' : h.agent;
-      this.widget.alternatives(this.chatAlts, h.offerFor, 'chat');
+      this.widget.waysOn.fill(this.alternatives, h.offerFor, 'chat');
       this.setChat('ended');
-      if (this.widget.view === 'chat' && this.widget.shadow.activeElement) focus(reason === 'moved' ? this.hereBtn : this.chatDone);
+      if (this.widget.panel.view === 'chat' && this.widget.shadow.activeElement) focus(reason === 'moved' ? this.hereButton : this.doneButton);
     }
     // continueHere takes a chat that went on in another tab back to this one.
     continueHere() {
@@ -274,13 +336,18 @@
     chatUI() {
       const h = this.current;
       if (!h) return;
+      const w = this.widget;
       const open = h.state === 'open';
-      this.chatForm.hidden = h.state === 'ended';
-      this.chatIn.disabled = !open && h.state !== 'opening' && h.state !== 'resuming';
-      this.chatIn.setAttribute('aria-busy', String(!open));
-      this.endChatBtn.hidden = h.state === 'ended';
-      this.chatDone.hidden = h.state !== 'ended';
-      this.hereBtn.hidden = h.state !== 'ended' || h.reason !== 'moved';
+      this.form.hidden = h.state === 'ended';
+      // While the chat is being opened or resumed the visitor may write
+      // ahead; sending waits, and says why.
+      this.input.disabled = !open && h.state !== 'opening' && h.state !== 'resuming';
+      this.input.setAttribute('aria-busy', String(!open));
+      disable(this.sendButton, open ? '' : w.t(w.online() ? 'connecting' : 'reconnecting'));
+      this.endButton.hidden = h.state === 'ended';
+      this.doneButton.hidden = h.state !== 'ended';
+      this.hereButton.hidden = h.state !== 'ended' || h.reason !== 'moved';
+      disable(this.hereButton, w.online() ? '' : w.t('reconnecting'));
     }
     // thread renders the stored conversation without announcing it: only
     // messages that arrive later are read out by the live log.
@@ -341,6 +408,6 @@
       this.widget.send({ mt: 'ChatSend', id: it.id, text: it.text });
       this.markItem(it);
       this.keep();
-      focus(this.chatIn);
+      focus(this.input);
     }
   }

@@ -20,6 +20,9 @@
 
   // Replaced by frontdesk.css when the gateway serves this file.
   const STYLE = "__FRONTDESK_CSS__";
+  // Replaced by the call part's path on the gateway, with its version (so a
+  // cached copy always matches this script); see loadPart.
+  const CALL_PART = "__FRONTDESK_CALL_PART__";
 
   // English texts for a gateway that sends fewer strings than this script
   // knows (widget/i18n/en.json is the source of every string).
@@ -43,7 +46,6 @@
     accent: '--fd-accent', accentText: '--fd-accent-text', marginTop: '--fd-mt', marginRight: '--fd-mr',
     marginBottom: '--fd-mb', marginLeft: '--fd-ml', zIndex: '--fd-z'
   };
-  const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
   const SVG = 'http://www.w3.org/2000/svg';
   const CAM = 'M3 7h12v10H3zM15 10l6-3v10l-6-3';
   const MIC = 'M9 5a3 3 0 0 1 6 0v6a3 3 0 0 1-6 0zM5 11a7 7 0 0 0 14 0M12 18v3';
@@ -66,9 +68,6 @@
     more: 'M5 12h.01M12 12h.01M19 12h.01',
     retry: 'M20 11a8 8 0 1 0-2.3 5.7M20 5v6h-6'
   };
-  // DTMF frequencies per KEYS row and column, for the keypad's local tone.
-  const ROWS = [697, 770, 852, 941];
-  const COLS = [1209, 1336, 1477];
   const PREFIX = 'frontdesk:';
 
   const widgets = new Map(); // id → public handle
@@ -84,6 +83,12 @@
   };
 
   /*__FRONTDESK_PARTS__*/
+
+  // The helpers the call part (loaded later, see loadPart) uses.
+  const shared = {
+    win, doc, nav, el, button, icon, setIcon, setText, fill, focus, sound, tone, stopAll, clock, endKey,
+    videoAnswered, gathered, canCall, showFace, agentName, emit, updateGuard: () => updateGuard()
+  };
 
   // The page asks before it is left while a call runs (a call does not
   // survive a reload yet); a chat does, so it never asks.
@@ -102,286 +107,208 @@
     }
   };
 
+  // Widget is one widget on the page. It holds the parts (Connection, Team,
+  // Launcher, Panel, HomeView, AgentCards, NameForm, WaysOn, ChatPart,
+  // LeavePart, and CallPart once loaded), hands the gateway's messages to
+  // them, and tells them what changed through its signals.
   class Widget {
-    constructor(id, gw, opts) {
-      this.calls = new CallPart(this);
-      this.chats = new ChatPart(this);
-      this.leave = new LeavePart(this);
+    constructor(id, gateway, options) {
       this.id = id;
-      this.gw = gw;
-      this.pop = opts.pop || null; // popout mode: {agent, call}
-      this.agents = new Map(); // agent id → {info, card, pic, want, url, stale}
+      this.gateway = gateway;
+      this.popout = options.popout || null; // the call window: {agent, call, name}
+      this.signals = new Signals();
+      this.team = new Team();
       this.session = null; // the last Session
+      this.ice = null; // the last IceConfig
       this.type = '';
       this.host = null;
-      this.ws = null;
-      this.retries = 0;
-      this.retryTimer = 0;
-      this.dead = false;
-      this.paused = false;
       this.ready = false;
-      this.opened = false;
-      this.outbox = [];
-      this.tokens = 20;
-      this.lastPump = Date.now();
-      this.pumpTimer = 0;
-      this.view = 'home';
-      this.call = null;
-      this.chat = null;
+      this.dead = false;
+      this.welcomed = false; // a Session arrived on the open connection
       this.unread = 0;
       this.requests = 0; // request ids
+      // The request an Error without its own kind answers: call, chat or
+      // leave.
       this.pending = '';
-      this.visitor = (this.pop && this.pop.name) || '';
-      const saved = storage.load('chat:' + id);
-      if (saved && saved.token && saved.agent) {
-        this.chat = { agent: String(saved.agent), dn: String(saved.dn || ''), token: String(saved.token), last: Number(saved.last) || 0,
-          items: Array.isArray(saved.items) ? saved.items.slice(-200) : [], state: 'resuming', exp: !!saved.exp };
-      }
+      this.visitor = (this.popout && this.popout.name) || '';
+      this.labels = [];
+      this.launcher = new Launcher(this);
+      this.panel = new Panel(this);
+      this.homeView = new HomeView(this);
+      this.cards = new AgentCards(this);
+      this.nameForm = new NameForm(this);
+      this.waysOn = new WaysOn(this);
+      this.chats = new ChatPart(this);
+      this.leave = new LeavePart(this);
+      this.calls = null; // the CallPart, once loaded (callPart)
+      this.chats.restore(storage.load('chat:' + id));
+      this.signals.on('team', () => this.refresh());
+      this.signals.on('conversation', () => this.refresh());
+      this.signals.on('connection', () => this.refresh());
       live.set(id, this);
-      const api = (fn) => (...a) => {
+      widgets.set(id, this.handle());
+      this.connection = new Connection(gateway.replace(/^http/i, 'ws') + '/ws?widget=' + encodeURIComponent(id), {
+        hello: () => {
+          // After (re)connecting the gateway sends the full state; agents
+          // it does not mention before IceConfig are gone.
+          this.fresh = true;
+          this.team.forgetAsked();
+          return { mt: 'Start', uuid: this.id, lang: languages() };
+        },
+        message: (m) => this.receive(m),
+        lost: () => this.lost(),
+        broken: (why) => this.fail('bad-gateway', why)
+      });
+      this.connection.connect();
+    }
+
+    // handle is the page's view of this widget (Frontdesk.get(id)). What
+    // the page calls counts as the visitor's own action: storage is allowed.
+    handle() {
+      const act = (fn) => (...a) => {
         storage.allow();
         return fn(...a);
       };
-      widgets.set(id, {
-        id,
-        open: api(() => this.expand(true)),
-        close: () => this.collapse(),
+      return {
+        id: this.id,
+        open: act(() => this.panel.expand(true)),
+        close: () => this.panel.collapse(),
         agents: () => this.snapshot(),
-        contact: api(() => this.contact()),
-        call: api((agent, o) => this.calls.startCall(agent || this.pick('voice'), !!(o && o.video))),
-        videoCall: api((agent) => this.calls.startCall(agent || this.pick('video'), true)),
-        hangup: () => this.calls.hangup(),
-        chat: api((agent, text) => this.chats.openChat(agent || this.pick('chat'), text)),
+        contact: act(() => this.contact()),
+        call: act((agent, o) => this.startCall(agent || this.pickId('voice'), !!(o && o.video))),
+        videoCall: act((agent) => this.startCall(agent || this.pickId('video'), true)),
+        hangup: () => { if (this.calls) this.calls.hangup(); },
+        chat: act((agent, text) => this.chats.openChat(agent || this.pickId('chat'), text)),
         endChat: () => this.chats.endChatByVisitor(),
-        leaveMessage: api(() => this.leave.show()),
+        leaveMessage: act(() => this.leave.show()),
         state: () => this.state()
-      });
-      this.connect();
+      };
     }
 
-    // The call and the chat running (or ended and still shown), kept by
-    // their parts.
-    get call() { return this.calls.current; }
-    set call(c) { this.calls.current = c; }
+    // The call and the chat running (or ended and still shown).
+    get call() { return this.calls ? this.calls.current : null; }
     get chat() { return this.chats.current; }
-    set chat(h) { this.chats.current = h; }
 
     t(key) {
       const s = this.session && this.session.strings;
       return (s && s[key]) || DEFAULTS[key] || '';
     }
 
+    // mark sets data-frontdesk-NAME on the host: the widget's state for the
+    // page's scripts and styles (and the tests).
     mark(name, value) {
       if (this.host) this.host.setAttribute('data-frontdesk-' + name, value);
     }
 
-    // L binds node's text (or attribute attr) to string key, kept current
-    // across Session changes.
-    L(node, key, attr) {
-      this.binds.push([node, key, attr]);
+    // label binds node's text (or attribute attr) to string key, kept
+    // current across Session changes.
+    label(node, key, attr) {
+      this.labels.push([node, key, attr]);
       return node;
+    }
+
+    applyLabels() {
+      this.labels.forEach(([n, key, attr]) => {
+        if (attr) n.setAttribute(attr, this.t(key));
+        else setText(n, this.t(key));
+      });
+    }
+
+    field(key, input) {
+      const l = el('label', 'fld');
+      l.append(this.label(el('span'), key), input);
+      return l;
     }
 
     state() {
       const c = this.call;
       const h = this.chat;
       return {
-        ready: this.ready, open: this.opened, view: this.view, unread: this.unread,
+        ready: this.ready, open: this.panel.opened, view: this.panel.view, unread: this.unread,
         call: c ? { agent: c.agent, state: c.state, reason: c.reason || '', video: c.video } : null,
         chat: h ? { agent: h.agent, state: h.state, reason: h.reason || '' } : null
       };
     }
 
-    // --- connection ---
+    // --- the gateway's messages ---
 
-    connect() {
-      this.retryTimer = 0;
-      if (this.dead || this.paused) return;
-      let ws;
-      try {
-        ws = new WebSocket(this.gw.replace(/^http/i, 'ws') + '/ws?widget=' + encodeURIComponent(this.id));
-      } catch (e) {
-        this.fail('bad-gateway', String(e));
-        return;
-      }
-      this.ws = ws;
-      this.outbox = [];
-      this.fresh = true;
-      // Pictures asked for on the old connection will not arrive.
-      this.agents.forEach((a) => { a.want = a.pic; });
-      ws.addEventListener('open', () => {
-        ws.send(JSON.stringify({ mt: 'Start', uuid: this.id, lang: languages() }));
-      });
-      ws.addEventListener('message', (e) => {
-        if (this.ws === ws) this.receive(e.data);
-      });
-      ws.addEventListener('close', () => {
-        if (this.ws !== ws) return;
-        this.ws = null;
-        this.mark('state', 'reconnecting');
-        if (this.lostNote) this.lostNote.hidden = false;
-        this.lost();
-        this.schedule();
-      });
-    }
-
-    // lost ends what cannot survive a lost connection: the gateway ends the
-    // call; a chat waits to be resumed.
-    lost() {
-      const c = this.call;
-      if (c && c.state !== 'ended') this.calls.endCall('connection-lost');
-      const h = this.chat;
-      if (h && h.state === 'open') this.chats.setChat('resuming');
-      if (h && h.state === 'opening') this.chats.endChat('failed');
-      if (this.pending === 'leave') this.leave.left({ ok: false });
-      this.pending = '';
-    }
-
-    // schedule reconnects with exponential backoff, 1 s to 30 s, ±25 % jitter.
-    schedule() {
-      if (this.dead || this.paused || this.retryTimer) return;
-      const base = 1000 * 2 ** Math.min(this.retries++, 5);
-      this.retryTimer = setTimeout(() => this.connect(), Math.min(30000, base * (0.75 + Math.random() * 0.5)));
-    }
-
-    pause() {
-      this.paused = true;
-      clearTimeout(this.retryTimer);
-      this.retryTimer = 0;
-      const ws = this.ws;
-      this.ws = null;
-      if (ws) ws.close();
-      this.lost();
-    }
-
-    resume() {
-      this.paused = false;
-      if (!this.ws && !this.retryTimer) this.connect();
+    send(m) {
+      this.connection.send(m);
     }
 
     online() {
-      return !!(this.ws && this.ws.readyState === 1 && this.session);
+      return this.connection.open && this.welcomed;
     }
 
-    // send queues m, keeping well under the gateway's message rate (bursts
-    // of GetPicture for large widgets).
-    send(m) {
-      this.outbox.push(JSON.stringify(m));
-      this.pump();
-    }
-
-    pump() {
-      const now = Date.now();
-      this.tokens = Math.min(20, this.tokens + (now - this.lastPump) / 125);
-      this.lastPump = now;
-      const ws = this.ws;
-      while (this.outbox.length && this.tokens >= 1 && ws && ws.readyState === 1) {
-        ws.send(this.outbox.shift());
-        this.tokens--;
-      }
-      if (this.outbox.length && ws && !this.pumpTimer) {
-        this.pumpTimer = setTimeout(() => {
-          this.pumpTimer = 0;
-          this.pump();
-        }, 200);
-      }
-    }
-
-    receive(data) {
-      let m;
-      try {
-        m = JSON.parse(data);
-      } catch (e) {
-        return;
-      }
-      if (!m || typeof m !== 'object') return;
+    receive(m) {
       switch (m.mt) {
         case 'Session': this.onSession(m); break;
-        case 'Info': this.info(m); break;
-        case 'Remove': this.drop(m.id); break;
-        case 'Picture': this.picture(m); break;
+        case 'Info': this.onInfo(m); break;
+        case 'Remove': this.onRemove(m.id); break;
+        case 'Picture': this.onPicture(m); break;
         case 'IceConfig': this.ice = m; this.synced(); break;
-        case 'CallInfo': this.calls.callInfo(m); break;
+        case 'CallInfo': if (this.calls) this.calls.callInfo(m); break;
         case 'ChatOpened': this.chats.chatOpened(m); break;
         case 'ChatDelivery': this.chats.delivery(m); break;
         case 'ChatMessage': this.chats.chatMessage(m); break;
         case 'ChatTyping': this.chats.typing(!!m.active); break;
-        case 'ChatEnded': this.chats.endChat(m.reason || 'ended'); break;
+        case 'ChatEnded': this.chats.chatEnded(m.reason || 'ended'); break;
         case 'MessageLeft': this.leave.left(m); break;
-        case 'Error': this.error(m); break;
+        case 'Error': this.onError(m); break;
       }
     }
 
     onSession(m) {
       this.session = m;
-      this.retries = 0;
       const fresh = this.fresh;
       if (fresh) {
-        // After (re)connecting the gateway sends the full state; agents it
-        // does not mention before IceConfig are gone.
         this.fresh = false;
         this.syncing = true;
-        this.agents.forEach((a) => { a.stale = true; });
+        this.team.markStale();
       }
-      const type = this.pop ? 'pop' : m.type === 'cards' ? 'cards' : 'sidebar';
+      const type = this.popout ? 'pop' : m.type === 'cards' ? 'cards' : 'sidebar';
       if (type !== this.type && !this.build(type)) return;
+      this.connection.welcomed();
+      this.welcomed = true;
       this.mark('state', 'connected');
-      this.lostNote.hidden = true;
       this.applyStyle(m.style || {});
-      this.texts();
-      this.agents.forEach((a) => this.render(a));
-      this.refresh();
-      const h = this.chat;
-      if (fresh && h && h.token && (h.state === 'open' || h.state === 'resuming')) {
-        this.pending = 'chat';
-        this.send({ mt: 'ChatResume', token: h.token, seq: h.last || 0 });
-      }
+      this.applyLabels();
+      this.signals.emit('texts');
+      this.team.agents.forEach((a) => this.cards.render(a));
+      this.signals.emit('connection');
+      this.signals.emit('team');
+      if (fresh) this.chats.resume();
     }
 
-    info(m) {
+    onInfo(m) {
       if (!m.id || typeof m.id !== 'string') return;
-      let a = this.agents.get(m.id);
-      const prev = a && a.info.presence;
-      if (!a) this.agents.set(m.id, (a = { pic: '', want: '', url: '' }));
-      a.info = m;
-      a.stale = false;
-      const tag = typeof m.picture === 'string' ? m.picture : '';
-      if (!tag) {
-        a.pic = a.want = a.url = '';
-      } else if (tag !== a.want) {
-        a.want = tag;
-        this.send({ mt: 'GetPicture', id: m.id });
-      }
-      this.render(a);
-      this.refresh();
-      if (prev !== m.presence) {
-        if (prev && this.opened && this.view === 'home') setText(this.announce, (m.dn || m.id) + ': ' + this.t(presenceKey(m.presence)));
+      const { agent, before } = this.team.update(m);
+      if (this.team.wantsPicture(agent)) this.send({ mt: 'GetPicture', id: m.id });
+      this.cards.render(agent);
+      this.signals.emit('team');
+      if (before !== m.presence) {
+        if (before && this.panel.opened && this.panel.view === 'home') this.panel.announce(agentName(agent) + ': ' + this.t(presenceKey(m.presence)));
         emit('availability', { widget: this.id, agent: m.id, presence: m.presence });
       }
     }
 
-    picture(m) {
-      const a = this.agents.get(m.id);
-      if (!a || !a.want) return;
-      a.url = typeof m.url === 'string' && /^data:image\/(png|jpe?g|gif|webp);base64,/i.test(m.url) ? m.url : '';
-      a.pic = a.want;
-      this.showPicture(a);
+    onPicture(m) {
+      const a = this.team.picture(m);
+      if (!a) return;
+      this.cards.showPicture(a);
+      this.signals.emit('team');
     }
 
-    drop(id) {
-      const a = this.agents.get(id);
-      if (!a) return;
-      this.agents.delete(id);
-      if (a.card) a.card.el.remove();
-      this.refresh();
+    onRemove(id) {
+      if (!this.team.remove(id)) return;
+      this.cards.remove(id);
+      this.signals.emit('team');
     }
 
     synced() {
       if (!this.syncing) return;
       this.syncing = false;
-      this.agents.forEach((a, id) => {
-        if (a.stale) this.drop(id);
-      });
+      this.team.staleIds().forEach((id) => this.onRemove(id));
       this.ready = true;
       this.mark('ready', '1');
       emit('ready', { widget: this.id });
@@ -390,7 +317,7 @@
       this.refresh();
     }
 
-    error(m) {
+    onError(m) {
       const code = String(m.code || '');
       if (FATAL.indexOf(code) >= 0) {
         this.fail(code, m.text);
@@ -405,34 +332,34 @@
       // retry-later: started too often; the words say how long to wait.
       const wait = code === 'retry-later' ? this.t('retryLater').replace('{time}', inTime(+m.retryAfter || 60, this.session && this.session.lang)) : '';
       if (kind === 'call') {
-        const c = this.call;
-        if (c && c.state !== 'ended') {
-          if (code === 'retry-later') c.retryAfter = Math.max(1, Math.ceil(Number(m.retryAfter) || 1));
-          this.calls.endCall(code === 'agent-unavailable' ? 'unavailable' : code === 'too-many-calls' || code === 'retry-later' ? code : 'failed');
-        }
+        if (this.calls) this.calls.refused(code, Number(m.retryAfter) || 0);
       } else if (kind === 'chat') {
-        const h = this.chat;
-        if (h && h.state !== 'ended') {
-          // chat-expired answers a resume: the gateway lost the chat
-          // (restarted, or the visitor was away too long).
-          this.chats.endChat(code === 'chat-expired' ? 'expired' : code === 'agent-busy' || code === 'agent-unavailable' || code === 'retry-later' ? code : 'failed', wait);
-        }
+        this.chats.refused(code, wait);
       } else if (kind === 'leave') {
         this.leave.left({ ok: false }, wait);
       }
+    }
+
+    // lost ends what cannot survive a lost connection: the gateway ends the
+    // call; a chat waits to be resumed.
+    lost() {
+      this.welcomed = false;
+      if (this.dead) return;
+      this.mark('state', 'reconnecting');
+      if (this.calls) this.calls.connectionLost();
+      this.chats.connectionLost();
+      if (this.pending === 'leave') this.leave.left({ ok: false });
+      this.pending = '';
+      this.signals.emit('connection');
     }
 
     // fail removes the widget for good.
     fail(code, text) {
       console.warn('Frontdesk widget ' + this.id + ' removed: ' + code + (text && text !== code ? ' (' + text + ')' : ''));
       this.dead = true;
-      clearTimeout(this.retryTimer);
-      clearTimeout(this.pumpTimer);
-      clearInterval(this.teaseTimer);
-      if (this.call) this.calls.endCall('failed');
-      const ws = this.ws;
-      this.ws = null;
-      if (ws) ws.close();
+      this.launcher.stop();
+      if (this.calls) this.calls.endCall('failed');
+      this.connection.close();
       if (this.host) this.host.remove();
       this.host = null;
       this.type = '';
@@ -456,11 +383,10 @@
         }
       }
       if (this.host) this.host.remove();
-      clearInterval(this.teaseTimer);
-      this.agents.forEach((a) => { a.card = null; });
+      this.launcher.stop();
       this.type = type;
-      this.opened = false;
-      this.binds = [];
+      this.panel.opened = false;
+      this.labels = [];
       const host = (this.host = el('div'));
       // The first click or key press in the widget allows it to store state.
       const touch = () => { storage.allow(); };
@@ -476,173 +402,30 @@
       const root = (this.root = el('div', 'root ' + type));
       this.probe = el('i', 'probe');
       this.probe.hidden = true;
-      root.append(this.probe);
-      if (type === 'cards') {
-        this.box = el('div', 'grid');
-        this.offer = el('div', 'offer');
-        this.offer.append(this.L(button('btn', 'mail', (e) => this.leave.show(e.currentTarget)).lbl, 'leaveMessage').parentNode);
-        root.append(this.box, this.offer);
-      }
-      this.buildDock();
+      root.append(this.probe, this.launcher.build(), this.panel.build());
+      if (type === 'cards') root.append(this.homeView.list, this.homeView.offer);
+      this.cards.mount(this.homeView.list);
+      this.panel.addView('name', this.nameForm.build(), this.nameForm);
+      this.panel.addView('chat', this.chats.build(), this.chats);
+      this.panel.addView('leave', this.leave.build(), this.leave);
+      if (this.calls) this.panel.addView('call', this.calls.build(), this.calls);
       shadow.append(root);
       parent.append(host);
       this.mark('call', this.call ? this.call.state : 'idle');
       this.mark('chat', this.chat ? this.chat.state : 'idle');
       if (this.chat) {
         this.chats.thread();
-        this.show('chat');
-        if (this.chat.exp || type === 'pop') this.expand(false);
+        this.panel.show('chat');
+        if (this.chat.expanded || type === 'pop') this.panel.expand(false);
       } else {
-        this.show(this.call ? 'call' : 'home');
+        this.panel.show(this.call ? 'call' : 'home');
       }
-      if (type === 'pop') this.expand(false);
+      if (type === 'pop') {
+        this.panel.expand(false);
+        // The call window is for calling: its part comes at once.
+        this.callPart().catch(() => {});
+      }
       return true;
-    }
-
-    // buildDock builds the tab and the panel: for a sidebar the whole
-    // widget, for business cards the place calls and chats happen.
-    buildDock() {
-      const tab = (this.tab = el('button', 'tab'));
-      tab.type = 'button';
-      tab.setAttribute('aria-expanded', 'false');
-      tab.setAttribute('aria-controls', 'panel');
-      this.badge = el('span', 'badge');
-      this.badgeN = el('span');
-      this.badgeN.setAttribute('aria-hidden', 'true');
-      this.badgeSr = el('span', 'sr');
-      this.badge.append(this.badgeN, this.badgeSr);
-      this.badge.hidden = true;
-      const words = el('span', 'tx');
-      words.append((this.tabLabel = el('span', 'tl')));
-      // The greeting bubble beside the round launcher: the teasers. The
-      // launcher's own label says the same to assistive technology.
-      this.greet = el('div', 'greet');
-      this.greet.setAttribute('aria-hidden', 'true');
-      this.greet.append((this.teaser = el('span', 'teaser')));
-      this.greet.addEventListener('click', () => this.expand(true));
-      this.tabTeaser = el('span', 'sr');
-      this.tabIcon = icon('chat');
-      this.tabDot = el('span', 'dot');
-      words.append(this.tabTeaser);
-      tab.append(this.tabIcon, this.tabDot, words, this.badge);
-      // While a call runs with the panel collapsed, the bar beside the tab
-      // hangs up.
-      this.tabEnd = button('tabend', 'phone', () => this.calls.hangup());
-      this.L(this.tabEnd, 'hangup', 'aria-label');
-      this.L(this.tabEnd, 'hangup', 'title');
-      this.tabEnd.lbl.remove();
-      this.tabEnd.hidden = true;
-      const bar = (this.bar = el('div', 'bar'));
-      bar.append(this.greet, this.tabEnd, tab);
-
-      const panel = (this.panel = el('div', 'panel'));
-      panel.id = 'panel';
-      panel.setAttribute('role', 'dialog');
-      panel.setAttribute('aria-labelledby', 'title');
-      const head = el('div', 'head');
-      this.backBtn = this.L(button('x', 'back', () => this.home()), 'back', 'aria-label');
-      this.title = el('h2');
-      this.title.id = 'title';
-      this.x = button('x shut', 'close', () => this.dismiss(false));
-      head.append(this.backBtn, this.title, this.x);
-
-      const home = (this.homeEl = el('div', 'home'));
-      if (this.type !== 'cards') {
-        this.empty = this.L(el('p', 'empty'), 'nobodyAvailable');
-        if (this.type === 'sidebar') {
-          this.cta = button('btn pri cta', 'chat', () => this.contact());
-          this.cta.why = el('span', 'sr');
-          this.cta.append(this.cta.why);
-          this.L(this.cta.lbl, 'contactNow');
-          home.append(this.cta);
-        }
-        const p = this.pop;
-        if (this.type === 'pop' && p && p.call) {
-          this.popCall = button('btn pri cta', p.call === 'video' ? 'video' : 'phone', (e) => {
-            if (!off(e.currentTarget)) this.calls.startCall(p.agent, p.call === 'video', e.currentTarget);
-          });
-          this.popCall.setAttribute('data-action', 'pop-call');
-          this.popCall.why = el('span', 'sr');
-          this.popCall.append(this.popCall.why);
-          home.append(this.popCall);
-        }
-        this.leaveBtn = button('btn', 'mail', (e) => this.leave.show(e.currentTarget));
-        this.L(this.leaveBtn.lbl, 'leaveMessage');
-        const offer = (this.offer = el('div', 'offer'));
-        offer.append(this.leaveBtn);
-        this.box = el('div', 'list');
-        this.foot = el('div', 'foot');
-        // The team: pictures of who is available now, and when an answer
-        // can be expected.
-        this.team = el('div', 'team');
-        this.faces = el('div', 'faces');
-        this.faces.setAttribute('aria-hidden', 'true');
-        this.replyLine = el('p', 'reply');
-        this.team.append(this.faces, this.replyLine);
-        home.append(this.team, this.empty, offer, this.box, this.foot);
-      }
-      this.stage = el('div', 'stage');
-      this.views = {
-        name: this.buildName(),
-        call: this.calls.build(),
-        chat: this.chats.build(),
-        leave: this.leave.build()
-      };
-      Object.keys(this.views).forEach((k) => this.stage.append(this.views[k]));
-      this.announce = el('div', 'sr');
-      this.announce.setAttribute('aria-live', 'polite');
-      this.lostNote = this.L(el('p', 'lost'), 'reconnecting');
-      this.lostNote.setAttribute('role', 'status');
-      this.lostNote.hidden = !!this.session;
-      panel.append(head, this.lostNote, home, this.stage, this.announce);
-      this.root.append(bar, panel);
-
-      tab.addEventListener('click', () => this.expand(true));
-      this.root.addEventListener('keydown', (e) => {
-        if (e.key === 'Escape' && this.opened && panel.contains(e.composedPath()[0])) {
-          e.stopPropagation();
-          this.dismiss(true);
-        }
-      });
-    }
-
-    field(label, input) {
-      const l = el('label', 'fld');
-      const s = this.L(el('span'), label);
-      l.append(s, input);
-      return l;
-    }
-
-    buildName() {
-      const f = el('form', 'view form');
-      f.noValidate = true;
-      const input = (this.nameIn = el('input'));
-      input.autocomplete = 'name';
-      input.maxLength = 80;
-      input.required = true;
-      const ok = button('btn pri');
-      ok.type = 'submit';
-      this.L(ok.lbl, 'start');
-      const cancel = button('btn', null, () => this.nameDone(null));
-      this.L(cancel.lbl, 'cancel');
-      const row = el('div', 'row');
-      row.append(ok, cancel);
-      f.append(this.field('yourName', input), row);
-      f.addEventListener('submit', (e) => {
-        e.preventDefault();
-        const v = input.value.trim().replace(/\s+/g, ' ');
-        if (!v) {
-          input.setAttribute('aria-invalid', 'true');
-          focus(input);
-          return;
-        }
-        input.removeAttribute('aria-invalid');
-        sound();
-        this.visitor = v;
-        storage.save('name', v);
-        this.nameDone(v);
-      });
-      return f;
     }
 
     applyStyle(st) {
@@ -652,7 +435,9 @@
         if (v != null && v !== '') hs.setProperty(VARS[k], String(v));
         else hs.removeProperty(VARS[k]);
       });
-      this.host.setAttribute('data-position', st.position === 'left' ? 'left' : 'right');
+      const side = st.position === 'left' ? 'left' : 'right';
+      if (this.host.getAttribute('data-position') !== side) this.launcher.place(side);
+      this.host.setAttribute('data-position', side);
       // Text on the accent gets the colour (white or black) with the better
       // contrast unless accentText is set; the accent is used as a text
       // colour on the background only when it is readable (WCAG AA 4.5:1).
@@ -666,482 +451,46 @@
       else hs.removeProperty('--fd-ink');
     }
 
-    texts() {
-      this.binds.forEach(([n, key, attr]) => {
-        if (attr) n.setAttribute(attr, this.t(key));
-        else setText(n, this.t(key));
-      });
-      this.head();
-      this.tabText();
-      this.calls.callUI();
-      if (this.chat) this.chats.thread();
-      if (this.type !== 'sidebar') return;
-      const c = this.session.company || {};
-      const f = this.foot;
-      f.textContent = '';
-      if (c.company) f.append(el('span', null, c.company));
-      if (c.address) f.append(el('span', null, c.address));
-      if (c.phone) f.append(anchor(telURL(c.phone), c.phone));
-      if (c.email) f.append(anchor('mailto:' + c.email, c.email));
-      const web = c.web && safeURL(c.web);
-      if (web) f.append(anchor(web, c.web.replace(/^https?:\/\//i, '').replace(/\/$/, ''), null, null, null, true));
-
-      const teasers = (Array.isArray(this.session.teasers) ? this.session.teasers : []).filter((s) => typeof s === 'string' && s);
-      let n = 0;
-      clearInterval(this.teaseTimer);
-      setText(this.teaser, teasers[0] || '');
-      this.tabText();
-      if (teasers.length > 1) {
-        this.teaseTimer = setInterval(() => setText(this.teaser, teasers[(n = (n + 1) % teasers.length)]), 8000);
-      }
-    }
-
-    // head sets the panel's title and its buttons for the current view.
-    head() {
-      if (!this.session) return;
-      const conv = this.view === 'call' || this.view === 'chat';
-      const a = conv && this.agents.get(this.view === 'call' ? this.call && this.call.agent : this.chat && this.chat.agent);
-      const dn = a ? a.info.dn || a.info.id : conv ? (this.view === 'chat' && this.chat.dn) || '' : '';
-      setText(this.title, dn || (this.view === 'leave' ? this.t('leaveMessage') : this.type === 'pop' ? this.session.name || this.t('title') : this.t('title')));
-      this.backBtn.hidden = this.type === 'cards' || this.view === 'home' || this.active();
-      // Cards: the panel closes when nothing runs, else it minimizes.
-      const min = this.type === 'cards' ? this.active() : false;
-      this.x.setAttribute('aria-label', this.t(min ? 'minimize' : this.type === 'cards' ? 'dismiss' : 'close'));
-      setIcon(this.x, min ? 'min' : 'close');
-      this.x.hidden = this.type === 'pop';
-    }
-
-    // tabText labels the tab: the widget, or the conversation running.
-    tabText() {
-      if (!this.session) return;
-      const c = this.call;
-      const h = this.chat;
-      let label = this.t('contactUs');
-      const calling = this.calling();
-      if (calling) {
-        label = this.t(c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : c.state === 'ringing' ? 'ringing' : 'connecting');
-        if (c.t0) label += ' · ' + clock(Date.now() - c.t0);
-      } else if (h && h.state !== 'ended') {
-        label = this.t('chat') + (h.dn ? ': ' + h.dn : '');
-      } else if (!this.anyOnline && this.session.leaveMessage) {
-        label = this.t('leaveMessage');
-      }
-      setText(this.tabLabel, label);
-      // The teasers promise someone is there: only while someone is.
-      this.teaser.hidden = this.active() || !this.anyOnline || !this.teaser.textContent;
-      this.greet.hidden = this.teaser.hidden || this.type !== 'sidebar';
-      setText(this.tabTeaser, this.greet.hidden ? '' : ', ' + this.teaser.textContent);
-      // Round launcher while nothing runs; a pill with the state during a
-      // call or chat.
-      this.tab.classList.toggle('round', this.type === 'sidebar' && !this.active());
-      this.tabDot.hidden = this.type === 'sidebar' && !this.anyOnline && !this.active();
-      this.tabEnd.hidden = !calling || !c.sent;
-      setIcon(this.tabIcon, calling ? 'phone' : 'chat');
-      const n = this.unread;
-      this.badge.hidden = !n;
-      setText(this.badgeN, String(n));
-      setText(this.badgeSr, n ? ', ' + n + ' ' + this.t('unread') : '');
-      this.mark('unread', String(n));
-    }
-
-    // --- agents ---
-
-    // render creates or updates agent a's card in place.
-    render(a) {
-      if (!this.box || !this.session) return;
-      const i = a.info;
-      let c = a.card;
-      if (!c) {
-        c = a.card = {};
-        c.el = el('article', 'card');
-        c.el.setAttribute('data-agent-id', i.id);
-        const pic = el('div', 'pic');
-        c.ini = el('span');
-        c.ini.setAttribute('aria-hidden', 'true');
-        c.img = el('img');
-        c.img.alt = '';
-        c.img.hidden = true;
-        c.img.addEventListener('error', () => {
-          c.img.hidden = true;
-          c.ini.hidden = false;
-        });
-        pic.append(c.ini, c.img);
-        const body = el('div', 'body');
-        c.dn = el('h3', 'dn');
-        c.dep = el('p', 'dep');
-        const st = el('p', 'st');
-        c.state = el('span');
-        st.append(el('span', 'dot'), c.state);
-        c.acts = el('div', 'acts');
-        c.why = el('p', 'why');
-        c.why.setAttribute('role', 'status');
-        body.append(c.dn, c.dep, st, c.acts, c.why);
-        c.el.append(pic, body);
-      }
-      const dn = String(i.dn || i.id);
-      setText(c.dn, dn);
-      setText(c.ini, initials(dn));
-      setText(c.dep, String(i.department || ''));
-      c.dep.hidden = !i.department;
-      const chatBusy = i.presence === 'online' && a.chatBusy > Date.now();
-      c.el.setAttribute('data-presence', chatBusy ? 'busy' : String(i.presence || 'offline'));
-      setText(c.state, this.t(chatBusy ? 'inChat' : presenceKey(i.presence)));
-      const p = this.pop;
-      c.el.hidden = (this.type === 'sidebar' && i.presence !== 'online' && !this.session.alwaysShow) ||
-        (!!p && !!p.agent && p.agent !== i.id);
-      const sig = JSON.stringify([i.media, i.email, i.phonenumber, i.link, this.session.lang, this.session.strings]);
-      if (sig !== c.sig) {
-        c.sig = sig;
-        c.acts.textContent = '';
-        c.acts.append(...this.actions(a));
-      }
-      this.avail(a);
-      this.showPicture(a);
-      this.place(a);
-    }
-
-    // actions builds the action row of agent a from its media and contacts.
-    actions(a) {
-      const i = a.info;
-      const out = [];
-      const c = a.card;
-      c.btns = {};
-      const act = (medium, key, ic, fn) => {
-        if (!has(i, medium)) return;
-        const b = button('btn', ic, () => {
-          const why = this.reason(a.info, medium);
-          if (why) this.explain(c, why);
-          else fn(b);
-        }, this.t(key));
-        b.setAttribute('data-action', medium === 'voice' ? 'call' : medium);
-        b.why = el('span', 'sr');
-        b.append(b.why);
-        c.btns[medium] = b;
-        out.push(b);
-      };
-      act('voice', 'call', 'phone', (b) => this.calls.startCall(i.id, false, b));
-      act('video', 'videoCall', 'video', (b) => this.calls.startCall(i.id, true, b));
-      act('chat', 'chat', 'chat', (b) => this.chats.openChat(i.id, '', b));
-      if (has(i, 'email') && i.email) out.push(anchor('mailto:' + i.email, this.t('email'), 'btn', 'mail', i.email));
-      if (i.phonenumber) out.push(anchor(telURL(i.phonenumber), i.phonenumber, 'btn', 'phone', this.t('phone')));
-      const url = i.link && safeURL(i.link.url);
-      if (url) out.push(anchor(url, i.link.title || url, 'btn', 'out', null, true));
-      out.forEach((b) => {
-        if (!b.hasAttribute('data-action')) b.setAttribute('data-action', /^mailto:/.test(b.href) ? 'email' : /^tel:/.test(b.href) ? 'phone' : 'link');
-      });
-      if (out[0]) out[0].classList.add('pri');
-      if (out.length <= 2) return out;
-      // The first action stays in view; the others open under "More".
-      const box = el('div', 'morebox');
-      box.id = 'more-' + (++this.requests);
-      box.hidden = true;
-      box.append(...out.slice(1));
-      const more = button('btn', 'more', () => {
-        box.hidden = !box.hidden;
-        more.setAttribute('aria-expanded', String(!box.hidden));
-        if (!box.hidden) focus(box.querySelector('a,button'));
-      }, this.t('more'));
-      more.setAttribute('aria-expanded', 'false');
-      more.setAttribute('aria-controls', box.id);
-      more.setAttribute('data-more', '');
-      more.setAttribute('aria-label', fill(this.t('moreWays'), { name: String(i.dn || i.id) }));
-      return [out[0], more, box];
-    }
-
-    // alternatives fills box with other ways to reach someone after a call
-    // or chat with agent id did not work: the same again, another available
-    // agent, a chat instead of a call, a message. id '' empties it.
-    alternatives(box, id, failed, video) {
-      const a = id && this.agents.get(id);
-      if (!a || !this.session || this.type === 'pop') {
-        box.textContent = '';
-        box.sig = '';
-        return;
-      }
-      const can = (x, m) => x && has(x.info, m) && !this.reason(x.info, m);
-      const name = (x) => String(x.info.dn || x.info.id);
-      const again = (fn) => () => {
-        this.home();
-        fn();
-      };
-      const out = [];
-      const other = (m) => this.sorted().find((x) => x !== a && can(x, m) && !!x.card && !x.card.el.hidden);
-      if (failed === 'call') {
-        if (can(a, 'voice') && canCall()) out.push(button('btn pri', 'retry', again(() => this.calls.startCall(id, !!video)), this.t('tryAgain')));
-        if (can(a, 'chat')) out.push(button('btn', 'chat', again(() => this.chats.openChat(id)), fill(this.t('chatWith'), { name: name(a) })));
-        const b = canCall() && other('voice');
-        if (b) out.push(button('btn', 'phone', again(() => this.calls.startCall(b.info.id, false)), fill(this.t('callAgent'), { name: name(b) })));
-      } else {
-        if (can(a, 'chat')) out.push(button('btn pri', 'chat', again(() => this.chats.openChat(id)), this.t('newChat')));
-        const b = other('chat');
-        if (b) out.push(button('btn', 'chat', again(() => this.chats.openChat(b.info.id)), fill(this.t('chatWith'), { name: name(b) })));
-        if (can(a, 'voice') && canCall()) out.push(button('btn', 'phone', again(() => this.calls.startCall(id, false)), fill(this.t('callAgent'), { name: name(a) })));
-      }
-      if (this.session.leaveMessage) out.push(button('btn', 'mail', again(() => this.leave.show()), this.t('leaveMessage')));
-      // Unchanged offers stay as they are (and keep the focus).
-      const sig = out.map((b) => b.textContent).join('|');
-      if (sig === box.sig && box.childElementCount) return;
-      box.sig = sig;
-      box.textContent = '';
-      box.append(...out);
-    }
-
-    // reason says why agent i cannot be reached by medium now, or ''.
-    reason(i, medium) {
-      if (i.presence !== 'online') return this.t('unavailableReason');
-      const a = this.agents.get(i.id);
-      if (medium === 'chat' && a && a.chatBusy > Date.now()) return this.t('agentBusy');
-      if (medium !== 'chat' && !canCall()) return this.t(!win.isSecureContext ? 'insecure' : 'noWebRTC');
-      return '';
-    }
-
-    avail(a) {
-      const c = a.card;
-      Object.keys(c.btns || {}).forEach((m) => disable(c.btns[m], this.reason(a.info, m)));
-      if (!this.reason(a.info, 'chat')) setText(c.why, '');
-    }
-
-    // explain shows why a button does nothing (for touch and keyboard users
-    // who never see its tooltip).
-    explain(c, why) {
-      setText(c.why, why);
-      clearTimeout(c.whyTimer);
-      c.whyTimer = setTimeout(() => setText(c.why, ''), 8000);
-    }
-
-    showPicture(a) {
-      const c = a.card;
-      if (!c || c.url === a.url) return;
-      c.url = a.url;
-      if (a.url) c.img.src = a.url;
-      else c.img.removeAttribute('src');
-      c.img.hidden = !a.url;
-      c.ini.hidden = !!a.url;
-    }
-
-    // place moves a's card to its position by order, only when needed.
-    place(a) {
-      const node = a.card.el;
-      const order = +a.info.order || 0;
-      let ref = null;
-      for (const k of this.box.children) {
-        if (k === node) continue;
-        const b = this.agents.get(k.getAttribute('data-agent-id'));
-        if (b && (+b.info.order || 0) > order) {
-          ref = k;
-          break;
-        }
-      }
-      if (node.parentNode !== this.box || node.nextElementSibling !== ref) this.box.insertBefore(node, ref);
-    }
-
-    sorted() {
-      return Array.from(this.agents.values()).sort((x, y) => (+x.info.order || 0) - (+y.info.order || 0));
-    }
-
-    // pick returns the agent "contact us" reaches: the first available one
-    // in order (a random one with equalPriority) that takes medium.
-    pick(medium) {
-      const on = this.sorted().filter((a) => a.info.presence === 'online' && (!medium || has(a.info, medium) ||
-        (medium === 'voice' && has(a.info, 'video'))));
-      if (!on.length) return '';
-      return (this.session && this.session.equalPriority ? on[Math.floor(Math.random() * on.length)] : on[0]).info.id;
-    }
-
-    // contact opens the preferred action of the agent pick chooses: a call
-    // when it takes voice (and the browser can call), else a chat.
-    contact() {
-      const id = this.pick('');
-      const a = id && this.agents.get(id);
-      if (!a) {
-        if (this.session && this.session.leaveMessage) this.leave.show();
-        return;
-      }
-      const i = a.info;
-      const way = this.contactWay();
-      if (way === 'call') this.calls.startCall(id, false, this.cta);
-      else if (way === 'chat') this.chats.openChat(id, '', this.cta);
-      else if (i.email && has(i, 'email')) anchor('mailto:' + i.email).click();
-      else if (i.phonenumber) anchor(telURL(i.phonenumber)).click();
-    }
-
-    // contactWay says what "contact us" does with the agent pick chooses:
-    // call, chat or other.
-    contactWay() {
-      const a = this.agents.get(this.pick(''));
-      if (!a) return 'other';
-      const i = a.info;
-      if ((has(i, 'voice') || has(i, 'video')) && (canCall() || !has(i, 'chat'))) return 'call';
-      return has(i, 'chat') ? 'chat' : 'other';
-    }
-
     // refresh shows the sidebar only while someone is available (or always
     // with alwaysShow and at least one agent, or while a call or chat runs,
-    // or when the visitor can leave a message), and offers "leave a
-    // message" when nobody is available.
+    // or when the visitor can leave a message), and keeps the ways on after
+    // a failure in step with availability and the connection.
     refresh() {
       if (!this.session || !this.host) return;
-      let any = false;
-      let online = false;
-      this.agents.forEach((a) => {
-        any = true;
-        if (a.info.presence === 'online') online = true;
-      });
-      const leave = !online && !!this.session.leaveMessage && this.type !== 'pop';
-      if (this.anyOnline !== online) {
-        this.anyOnline = online;
-        this.tabText();
-      }
-      if (this.offer) this.offer.hidden = !leave;
-      if (this.empty) this.empty.hidden = online;
-      if (this.cta) {
-        disable(this.cta, online ? '' : this.t('nobodyAvailable'));
-        // The icon says what the button does: a call or a chat.
-        setIcon(this.cta, this.contactWay() === 'chat' ? 'chat' : 'phone');
-      }
-      if (this.popCall) {
-        const p = this.pop;
-        const a = this.agents.get(p.agent);
-        setText(this.popCall.lbl, fill(this.t(p.call === 'video' ? 'videoCallAgent' : 'callAgent'), { name: a ? String(a.info.dn || a.info.id) : '' }));
-        disable(this.popCall, a && a.info.presence === 'online' ? '' : this.t('unavailableReason'));
-        this.popCall.hidden = !a || !this.ready;
-      }
-      // The ways on after a failed call or chat follow availability.
+      this.homeView.update();
       const c = this.call;
       const h = this.chat;
-      if (c && c.state === 'ended' && c.offerFor) this.alternatives(this.calls.callAlts, c.offerFor, 'call', c.video);
-      if (h && h.state === 'ended' && h.offerFor) this.alternatives(this.chats.chatAlts, h.offerFor, 'chat');
+      if (c && c.state === 'ended' && c.offerFor) this.waysOn.fill(this.calls.alternatives, c.offerFor, 'call', c.video);
+      if (h && h.state === 'ended' && h.offerFor) this.waysOn.fill(this.chats.alternatives, h.offerFor, 'chat');
       if (this.type !== 'sidebar') return;
-      this.showTeam();
-      const show = online || (any && !!this.session.alwaysShow) || leave || this.view !== 'home';
+      const online = this.team.anyAvailable();
+      const leave = !online && !!this.session.leaveMessage;
+      const show = online || (this.team.agents.size > 0 && !!this.session.alwaysShow) || leave || this.panel.view !== 'home';
       this.host.style.display = show ? '' : 'none';
       this.mark('visible', show ? '1' : '0');
       this.root.classList.toggle('on', online);
-      if (!show) this.collapse();
-    }
-
-    // showTeam puts up to three pictures (else initials) of available agents
-    // and the expected-reply line at the top of the panel.
-    showTeam() {
-      const on = this.sorted().filter((a) => a.info.presence === 'online').slice(0, 3);
-      const sig = on.map((a) => a.info.id + a.url).join();
-      if (sig !== this.faces.sig) {
-        this.faces.sig = sig;
-        this.faces.textContent = '';
-        on.forEach((a) => {
-          const f = el('span', 'face', a.url ? null : initials(String(a.info.dn || a.info.id)));
-          if (a.url) {
-            const img = el('img');
-            img.alt = '';
-            img.src = a.url;
-            f.append(img);
-          }
-          this.faces.append(f);
-        });
-      }
-      setText(this.replyLine, String(this.session.expectedReply || ''));
-      this.team.hidden = !on.length && !this.session.expectedReply;
-    }
-
-    // --- panel ---
-
-    // show switches the panel to view: home (the agents), name, call, chat
-    // or leave.
-    show(view) {
-      this.view = view;
-      this.homeEl.hidden = view !== 'home';
-      this.stage.hidden = view === 'home';
-      Object.keys(this.views).forEach((k) => { this.views[k].hidden = k !== view; });
-      this.root.classList.toggle('conv', view !== 'home');
-      this.mark('view', view);
-      this.head();
-      this.refresh();
+      if (!show) this.panel.collapse();
     }
 
     // home leaves the current view for the agents (for cards: closes the
     // panel) once nothing runs.
     home() {
       if (this.active()) return;
-      if (this.nameCb) this.nameDone(null);
-      if (this.call) {
-        this.call = null;
-        this.mark('call', 'idle');
-      }
-      if (this.chat) {
-        this.chat = null;
-        this.chats.log.textContent = '';
-        this.mark('chat', 'idle');
-        this.unread = 0;
-      }
-      const back = this.opener;
-      this.opener = null;
+      if (this.nameForm.pending()) this.nameForm.done(null);
+      if (this.calls && this.calls.current) this.calls.clear();
+      if (this.chat) this.chats.clear();
+      const panel = this.panel;
+      const back = panel.opener;
+      panel.opener = null;
       const focused = this.shadow.activeElement;
-      this.show('home');
-      this.tabText();
+      panel.show('home');
+      this.signals.emit('conversation');
       if (this.type === 'cards') {
-        this.collapse(true);
+        panel.collapse(true);
         if (focused && back) focus(back);
       } else if (focused) {
-        this.focusView();
+        panel.focusView();
       }
-    }
-
-    // dismiss is the panel's close button and Escape.
-    dismiss(esc) {
-      if (this.type === 'pop') {
-        if (esc && !this.active()) this.home();
-        return;
-      }
-      if (!this.active() && (this.type === 'cards' || (esc && (this.view === 'name' || this.view === 'leave')))) {
-        this.home();
-        if (this.type === 'cards' || this.view === 'home') return;
-      }
-      this.collapse();
-    }
-
-    expand(withFocus) {
-      if (!this.host || this.opened || this.host.style.display === 'none') return;
-      if (this.type === 'cards' && this.view === 'home') return;
-      this.opened = true;
-      this.root.classList.add('open');
-      this.tab.setAttribute('aria-expanded', 'true');
-      this.mark('open', '1');
-      if (this.view === 'chat') this.chats.seen();
-      if (withFocus) this.focusView();
-      if (this.chat) this.chats.keep();
-    }
-
-    collapse(silent) {
-      if (!this.opened || this.type === 'pop') return;
-      this.opened = false;
-      const focused = this.shadow.activeElement;
-      this.root.classList.remove('open');
-      this.tab.setAttribute('aria-expanded', 'false');
-      this.mark('open', '0');
-      if (this.chat) this.chats.keep();
-      if (!silent && focused && this.host.style.display !== 'none' && (this.type !== 'cards' || this.view !== 'home')) {
-        focus(this.tab);
-      }
-    }
-
-    // focusView puts the keyboard focus where the current view starts.
-    focusView() {
-      const v = this.view;
-      const c = this.call;
-      const h = this.chat;
-      const n = v === 'name' ? this.nameIn : v === 'leave' ? (this.leave.fields.hidden ? this.leave.closeBtn : this.leave.nameIn)
-        : v === 'call' ? (c && c.state === 'ended' ? this.calls.againBtn : this.calls.hangBtn)
-          : v === 'chat' ? (h && h.state === 'ended' ? this.chats.chatDone : this.chats.chatIn)
-            : this.cta && !off(this.cta) ? this.cta : this.x.hidden ? null : this.x;
-      focus(n);
-    }
-
-    // open brings view to the front for a visitor's action.
-    open(view, from) {
-      if (from) this.opener = from;
-      if (this.view !== view) this.show(view);
-      if (!this.opened) this.expand(false);
-      this.focusView();
     }
 
     calling() {
@@ -1150,44 +499,94 @@
     }
 
     active() {
-      const c = this.call;
       const h = this.chat;
-      return !!((c && c.state !== 'ended') || (h && h.state !== 'ended'));
+      return this.calling() || !!(h && h.state !== 'ended');
     }
 
-    // --- the visitor's name ---
+    // --- reaching agents ---
 
-    askName(from) {
-      const fixed = this.session && this.session.callerName;
-      if (fixed) return Promise.resolve(fixed);
-      const n = this.visitor || storage.load('name');
-      if (n) {
-        this.visitor = String(n);
-        return Promise.resolve(this.visitor);
-      }
-      if (this.nameCb) this.nameDone(null);
-      return new Promise((res) => {
-        this.nameCb = res;
-        this.nameIn.value = '';
-        this.open('name', from);
+    // blocker says why agent a cannot be reached by medium now (a string
+    // key, see Team.blocker), or ''; evenOffline leaves the connection out.
+    blocker(a, medium, evenOffline) {
+      return this.team.blocker(a, medium, {
+        online: evenOffline || this.online(), time: Date.now(), canCall: canCall(), secure: !!win.isSecureContext
       });
     }
 
-    nameDone(v) {
-      const cb = this.nameCb;
-      this.nameCb = null;
-      if (v == null && this.view === 'name') {
-        this.show('home');
-        if (this.type === 'cards') this.collapse(true);
-        const back = this.opener;
-        if (back && back.isConnected) focus(back);
-        else this.focusView();
+    reasonText(a, medium) {
+      const key = this.blocker(a, medium);
+      return key ? this.t(key) : '';
+    }
+
+    pickId(medium) {
+      const a = this.team.pick(medium, this.session && this.session.equalPriority);
+      return a ? a.id : '';
+    }
+
+    // callPart resolves to the CallPart, loading the call code from the
+    // gateway the first time.
+    callPart() {
+      if (this.calls) return Promise.resolve(this.calls);
+      return loadPart(this.gateway, CALL_PART).then((CallPart) => {
+        if (!this.calls) {
+          this.calls = new CallPart(this);
+          if (this.root) this.panel.addView('call', this.calls.build(), this.calls);
+          if (this.session) this.applyLabels();
+        }
+        return this.calls;
+      });
+    }
+
+    // warmCallOn loads the call part when the visitor points at or tabs to
+    // control b, so that the click finds it there.
+    warmCallOn(b) {
+      const warm = () => { if (canCall()) this.callPart().catch(() => {}); };
+      b.addEventListener('pointerenter', warm);
+      b.addEventListener('focus', warm);
+    }
+
+    startCall(id, video, from) {
+      // Within the visitor's click: audio may start now, not later.
+      sound();
+      // Until the call part is there, the button says it is busy.
+      const busy = !this.calls && from;
+      if (busy) from.setAttribute('aria-busy', 'true');
+      this.callPart().then((part) => part.startCall(id, video, from), () => {
+        const a = this.team.get(id);
+        if (a) this.cards.explain(a, this.t('error'));
+      }).finally(() => { if (busy) from.removeAttribute('aria-busy'); });
+    }
+
+    // contact opens the preferred action of the agent pick chooses: a call
+    // when it takes voice (and the browser can call), else a chat.
+    contact() {
+      if (!this.online()) return;
+      const a = this.team.pick('', this.session && this.session.equalPriority);
+      if (!a) {
+        if (this.session && this.session.leaveMessage) this.leave.show();
+        return;
       }
-      if (cb) cb(v);
+      const i = a.info;
+      const way = this.contactWay(a);
+      const from = this.homeView.contactButton;
+      if (way === 'call') this.startCall(a.id, false, from);
+      else if (way === 'chat') this.chats.openChat(a.id, '', from);
+      else if (i.email && has(i, 'email')) anchor('mailto:' + i.email).click();
+      else if (i.phonenumber) anchor(telURL(i.phonenumber)).click();
+    }
+
+    // contactWay says what "contact us" does with agent a (the one pick
+    // chooses): call, chat or other.
+    contactWay(a) {
+      a = a || this.team.pick('');
+      if (!a) return 'other';
+      const i = a.info;
+      if ((has(i, 'voice') || has(i, 'video')) && (canCall() || !has(i, 'chat'))) return 'call';
+      return has(i, 'chat') ? 'chat' : 'other';
     }
 
     snapshot() {
-      return this.sorted().map((a) => {
+      return this.team.sorted().map((a) => {
         const o = Object.assign({}, a.info);
         delete o.mt;
         return o;
@@ -1219,7 +618,7 @@
         // The call window (/call/<widget>?agent=ID&call=voice|video#name=…).
         const q = new URLSearchParams(location.search);
         const h = new URLSearchParams(location.hash.slice(1));
-        opts.pop = {
+        opts.popout = {
           agent: s.getAttribute('data-frontdesk-agent') || q.get('agent') || '',
           call: /^(voice|video)$/.test(q.get('call') || '') ? q.get('call') : '',
           name: (h.get('name') || '').slice(0, 80)
@@ -1242,21 +641,18 @@
       const i = l.indexOf(fn);
       if (i >= 0) l.splice(i, 1);
     },
-    scan
+    scan,
+    // For the widget's own parts loaded later (see loadPart), not for pages.
+    definePart
   });
 
-  win.addEventListener('online', () => live.forEach((w) => {
-    if (w.retryTimer) {
-      clearTimeout(w.retryTimer);
-      w.connect();
-    }
-  }));
+  win.addEventListener('online', () => live.forEach((w) => w.connection.retryNow()));
   // Leave the back/forward cache with no open socket; reconnect on return.
   win.addEventListener('pagehide', (e) => {
-    if (e.persisted) live.forEach((w) => w.pause());
+    if (e.persisted) live.forEach((w) => w.connection.pause());
   });
   win.addEventListener('pageshow', (e) => {
-    if (e.persisted) live.forEach((w) => w.resume());
+    if (e.persisted) live.forEach((w) => w.connection.resume());
   });
   doc.addEventListener('visibilitychange', () => live.forEach((w) => {
     if (w.chats.seeing()) w.chats.seen();

@@ -1,5 +1,24 @@
-  // Helpers of every part: DOM building, texts, times, links, sounds,
-  // contrast (joined into frontdesk.js by the gateway; see widget/assets.go).
+  // Helpers of every part: events, DOM building, texts, times, links,
+  // sounds, contrast (joined into frontdesk.js by the gateway; see
+  // widget/assets.go). The call part, loaded later, gets them as `shared`.
+
+  // Signals carries a widget's named events between its parts: 'texts'
+  // (a Session brought strings or style), 'team' (an agent came, went or
+  // changed), 'conversation' (a call or chat changed state), 'connection'
+  // (the websocket came or went), 'unread'.
+  class Signals {
+    constructor() {
+      this.handlers = {};
+    }
+
+    on(name, fn) {
+      (this.handlers[name] = this.handlers[name] || []).push(fn);
+    }
+
+    emit(name, detail) {
+      (this.handlers[name] || []).forEach((fn) => fn(detail));
+    }
+  }
 
   // --- sounds (Web Audio, only after a visitor's gesture) ---
 
@@ -181,6 +200,27 @@
     const w = s.trim().split(/\s+/);
     const first = (x) => Array.from(x || '')[0] || '';
     return (first(w[0]) + (w.length > 1 ? first(w[w.length - 1]) : '')).toUpperCase();
+  };
+
+  // showFace puts a person's picture into node, else their initials; node
+  // keeps what it shows until name or url change.
+  const showFace = (node, name, url) => {
+    const sig = name + '\n' + url;
+    if (node.faceSig === sig) return;
+    node.faceSig = sig;
+    node.textContent = '';
+    if (!url) {
+      node.append(el('span', null, initials(name)));
+      return;
+    }
+    const img = el('img');
+    img.alt = '';
+    img.addEventListener('error', () => {
+      node.textContent = '';
+      node.append(el('span', null, initials(name)));
+    });
+    img.src = url;
+    node.append(img);
   };
 
   const presenceKey = (p) => (p === 'online' ? 'available' : p === 'busy' ? 'busy' : 'offline');

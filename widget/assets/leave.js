@@ -1,39 +1,53 @@
-  // Leave a message (joined into frontdesk.js by the gateway; see widget/assets.go).
+  // Leave a message (joined into frontdesk.js by the gateway; see
+  // widget/assets.go).
+
   // LeavePart is the leave-a-message form for when nobody is available.
   class LeavePart {
     constructor(widget) {
       this.widget = widget;
+      widget.signals.on('connection', () => this.update());
+    }
+
+    focusTarget() {
+      return this.fields.hidden ? this.closeButton : this.nameInput;
+    }
+
+    // update disables sending while the connection is lost, with the reason.
+    update() {
+      if (this.sendButton) disable(this.sendButton, this.widget.online() ? '' : this.widget.t('reconnecting'));
     }
 
     // build makes the form.
     build() {
       const f = (this.form = el('form', 'view form'));
       f.noValidate = true;
-      const intro = this.widget.L(el('p'), 'leaveMessageIntro');
-      const name = (this.nameIn = el('input'));
+      const intro = this.widget.label(el('p'), 'leaveMessageIntro');
+      const name = (this.nameInput = el('input'));
       name.autocomplete = 'name';
       name.maxLength = 80;
-      const contact = (this.contactIn = el('input'));
+      const contact = (this.contactInput = el('input'));
       contact.autocomplete = 'email';
       contact.maxLength = 200;
-      const text = (this.textIn = el('textarea'));
+      const text = (this.textInput = el('textarea'));
       text.rows = 4;
       text.maxLength = 2000;
       [name, contact, text].forEach((x) => { x.required = true; });
       this.status = el('p', 'lst');
       this.status.setAttribute('role', 'status');
       const row = (this.row = el('div', 'row'));
-      this.sendBtn = button('btn pri');
-      this.sendBtn.type = 'submit';
-      this.widget.L(this.sendBtn.lbl, 'send');
+      this.sendButton = button('btn pri');
+      this.sendButton.type = 'submit';
+      this.sendButton.why = el('span', 'sr');
+      this.sendButton.append(this.sendButton.why);
+      this.widget.label(this.sendButton.lbl, 'send');
       const cancel = button('btn', null, () => this.widget.home());
-      this.widget.L(cancel.lbl, 'cancel');
-      row.append(this.sendBtn, cancel);
+      this.widget.label(cancel.lbl, 'cancel');
+      row.append(this.sendButton, cancel);
       this.fields = el('div', 'flds');
       this.fields.append(this.widget.field('yourName', name), this.widget.field('contact', contact), this.widget.field('message', text));
-      this.closeBtn = button('btn pri', null, () => this.widget.home());
-      this.widget.L(this.closeBtn.lbl, 'dismiss');
-      f.append(intro, this.fields, this.status, row, this.closeBtn);
+      this.closeButton = button('btn pri', null, () => this.widget.home());
+      this.widget.label(this.closeButton.lbl, 'dismiss');
+      f.append(intro, this.fields, this.status, row, this.closeButton);
       f.addEventListener('submit', (e) => {
         e.preventDefault();
         this.submit();
@@ -44,15 +58,17 @@
 
     show(from) {
       if (this.widget.active() || !this.widget.session) return;
-      this.fields.hidden = this.sendBtn.parentNode.hidden = false;
-      this.closeBtn.hidden = true;
-      this.sendBtn.disabled = false;
+      this.fields.hidden = this.sendButton.parentNode.hidden = false;
+      this.closeButton.hidden = true;
+      this.sendButton.disabled = false;
       setText(this.status, '');
-      if (!this.nameIn.value) this.nameIn.value = (this.widget.session && this.widget.session.callerName) || this.widget.visitor || storage.load('name') || '';
-      this.widget.open('leave', from);
+      this.status.classList.remove('err');
+      if (!this.nameInput.value) this.nameInput.value = (this.widget.session && this.widget.session.callerName) || this.widget.visitor || storage.load('name') || '';
+      this.update();
+      this.widget.panel.open('leave', from);
     }
     submit() {
-      const f = [this.nameIn, this.contactIn, this.textIn];
+      const f = [this.nameInput, this.contactInput, this.textInput];
       let bad = null;
       f.forEach((x) => {
         const empty = !x.value.trim();
@@ -64,27 +80,29 @@
         focus(bad);
         return;
       }
+      if (off(this.sendButton)) return;
       if (!this.widget.online()) {
         setText(this.status, this.widget.t('messageFailed'));
         return;
       }
-      const name = this.nameIn.value.trim();
+      const name = this.nameInput.value.trim();
       this.widget.visitor = this.widget.visitor || name;
       storage.save('name', this.widget.visitor);
       this.sentId = 'l' + ++this.widget.requests;
-      this.sendBtn.disabled = true;
+      this.sendButton.disabled = true;
       setText(this.status, this.widget.t('sending'));
       this.widget.pending = 'leave';
-      this.widget.send({ mt: 'LeaveMessage', id: this.sentId, name, contact: this.contactIn.value.trim(), text: this.textIn.value.trim() });
+      this.widget.send({ mt: 'LeaveMessage', id: this.sentId, name, contact: this.contactInput.value.trim(), text: this.textInput.value.trim() });
     }
     // left shows a left message's fate; text overrides the words.
     left(m, text) {
       if (m.id && m.id !== this.sentId) return;
       if (this.widget.pending === 'leave') this.widget.pending = '';
-      this.sendBtn.disabled = false;
+      this.sendButton.disabled = false;
       const ok = m.ok === true;
-      const bad = { 'bad-contact': this.contactIn, empty: this.textIn, 'too-long': this.textIn }[m.reason];
+      const bad = { 'bad-contact': this.contactInput, empty: this.textInput, 'too-long': this.textInput }[m.reason];
       setText(this.status, text || this.widget.t(ok ? 'messageSent' : m.reason === 'bad-contact' ? 'badContact' : m.reason === 'too-long' ? 'whyTooLong' : 'messageFailed'));
+      this.status.classList.toggle('err', !ok);
       if (!ok) {
         // The field at fault is marked and focused, so it can be fixed.
         if (bad) {
@@ -93,9 +111,9 @@
         }
         return;
       }
-      this.textIn.value = '';
-      this.fields.hidden = this.sendBtn.parentNode.hidden = true;
-      this.closeBtn.hidden = false;
-      if (this.widget.shadow.activeElement) focus(this.closeBtn);
+      this.textInput.value = '';
+      this.fields.hidden = this.sendButton.parentNode.hidden = true;
+      this.closeButton.hidden = false;
+      if (this.widget.shadow.activeElement) focus(this.closeButton);
     }
   }
