@@ -127,8 +127,8 @@ func TestMediaBothWaysWithSRTP(t *testing.T) {
 }
 
 func TestDoctorSIPHasItsOwnPort(t *testing.T) {
-	s := doctorSIP(config.SIP{Listen: "0.0.0.0:5060", PublicAddress: "203.0.113.9:5060"})
-	if s.Listen != "0.0.0.0:0" || s.PublicAddress != "203.0.113.9" {
+	s := doctorSIP(config.SIP{Listen: "0.0.0.0:5060", PublicAddress: "203.0.113.9:5060", ResourceList: config.ResourceList{Presence: "sip:team@pbx"}})
+	if s.Listen != "0.0.0.0:0" || s.PublicAddress != "203.0.113.9" || s.ResourceList.Presence != "" {
 		t.Errorf("doctor SIP %+v", s)
 	}
 	if s := doctorSIP(config.SIP{Listen: "127.0.0.1:5070"}); s.Listen != "127.0.0.1:0" || s.PublicAddress != "" {
