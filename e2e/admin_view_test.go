@@ -4,7 +4,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +17,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/frontdesk-gw/frontdesk/internal/testbed"
 )
 
 const (
@@ -309,4 +313,91 @@ func (tb *browserTab) axePage(state string) {
 		}
 	}
 	tb.t.Logf("axe (%s): %d violations, %d rules passed", state, len(res.Violations), res.Passes)
+}
+
+// TestAdminViewShowsRefusals: against a PBX without the dialog package the
+// admin view says the package is refused, why alice is still available
+// (presence alone), and lists the failing subscription with the PBX's
+// answer.
+func TestAdminViewShowsRefusals(t *testing.T) {
+	ctx := ctxT(t, 2*time.Minute)
+	tb, err := testbed.Start(ctx, testbed.Options{
+		Dir:    t.TempDir(),
+		Users:  []testbed.User{{Name: "frontdesk", Password: gwPassword}},
+		Agents: []testbed.AgentSpec{{Name: "alice", Password: "alice-pw", Presence: testbed.StatusOnline}},
+		Faults: testbed.Faults{NoDialogEvents: true},
+		Log:    slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatalf("start test bed: %v", err)
+	}
+	t.Cleanup(func() { _ = tb.Close() })
+	t.Setenv("FD_E2E_PASSWORD", gwPassword)
+	t.Setenv("FD_E2E_ADMIN_TOKEN", adminToken)
+	cfgPath := filepath.Join(t.TempDir(), "frontdesk.yaml")
+	writeConfig(t, cfgPath, gatewayHead(tb.Addr(), e2eOrigin)+fmt.Sprintf(`admin:
+  token_env: FD_E2E_ADMIN_TOKEN
+widgets:
+  - id: %s
+    type: cards
+    agents:
+      - {id: alice, sip: alice}
+`, adminWidget))
+	gw := startGateway(t, cfgPath)
+
+	type state struct {
+		Health struct {
+			SIP struct {
+				Degraded []struct{ URI, Event, Error, Fallback string }
+			}
+		}
+		Widgets []struct {
+			Agents []struct {
+				ID, Availability, Rule string
+				Dialog                 *struct {
+					Refused      bool
+					Subscription *struct {
+						State     string
+						LostError string `json:"lost_error"`
+					}
+				}
+			}
+		}
+	}
+	var st state
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", gw.adminURL+"/admin/api/state", nil)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = state{}
+		err = json.NewDecoder(res.Body).Decode(&st)
+		res.Body.Close()
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("state: %d %v", res.StatusCode, err)
+		}
+		if len(st.Widgets) == 1 && len(st.Widgets[0].Agents) == 1 {
+			a := st.Widgets[0].Agents[0]
+			if a.Dialog != nil && a.Dialog.Refused && a.Availability == "online" && len(st.Health.SIP.Degraded) == 1 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no refusal shown within 15s: %+v", st)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	a := st.Widgets[0].Agents[0]
+	if a.Rule != "presence open, the PBX refuses the dialog package: presence only, busy detection limited, not busy or away: available" {
+		t.Errorf("alice's why: %q", a.Rule)
+	}
+	if sub := a.Dialog.Subscription; sub == nil || sub.State != "lost" || !strings.Contains(sub.LostError, "489") {
+		t.Errorf("alice's dialog subscription: %+v", sub)
+	}
+	if d := st.Health.SIP.Degraded[0]; d.URI != "sip:alice@frontdesk.test" || d.Event != "dialog" || !strings.Contains(d.Error, "489") || d.Fallback == "" {
+		t.Errorf("failing subscription: %+v", d)
+	}
 }
