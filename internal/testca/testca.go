@@ -57,13 +57,17 @@ func (ca *CA) Pool() *x509.CertPool {
 	return p
 }
 
-// Leaf describes a server certificate to issue.
+// Leaf describes a certificate to issue: a server's, or one good for
+// clients too.
 type Leaf struct {
 	// Names are DNS names or IP addresses the certificate is for.
 	Names []string
 	// NotBefore and NotAfter default to an hour ago and 90 days from now
 	// (as Let's Encrypt issues).
 	NotBefore, NotAfter time.Time
+	// ClientAuth makes the certificate good for TLS client authentication
+	// too (extended key usage clientAuth besides serverAuth).
+	ClientAuth bool
 }
 
 // Issued is a certificate and its private key, PEM encoded.
@@ -79,7 +83,7 @@ type Issued struct {
 	SPKIHash string
 }
 
-// Issue makes a server certificate signed by the CA, with a fresh key.
+// Issue makes a certificate signed by the CA, with a fresh key.
 func (ca *CA) Issue(leaf Leaf) (*Issued, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -98,6 +102,9 @@ func (ca *CA) Issue(leaf Leaf) (*Issued, error) {
 		NotAfter:     leaf.NotAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	if leaf.ClientAuth {
+		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
 	}
 	for _, n := range leaf.Names {
 		if ip := net.ParseIP(n); ip != nil {

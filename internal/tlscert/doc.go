@@ -3,7 +3,8 @@
 //
 // Certificates are renewed on disk (certbot, acme.sh, a Kubernetes secret)
 // while the gateway runs. A Cert holds the key pair in use and hands it to
-// every handshake through tls.Config.GetCertificate; Run checks the two
+// every handshake through tls.Config.GetCertificate (or, as a client
+// certificate, GetClientCertificate); Run checks the two
 // files every Interval and loads them again when they changed (size,
 // modification time or the file itself, so renames and symlink swaps
 // count). A change is loaded only once the files have stayed the same for
