@@ -126,7 +126,6 @@ func (u *UA) Call(ctx context.Context, req CallRequest, ev CallEvents) (*Leg, er
 		return nil, fmt.Errorf("call %s: events and an SDP offer are required", target.String())
 	}
 	s := u.settings()
-	target = s.secure(target)
 	from := &sip.FromHeader{DisplayName: callerName(req.DisplayName), Address: s.aor, Params: sip.NewParams()}
 	l := &Leg{
 		u: u, s: s, ev: ev, ruri: target, from: from,

@@ -114,7 +114,6 @@ func (u *UA) roundTripPaced(ctx context.Context, req *sip.Request, pace *pacedSe
 // outOfDialog builds a request outside any dialog, routed via the outbound
 // proxy or straight to the registrar.
 func (u *UA) outOfDialog(s settings, method sip.RequestMethod, ruri, to sip.Uri, callID, fromTag string, cseq uint32) *sip.Request {
-	ruri, to = s.secure(ruri), s.secure(to)
 	req := sip.NewRequest(method, ruri)
 	req.SetTransport(s.transport)
 	if s.proxy != nil {

@@ -125,15 +125,6 @@ func parseSettings(c config.SIP) (settings, error) {
 	return s, nil
 }
 
-// secure is uri with the sips: scheme when the registrar is a sips: URI
-// (every URI the UA sends to or from then is one).
-func (s settings) secure(uri sip.Uri) sip.Uri {
-	if isSIPS(s.aor.Scheme) {
-		uri.Scheme = "sips"
-	}
-	return uri
-}
-
 // parseHostURI accepts host, host:port or a sip:/sips: URI and keeps only
 // scheme, host and port, by the one SIP address rule (sipaddr.ParseServer).
 func parseHostURI(v string) (sip.Uri, error) {

@@ -369,10 +369,12 @@ func TestTLSListener(t *testing.T) {
 	})
 }
 
-// TestSIPSURIs: with a sips: registrar the UA's address of record, the
-// Request-URIs and To of what it sends, and its Contact are sips: URIs
-// (without transport=tls, which sips: implies); transports other than TLS
-// are refused.
+// TestSIPSURIs: with a sips: registrar the UA's address of record (From,
+// and To of REGISTER), the REGISTER's Request-URI and its Contact are sips:
+// URIs (the Contact without transport=tls, which sips: implies), all over
+// TLS; agents keep the scheme they are written with: sips: asks the PBX
+// for TLS all the way to the agent's phone (RFC 5630), sip: only for the
+// hop to the PBX. Transports other than TLS are refused.
 func TestSIPSURIs(t *testing.T) {
 	pbxCA, gwCA := newTLSPKI(t, "PBX CA"), newTLSPKI(t, "Gateway CA")
 	certFile, keyFile := gwCA.pair("gw", gwCA.issue(testca.Leaf{Names: []string{"127.0.0.1"}, ClientAuth: true}))
@@ -386,18 +388,24 @@ func TestSIPSURIs(t *testing.T) {
 	waitFor(t, h.regs, "registered", func(e regEvent) bool { return e.state == RegRegistered })
 	first := f.firstOf(sip.REGISTER, sip.SUBSCRIBE)
 	reg, sub := first[sip.REGISTER], first[sip.SUBSCRIBE]
-	if _, err := u.SendMessage(context.Background(), OutgoingMessage{To: "sip:101@example.test", Body: []byte("hello")}); err != nil {
+	if _, err := u.SendMessage(context.Background(), OutgoingMessage{To: "sips:102@example.test", Body: []byte("hello")}); err != nil {
 		t.Fatal(err)
 	}
 	msg := f.next(sip.MESSAGE)
-	for _, r := range []*sip.Request{reg, sub, msg} {
-		if r.Recipient.Scheme != "sips" || r.To().Address.Scheme != "sips" || r.From().Address.Scheme != "sips" || r.Transport() != "TLS" {
-			t.Errorf("%s: Request-URI %s, To %s, From %s over %s: want sips: over TLS", r.Method,
-				r.Recipient.String(), r.To().Address.String(), r.From().Address.String(), r.Transport())
+	for _, c := range []struct {
+		r      *sip.Request
+		target string
+	}{{reg, "sips"}, {sub, "sip"}, {msg, "sips"}} {
+		r := c.r
+		if r.Recipient.Scheme != c.target || r.To().Address.Scheme != c.target || r.From().Address.Scheme != "sips" || r.Transport() != "TLS" {
+			t.Errorf("%s: Request-URI %s, To %s, From %s over %s: want %s: to, sips: from, over TLS", r.Method,
+				r.Recipient.String(), r.To().Address.String(), r.From().Address.String(), r.Transport(), c.target)
 		}
 	}
-	if c := reg.Contact().Address; c.Scheme != "sips" || c.UriParams.Has("transport") {
-		t.Errorf("Contact %s, want a sips: URI without transport", c.String())
+	for _, r := range []*sip.Request{reg, sub} {
+		if c := r.Contact().Address; c.Scheme != "sips" || c.UriParams.Has("transport") {
+			t.Errorf("%s Contact %s, want a sips: URI without transport", r.Method, c.String())
+		}
 	}
 
 	for _, transport := range []string{"udp", "tcp"} {

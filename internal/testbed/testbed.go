@@ -64,6 +64,10 @@ type Options struct {
 
 	// ResourceLists, when set, load Kamailio's rls module with these lists.
 	ResourceLists []ResourceList
+
+	// TLS, when set, makes Kamailio also listen for SIP over TLS (see
+	// TLSAddr).
+	TLS *TLS
 }
 
 // ResourceList is a resource list (RFC 4662) on the test bed's Kamailio
@@ -114,7 +118,8 @@ type Testbed struct {
 	dir    string
 	host   string
 	port   int
-	rls    bool // Kamailio runs with the rls module
+	rls    bool         // Kamailio runs with the rls module
+	tls    *tlsTemplate // Kamailio also listens for TLS; nil without
 	log    *slog.Logger
 	kam    *proc
 	agents []*Agent
@@ -178,6 +183,17 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 		}
 	}()
 
+	if opts.TLS != nil {
+		o := *opts.TLS
+		if o.Port == 0 {
+			if o.Port, err = freePort(host, false); err != nil {
+				return tb, err
+			}
+		}
+		if tb.tls, err = writeTLSFiles(dir, &o); err != nil {
+			return tb, err
+		}
+	}
 	began := time.Now()
 	if err := createDB(ctx, filepath.Join(dir, "kamailio.db"), users, opts.ResourceLists); err != nil {
 		return tb, err
