@@ -194,8 +194,10 @@ func TestSIPOverTLS(t *testing.T) {
 		}
 		_, took := v.waitFor("alice busy", updateLimit, infoOf("alice", "busy"))
 		t.Logf("busy shown %v after the PUBLISH", took.Round(time.Millisecond))
-		if tp, _ := gw.traced(t, "in", "NOTIFY sips:frontdesk@"); tp != "TLS" {
-			t.Errorf("NOTIFY came over %q, want TLS", tp)
+		// The subscription's refreshes go to the NOTIFY's Contact: it must
+		// name Kamailio's TLS port.
+		if tp, text := gw.traced(t, "in", "NOTIFY sips:frontdesk@"); tp != "TLS" || !strings.Contains(text, "Contact: <sip:"+tb.TLSAddr()+";transport=tls>") {
+			t.Errorf("NOTIFY came over %q; want TLS, with a Contact of Kamailio's TLS address %s:\n%s", tp, tb.TLSAddr(), text)
 		}
 		if err := alice.SetPresence(ctx, testbed.StatusOnline); err != nil {
 			t.Fatal(err)
@@ -348,5 +350,53 @@ func TestSIPTLSClientCertificate(t *testing.T) {
 				t.Errorf("/healthz sip.error %q, want %q", e, tc.want)
 			}
 		})
+	}
+}
+
+// TestSIPTLSWithoutListener: without sip.tls_cert the gateway does not
+// listen for TLS (its Contact names no port); a PBX that sends to such a
+// client over the client's own connection (Kamailio with nathelper's
+// fix_nated_contact, as for phones behind NAT) still gets the agent's
+// presence NOTIFYs and chat replies to it, over the connection the
+// gateway opened.
+func TestSIPTLSWithoutListener(t *testing.T) {
+	pki := newSIPPKI(t, "Frontdesk SIP test CA", "127.0.0.1")
+	tlsOpts := pki.testbedTLS(false)
+	tlsOpts.RewriteContacts = true
+	tb := startTLSTestbed(t, tlsOpts, testbed.AgentSpec{Name: "alice", Password: "alice-pw", Presence: "online"})
+	cfg := gatewayHead(tb.TLSAddr(), e2eOrigin) +
+		fmt.Sprintf("widgets:\n  - id: %s\n    type: cards\n    agents:\n      - {id: alice, sip: alice, media: [chat]}\n", chatWidget)
+	gw := startTLSGateway(t, withSIPKeys(t, cfg, fmt.Sprintf("  transport: tls\n  tls_ca: %s\n", pki.caFile)))
+	gw.waitHealth("registered", 20*time.Second, func(code int, h map[string]any) bool { return code == 200 })
+	ctx := ctxT(t, time.Minute)
+
+	_, register := gw.traced(t, "out", "REGISTER sip:frontdesk.test")
+	if !strings.Contains(register, "Contact: <sip:frontdesk@127.0.0.1;transport=tls>") {
+		t.Errorf("REGISTER of a gateway that does not listen:\n%s\nwant a Contact without a port", register)
+	}
+	v := gw.visit(e2eOrigin)
+	if _, infos := v.start(chatWidget); infos["alice"]["presence"] != "online" {
+		v.waitFor("alice online", updateLimit, infoOf("alice", "online"))
+	}
+	if err := tb.Agent("alice").SetPresence(ctx, testbed.StatusBusy); err != nil {
+		t.Fatal(err)
+	}
+	v.waitFor("alice busy", updateLimit, infoOf("alice", "busy"))
+	if err := tb.Agent("alice").SetPresence(ctx, testbed.StatusOnline); err != nil {
+		t.Fatal(err)
+	}
+	v.waitFor("alice online again", updateLimit, infoOf("alice", "online"))
+	v.send(`{"mt":"ChatOpen","dest":"alice","dn":"Vera"}`)
+	v.waitFor("chat opened", updateLimit, func(m map[string]any) bool { return m["mt"] == "ChatOpened" })
+	if err := tb.Agent("alice").SendMessage(ctx, "Hello from Alice"); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := v.waitFor("agent's reply", updateLimit, func(m map[string]any) bool { return m["mt"] == "ChatMessage" }); m["text"] != "Hello from Alice" {
+		t.Errorf("got %v", m)
+	}
+	for _, in := range []string{"NOTIFY sip:frontdesk@", "MESSAGE sip:frontdesk@"} {
+		if tp, _ := gw.traced(t, "in", in); tp != "TLS" {
+			t.Errorf("%s came over %q, want TLS", in, tp)
+		}
 	}
 }

@@ -28,12 +28,6 @@ func RenderKamailioRLSConfig(port int, dbPath string) ([]byte, error) {
 	return renderKamailioConfig("127.0.0.1", port, dbPath, true, nil)
 }
 
-// RenderKamailioTLSConfig is RenderKamailioConfig with the tls module
-// listening on tlsPort, configured by the file tlsConfig.
-func RenderKamailioTLSConfig(port, tlsPort int, dbPath, tlsConfig string) ([]byte, error) {
-	return renderKamailioConfig("127.0.0.1", port, dbPath, false, &tlsTemplate{Port: tlsPort, Config: tlsConfig})
-}
-
 // renderKamailioConfig renders the configuration for host:port, with the
 // rls module when rls is set and the tls module with tls.
 func renderKamailioConfig(host string, port int, dbPath string, rls bool, tls *tlsTemplate) ([]byte, error) {

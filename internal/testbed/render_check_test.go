@@ -33,21 +33,24 @@ func TestKamailioConfigChecks(t *testing.T) {
 }
 
 // TestKamailioTLSConfigCheck runs Kamailio's config check on the
-// configuration with the tls module.
+// configuration with the tls module, with and without contact rewriting.
 func TestKamailioTLSConfigCheck(t *testing.T) {
 	if _, err := exec.LookPath("kamailio"); err != nil {
 		t.Skip("kamailio not installed: run testbed/install.sh")
 	}
-	dir := t.TempDir()
-	cfg, err := RenderKamailioTLSConfig(15999, 15998, filepath.Join(dir, "k.db"), filepath.Join(dir, "tls.cfg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "kamailio.cfg")
-	if err := os.WriteFile(path, cfg, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("kamailio", "-c", "-f", path).CombinedOutput(); err != nil {
-		t.Fatalf("kamailio -c: %v\n%s", err, out)
+	for _, rewrite := range []bool{false, true} {
+		dir := t.TempDir()
+		cfg, err := renderKamailioConfig("127.0.0.1", 15999, filepath.Join(dir, "k.db"), false,
+			&tlsTemplate{Port: 15998, Config: filepath.Join(dir, "tls.cfg"), RewriteContacts: rewrite})
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "kamailio.cfg")
+		if err := os.WriteFile(path, cfg, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("kamailio", "-c", "-f", path).CombinedOutput(); err != nil {
+			t.Fatalf("rewrite contacts %v: kamailio -c: %v\n%s", rewrite, err, out)
+		}
 	}
 }

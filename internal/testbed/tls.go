@@ -27,12 +27,19 @@ type TLS struct {
 	// issued by CAPEM and refuse the connection without one (its
 	// verify_certificate and require_certificate).
 	VerifyClient bool
+	// RewriteContacts makes Kamailio put the source address of a request
+	// that came over TLS in its Contact (nathelper's fix_nated_contact,
+	// as PBXes do for clients behind NAT), so that what it sends to that
+	// client goes over the client's own connection: the case of a gateway
+	// that does not listen for TLS.
+	RewriteContacts bool
 }
 
 // tlsTemplate is what kamailio.cfg's TLS fields hold.
 type tlsTemplate struct {
-	Port   int
-	Config string // the tls module's configuration file
+	Port            int
+	Config          string // the tls module's configuration file
+	RewriteContacts bool
 }
 
 // writeTLSFiles writes Kamailio's certificate, key, CA list and tls module
@@ -72,7 +79,7 @@ ca_list = %[4]s
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return nil, fmt.Errorf("testbed: TLS: %w", err)
 	}
-	return &tlsTemplate{Port: o.Port, Config: path}, nil
+	return &tlsTemplate{Port: o.Port, Config: path, RewriteContacts: o.RewriteContacts}, nil
 }
 
 // TLSAddr is Kamailio's "HOST:PORT" for SIP over TLS, "" without
