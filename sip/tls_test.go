@@ -313,6 +313,9 @@ func TestTLSClientCertificateRenewed(t *testing.T) {
 	if s := f.clientSerials(); s[len(s)-1].Cmp(second.Serial) != 0 {
 		t.Errorf("after a refused renewal the connection presented %v, want %v still", s[len(s)-1], second.Serial)
 	}
+	if st := u.Status().TLSCert; st == nil || st.Reloads != 1 || st.Err == nil || !st.NotAfter.Equal(second.NotAfter.Truncate(time.Second)) {
+		t.Errorf("Status.TLSCert = %+v, want the renewed certificate, one reload and the refused change", st)
+	}
 }
 
 // TestTLSListener: with sip.tls_cert the UA listens for TLS on

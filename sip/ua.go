@@ -254,6 +254,10 @@ func (u *UA) Status() Status {
 	st.RegisterFailures = u.regFailures.Load()
 	st.Rejected = u.rejected.snapshot()
 	st.PBXLost = u.pbxLost.Load()
+	if u.tls.cert != nil {
+		cs := u.tls.cert.Status()
+		st.TLSCert = &cs
+	}
 	return st
 }
 
