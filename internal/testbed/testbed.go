@@ -8,6 +8,9 @@
 // them. Every process is started by this package and ended by its PID in
 // Close.
 //
+// With Options.TLS Kamailio also speaks SIP over TLS (its tls module) with
+// a certificate the test made, optionally requiring client certificates.
+//
 // For tests of real networks, Network builds network namespaces joined by
 // veth links (ip netns, iptables inside them), and StartTURN runs coturn
 // with use-auth-secret (the TURN REST credentials the gateway mints).

@@ -4,12 +4,12 @@
 // Certificates are renewed on disk (certbot, acme.sh, a Kubernetes secret)
 // while the gateway runs. A Cert holds the key pair in use and hands it to
 // every handshake through tls.Config.GetCertificate (or, as a client
-// certificate, GetClientCertificate); Run checks the two
-// files every Interval and loads them again when they changed (size,
-// modification time or the file itself, so renames and symlink swaps
-// count). A change is loaded only once the files have stayed the same for
-// one more check, so a renewal that writes the certificate and the key one
-// after the other is not caught half-way.
+// certificate, GetClientCertificate: the SIP side presents sip.tls_cert to
+// a PBX that asks); Run checks the two files every Interval and loads them
+// again when they changed (size, modification time or the file itself, so
+// renames and symlink swaps count). A change is loaded only once the files
+// have stayed the same for one more check, so a renewal that writes the
+// certificate and the key one after the other is not caught half-way.
 //
 // A new pair that cannot be used — unreadable, not PEM, a key that does not
 // match the certificate, expired or not yet valid — is refused: the
