@@ -4,13 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -28,9 +25,6 @@ import (
 // rather than the name its certificate carries.
 
 const (
-	// maxCABytes bounds sip.tls_ca (the system's whole bundle is about
-	// 200 KiB).
-	maxCABytes = 1 << 20
 	// tlsHandshakeTimeout bounds the handshake of a connection the PBX
 	// opens to the listener, and of a diagnostic one (diagnoseTLS).
 	tlsHandshakeTimeout = 5 * time.Second
@@ -72,9 +66,9 @@ func newTLSSetup(cfg config.SIP, s settings, log *slog.Logger) (*tlsSetup, error
 		return ts, nil
 	}
 	if cfg.TLSCA != "" {
-		pool, err := loadCAPool(cfg.TLSCA)
+		pool, err := tlscert.LoadCAPool(cfg.TLSCA)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("sip.tls_ca: %w", err)
 		}
 		ts.roots, ts.rootsName = pool, "sip.tls_ca "+cfg.TLSCA
 	}
@@ -87,43 +81,6 @@ func newTLSSetup(cfg config.SIP, s settings, log *slog.Logger) (*tlsSetup, error
 		ts.client.GetClientCertificate = c.GetClientCertificate
 	}
 	return ts, nil
-}
-
-// loadCAPool reads a PEM bundle of CA certificates, bounded in size.
-func loadCAPool(name string) (*x509.CertPool, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, fmt.Errorf("read sip.tls_ca: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxCABytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read sip.tls_ca %s: %w", name, err)
-	}
-	if len(data) > maxCABytes {
-		return nil, fmt.Errorf("read sip.tls_ca %s: larger than %d bytes", name, maxCABytes)
-	}
-	pool := x509.NewCertPool()
-	n := 0
-	for {
-		var b *pem.Block
-		if b, data = pem.Decode(data); b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("sip.tls_ca %s: %w", name, err)
-		}
-		pool.AddCert(c)
-		n++
-	}
-	if n == 0 {
-		return nil, fmt.Errorf("sip.tls_ca %s holds no PEM certificate", name)
-	}
-	return pool, nil
 }
 
 // setServerName changes the name the PBX's certificate must hold.

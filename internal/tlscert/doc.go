@@ -17,6 +17,9 @@
 // reports it until the files are good again. Nothing a bad file holds ever
 // reaches a handshake.
 //
+// LoadCAPool reads a CA bundle (sip.tls_ca) for verifying peers, bounded
+// like the certificate files.
+//
 // ServerConfig is the TLS configuration the gateway serves with: TLS 1.2 or
 // newer, and for TLS 1.2 only forward-secret AEAD cipher suites (Mozilla's
 // "intermediate" profile).
