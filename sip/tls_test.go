@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
@@ -329,8 +330,9 @@ func TestTLSListener(t *testing.T) {
 	certFile, keyFile := gwCA.pair("gw", gwCA.issue(testca.Leaf{Names: []string{"127.0.0.1"}, ClientAuth: true}))
 	f := newTLSPBX(t, tlsPBXOptions{cert: pbxCA.issue(testca.Leaf{Names: []string{"127.0.0.1"}}), pki: pbxCA, gatewayCA: gwCA})
 	h := newMsgRecorder(200)
+	var logs syncBuffer
 	u, _ := runUA(t, tlsConfig(f.fakePBX, func(c *config.SIP) { c.TLSCA, c.TLSCert, c.TLSKey = pbxCA.caFile(), certFile, keyFile }),
-		h, Options{Logger: testLogger()}, 500*time.Millisecond)
+		h, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, 500*time.Millisecond)
 	u.SetSubscriptions([]Target{{URI: "sip:101@example.test", Event: EventPresence}})
 	waitFor(t, h.regs, "registered", func(e regEvent) bool { return e.state == RegRegistered })
 	first := f.firstOf(sip.REGISTER, sip.SUBSCRIBE)
@@ -359,6 +361,21 @@ func TestTLSListener(t *testing.T) {
 	}
 	if after := u.Status().Rejected[RejectUntrusted]; after != before+1 {
 		t.Errorf("untrusted connections counted %d, want %d", after, before+1)
+	}
+
+	// A PBX that does not trust the gateway's certificate: the handshake
+	// fails and the gateway says so.
+	c, err = tls.Dial("tcp", u.LocalAddr(), &tls.Config{RootCAs: pbxCA.ca.Pool()})
+	if err == nil {
+		c.Close()
+		t.Error("a PBX that does not trust the gateway's certificate completed a handshake")
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for !strings.Contains(logs.String(), "sip TLS connection from the PBX failed") {
+		if time.Now().After(deadline) {
+			t.Fatalf("a refused handshake was not logged:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 
 	t.Run("without a certificate", func(t *testing.T) {
