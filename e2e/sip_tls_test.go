@@ -216,6 +216,9 @@ func TestSIPOverTLS(t *testing.T) {
 		if tp, _ := gw.traced(t, "out", "MESSAGE sip:alice@frontdesk.test"); tp != "TLS" {
 			t.Errorf("the visitor's MESSAGE went over %q, want TLS", tp)
 		}
+		gw.waitLog(t, "alice's new-chat notice accepted", func(l map[string]any) bool {
+			return l["msg"] == "chat notice accepted" && l["agent"] == "alice@frontdesk.test"
+		})
 		if err := alice.SendMessage(ctx, "It left this morning"); err != nil {
 			t.Fatal(err)
 		}
@@ -388,6 +391,11 @@ func TestSIPTLSWithoutListener(t *testing.T) {
 	v.waitFor("alice online again", updateLimit, infoOf("alice", "online"))
 	v.send(`{"mt":"ChatOpen","dest":"alice","dn":"Vera"}`)
 	v.waitFor("chat opened", updateLimit, func(m map[string]any) bool { return m["mt"] == "ChatOpened" })
+	// The agent's replies count once the agent's phone has the new-chat
+	// notice (a MESSAGE over the gateway's connection too).
+	gw.waitLog(t, "alice's new-chat notice accepted", func(l map[string]any) bool {
+		return l["msg"] == "chat notice accepted" && l["agent"] == "alice@frontdesk.test"
+	})
 	if err := tb.Agent("alice").SendMessage(ctx, "Hello from Alice"); err != nil {
 		t.Fatal(err)
 	}
