@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -322,8 +323,9 @@ func TestTLSClientCertificateRenewed(t *testing.T) {
 // TestTLSListener: with sip.tls_cert the UA listens for TLS on
 // sip.listen, its Contact names the listener with transport=tls, and the
 // PBX's own requests (a NOTIFY, an agent's MESSAGE) reach it over
-// connections the PBX opens there, verifying the gateway's certificate.
-// Connections from untrusted sources are closed before any TLS work.
+// connections the PBX opens there, verifying the gateway's certificate,
+// and its CRLF keepalive pings are answered. Connections from untrusted
+// sources are closed before any TLS work; a refused handshake is logged.
 // Without a certificate nothing listens.
 func TestTLSListener(t *testing.T) {
 	pbxCA, gwCA := newTLSPKI(t, "PBX CA"), newTLSPKI(t, "Gateway CA")
@@ -361,6 +363,21 @@ func TestTLSListener(t *testing.T) {
 	}
 	if after := u.Status().Rejected[RejectUntrusted]; after != before+1 {
 		t.Errorf("untrusted connections counted %d, want %d", after, before+1)
+	}
+
+	// RFC 5626 keepalive: a CRLF ping from the PBX gets its pong.
+	ping, err := tls.Dial("tcp", u.LocalAddr(), &tls.Config{RootCAs: gwCA.ca.Pool()})
+	if err != nil {
+		t.Fatalf("TLS connection from the PBX's address: %v", err)
+	}
+	defer ping.Close()
+	_ = ping.SetDeadline(time.Now().Add(3 * time.Second))
+	pong := make([]byte, 2)
+	if _, err := ping.Write([]byte("\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(ping, pong); err != nil || string(pong) != "\r\n" {
+		t.Errorf("CRLF ping answered %q, %v; want CRLF", pong, err)
 	}
 
 	// A PBX that does not trust the gateway's certificate: the handshake
