@@ -58,7 +58,7 @@ type SIP struct {
 	PasswordFile string `yaml:"password_file"`
 	// OutboundProxy, when set, receives every request (host[:port] or URI).
 	OutboundProxy string `yaml:"outbound_proxy"`
-	// Transport is udp, tcp or tls.
+	// Transport is udp, tcp or tls (default udp; tls with a sips: registrar).
 	Transport string `yaml:"transport"`
 	// Listen is the local address the SIP stack binds (default 0.0.0.0:5060;
 	// port 0 picks a free port).
@@ -91,6 +91,15 @@ type SIP struct {
 	// TrustedSources are addresses or CIDRs allowed to send requests to the
 	// gateway (default: the registrar's and outbound proxy's resolved addresses).
 	TrustedSources []string `yaml:"trusted_sources"`
+	// TLSCA is a PEM file of the CA certificates that issue the PBX's TLS
+	// certificate (default: the system's roots).
+	TLSCA string `yaml:"tls_ca"`
+	// TLSCert and TLSKey are the gateway's own certificate and key (PEM):
+	// presented when the PBX asks for a client certificate, and served by
+	// a TLS listener on listen so the PBX can connect to the gateway.
+	// Renewed files are picked up without a restart.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
 	// TLSInsecure skips verification of the PBX's TLS certificate (tests only).
 	TLSInsecure bool `yaml:"tls_insecure"`
 

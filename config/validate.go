@@ -55,6 +55,7 @@ func (v *validator) config(c *Config) {
 	if c.Calls.PBXMediaIP = pbxMediaIP(c.SIP.PublicAddress, c.Calls.PublicIP); c.SIP.PublicAddress != "" && c.Calls.PBXMediaIP == "" {
 		v.p.warnf("sip.public_address", "is a host name and calls.public_ip is not set: SDP toward the PBX names the local RTP address")
 	}
+	v.sdesOverTLS(c)
 	v.chat(&c.Chat)
 	v.widgets(c)
 	v.doctor(&c.Doctor, c)
@@ -81,10 +82,17 @@ func pbxMediaIP(sipPublic, publicIP string) string {
 
 func (v *validator) sip(s *SIP) {
 	const path = "sip"
+	secure := sipsServer(s.Registrar) || sipsServer(s.OutboundProxy)
 	switch s.Transport = strings.ToLower(s.Transport); s.Transport {
 	case "":
 		s.Transport = "udp"
+		if secure {
+			s.Transport = "tls"
+		}
 	case "udp", "tcp", "tls":
+		if secure && s.Transport != "tls" {
+			v.p.errf(path+".transport", "%s with a sips: registrar or outbound proxy: sips: needs tls", s.Transport)
+		}
 	default:
 		v.p.errf(path+".transport", "%s", oneOf(s.Transport, "udp", "tcp", "tls"))
 	}
@@ -151,6 +159,7 @@ func (v *validator) sip(s *SIP) {
 			v.p.errf(indexPath(path+".trusted_sources", i), "%q is not an IP address, CIDR or host name", src)
 		}
 	}
+	v.sipTLS(s)
 	v.password(s)
 }
 

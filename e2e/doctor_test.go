@@ -294,27 +294,19 @@ func TestDoctorRedLines(t *testing.T) {
 	}
 }
 
-// TestDoctorSRTP: with calls.srtp sdes the test call offers RTP/SAVP with
-// SDES keys; a baresip phone that insists on SRTP answers with its own key
-// and its media authenticates and decrypts. The doctor warns that the keys
-// crossed UDP in the clear.
+// TestDoctorSRTP: with calls.srtp sdes (which needs SIP over TLS) the
+// test call offers RTP/SAVP with SDES keys; a baresip phone that insists
+// on SRTP answers with its own key and its media authenticates and
+// decrypts.
 func TestDoctorSRTP(t *testing.T) {
-	ctx := ctxT(t, 3*time.Minute)
-	tb, err := testbed.Start(ctx, testbed.Options{
-		Dir:    t.TempDir(),
-		Users:  []testbed.User{{Name: "frontdesk", Password: gwPassword}},
-		Agents: []testbed.AgentSpec{{Name: "secure", Password: "secure-pw", Presence: testbed.StatusOnline, AnswerCalls: true, SRTP: true}},
-		Log:    slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
-	if err != nil {
-		t.Fatalf("start test bed: %v", err)
-	}
-	t.Cleanup(func() { _ = tb.Close() })
+	pki := newSIPPKI(t, "Frontdesk doctor test CA", "127.0.0.1")
+	tb := startTLSTestbed(t, pki.testbedTLS(false),
+		testbed.AgentSpec{Name: "secure", Password: "secure-pw", Presence: testbed.StatusOnline, AnswerCalls: true, SRTP: true})
 	t.Setenv("FD_E2E_PASSWORD", gwPassword)
 	cfgPath := filepath.Join(t.TempDir(), "frontdesk.yaml")
-	cfg := doctorConfig(tb.Addr(), []string{"{id: secure, sip: secure}"}, "doctor:\n  test_extension: secure\n")
+	cfg := doctorConfig("sips:"+tb.TLSAddr(), []string{"{id: secure, sip: secure}"}, "doctor:\n  test_extension: secure\n")
 	cfg = strings.Replace(cfg, "calls:\n", "calls:\n  srtp: sdes\n", 1)
-	writeConfig(t, cfgPath, cfg)
+	writeConfig(t, cfgPath, withSIPKeys(t, cfg, pki.gatewayKeys()))
 	report, code, _ := runDoctor(t, cfgPath)
 	if fails := reportLines(report, "FAIL"); len(fails) > 0 || code != 0 {
 		t.Errorf("exit %d, red lines:\n%s", code, strings.Join(fails, "\n"))
@@ -322,7 +314,6 @@ func TestDoctorSRTP(t *testing.T) {
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`\[ ok \] RTP both ways: sent \d+ packets of \S+ to 127\.0\.0\.1:\d+, received \d+`),
 		regexp.MustCompile(`\[ ok \] SRTP: SDES AES_CM_128_HMAC_SHA1_80 both ways: [1-9]\d* packets from the PBX authenticated and decrypted with its key`),
-		regexp.MustCompile(`\[warn\] SRTP: the SDES keys travelled in SDP over UDP, readable by anyone on the path`),
 		regexp.MustCompile(`\[ ok \] hold: re-INVITE a=sendonly answered 200 with a=(recvonly|inactive)`),
 		regexp.MustCompile(`\[ ok \] BYE: 200 OK`),
 	} {

@@ -1,6 +1,10 @@
 package sip
 
-import "time"
+import (
+	"time"
+
+	"github.com/frontdesk-gw/frontdesk/internal/tlscert"
+)
 
 // Event is a SIP event package the UA subscribes to.
 type Event string
@@ -93,6 +97,9 @@ type Status struct {
 	// Lists are the resource list subscriptions (sip.resource_list), by
 	// event package.
 	Lists []ListStatus
+	// TLSCert is the gateway's own certificate (sip.tls_cert: subject,
+	// expiry, renewals, a renewal refused); nil without one.
+	TLSCert *tlscert.Status
 }
 
 // Degraded is a wanted subscription that is failing: why, since when, and

@@ -133,11 +133,31 @@
 // again when it comes back.
 //
 // Transports: UDP and TCP listen on cfg.Listen (port 0 picks one; see
-// LocalAddr). On UDP requests are sent from the listening socket. TLS is
-// client-only: nothing is bound and the PBX must reach the gateway over the
-// connection the gateway opened. Contact and Via carry cfg.PublicAddress,
-// else the bound address (or, when bound to 0.0.0.0, the local address
-// toward the registrar); Via carries rport.
+// LocalAddr). On UDP requests are sent from the listening socket. Contact
+// and Via carry cfg.PublicAddress, else the bound address (or, when bound
+// to 0.0.0.0, the local address toward the registrar); Via carries rport.
+//
+// TLS (tls.go): the PBX's certificate is verified in VerifyConnection
+// against sip.tls_ca (else the system's roots) and the name the PBX is
+// configured by, the outbound proxy's host, else the registrar's, as the
+// settings say at each handshake (Reconfigure changes it): in-dialog
+// requests go to the addresses a Record-Route or Contact names, not to the
+// name in the certificate. sip.tls_insecure skips this. With sip.tls_cert
+// the UA listens for TLS on cfg.Listen (trust checked before the
+// handshake, which is bounded at 5 s), its Contact names the listener, and
+// the certificate is also presented when the PBX asks for a client
+// certificate; internal/tlscert takes renewed files into use, and
+// Status.TLSCert shows the one in use. Without a certificate nothing is
+// bound and the PBX must reach the gateway over the connection the gateway
+// opened (the Contact has no port). A REGISTER over TLS that got no SIP
+// answer is explained by a TLSError (untrusted CA, wrong name, expired, a
+// client certificate missing or refused): since TLS 1.3 servers refuse a
+// client certificate only after the client's handshake, the UA opens one
+// connection of its own (diagnoseTLS) and reads what the PBX says. With a
+// sips: registrar the UA's address of record, the REGISTER's Request-URI
+// and the Contact are sips: URIs (transport TLS, no transport parameter);
+// targets keep their own scheme. The keepalive probes keep the TLS
+// connection in use; sipgo answers CRLF pings (RFC 5626).
 //
 // Call legs: UA.Call places an outgoing call (the INVITE client side of
 // the B2BUA) and returns a Leg once the INVITE is sent; the call that

@@ -147,7 +147,7 @@ func (u *UA) probe(ctx context.Context, q *bindingQuery) probeResult {
 		}
 		return probeAlive
 	}
-	ruri := sip.Uri{Scheme: "sip", Host: s.registrar.Host, Port: s.registrar.Port}
+	ruri := sip.Uri{Scheme: s.aor.Scheme, Host: s.registrar.Host, Port: s.registrar.Port}
 	req := u.outOfDialog(s, sip.OPTIONS, ruri, ruri, newCallID(), newTag(), 1)
 	req.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	if _, err := u.roundTrip(ctx, req); err != nil { // any final response: the PBX is there

@@ -46,6 +46,7 @@ func (u *UA) Reconfigure(cfg config.SIP) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.set = ns
+	u.tls.setServerName(ns.tlsName())
 	if u.started.Load() {
 		u.trust.Store(trust)
 	}

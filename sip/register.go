@@ -52,7 +52,7 @@ func (u *UA) runRegister(ctx context.Context) {
 		case err != nil:
 			bound = false
 			u.regFailures.Add(1)
-			u.setReg(RegFailed, err, 0)
+			u.setReg(RegFailed, u.explainTLS(ctx, r.s, err), 0)
 			wait = u.backoff(attempt, retryAfter(err))
 			attempt++
 		default:
@@ -162,7 +162,7 @@ func (u *UA) registerRequest(r *registration, expiry time.Duration) *sip.Request
 // registerURI is the Request-URI of REGISTER: the domain, with the
 // registrar's port when the registrar is the domain's host.
 func registerURI(s settings) sip.Uri {
-	ruri := sip.Uri{Scheme: "sip", Host: s.aor.Host}
+	ruri := sip.Uri{Scheme: s.aor.Scheme, Host: s.aor.Host}
 	if s.aor.Host == s.registrar.Host {
 		ruri.Port = s.registrar.Port
 	}

@@ -42,8 +42,14 @@ type settings struct {
 
 func parseSettings(c config.SIP) (settings, error) {
 	s := settings{cfg: c, regExpiry: c.RegisterExpiry, subExpiry: c.SubscribeExpiry, authUser: c.AuthUser}
+	sips := strings.HasPrefix(strings.ToLower(strings.TrimSpace(c.Registrar)), "sips:")
 	switch strings.ToLower(c.Transport) {
-	case "", "udp":
+	case "":
+		s.transport = "UDP"
+		if sips {
+			s.transport = "TLS"
+		}
+	case "udp":
 		s.transport = "UDP"
 	case "tcp":
 		s.transport = "TCP"
@@ -73,6 +79,12 @@ func parseSettings(c config.SIP) (settings, error) {
 		domain = reg.Host
 	}
 	s.aor = sip.Uri{Scheme: "sip", User: c.Username, Host: domain}
+	if sips {
+		if s.transport != "TLS" {
+			return s, fmt.Errorf("registrar %q is a sips: URI: transport must be tls", c.Registrar)
+		}
+		s.aor.Scheme = "sips"
+	}
 	if s.authUser == "" {
 		s.authUser = c.Username
 	}
@@ -145,8 +157,14 @@ func transportChanges(a, b config.SIP) []string {
 	if a.PublicAddress != b.PublicAddress {
 		out = append(out, "sip.public_address")
 	}
-	if a.TLSInsecure != b.TLSInsecure {
-		out = append(out, "sip.tls_insecure")
+	for _, k := range []struct {
+		key  string
+		a, b any
+	}{{"sip.tls_insecure", a.TLSInsecure, b.TLSInsecure}, {"sip.tls_ca", a.TLSCA, b.TLSCA},
+		{"sip.tls_cert", a.TLSCert, b.TLSCert}, {"sip.tls_key", a.TLSKey, b.TLSKey}} {
+		if k.a != k.b {
+			out = append(out, k.key)
+		}
 	}
 	return out
 }

@@ -3,7 +3,6 @@ package sip
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -90,6 +89,7 @@ type UA struct {
 
 	sua *sipgo.UserAgent
 	srv *sipgo.Server
+	tls *tlsSetup     // verification, client certificate, listener (tls.go)
 	cli *sipgo.Client // set by Run before ready is closed; see client
 
 	started atomic.Bool
@@ -166,6 +166,9 @@ func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
 
 		subFailures: newFailureCounts(),
 	}
+	if u.tls, err = newTLSSetup(cfg, s, log); err != nil {
+		return nil, fmt.Errorf("sip config: %w", err)
+	}
 	// sipgo logs through these loggers only at debug level for normal
 	// traffic; what it logs of bad input is cut short (inbound.go).
 	sipgoLog := slog.New(sipgoLogHandler{next: log.Handler(), u: u})
@@ -174,7 +177,7 @@ func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
 	u.sua, err = sipgo.NewUA(
 		sipgo.WithUserAgent(agent),
 		sipgo.WithUserAgentHostname(s.aor.Host),
-		sipgo.WithUserAgenTLSConfig(&tls.Config{InsecureSkipVerify: cfg.TLSInsecure, MinVersion: tls.VersionTLS12}),
+		sipgo.WithUserAgenTLSConfig(u.tls.client),
 		sipgo.WithUserAgentTransportLayerOptions(tpOpts...),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipgoLog),
 			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
@@ -252,6 +255,10 @@ func (u *UA) Status() Status {
 	st.RegisterFailures = u.regFailures.Load()
 	st.Rejected = u.rejected.snapshot()
 	st.PBXLost = u.pbxLost.Load()
+	if u.tls.cert != nil {
+		cs := u.tls.cert.Status()
+		st.TLSCert = &cs
+	}
 	return st
 }
 
@@ -283,7 +290,13 @@ func (u *UA) Run(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	regDone, kaDone := make(chan struct{}), make(chan struct{})
+	regDone, kaDone, certDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(certDone)
+		if u.tls.cert != nil { // renewed files are taken into use
+			u.tls.cert.Run(runCtx)
+		}
+	}()
 	go func() {
 		defer close(regDone)
 		u.runRegister(runCtx)
@@ -312,6 +325,7 @@ func (u *UA) Run(ctx context.Context) error {
 	cancel()
 	<-kaDone
 	<-regDone
+	<-certDone
 	u.subWG.Wait()
 	stopServe()
 	if serveErr == nil {
@@ -356,26 +370,37 @@ func (u *UA) listen(ctx context.Context, s settings) (stop func(), serveDone <-c
 		}
 		closer, bound = l, l.Addr()
 		go func() { done <- u.srv.ServeTCP(trustedListener{Listener: l, u: u}) }()
-	default:
-		// TLS needs a certificate to listen; the PBX reaches us over the
-		// connection we opened, so nothing is bound.
-		bound = &net.TCPAddr{IP: net.IPv4zero}
-		close(done)
+	case "TLS":
+		if u.tls.cert == nil {
+			// A TLS listener needs a certificate: without sip.tls_cert the
+			// PBX reaches us over the connection we opened. Nothing is
+			// served, and nothing stops before stop.
+			bound = &net.TCPAddr{IP: net.IPv4zero}
+			closer = closerFunc(func() error { done <- nil; return nil })
+			break
+		}
+		l, err := lc.Listen(ctx, "tcp", s.cfg.Listen)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listen tls %s: %w", s.cfg.Listen, err)
+		}
+		closer, bound = l, l.Addr()
+		tl := tlsListener{Listener: trustedListener{Listener: l, u: u}, conf: u.tls.serverConfig(), log: u.log}
+		go func() { done <- u.srv.ServeTLS(tl) }()
 	}
 	if err := u.setContact(ctx, s, bound); err != nil {
-		if closer != nil {
-			_ = closer.Close()
-			<-done
-		}
+		_ = closer.Close()
+		<-done
 		return nil, nil, err
 	}
-	stop = func() {
-		if closer != nil {
-			_ = closer.Close()
-		}
-	}
+	var once sync.Once
+	stop = func() { once.Do(func() { _ = closer.Close() }) }
 	return stop, done, nil
 }
+
+// closerFunc is a func as an io.Closer.
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
 
 // waitUDPServing waits until sipgo has put the listening socket in its pool:
 // requests sent before that would go out from a fresh ephemeral socket.
@@ -436,10 +461,10 @@ func (u *UA) setContact(ctx context.Context, s settings, bound net.Addr) error {
 	u.cli = cli
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if s.transport != "TLS" {
+	if boundPort != 0 { // TLS without a certificate binds nothing
 		u.localAddr = bound.String()
 	}
-	u.contact = sip.Uri{Scheme: "sip", Host: host, Port: port}
+	u.contact = sip.Uri{Scheme: s.aor.Scheme, Host: host, Port: port}
 	return nil
 }
 
@@ -467,6 +492,8 @@ func (u *UA) settings() settings {
 func (u *UA) contactHeader(s settings) *sip.ContactHeader {
 	c := u.contact
 	c.User = s.cfg.Username
-	c.UriParams = sip.HeaderParams{{K: "transport", V: sip.NetworkToLower(s.transport)}}
+	if !isSIPS(c.Scheme) { // sips: means TLS already (RFC 5630)
+		c.UriParams = sip.HeaderParams{{K: "transport", V: sip.NetworkToLower(s.transport)}}
+	}
 	return &sip.ContactHeader{Address: c}
 }

@@ -68,6 +68,8 @@ type healthSIP struct {
 	Degraded []healthDegraded `json:"degraded,omitempty"`
 	// Lists are the resource list subscriptions (sip.resource_list).
 	Lists []healthList `json:"lists,omitempty"`
+	// TLS is the gateway's own SIP certificate (sip.tls_cert).
+	TLS *healthTLS `json:"tls,omitempty"`
 }
 
 // healthList is one resource list subscription (sip.ListStatus).
@@ -159,6 +161,15 @@ func (g *gateway) health() (h health, ready bool) {
 	}
 	if st.Warning != "" { // SIP settings in the file that need a restart
 		h.Warnings = append(h.Warnings, st.Warning)
+	}
+	if c := st.TLSCert; c != nil {
+		h.SIP.TLS = &healthTLS{Subject: c.Subject, DNSNames: c.DNSNames, NotAfter: c.NotAfter, LoadedAt: c.LoadedAt}
+		if c.Err != nil {
+			h.SIP.TLS.ReloadError = c.Err.Error()
+		}
+		for _, w := range certWarnings(*c, time.Now()) {
+			h.Warnings = append(h.Warnings, "sip.tls_cert: "+w)
+		}
 	}
 	g.clusterHealth(&h)
 	if !h.CallsEnabled {

@@ -19,18 +19,19 @@ import (
 // RenderKamailioConfig renders the Kamailio configuration for a port on
 // 127.0.0.1 and an absolute sqlite database path.
 func RenderKamailioConfig(port int, dbPath string) ([]byte, error) {
-	return renderKamailioConfig("127.0.0.1", port, dbPath, false, Faults{})
+	return renderKamailioConfig("127.0.0.1", port, dbPath, false, Faults{}, nil)
 }
 
 // RenderKamailioRLSConfig is RenderKamailioConfig with the rls module: a
 // resource list server for presence and dialog (see ResourceList).
 func RenderKamailioRLSConfig(port int, dbPath string) ([]byte, error) {
-	return renderKamailioConfig("127.0.0.1", port, dbPath, true, Faults{})
+	return renderKamailioConfig("127.0.0.1", port, dbPath, true, Faults{}, nil)
 }
 
 // renderKamailioConfig renders the configuration for host:port, with the
-// rls module when rls is set and the faults asked for.
-func renderKamailioConfig(host string, port int, dbPath string, rls bool, faults Faults) ([]byte, error) {
+// rls module when rls is set, the faults asked for, and the tls module with
+// tls.
+func renderKamailioConfig(host string, port int, dbPath string, rls bool, faults Faults, tls *tlsTemplate) ([]byte, error) {
 	tmpl, err := template.New("kamailio.cfg").Option("missingkey=error").Parse(assets.KamailioConfig)
 	if err != nil {
 		return nil, fmt.Errorf("testbed: parse kamailio.cfg: %w", err)
@@ -43,8 +44,9 @@ func renderKamailioConfig(host string, port int, dbPath string, rls bool, faults
 		DBURL     string
 		RLS       bool
 		TextDBURL string
+		TLS       *tlsTemplate
 		Faults
-	}{Host: host, Port: port, Domain: Domain, DBURL: "sqlite:///" + dbPath, RLS: rls, TextDBURL: "text://" + textDBDir(dbPath), Faults: faults})
+	}{Host: host, Port: port, Domain: Domain, DBURL: "sqlite:///" + dbPath, RLS: rls, TextDBURL: "text://" + textDBDir(dbPath), TLS: tls, Faults: faults})
 	if err != nil {
 		return nil, fmt.Errorf("testbed: render kamailio.cfg: %w", err)
 	}
@@ -141,7 +143,7 @@ func rlsServices(lists []ResourceList) map[string]string {
 
 func (t *Testbed) startKamailio(ctx context.Context, timeout time.Duration) error {
 	dbPath := filepath.Join(t.dir, "kamailio.db")
-	cfg, err := renderKamailioConfig(t.host, t.port, dbPath, t.rls, t.faults)
+	cfg, err := renderKamailioConfig(t.host, t.port, dbPath, t.rls, t.faults, t.tls)
 	if err != nil {
 		return err
 	}
@@ -183,6 +185,12 @@ func (t *Testbed) startKamailio(ctx context.Context, timeout time.Duration) erro
 		}
 		res, err := c.options(ctx, sip.Uri{Scheme: "sip", Host: t.host, Port: t.port}, t.Addr(), 500*time.Millisecond)
 		if err == nil && res.StatusCode == 200 {
+			if t.tls == nil {
+				return nil
+			}
+			if err := t.waitTLSListening(ctx, timeout); err != nil {
+				return p.errWithLog(err)
+			}
 			return nil
 		}
 		if err == nil {

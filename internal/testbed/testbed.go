@@ -12,6 +12,9 @@
 // SUBSCRIBEs refused) for tests of what the gateway and frontdesk doctor
 // say about such a PBX.
 //
+// With Options.TLS Kamailio also speaks SIP over TLS (its tls module) with
+// a certificate the test made, optionally requiring client certificates.
+//
 // For tests of real networks, Network builds network namespaces joined by
 // veth links (ip netns, iptables inside them), and StartTURN runs coturn
 // with use-auth-secret (the TURN REST credentials the gateway mints).
@@ -70,6 +73,10 @@ type Options struct {
 	ResourceLists []ResourceList
 	// Faults misconfigure the PBX on purpose.
 	Faults Faults
+
+	// TLS, when set, makes Kamailio also listen for SIP over TLS (see
+	// TLSAddr).
+	TLS *TLS
 }
 
 // Faults make the test bed's PBX misconfigured on purpose, for tests of
@@ -133,7 +140,8 @@ type Testbed struct {
 	host   string
 	port   int
 	faults Faults
-	rls    bool // Kamailio runs with the rls module
+	rls    bool         // Kamailio runs with the rls module
+	tls    *tlsTemplate // Kamailio also listens for TLS; nil without
 	log    *slog.Logger
 	kam    *proc
 	agents []*Agent
@@ -197,6 +205,17 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 		}
 	}()
 
+	if opts.TLS != nil {
+		o := *opts.TLS
+		if o.Port == 0 {
+			if o.Port, err = freePort(host, false); err != nil {
+				return tb, err
+			}
+		}
+		if tb.tls, err = writeTLSFiles(dir, &o); err != nil {
+			return tb, err
+		}
+	}
 	began := time.Now()
 	if err := createDB(ctx, filepath.Join(dir, "kamailio.db"), users, opts.ResourceLists); err != nil {
 		return tb, err

@@ -423,7 +423,7 @@ func TestRenderKamailioConfig(t *testing.T) {
 	if !strings.Contains(s, `loadmodule "presence_dialoginfo.so"`) || strings.Contains(s, `"403", "Subscriptions Not Allowed"`) {
 		t.Error("the working config lacks the dialog package or refuses SUBSCRIBEs")
 	}
-	faulty, err := renderKamailioConfig("127.0.0.1", 15060, "/tmp/x/kamailio.db", false, Faults{NoDialogEvents: true, RefuseSubscribe: true})
+	faulty, err := renderKamailioConfig("127.0.0.1", 15060, "/tmp/x/kamailio.db", false, Faults{NoDialogEvents: true, RefuseSubscribe: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

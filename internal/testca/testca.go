@@ -57,7 +57,8 @@ func (ca *CA) Pool() *x509.CertPool {
 	return p
 }
 
-// Leaf describes a server certificate to issue.
+// Leaf describes a certificate to issue: a server's, or one good for
+// clients too.
 type Leaf struct {
 	// Names are DNS names or IP addresses the certificate is for.
 	Names []string
@@ -67,6 +68,9 @@ type Leaf struct {
 	// Client, when set, makes a client certificate (TLS client
 	// authentication) with this common name instead.
 	Client string
+	// ClientAuth makes the certificate good for TLS client authentication
+	// too (extended key usage clientAuth besides serverAuth).
+	ClientAuth bool
 }
 
 // Issued is a certificate and its private key, PEM encoded.
@@ -102,6 +106,9 @@ func (ca *CA) Issue(leaf Leaf) (*Issued, error) {
 		NotAfter:     leaf.NotAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	if leaf.ClientAuth {
+		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
 	}
 	for _, n := range leaf.Names {
 		if ip := net.ParseIP(n); ip != nil {
