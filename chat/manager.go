@@ -110,6 +110,7 @@ type Manager struct {
 	byToken  map[string]*Conversation
 	byID     map[string]*Conversation
 	byAgent  map[string][]*Conversation // normalized agent AOR -> live chats
+	taking   map[string]int             // chat id -> takeovers under way (cluster)
 	ended    map[string]*Conversation   // agent AOR -> its last agent-routed chat, for recentWindow after it ended
 	wg       sync.WaitGroup             // chat workers, left-message legs, refusal notices
 }
@@ -346,12 +347,16 @@ func (m *Manager) Resume(token, widgetID string, seq uint64, s Sink) (*Attachmen
 	m.mu.Unlock()
 	if c == nil && m.shared != nil {
 		// Held by another node, or by one that is gone: take it over.
+		done := m.takingChat(ChatIDOfToken(token))
 		rec, err := m.shared.TakeByToken(token, widgetID)
 		if err != nil {
+			done()
 			m.log.Info("chat resume refused by the cluster", "err", err)
 			return nil, ErrUnknownToken
 		}
-		if c, err = m.adopt(rec); err != nil {
+		c, err = m.adopt(rec)
+		done()
+		if err != nil {
 			return nil, fmt.Errorf("resume chat: %w", err)
 		}
 	}

@@ -68,12 +68,11 @@ func (f fakeShared) take(id string) (Record, error) {
 		return Record{}, ErrUnknownToken
 	}
 	if alive && owner != f.node {
-		if r, held := m.Release(id); held {
-			rec = r
-		}
+		_, _ = m.Release(id, f.node) // it saves what it had
 	}
 	f.eng.mu.Lock()
 	defer f.eng.mu.Unlock()
+	rec = f.eng.recs[id]
 	rec.Owner = f.node
 	f.eng.recs[id] = rec
 	return rec, nil
