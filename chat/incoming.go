@@ -41,32 +41,35 @@ func (m *Manager) MessageForwarded(in sip.IncomingMessage) int {
 	return m.message(in, false)
 }
 
+// routeTries bounds how often one MESSAGE looks for its chat: a chat that
+// moves to another node while the MESSAGE is on its way is looked for
+// again where it went.
+const routeTries = 3
+
 func (m *Manager) message(in sip.IncomingMessage, mayForward bool) int {
 	from := normalizeAOR(in.From)
-	c, code := m.route(from, in)
-	for moved := false; ; moved = true {
+	code := statusElsewhere
+	for range routeTries {
+		var c *Conversation
+		var again bool
+		c, code = m.route(from, in)
 		if c == nil && code == statusNoChat && m.shared != nil {
-			var forwarded bool
-			c, code, forwarded = m.routeShared(from, in, mayForward)
-			if forwarded {
-				return code
-			}
+			c, code, again = m.routeShared(from, in, mayForward)
 		}
-		if c == nil {
+		switch {
+		case again:
+			continue
+		case c == nil:
 			m.log.Info("chat message from the PBX refused", "from", from, "to", in.To, "ruri", in.RequestURI, "code", code)
 			return code
 		}
-		code = m.deliver(c, in)
-		switch {
-		case code != statusMoved:
+		if code = m.deliver(c, in); code != statusMoved {
 			return code
-		case moved:
-			return statusElsewhere // moving on and on: the PBX's other copies, or the agent, try again
 		}
-		// Handed to another node while this MESSAGE waited for the chat:
-		// find where it is now.
-		c, code = nil, statusNoChat
+		// Handed to another node while this MESSAGE waited for the chat.
+		code = statusElsewhere
 	}
+	return code
 }
 
 // deliver hands an agent's MESSAGE to its chat.
@@ -136,13 +139,14 @@ const statusMoved = -1
 
 // routeShared finds a reply's chat in the cluster when this node does not
 // hold it: another live node does (that node answers), or nobody does and
-// this node takes it over.
+// this node takes it over. again: the node it was forwarded to no longer
+// held the chat; look for it once more.
 //
 // A live holder got the MESSAGE too when the PBX forks it to every node
 // (Kamailio); a PBX that sends it to one contact only (Asterisk) needs it
 // forwarded: it is, and the holder answers each MESSAGE once however many
-// copies reach it (see once).
-func (m *Manager) routeShared(from string, in sip.IncomingMessage, mayForward bool) (c *Conversation, code int, forwarded bool) {
+// copies reach it (replies.go).
+func (m *Manager) routeShared(from string, in sip.IncomingMessage, mayForward bool) (c *Conversation, code int, again bool) {
 	id := m.subaddress(in.To)
 	if id == "" {
 		id = m.subaddress(in.RequestURI)
@@ -164,11 +168,11 @@ func (m *Manager) routeShared(from string, in sip.IncomingMessage, mayForward bo
 		code, ferr := m.shared.Forward(rec.Owner, in)
 		if ferr != nil {
 			m.log.Info("chat reply not forwarded to the chat's node", "chat", rec.ID, "node", rec.Owner, "err", ferr)
-			return nil, statusElsewhere, true
+			return nil, statusElsewhere, false
 		}
-		return nil, code, true
+		return nil, code, code == statusElsewhere
 	case errors.Is(err, ErrHeldElsewhere):
-		return nil, statusElsewhere, true
+		return nil, statusElsewhere, false
 	case err != nil:
 		if id == "" {
 			m.mu.Lock()

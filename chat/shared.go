@@ -120,6 +120,11 @@ func (c *Conversation) saveLocked() {
 	case err == nil:
 	case errors.Is(err, ErrMoved):
 		c.m.log.Warn("chat taken over by another node", "chat", c.id)
+		if c.sink != nil {
+			// The widget here is live: told, it resumes (and takes the
+			// chat back) rather than wait on a chat that is not here.
+			c.sink.Deliver(Event{Kind: EventMoved, Time: c.m.now()})
+		}
 		c.releaseLocked()
 	default:
 		// The engine is out of reach: the chat goes on here; the next save

@@ -334,14 +334,17 @@ func (e *Engine) session(ctx context.Context, nc *nats.Conn, lost <-chan struct{
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 4)
+	errc := make(chan error, 1) // the first failure ends the session; later ones are dropped
 	var wg sync.WaitGroup
 	run := func(name string, f func(context.Context, buckets) error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := f(ctx, b); err != nil && ctx.Err() == nil {
-				errc <- fmt.Errorf("%s: %w", name, err)
+				select {
+				case errc <- fmt.Errorf("%s: %w", name, err):
+				default:
+				}
 			}
 			cancel()
 		}()
