@@ -334,20 +334,9 @@ func (e *Engine) session(ctx context.Context, nc *nats.Conn, lost <-chan struct{
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 1) // the first failure ends the session; later ones are dropped
-	var wg sync.WaitGroup
+	loops := newLoopGroup()
 	run := func(name string, f func(context.Context, buckets) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(ctx, b); err != nil && ctx.Err() == nil {
-				select {
-				case errc <- fmt.Errorf("%s: %w", name, err):
-				default:
-				}
-			}
-			cancel()
-		}()
+		loops.start(ctx, cancel, name, func(ctx context.Context) error { return f(ctx, b) })
 	}
 	// The views first: the lease loop decides by what they show.
 	nodesReady, availReady := make(chan struct{}), make(chan struct{})
@@ -385,9 +374,9 @@ func (e *Engine) session(ctx context.Context, nc *nats.Conn, lost <-chan struct{
 	case <-ctx.Done():
 	case <-lost:
 		result = errors.New("NATS connection lost")
-	case result = <-errc:
+	case result = <-loops.failed():
 	}
 	cancel()
-	wg.Wait()
+	loops.wait()
 	return result
 }
