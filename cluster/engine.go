@@ -64,7 +64,8 @@ type Engine struct {
 	lastErr     string
 	disconnects int64
 	draining    bool
-	cur         *buckets // the running session's, nil between sessions
+	cur         *buckets  // the running session's, nil between sessions
+	sessionAt   time.Time // when the running session reached the engine
 
 	nodes    nodeView
 	leases   leaseTable
@@ -302,7 +303,7 @@ func (e *Engine) openBuckets(ctx context.Context, js jetstream.JetStream) (bucke
 			Description: "chats: state, holder, agents' chat slots"}},
 		{&b.limits, jetstream.KeyValueConfig{Bucket: e.bucketName("limits"), History: 1, TTL: limitsTTL,
 			Description: "start rates per client address and agent"}},
-		{&b.calls, jetstream.KeyValueConfig{Bucket: e.bucketName("calls"), History: 1, TTL: e.ttl,
+		{&b.calls, jetstream.KeyValueConfig{Bucket: e.bucketName("calls"), History: 1, TTL: callSlotTTL * e.ttl,
 			Description: "running calls: agents' call slots, kept alive by their nodes"}},
 	} {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -360,7 +361,7 @@ func (e *Engine) session(ctx context.Context, nc *nats.Conn, lost <-chan struct{
 	if ctx.Err() == nil {
 		e.connected.Store(true)
 		e.mu.Lock()
-		e.lostAt, e.lastErr = time.Time{}, ""
+		e.lostAt, e.lastErr, e.sessionAt = time.Time{}, "", time.Now()
 		e.mu.Unlock()
 		e.log.Info("cluster engine connected", "node", e.node, "servers", nc.ConnectedUrlRedacted())
 	}
