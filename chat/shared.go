@@ -73,9 +73,8 @@ type Record struct {
 	Hold     time.Duration `json:"hold,omitempty"`
 	Recent   []string      `json:"recent,omitempty"`
 	Refusals int           `json:"refusals,omitempty"`
-	// Replies are the agent MESSAGEs the chat answered last (see
-	// replyOnce), so that a copy of one reaching a later holder is not
-	// shown again.
+	// Replies are the agent MESSAGEs the chat answered last (replies.go),
+	// so that a copy of one reaching a later holder is not shown again.
 	Replies []AnsweredReply `json:"replies,omitempty"`
 	// Deadline ends the grace period of a chat whose visitor is away
 	// (zero while a widget holds it).

@@ -345,7 +345,7 @@ const (
 type chatRequest struct {
 	Op      string               `json:"op"`
 	ID      string               `json:"id,omitempty"`
-	From    string               `json:"from,omitempty"` // the asking node`
+	From    string               `json:"from,omitempty"` // the asking node
 	Message *sip.IncomingMessage `json:"message,omitempty"`
 }
 
