@@ -277,7 +277,10 @@
       this.team.agents.forEach((a) => this.cards.render(a));
       this.signals.emit('connection');
       this.signals.emit('team');
-      if (fresh) this.chats.resume();
+      if (fresh) {
+        this.chats.resume();
+        if (this.calls) this.calls.resume();
+      }
     }
 
     onInfo(m) {
@@ -341,7 +344,7 @@
     }
 
     // lost ends what cannot survive a lost connection: the gateway ends the
-    // call; a chat waits to be resumed.
+    // call (the next connection asks after it); a chat waits to be resumed.
     lost() {
       this.welcomed = false;
       if (this.dead) return;
@@ -460,7 +463,7 @@
       this.homeView.update();
       const c = this.call;
       const h = this.chat;
-      if (c && c.state === 'ended' && c.offerFor) this.waysOn.fill(this.calls.alternatives, c.offerFor, 'call', c.video);
+      if (c && c.state === 'ended' && c.offerFor) this.calls.offerWays();
       if (h && h.state === 'ended' && h.offerFor) this.waysOn.fill(this.chats.alternatives, h.offerFor, 'chat');
       if (this.type !== 'sidebar') return;
       const online = this.team.anyAvailable();
