@@ -340,6 +340,17 @@ type Widget struct {
 	ExpectedReply map[string]string `yaml:"expected_reply"`
 	// Fallback receives "leave a message" requests when nobody is available.
 	Fallback *Fallback `yaml:"fallback"`
+	// Form is what the widget asks before a call or chat: the visitor's
+	// name, email and topic, each required, optional or off.
+	Form Form `yaml:"form"`
+	// SendPageURL says what the agent learns of the page the visitor is
+	// on: path (default: its address without query and fragment), full
+	// (with the query) or off.
+	SendPageURL PageURL `yaml:"send_page_url"`
+	// AlertInfo, when set, is the Alert-Info header of the widget's calls,
+	// so that phones can ring differently for them, e.g.
+	// "<urn:alert:service:normal>" or "<http://pbx.example.com/ring2.wav>".
+	AlertInfo string `yaml:"alert_info"`
 	// Strings override UI strings per language: lang -> key -> text.
 	Strings map[string]map[string]string `yaml:"strings"`
 	// Agents in display order.
@@ -348,6 +359,44 @@ type Widget struct {
 	// Line is where the widget starts in Source (for messages).
 	Line int `yaml:"-"`
 }
+
+// Form is a widget's pre-contact form. Its answers reach the agent with
+// the call or chat and the webhook with a left message.
+type Form struct {
+	// Name is required (default), optional or off; caller_name skips it.
+	Name FormField `yaml:"name" json:"name"`
+	// Email is off (default), optional or required.
+	Email FormField `yaml:"email" json:"email"`
+	// Topic is off (default), optional or required: a line the visitor
+	// types, or one of Topics (which makes it optional when not set).
+	Topic FormField `yaml:"topic" json:"topic"`
+	// Topics are what the topic is chosen from (at most 20, each a line
+	// of at most 60 characters); empty: the visitor types it.
+	Topics []string `yaml:"topics" json:"topics,omitempty"`
+}
+
+// FormField says whether a form asks for something.
+type FormField string
+
+const (
+	FormFieldUnknown FormField = ""
+	FormOff          FormField = "off"
+	FormOptional     FormField = "optional"
+	FormRequired     FormField = "required"
+)
+
+// Asked reports whether the form shows the field.
+func (f FormField) Asked() bool { return f == FormOptional || f == FormRequired }
+
+// PageURL says how much of the visitor's page address reaches the agent.
+type PageURL string
+
+const (
+	PageURLUnknown PageURL = ""
+	PageURLPath    PageURL = "path" // scheme, host and path
+	PageURLFull    PageURL = "full" // with the query string
+	PageURLOff     PageURL = "off"
+)
 
 // Contact holds a company's contact details.
 type Contact struct {

@@ -239,6 +239,10 @@ func TestEnums(t *testing.T) {
 		{name: "medium unknown", parse: wrap(ParseMedium), in: "fax"},
 		{name: "mode", parse: wrap(ParseMode), in: "inactive", ok: true},
 		{name: "mode empty", parse: wrap(ParseMode), in: ""},
+		{name: "form field", parse: wrap(ParseFormField), in: "required", ok: true},
+		{name: "form field unknown", parse: wrap(ParseFormField), in: "yes"},
+		{name: "page url", parse: wrap(ParsePageURL), in: "full", ok: true},
+		{name: "page url unknown", parse: wrap(ParsePageURL), in: "query"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,6 +27,7 @@ type callState struct {
 	video   bool
 	release func() // frees the call-limit slots, once
 	conn    *bridge.Connection
+	context callContext // what the agent learns besides the name
 }
 
 // callObserver hands a connection's progress to its session.
@@ -115,6 +116,10 @@ func (s *session) createCall(m inbound) (ErrorCode, error) {
 	if code != CodeUnknown {
 		return code, err
 	}
+	x, code, err := s.contactContext(w, m, true)
+	if code != CodeUnknown {
+		return code, err
+	}
 	cfg := s.srv.state.Load().cfg
 	if code, err := s.allowContact("calls", cfg.Limits.Calls, a.URI); code != CodeUnknown {
 		return code, err
@@ -127,7 +132,8 @@ func (s *session) createCall(m inbound) (ErrorCode, error) {
 	if release, ok = s.clusterCallSlot(release, a.URI, limits.MaxCallsPerAgent); !ok {
 		return CodeTooManyCalls, fmt.Errorf("call limit reached for %s across the cluster", a.ID)
 	}
-	s.call = &callState{agent: *a, name: s.visitorName(w, m.DN), video: m.Video, release: release}
+	name := s.visitorName(w, m.DN)
+	s.call = &callState{agent: *a, name: name, video: m.Video, release: release, context: newCallContext(w, a, name, x)}
 	return CodeUnknown, nil
 }
 
@@ -158,6 +164,7 @@ func (s *session) placeCall(calls Calls, m inbound) (ErrorCode, error) {
 		return CodeNoCall, errors.New("Channels without a new call")
 	}
 	cs := s.call
+	s.announceCall(cs.context)
 	ctx, cancel := context.WithTimeout(s.srv.ctx, connectTimeout)
 	defer cancel()
 	conn, err := calls.Connect(ctx, bridge.DialRequest{
@@ -167,6 +174,7 @@ func (s *session) placeCall(calls Calls, m inbound) (ErrorCode, error) {
 		BrowserOffer: m.SDP,
 		AllowVideo:   cs.video,
 		RingTimeout:  s.srv.state.Load().cfg.Calls.RingTimeout,
+		Headers:      cs.context.headers,
 	}, callObserver{s: s, cs: cs})
 	if err != nil {
 		cs.release()

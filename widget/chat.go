@@ -80,6 +80,10 @@ func (s *session) chatOpen(mgr *chat.Manager, m inbound) (ErrorCode, error) {
 	if code != CodeUnknown {
 		return code, err
 	}
+	x, code, err := s.contactContext(w, m, true)
+	if code != CodeUnknown {
+		return code, err
+	}
 	if code, err := s.allowContact("chats", s.srv.state.Load().cfg.Limits.Chats, a.URI); code != CodeUnknown {
 		return code, err
 	}
@@ -91,6 +95,7 @@ func (s *session) chatOpen(mgr *chat.Manager, m inbound) (ErrorCode, error) {
 		AgentID:    a.ID,
 		AgentURI:   a.URI,
 		Session:    s.label,
+		Context:    x,
 	}, sink)
 	if errors.Is(err, chat.ErrAgentBusy) {
 		return CodeAgentBusy, err
@@ -173,7 +178,8 @@ func (s *session) leaveMessage(mgr *chat.Manager, m inbound) (ErrorCode, error) 
 	}
 	s.leaving = true
 	fallback, widgetID, id := w.Fallback, w.ID, m.ID
-	msg := chat.LeftMessage{Name: s.visitorName(w, m.Name), Contact: m.Contact, Text: m.Text}
+	x, _, _ := s.contactContext(w, m, false)
+	msg := chat.LeftMessage{Name: s.visitorName(w, m.Name), Contact: m.Contact, Text: m.Text, WidgetName: w.Name, Context: x}
 	s.srv.wg.Add(1)
 	go func() {
 		defer s.srv.wg.Done()

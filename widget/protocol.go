@@ -77,6 +77,9 @@ const (
 	// when to try again.
 	CodeRetryLater    ErrorCode = "retry-later"
 	CodeDTMFQueueFull ErrorCode = "dtmf-queue-full"
+	// CodeBadForm refuses a call or chat whose form answers the widget's
+	// form does not take: a required one missing, an email that is none.
+	CodeBadForm ErrorCode = "bad-form"
 )
 
 // errorCodes lists every code, for docs and tests.
@@ -86,7 +89,7 @@ var errorCodes = []ErrorCode{
 	CodeWidgetRemoved, CodeOverloaded, CodeTimeout, CodeShuttingDown,
 	CodeMediumNotAllowed, CodeAgentUnavailable, CodeCallInProgress, CodeNoCall, CodeTooManyCalls,
 	CodeChatInProgress, CodeAgentBusy, CodeNoChat, CodeChatExpired, CodeNoFallback,
-	CodeRetryLater, CodeDTMFQueueFull,
+	CodeRetryLater, CodeDTMFQueueFull, CodeBadForm,
 }
 
 // fatal reports whether the gateway closes the websocket after this error.
@@ -94,7 +97,7 @@ func (c ErrorCode) fatal() bool {
 	switch c {
 	case CodeUnknownMessage, CodeUnknownAgent, CodeMediumNotAllowed, CodeAgentUnavailable,
 		CodeCallInProgress, CodeNoCall, CodeTooManyCalls, CodeChatInProgress, CodeAgentBusy,
-		CodeNoChat, CodeChatExpired, CodeNoFallback, CodeRetryLater, CodeDTMFQueueFull:
+		CodeNoChat, CodeChatExpired, CodeNoFallback, CodeRetryLater, CodeDTMFQueueFull, CodeBadForm:
 		return false
 	}
 	return true
@@ -124,6 +127,11 @@ type inbound struct {
 	Seq     uint64 `json:"seq,omitempty"`
 	Name    string `json:"name,omitempty"`    // LeaveMessage
 	Contact string `json:"contact,omitempty"` // LeaveMessage
+	// The form's answers and the page the visitor is on (CreateCall,
+	// ChatOpen; LeaveMessage: topic and page), checked in context.go.
+	Email string `json:"email,omitempty"`
+	Topic string `json:"topic,omitempty"`
+	Page  string `json:"page,omitempty"`
 }
 
 // Bounds of what a visitor sends; docs/protocol.md lists them.
@@ -226,6 +234,11 @@ type sessionMsg struct {
 	ExpectedReply string `json:"expectedReply,omitempty"`
 	// LeaveMessage says the widget has a fallback for LeaveMessage.
 	LeaveMessage bool `json:"leaveMessage"`
+	// Form is what the widget asks before a call or chat.
+	Form config.Form `json:"form"`
+	// Page says how much of the page's address the widget sends with a
+	// contact: "path" or "full"; absent: none.
+	Page string `json:"page,omitempty"`
 }
 
 // infoMsg describes one agent; sent for each agent after Session and again
