@@ -39,7 +39,9 @@
   // whichever request is pending.
   const CALL_ERR = ['call-in-progress', 'too-many-calls', 'no-call'];
   const CHAT_ERR = ['chat-in-progress', 'agent-busy', 'no-chat', 'chat-expired'];
-  const GENERIC = ['medium-not-allowed', 'agent-unavailable', 'unknown-agent', 'unknown-message', 'retry-later'];
+  const GENERIC = ['medium-not-allowed', 'agent-unavailable', 'unknown-agent', 'unknown-message', 'retry-later', 'bad-form'];
+  // Requests that reach someone: they carry the form's answers and the page.
+  const CONTACTS = ['CreateCall', 'ChatOpen', 'LeaveMessage'];
   // Session.style keys and the custom properties frontdesk.css reads.
   const VARS = {
     fontFamily: '--fd-font', fontSize: '--fd-size', foreground: '--fd-fg', background: '--fd-bg',
@@ -233,6 +235,7 @@
     // --- the gateway's messages ---
 
     send(m) {
+      if (CONTACTS.indexOf(m.mt) >= 0) m = Object.assign(this.nameForm.context(m.mt === 'LeaveMessage'), m);
       this.connection.send(m);
     }
 
@@ -332,6 +335,8 @@
       const kind = CALL_ERR.indexOf(code) >= 0 ? 'call' : CHAT_ERR.indexOf(code) >= 0 ? 'chat'
         : code === 'no-fallback' ? 'leave' : GENERIC.indexOf(code) >= 0 ? this.pending : '';
       if (kind && kind === this.pending) this.pending = '';
+      // The gateway did not take the form's answers: ask them again.
+      if (code === 'bad-form') this.nameForm.forget();
       // retry-later: started too often; the words say how long to wait.
       const wait = code === 'retry-later' ? this.t('retryLater').replace('{time}', inTime(+m.retryAfter || 60, this.session && this.session.lang)) : '';
       if (kind === 'call') {
