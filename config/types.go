@@ -24,6 +24,9 @@ type Config struct {
 	// Cluster, when present, joins this node to a cluster of gateways that
 	// share state in NATS JetStream; without it the gateway runs alone.
 	Cluster *Cluster `yaml:"cluster"`
+	// SMTP is the mail server that sends visitors the transcript of their
+	// chat (widgets[].transcript); without it none is offered.
+	SMTP *SMTP `yaml:"smtp"`
 
 	// Source is the file the config was read from ("" for the embedded default).
 	Source string `yaml:"-"`
@@ -170,6 +173,9 @@ type Limits struct {
 	// MessagesLeft bounds "leave a message" requests (each a MESSAGE and a
 	// webhook call); per_agent counts per fallback address.
 	MessagesLeft ContactRates `yaml:"messages_left"`
+	// Transcripts bounds chat transcripts sent by email; per_agent counts
+	// per recipient address.
+	Transcripts ContactRates `yaml:"transcripts"`
 }
 
 // Calls configures the media bridge between browsers and the PBX.
@@ -271,6 +277,30 @@ type Cluster struct {
 	ResolvedPassword string `yaml:"-"`
 }
 
+// SMTP is a mail submission server.
+type SMTP struct {
+	// Host and Port of the server (default port 587).
+	Host string `yaml:"host"`
+	Port int    `yaml:"port"`
+	// User and PasswordEnv authenticate (AUTH PLAIN, only over TLS);
+	// without a user no AUTH is sent.
+	User        string `yaml:"user"`
+	PasswordEnv string `yaml:"password_env"`
+	// From is the sender, e.g. "Example shop <support@example.com>".
+	From string `yaml:"from"`
+	// RequireTLS refuses to send unless the server takes STARTTLS and its
+	// certificate verifies (default true).
+	RequireTLS *bool `yaml:"require_tls"`
+	// TLSCA verifies the server's certificate (default: the system roots).
+	TLSCA string `yaml:"tls_ca"`
+
+	// ResolvedPassword is the password after reading PasswordEnv.
+	ResolvedPassword string `yaml:"-"`
+}
+
+// TLSRequired reports whether mail goes out only over STARTTLS.
+func (s *SMTP) TLSRequired() bool { return s.RequireTLS == nil || *s.RequireTLS }
+
 // Fallback is where "leave a message" goes when nobody is available.
 type Fallback struct {
 	// SIP is an address that receives left messages as SIP MESSAGE.
@@ -351,6 +381,12 @@ type Widget struct {
 	// so that phones can ring differently for them, e.g.
 	// "<urn:alert:service:normal>" or "<http://pbx.example.com/ring2.wav>".
 	AlertInfo string `yaml:"alert_info"`
+	// Rating asks the visitor after a call or chat to rate it (1 to 5 and
+	// a comment); ratings go to fallback.webhook and the metrics.
+	Rating bool `yaml:"rating"`
+	// Transcript offers the visitor, after a chat, its transcript by email
+	// (with their consent; smtp must be set).
+	Transcript bool `yaml:"transcript"`
 	// Strings override UI strings per language: lang -> key -> text.
 	Strings map[string]map[string]string `yaml:"strings"`
 	// Agents in display order.

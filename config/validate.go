@@ -53,6 +53,7 @@ func (v *validator) config(c *Config) {
 	v.chat(&c.Chat)
 	v.widgets(c)
 	v.cluster(c.Cluster)
+	v.smtp(c)
 }
 
 // pbxMediaIP is the address the PBX sends media to when it reaches the
@@ -447,4 +448,5 @@ func (v *validator) limits(l *Limits) {
 	fillRates(&l.Calls, DefaultCallRates)
 	fillRates(&l.Chats, DefaultChatRates)
 	fillRates(&l.MessagesLeft, DefaultMessageLeftRates)
+	fillRates(&l.Transcripts, DefaultTranscriptRates)
 }

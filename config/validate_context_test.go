@@ -50,3 +50,36 @@ func TestContactContextProblems(t *testing.T) {
 		})
 	}
 }
+
+func TestAfterContactProblems(t *testing.T) {
+	widget := func(extra string) string {
+		return strings.Replace(featuresBase, "    type: cards\n", "    type: cards\n"+extra, 1)
+	}
+	tests := []struct{ name, doc, want string }{
+		{"rating without a webhook", widget("    rating: true\n"), "widgets[0].rating: needs fallback.webhook"},
+		{"transcript without smtp", widget("    transcript: true\n"), "widgets[0].transcript: needs the smtp section"},
+		{"smtp without host", featuresBase + "smtp: {from: a@example.com}\n", "smtp.host: is required"},
+		{"smtp sender", featuresBase + "smtp: {host: mail.example.com, from: \"nobody\"}\n", "smtp.from: \"nobody\" is not a sender"},
+		{"smtp port", featuresBase + "smtp: {host: mail.example.com, from: a@example.com, port: 70000}\n", "smtp.port: 70000 is not a port"},
+		{"password in the clear", featuresBase + "smtp: {host: mail.example.com, from: a@example.com, user: u, password_env: HOME, require_tls: false}\n", "smtp.require_tls: must stay true with a user"},
+		{"user without password", featuresBase + "smtp: {host: mail.example.com, from: a@example.com, user: u}\n", "smtp.user: user and password_env must be set together"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := Parse("f.yaml", []byte(tt.doc), t.TempDir())
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+	c, _, err := Parse("f.yaml", []byte(featuresBase+"smtp: {host: mail.example.com, from: \"Shop <shop@example.com>\"}\n"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.SMTP; s.Port != 587 || !s.TLSRequired() || s.From != `"Shop" <shop@example.com>` {
+		t.Errorf("smtp defaults %+v", s)
+	}
+	if c.Limits.Transcripts != DefaultTranscriptRates {
+		t.Errorf("limits.transcripts %+v", c.Limits.Transcripts)
+	}
+}
