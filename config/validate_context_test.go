@@ -58,7 +58,7 @@ func TestAfterContactProblems(t *testing.T) {
 	tests := []struct{ name, doc, want string }{
 		{"rating without a webhook", widget("    rating: true\n"), "widgets[0].rating: needs fallback.webhook"},
 		{"transcript without smtp", widget("    transcript: true\n"), "widgets[0].transcript: needs the smtp section"},
-		{"smtp without host", featuresBase + "smtp: {from: a@example.com}\n", "smtp.host: is required"},
+		{"smtp without host", featuresBase + "smtp: {from: a@example.com}\n", "smtp.host is required"},
 		{"smtp sender", featuresBase + "smtp: {host: mail.example.com, from: \"nobody\"}\n", "smtp.from: \"nobody\" is not a sender"},
 		{"smtp port", featuresBase + "smtp: {host: mail.example.com, from: a@example.com, port: 70000}\n", "smtp.port: 70000 is not a port"},
 		{"password in the clear", featuresBase + "smtp: {host: mail.example.com, from: a@example.com, user: u, password_env: HOME, require_tls: false}\n", "smtp.require_tls: must stay true with a user"},
