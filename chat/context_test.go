@@ -79,3 +79,22 @@ func TestLeftMessageContext(t *testing.T) {
 		t.Errorf("webhook has an email the visitor did not give: %v", got)
 	}
 }
+
+func TestPostRating(t *testing.T) {
+	h := start(t, config.Chat{})
+	wh := newHook(t, h.clk.Now, 503, 204)
+	if err := h.m.PostRating(wh.webhook(3), RatingJSON{Widget: "w1", Contact: "chat", Agent: "alice", Score: 4, Comment: "Quick\x00 and friendly."}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the rating posted, after a retry", func() bool { return wh.calls.Load() == 2 })
+	if wh.bad.Load() != 0 {
+		t.Error("a request had a wrong signature")
+	}
+	var got RatingJSON
+	if err := json.Unmarshal(wh.body.Load().([]byte), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Type != "rating" || got.ID == "" || got.Score != 4 || got.Comment != "Quick and friendly." || got.Agent != "alice" || got.Time != "2026-03-01T12:00:00Z" {
+		t.Errorf("rating body %+v", got)
+	}
+}

@@ -28,6 +28,8 @@ type callState struct {
 	release func() // frees the call-limit slots, once
 	conn    *bridge.Connection
 	context callContext // what the agent learns besides the name
+	// connected: the agent answered, so the visitor may rate the call.
+	connected bool
 }
 
 // callObserver hands a connection's progress to its session.
@@ -41,6 +43,7 @@ func (o callObserver) State(st bridge.State, answer string) {
 		if o.s.call != o.cs {
 			return nil
 		}
+		o.cs.connected = o.cs.connected || st == bridge.StateConnected
 		m := callInfoMsg{MT: mtCallInfo, State: string(st)}
 		if answer != "" {
 			m.Cmd, m.SDP = "SELECT", answer
@@ -56,6 +59,7 @@ func (o callObserver) Ended(r bridge.Reason) {
 			return nil
 		}
 		o.s.call = nil
+		o.s.callEnded(o.cs)
 		return o.s.writeJSON(callInfoMsg{MT: mtCallInfo, State: string(bridge.StateTerminated), Reason: string(r)})
 	})
 }

@@ -63,10 +63,12 @@ func (s *session) handleChat(m inbound) (ErrorCode, error) {
 			return CodeUnknown, s.chatMoved()
 		}
 	case mtChatClose:
+		st := s.chat
 		s.chat = nil
 		if errors.Is(att.Close(), chat.ErrMoved) {
 			return CodeUnknown, s.writeJSON(chatEndedMsg{MT: mtChatEnded, Reason: "moved"})
 		}
+		s.chatEnded(st)
 		return CodeUnknown, s.writeJSON(chatEndedMsg{MT: mtChatEnded, Reason: "ended-by-visitor"})
 	}
 	return CodeUnknown, nil
@@ -150,6 +152,7 @@ func (s *session) chatEvent(k *chatSink, ev chat.Event) error {
 	case chat.EventMoved:
 		return s.chatMoved()
 	case chat.EventEnded:
+		s.chatEnded(s.chat)
 		s.chat = nil
 		reason := "agent-unavailable"
 		if ev.Reason == chat.ReasonShutdown {

@@ -26,6 +26,9 @@ const (
 	mtChatResume = "ChatResume"
 	mtChatAck    = "ChatAck"
 	mtLeaveMsg   = "LeaveMessage"
+	// After a contact (aftercontact.go).
+	mtRate           = "Rate"
+	mtSendTranscript = "SendTranscript"
 
 	// Gateway to visitor.
 	mtSession   = "Session"
@@ -42,6 +45,9 @@ const (
 	mtChatMessage  = "ChatMessage"
 	mtChatEnded    = "ChatEnded"
 	mtMessageLeft  = "MessageLeft"
+	// After a contact.
+	mtRated          = "Rated"
+	mtTranscriptSent = "TranscriptSent"
 )
 
 // ErrorCode is the machine-readable reason in an Error message.
@@ -132,6 +138,11 @@ type inbound struct {
 	Email string `json:"email,omitempty"`
 	Topic string `json:"topic,omitempty"`
 	Page  string `json:"page,omitempty"`
+	// Rate: 1 to 5 and an optional comment; SendTranscript: the visitor's
+	// consent (and Email).
+	Score   int    `json:"score,omitempty"`
+	Comment string `json:"comment,omitempty"`
+	Consent bool   `json:"consent,omitempty"`
 }
 
 // Bounds of what a visitor sends; docs/protocol.md lists them.
@@ -140,6 +151,9 @@ const (
 	maxLangs    = 16       // Start's lang entries kept
 	maxClientID = 64       // the widget's id of a ChatSend or LeaveMessage, bytes
 	maxToken    = 128      // a chat resume token, bytes
+	// maxCommentBytes bounds a rating's comment as sent; the comment
+	// itself is at most maxCommentRunes.
+	maxCommentBytes = 8 << 10
 	dtmfDigits  = "0123456789*#ABCD"
 	// maxSeq is the largest chat event number a widget may name: what a
 	// JavaScript number holds exactly.
@@ -206,6 +220,14 @@ func decodeInbound(data []byte) (inbound, ErrorCode, error) {
 		if m.ID == "" || len(m.ID) > maxClientID {
 			return m, CodeBadJSON, refusal("LeaveMessage needs an id of at most %d bytes", maxClientID)
 		}
+	case mtRate:
+		if m.ID == "" || len(m.ID) > maxClientID || m.Score < 1 || m.Score > 5 || len(m.Comment) > maxCommentBytes {
+			return m, CodeBadJSON, refusal("Rate needs an id of at most %d bytes, a score from 1 to 5 and a comment of at most %d bytes", maxClientID, maxCommentBytes)
+		}
+	case mtSendTranscript:
+		if m.ID == "" || len(m.ID) > maxClientID {
+			return m, CodeBadJSON, refusal("SendTranscript needs an id of at most %d bytes", maxClientID)
+		}
 	case "":
 		return m, CodeBadJSON, refusal("the message has no mt")
 	default:
@@ -239,6 +261,11 @@ type sessionMsg struct {
 	// Page says how much of the page's address the widget sends with a
 	// contact: "path" or "full"; absent: none.
 	Page string `json:"page,omitempty"`
+	// Rating: after a call or chat the widget asks for a rating (Rate).
+	Rating bool `json:"rating,omitempty"`
+	// Transcript: after a chat the widget offers its transcript by email
+	// (SendTranscript).
+	Transcript bool `json:"transcript,omitempty"`
 }
 
 // infoMsg describes one agent; sent for each agent after Session and again
@@ -354,6 +381,23 @@ type chatEndedMsg struct {
 }
 
 type messageLeftMsg struct {
+	MT     string `json:"mt"`
+	ID     string `json:"id"`
+	OK     bool   `json:"ok"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// ratedMsg answers Rate.
+type ratedMsg struct {
+	MT     string `json:"mt"`
+	ID     string `json:"id"`
+	OK     bool   `json:"ok"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// transcriptSentMsg answers SendTranscript once the mail server took the
+// mail, or did not.
+type transcriptSentMsg struct {
 	MT     string `json:"mt"`
 	ID     string `json:"id"`
 	OK     bool   `json:"ok"`

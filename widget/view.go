@@ -144,6 +144,8 @@ func (v *view) session(cat catalog, lang string) (encoded, error) {
 		LeaveMessage:  w.Fallback != nil,
 		Form:          w.Form,
 		Page:          sessionPage(w.SendPageURL),
+		Rating:        w.Rating,
+		Transcript:    w.Transcript,
 	})
 	if err != nil {
 		return encoded{}, err
