@@ -109,7 +109,9 @@
           w.label(cw.lbl, 'closeWindow');
           after.append(cw);
         }
-        v.append(who, vids, this.status, this.timer, this.note, this.heldNote, this.digits, ctl, pad, devs, this.alternatives, after);
+        // The rating of an answered call, when the widget asks (AfterView).
+        this.afterBox = el('div');
+        v.append(who, vids, this.status, this.timer, this.note, this.heldNote, this.digits, ctl, pad, devs, this.alternatives, this.afterBox, after);
         return v;
       }
 
@@ -221,6 +223,7 @@
         setText(this.digits, '');
         // The ways on after the call before are gone with it.
         this.widget.waysOn.fill(this.alternatives, '');
+        this.widget.afterView.hide();
         this.widget.mark('call-audio-only', '0');
         return c;
       }
@@ -383,6 +386,7 @@
         // After a call that did not work, offer other ways to reach someone.
         c.offerFor = NORMAL_END.indexOf(reason) >= 0 ? '' : c.agent;
         this.offerWays();
+        if (c.t0) w.afterView.show(this.afterBox, 'call');
         this.setCall('ended');
         if (w.panel.view === 'call' && w.shadow.activeElement) focus(this.focusTarget());
       }

@@ -142,6 +142,7 @@
       this.waysOn = new WaysOn(this);
       this.chats = new ChatPart(this);
       this.leave = new LeavePart(this);
+      this.afterView = new AfterView(this);
       this.calls = null; // the CallPart, once loaded (callPart)
       this.chats.restore(storage.load('chat:' + id));
       this.signals.on('team', () => this.refresh());
@@ -257,6 +258,8 @@
         case 'ChatTyping': this.chats.typing(!!m.active); break;
         case 'ChatEnded': this.chats.chatEnded(m.reason || 'ended'); break;
         case 'MessageLeft': this.leave.left(m); break;
+        case 'Rated': this.afterView.rated(m); break;
+        case 'TranscriptSent': this.afterView.transcriptSent(m); break;
         case 'Error': this.onError(m); break;
       }
     }
@@ -345,6 +348,8 @@
         this.chats.refused(code, wait);
       } else if (kind === 'leave') {
         this.leave.left({ ok: false }, wait);
+      } else if (kind === 'after') {
+        this.afterView.transcriptSent({ ok: false }, wait);
       }
     }
 
@@ -395,6 +400,8 @@
       this.type = type;
       this.panel.opened = false;
       this.labels = [];
+      // Views built into the old shadow root are built again.
+      this.afterView.root = null;
       const host = (this.host = el('div'));
       // The first click or key press in the widget allows it to store state.
       const touch = () => { storage.allow(); };

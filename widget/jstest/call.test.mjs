@@ -29,7 +29,7 @@ const setup = () => {
     signals: { emit() {} }, label: (n) => n, t: (k) => k, field: (k, input) => input, mark: (k, v) => { marks[k] = v; },
     send: (m) => sent.push(m), online: () => true, panel: { opened: true, view: 'call', open() {} },
     team: { get: (id) => ({ id, info: { id, dn: 'Alice Adams' } }) }, shadow: { activeElement: null },
-    waysOn: { fill: (box, id, failed, video, lost) => offers.push({ id, failed, lost: !!lost }) }, home() {}
+    waysOn: { fill: (box, id, failed, video, lost) => offers.push({ id, failed, lost: !!lost }) }, afterView: { show() {}, hide() {} }, home() {}
   };
   const calls = new CallPart(w);
   calls.build();
