@@ -217,4 +217,3 @@ func (s *Server) Ratings() map[string][5]uint64 {
 }
 
 var _ Mailer = mailer.SMTP{}
-

@@ -154,7 +154,7 @@ const (
 	// maxCommentBytes bounds a rating's comment as sent; the comment
 	// itself is at most maxCommentRunes.
 	maxCommentBytes = 8 << 10
-	dtmfDigits  = "0123456789*#ABCD"
+	dtmfDigits      = "0123456789*#ABCD"
 	// maxSeq is the largest chat event number a widget may name: what a
 	// JavaScript number holds exactly.
 	maxSeq = 1<<53 - 1
