@@ -19,8 +19,10 @@ import (
 // last contact that ended; nothing else can be rated or mailed.
 
 const (
-	// maxCommentRunes bounds a rating's comment.
+	// maxCommentRunes bounds a rating's comment; maxCommentBytes bounds it
+	// as sent (bad-json beyond).
 	maxCommentRunes = 1000
+	maxCommentBytes = 8 << 10
 	// transcriptTimeout bounds mailing one transcript.
 	transcriptTimeout = 2 * time.Minute
 )

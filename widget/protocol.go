@@ -151,10 +151,7 @@ const (
 	maxLangs    = 16       // Start's lang entries kept
 	maxClientID = 64       // the widget's id of a ChatSend or LeaveMessage, bytes
 	maxToken    = 128      // a chat resume token, bytes
-	// maxCommentBytes bounds a rating's comment as sent; the comment
-	// itself is at most maxCommentRunes.
-	maxCommentBytes = 8 << 10
-	dtmfDigits      = "0123456789*#ABCD"
+	dtmfDigits  = "0123456789*#ABCD"
 	// maxSeq is the largest chat event number a widget may name: what a
 	// JavaScript number holds exactly.
 	maxSeq = 1<<53 - 1
