@@ -45,7 +45,7 @@
       row.append(this.sendButton, cancel);
       this.fields = el('div', 'flds');
       // The topic, when the widget's form asks one (see topicField).
-      this.topicSlot = el('div', 'flds');
+      this.topicSlot = el('div', 'fgrp');
       this.fields.append(this.widget.field('yourName', name), this.widget.field('contact', contact), this.topicSlot, this.widget.field('message', text));
       this.closeButton = button('btn pri', null, () => this.widget.home());
       this.widget.label(this.closeButton.lbl, 'dismiss');

@@ -53,7 +53,7 @@
       const w = this.widget;
       const f = (this.form = el('form', 'view form'));
       f.noValidate = true;
-      this.fields = el('div', 'flds');
+      this.fields = el('div', 'fgrp');
       const ok = button('btn pri');
       ok.type = 'submit';
       w.label(ok.lbl, 'start');
