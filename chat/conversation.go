@@ -57,6 +57,10 @@ type Conversation struct {
 	typingLast   time.Time // last Typing(true) from the visitor
 	// The agent's typing state shown to the visitor.
 	agentTypingUntil time.Time
+	// The transcript (transcript.go).
+	transcript        []TranscriptLine
+	transcriptBytes   int
+	transcriptDropped int
 }
 
 type endReason int
@@ -154,6 +158,8 @@ func (c *Conversation) emitLocked(ev Event) {
 	if ev.Kind == EventMessage || ev.Kind == EventDelivery {
 		if ev.Kind == EventDelivery {
 			c.inflight = max(0, c.inflight-1)
+		} else {
+			c.noteLocked(true, ev.Text, ev.Time)
 		}
 		ev = c.kept.add(ev)
 		// Saved before the widget can see it: a widget that acknowledged

@@ -49,6 +49,9 @@ type Visitor struct {
 	AgentID    string
 	AgentURI   string // where messages go; its user@host is the agent's identity
 	Session    string // the widget session, for logs
+	// Context is what the visitor said in the widget's form and the page
+	// they are on; the new-chat notice shows it.
+	Context Context `json:",omitzero"`
 }
 
 // Options configure a Manager.

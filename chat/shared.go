@@ -83,6 +83,9 @@ type Record struct {
 	Owner string `json:"owner"`
 	// Slot is the agent chat slot the chat holds (Shared's own key).
 	Slot string `json:"slot,omitempty"`
+	// Transcript is the chat so far, for the visitor who asks for it.
+	Transcript        []TranscriptLine `json:"transcript,omitempty"`
+	TranscriptDropped int              `json:"transcript_dropped,omitempty"`
 }
 
 // ChatIDOfToken is the chat id a resume token names (tokens are
@@ -103,7 +106,8 @@ func (c *Conversation) recordLocked() Record {
 		Events:   append([]Event(nil), c.kept.events...),
 		NoticeAt: c.noticeAt, Hold: c.hold, Recent: append([]string(nil), c.recent...),
 		Refusals: c.refusals, Deadline: c.deadline, Owner: c.m.node, Slot: c.slot,
-		Replies: append([]AnsweredReply(nil), c.replies...),
+		Replies:    append([]AnsweredReply(nil), c.replies...),
+		Transcript: append([]TranscriptLine(nil), c.transcript...), TranscriptDropped: c.transcriptDropped,
 	}
 }
 
@@ -170,7 +174,11 @@ func (m *Manager) adopt(r Record) (*Conversation, error) {
 		fromUser: r.FromUser, out: make(chan outItem, queueLimit), endc: make(chan endReason, 1),
 		finished: make(chan struct{}), gen: 1, n: r.N, kept: keptFrom(r), noticeAt: r.NoticeAt,
 		hold: r.Hold, recent: r.Recent, refusals: r.Refusals, deadline: r.Deadline, slot: r.Slot,
-		replies: r.Replies,
+		replies:    r.Replies,
+		transcript: r.Transcript, transcriptDropped: r.TranscriptDropped,
+	}
+	for _, l := range c.transcript {
+		c.transcriptBytes += len(l.Text)
 	}
 	if c.deadline.IsZero() {
 		c.deadline = m.now().Add(m.cfg.ResumeGrace)

@@ -17,6 +17,8 @@ type Changes struct {
 	Chat   bool
 	// Cluster: the engine's settings need a restart.
 	Cluster bool
+	// SMTP: the mail server of transcripts (read at each send).
+	SMTP    bool
 	Widgets []WidgetChange // only widgets that changed: new config's order, then removed ones
 }
 
@@ -33,7 +35,7 @@ type WidgetChange struct {
 
 // Empty reports whether nothing changed.
 func (c Changes) Empty() bool {
-	return !c.SIP && !c.HTTP && !c.ICE && !c.Limits && !c.Calls && !c.Chat && !c.Cluster && len(c.Widgets) == 0
+	return !c.SIP && !c.HTTP && !c.ICE && !c.Limits && !c.Calls && !c.Chat && !c.Cluster && !c.SMTP && len(c.Widgets) == 0
 }
 
 // Diff compares two configs. A nil config counts as empty. Line numbers
@@ -53,6 +55,7 @@ func Diff(old, new *Config) Changes {
 		Calls:   !reflect.DeepEqual(old.Calls, new.Calls),
 		Chat:    old.Chat != new.Chat,
 		Cluster: !reflect.DeepEqual(old.Cluster, new.Cluster),
+		SMTP:    !reflect.DeepEqual(old.SMTP, new.SMTP),
 	}
 	for i := range new.Widgets {
 		nw := &new.Widgets[i]

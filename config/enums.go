@@ -14,6 +14,23 @@ func (m Mode) String() string { return string(m) }
 // String returns the YAML spelling of s.
 func (s Source) String() string { return string(s) }
 
+// String returns the YAML spelling of f.
+func (f FormField) String() string { return string(f) }
+
+// String returns the YAML spelling of p.
+func (p PageURL) String() string { return string(p) }
+
+// ParseFormField parses off, optional or required.
+func ParseFormField(s string) (FormField, error) { return parseEnum(s, formFields) }
+
+// ParsePageURL parses path, full or off.
+func ParsePageURL(s string) (PageURL, error) { return parseEnum(s, pageURLs) }
+
+var (
+	formFields = []FormField{FormOff, FormOptional, FormRequired}
+	pageURLs   = []PageURL{PageURLPath, PageURLFull, PageURLOff}
+)
+
 var (
 	sources     = []Source{SourceBoth, SourcePresence, SourceDialog}
 	widgetTypes = []WidgetType{WidgetSidebar, WidgetCards}

@@ -28,6 +28,9 @@ type Config struct {
 	// Cluster, when present, joins this node to a cluster of gateways that
 	// share state in NATS JetStream; without it the gateway runs alone.
 	Cluster *Cluster `yaml:"cluster"`
+	// SMTP is the mail server that sends visitors the transcript of their
+	// chat (widgets[].transcript); without it none is offered.
+	SMTP *SMTP `yaml:"smtp"`
 
 	// Source is the file the config was read from ("" for the embedded default).
 	Source string `yaml:"-"`
@@ -243,6 +246,9 @@ type Limits struct {
 	// MessagesLeft bounds "leave a message" requests (each a MESSAGE and a
 	// webhook call); per_agent counts per fallback address.
 	MessagesLeft ContactRates `yaml:"messages_left"`
+	// Transcripts bounds chat transcripts sent by email; per_agent counts
+	// per recipient address.
+	Transcripts ContactRates `yaml:"transcripts"`
 }
 
 // Calls configures the media bridge between browsers and the PBX.
@@ -344,6 +350,30 @@ type Cluster struct {
 	ResolvedPassword string `yaml:"-"`
 }
 
+// SMTP is a mail submission server.
+type SMTP struct {
+	// Host and Port of the server (default port 587).
+	Host string `yaml:"host"`
+	Port int    `yaml:"port"`
+	// User and PasswordEnv authenticate (AUTH PLAIN, only over TLS);
+	// without a user no AUTH is sent.
+	User        string `yaml:"user"`
+	PasswordEnv string `yaml:"password_env"`
+	// From is the sender, e.g. "Example shop <support@example.com>".
+	From string `yaml:"from"`
+	// RequireTLS refuses to send unless the server takes STARTTLS and its
+	// certificate verifies (default true).
+	RequireTLS *bool `yaml:"require_tls"`
+	// TLSCA verifies the server's certificate (default: the system roots).
+	TLSCA string `yaml:"tls_ca"`
+
+	// ResolvedPassword is the password after reading PasswordEnv.
+	ResolvedPassword string `yaml:"-"`
+}
+
+// TLSRequired reports whether mail goes out only over STARTTLS.
+func (s *SMTP) TLSRequired() bool { return s.RequireTLS == nil || *s.RequireTLS }
+
 // Fallback is where "leave a message" goes when nobody is available.
 type Fallback struct {
 	// SIP is an address that receives left messages as SIP MESSAGE.
@@ -413,6 +443,23 @@ type Widget struct {
 	ExpectedReply map[string]string `yaml:"expected_reply"`
 	// Fallback receives "leave a message" requests when nobody is available.
 	Fallback *Fallback `yaml:"fallback"`
+	// Form is what the widget asks before a call or chat: the visitor's
+	// name, email and topic, each required, optional or off.
+	Form Form `yaml:"form"`
+	// SendPageURL says what the agent learns of the page the visitor is
+	// on: path (default: its address without query and fragment), full
+	// (with the query) or off.
+	SendPageURL PageURL `yaml:"send_page_url"`
+	// AlertInfo, when set, is the Alert-Info header of the widget's calls,
+	// so that phones can ring differently for them, e.g.
+	// "<urn:alert:service:normal>" or "<http://pbx.example.com/ring2.wav>".
+	AlertInfo string `yaml:"alert_info"`
+	// Rating asks the visitor after a call or chat to rate it (1 to 5 and
+	// a comment); ratings go to fallback.webhook and the metrics.
+	Rating bool `yaml:"rating"`
+	// Transcript offers the visitor, after a chat, its transcript by email
+	// (with their consent; smtp must be set).
+	Transcript bool `yaml:"transcript"`
 	// Strings override UI strings per language: lang -> key -> text.
 	Strings map[string]map[string]string `yaml:"strings"`
 	// Agents in display order.
@@ -421,6 +468,44 @@ type Widget struct {
 	// Line is where the widget starts in Source (for messages).
 	Line int `yaml:"-"`
 }
+
+// Form is a widget's pre-contact form. Its answers reach the agent with
+// the call or chat and the webhook with a left message.
+type Form struct {
+	// Name is required (default), optional or off; caller_name skips it.
+	Name FormField `yaml:"name" json:"name"`
+	// Email is off (default), optional or required.
+	Email FormField `yaml:"email" json:"email"`
+	// Topic is off (default), optional or required: a line the visitor
+	// types, or one of Topics (which makes it optional when not set).
+	Topic FormField `yaml:"topic" json:"topic"`
+	// Topics are what the topic is chosen from (at most 20, each a line
+	// of at most 60 characters); empty: the visitor types it.
+	Topics []string `yaml:"topics" json:"topics,omitempty"`
+}
+
+// FormField says whether a form asks for something.
+type FormField string
+
+const (
+	FormFieldUnknown FormField = ""
+	FormOff          FormField = "off"
+	FormOptional     FormField = "optional"
+	FormRequired     FormField = "required"
+)
+
+// Asked reports whether the form shows the field.
+func (f FormField) Asked() bool { return f == FormOptional || f == FormRequired }
+
+// PageURL says how much of the visitor's page address reaches the agent.
+type PageURL string
+
+const (
+	PageURLUnknown PageURL = ""
+	PageURLPath    PageURL = "path" // scheme, host and path
+	PageURLFull    PageURL = "full" // with the query string
+	PageURLOff     PageURL = "off"
+)
 
 // Contact holds a company's contact details.
 type Contact struct {

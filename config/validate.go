@@ -60,6 +60,7 @@ func (v *validator) config(c *Config) {
 	v.widgets(c)
 	v.doctor(&c.Doctor, c)
 	v.cluster(c.Cluster)
+	v.smtp(c)
 }
 
 // pbxMediaIP is the address the PBX sends media to when it reaches the
@@ -508,4 +509,5 @@ func (v *validator) limits(l *Limits) {
 	fillRates(&l.Calls, DefaultCallRates)
 	fillRates(&l.Chats, DefaultChatRates)
 	fillRates(&l.MessagesLeft, DefaultMessageLeftRates)
+	fillRates(&l.Transcripts, DefaultTranscriptRates)
 }

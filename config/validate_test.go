@@ -245,6 +245,10 @@ func TestEnums(t *testing.T) {
 		{name: "mode empty", parse: wrap(ParseMode), in: ""},
 		{name: "source", parse: wrap(ParseSource), in: "dialog", ok: true},
 		{name: "source empty", parse: wrap(ParseSource), in: ""},
+		{name: "form field", parse: wrap(ParseFormField), in: "required", ok: true},
+		{name: "form field unknown", parse: wrap(ParseFormField), in: "yes"},
+		{name: "page url", parse: wrap(ParsePageURL), in: "full", ok: true},
+		{name: "page url unknown", parse: wrap(ParsePageURL), in: "query"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -85,6 +85,7 @@ func (v *validator) widget(path string, w *Widget, c *Config) {
 	if w.Fallback != nil {
 		v.fallback(path+".fallback", w.Fallback, c)
 	}
+	v.contactContext(path, w)
 	v.agents(path, w, c)
 }
 

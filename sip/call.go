@@ -34,6 +34,10 @@ type CallRequest struct {
 	Target      string // the agent's SIP URI, from config (never from a visitor)
 	DisplayName string // the visitor's name; sanitized before it goes into From
 	SDP         []byte // our offer
+	// Headers are added to the INVITE: only Subject, Call-Info and
+	// Alert-Info, each once, one line of at most 1024 bytes without control
+	// characters; Call refuses others with ErrBadHeader (call_headers.go).
+	Headers []Header
 }
 
 // CallEvents receives what happens in a leg. All methods are called on the
@@ -76,6 +80,8 @@ type Leg struct {
 	key  legKey
 	ruri sip.Uri
 	from *sip.FromHeader // with our tag; the same in every request
+	// extra are the CallRequest's headers, checked, for every INVITE.
+	extra []sip.Header
 	// dialog is set once answered (call_handoff.go), read from any goroutine.
 	dialog atomic.Pointer[DialogID]
 
@@ -127,10 +133,14 @@ func (u *UA) Call(ctx context.Context, req CallRequest, ev CallEvents) (*Leg, er
 	if ev == nil || len(req.SDP) == 0 {
 		return nil, fmt.Errorf("call %s: events and an SDP offer are required", target.String())
 	}
+	extra, err := callHeaders(req.Headers)
+	if err != nil {
+		return nil, fmt.Errorf("call %s: %w", target.String(), err)
+	}
 	s := u.settings()
 	from := &sip.FromHeader{DisplayName: callerName(req.DisplayName), Address: s.aor, Params: sip.NewParams()}
 	l := &Leg{
-		u: u, s: s, ev: ev, ruri: target, from: from,
+		u: u, s: s, ev: ev, ruri: target, from: from, extra: extra,
 		key:    legKey{callID: newCallID(), localTag: newTag()},
 		inbox:  make(chan inbound),
 		cmds:   make(chan legCmd),

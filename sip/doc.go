@@ -164,7 +164,8 @@
 // bridges media (package bridge) owns the Leg and hears about it through
 // CallEvents, always on the leg's own goroutine, which owns all of its
 // state. The INVITE comes from the registered identity with the visitor's
-// sanitized name as From display name, is routed like every other request
+// sanitized name as From display name and the CallRequest's headers (only
+// Subject, Call-Info and Alert-Info, one line each; call_headers.go), is routed like every other request
 // (outbound proxy, else the registrar's address), answers digest
 // challenges and 422, offers session timers (RFC 4028; a 2xx interval below
 // our Min-SE of 90 s is taken as 90 s, a PBX refresh below it gets 422, a

@@ -27,6 +27,9 @@ type callState struct {
 	video   bool
 	release func() // frees the call-limit slots, once
 	conn    *bridge.Connection
+	context callContext // what the agent learns besides the name
+	// connected: the agent answered, so the visitor may rate the call.
+	connected bool
 }
 
 // callObserver hands a connection's progress to its session.
@@ -40,6 +43,7 @@ func (o callObserver) State(st bridge.State, answer string) {
 		if o.s.call != o.cs {
 			return nil
 		}
+		o.cs.connected = o.cs.connected || st == bridge.StateConnected
 		m := callInfoMsg{MT: mtCallInfo, State: string(st)}
 		if answer != "" {
 			m.Cmd, m.SDP = "SELECT", answer
@@ -55,6 +59,7 @@ func (o callObserver) Ended(r bridge.Reason) {
 			return nil
 		}
 		o.s.call = nil
+		o.s.callEnded(o.cs)
 		return o.s.writeJSON(callInfoMsg{MT: mtCallInfo, State: string(bridge.StateTerminated), Reason: string(r)})
 	})
 }
@@ -115,6 +120,10 @@ func (s *session) createCall(m inbound) (ErrorCode, error) {
 	if code != CodeUnknown {
 		return code, err
 	}
+	x, code, err := s.contactContext(w, m, true)
+	if code != CodeUnknown {
+		return code, err
+	}
 	cfg := s.srv.state.Load().cfg
 	if code, err := s.allowContact("calls", cfg.Limits.Calls, a.URI); code != CodeUnknown {
 		return code, err
@@ -127,7 +136,8 @@ func (s *session) createCall(m inbound) (ErrorCode, error) {
 	if release, ok = s.clusterCallSlot(release, a.URI, limits.MaxCallsPerAgent); !ok {
 		return CodeTooManyCalls, fmt.Errorf("call limit reached for %s across the cluster", a.ID)
 	}
-	s.call = &callState{agent: *a, name: s.visitorName(w, m.DN), video: m.Video, release: release}
+	name := s.visitorName(w, m.DN)
+	s.call = &callState{agent: *a, name: name, video: m.Video, release: release, context: newCallContext(w, a, name, x)}
 	return CodeUnknown, nil
 }
 
@@ -158,6 +168,7 @@ func (s *session) placeCall(calls Calls, m inbound) (ErrorCode, error) {
 		return CodeNoCall, errors.New("Channels without a new call")
 	}
 	cs := s.call
+	s.announceCall(cs.context)
 	ctx, cancel := context.WithTimeout(s.srv.ctx, connectTimeout)
 	defer cancel()
 	conn, err := calls.Connect(ctx, bridge.DialRequest{
@@ -167,6 +178,7 @@ func (s *session) placeCall(calls Calls, m inbound) (ErrorCode, error) {
 		BrowserOffer: m.SDP,
 		AllowVideo:   cs.video,
 		RingTimeout:  s.srv.state.Load().cfg.Calls.RingTimeout,
+		Headers:      cs.context.headers,
 	}, callObserver{s: s, cs: cs})
 	if err != nil {
 		cs.release()

@@ -39,6 +39,7 @@ var codeTexts = map[ErrorCode]string{
 	CodeNoFallback:       "this widget takes no messages",
 	CodeRetryLater:       "started too often; try again later",
 	CodeDTMFQueueFull:    "too many keys are waiting to be sent; this key was not sent",
+	CodeBadForm:          "the contact form's answers are not complete",
 }
 
 // visitorError is an error whose text may be shown to the visitor; err,

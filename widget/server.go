@@ -17,6 +17,7 @@ import (
 	"github.com/frontdesk-gw/frontdesk/config"
 	"github.com/frontdesk-gw/frontdesk/internal/clientaddr"
 	"github.com/frontdesk-gw/frontdesk/internal/ratelimit"
+	"github.com/frontdesk-gw/frontdesk/mailer"
 	"github.com/frontdesk-gw/frontdesk/presence"
 )
 
@@ -47,6 +48,8 @@ type Options struct {
 	// Cluster holds start rates and calls per agent across the nodes of a
 	// cluster; nil: this node counts alone.
 	Cluster ClusterLimits
+	// Mail sends chat transcripts; default mailer.SMTP, the configured server.
+	Mail Mailer
 }
 
 // Server serves the Widget-API and the widget's web assets.
@@ -67,6 +70,7 @@ type Server struct {
 	// limiter bounds how often calls, chats and left messages start.
 	limiter *ratelimit.Limiter
 	refused refusals
+	ratings ratingCounts
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -98,6 +102,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	if opts.PingInterval <= 0 {
 		opts.PingInterval = 30 * time.Second
+	}
+	if opts.Mail == nil {
+		opts.Mail = mailer.SMTP{Now: opts.Now}
 	}
 	cat, err := loadCatalog()
 	if err != nil {

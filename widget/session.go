@@ -42,6 +42,9 @@ type session struct {
 	call    *callState // nil when no call
 	chat    *chatState // nil when no chat
 	leaving bool       // a LeaveMessage is being delivered
+	// after is the last call or chat that ended, for Rate and
+	// SendTranscript (aftercontact.go); nil when none.
+	after *afterContact
 }
 
 // request is one decoded visitor message, or the non-fatal reason it could
@@ -290,6 +293,8 @@ func (s *session) handle(m inbound) (ErrorCode, error) {
 		return s.handleCall(m)
 	case mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtChatAck, mtLeaveMsg:
 		return s.handleChat(m)
+	case mtRate, mtSendTranscript:
+		return s.handleAfter(m)
 	}
 	return CodeUnknownMessage, fmt.Errorf("unexpected %s", m.MT)
 }

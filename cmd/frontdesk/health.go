@@ -293,6 +293,7 @@ func (g *gateway) metrics() *prometheus.Registry {
 			ConstLabels: prometheus.Labels{"reason": reason},
 		}, func() float64 { return float64(g.web.Refused(reason)) }))
 	}
+	r.MustRegister(newRatingsCollector(g.web.Ratings))
 	gauge("frontdesk_calls", "Running calls.", func() float64 {
 		return float64(g.web.Calls())
 	})

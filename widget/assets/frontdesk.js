@@ -39,7 +39,9 @@
   // whichever request is pending.
   const CALL_ERR = ['call-in-progress', 'too-many-calls', 'no-call'];
   const CHAT_ERR = ['chat-in-progress', 'agent-busy', 'no-chat', 'chat-expired'];
-  const GENERIC = ['medium-not-allowed', 'agent-unavailable', 'unknown-agent', 'unknown-message', 'retry-later'];
+  const GENERIC = ['medium-not-allowed', 'agent-unavailable', 'unknown-agent', 'unknown-message', 'retry-later', 'bad-form'];
+  // Requests that reach someone: they carry the form's answers and the page.
+  const CONTACTS = ['CreateCall', 'ChatOpen', 'LeaveMessage'];
   // Session.style keys and the custom properties frontdesk.css reads.
   const VARS = {
     fontFamily: '--fd-font', fontSize: '--fd-size', foreground: '--fd-fg', background: '--fd-bg',
@@ -140,6 +142,7 @@
       this.waysOn = new WaysOn(this);
       this.chats = new ChatPart(this);
       this.leave = new LeavePart(this);
+      this.afterView = new AfterView(this);
       this.calls = null; // the CallPart, once loaded (callPart)
       this.chats.restore(storage.load('chat:' + id));
       this.signals.on('team', () => this.refresh());
@@ -233,6 +236,7 @@
     // --- the gateway's messages ---
 
     send(m) {
+      if (CONTACTS.indexOf(m.mt) >= 0) m = Object.assign(this.nameForm.context(m.mt === 'LeaveMessage'), m);
       this.connection.send(m);
     }
 
@@ -254,6 +258,8 @@
         case 'ChatTyping': this.chats.typing(!!m.active); break;
         case 'ChatEnded': this.chats.chatEnded(m.reason || 'ended'); break;
         case 'MessageLeft': this.leave.left(m); break;
+        case 'Rated': this.afterView.rated(m); break;
+        case 'TranscriptSent': this.afterView.transcriptSent(m); break;
         case 'Error': this.onError(m); break;
       }
     }
@@ -277,7 +283,10 @@
       this.team.agents.forEach((a) => this.cards.render(a));
       this.signals.emit('connection');
       this.signals.emit('team');
-      if (fresh) this.chats.resume();
+      if (fresh) {
+        this.chats.resume();
+        if (this.calls) this.calls.resume();
+      }
     }
 
     onInfo(m) {
@@ -329,6 +338,8 @@
       const kind = CALL_ERR.indexOf(code) >= 0 ? 'call' : CHAT_ERR.indexOf(code) >= 0 ? 'chat'
         : code === 'no-fallback' ? 'leave' : GENERIC.indexOf(code) >= 0 ? this.pending : '';
       if (kind && kind === this.pending) this.pending = '';
+      // The gateway did not take the form's answers: ask them again.
+      if (code === 'bad-form') this.nameForm.forget();
       // retry-later: started too often; the words say how long to wait.
       const wait = code === 'retry-later' ? this.t('retryLater').replace('{time}', inTime(+m.retryAfter || 60, this.session && this.session.lang)) : '';
       if (kind === 'call') {
@@ -337,11 +348,13 @@
         this.chats.refused(code, wait);
       } else if (kind === 'leave') {
         this.leave.left({ ok: false }, wait);
+      } else if (kind === 'after') {
+        this.afterView.transcriptSent({ ok: false }, wait);
       }
     }
 
     // lost ends what cannot survive a lost connection: the gateway ends the
-    // call; a chat waits to be resumed.
+    // call (the next connection asks after it); a chat waits to be resumed.
     lost() {
       this.welcomed = false;
       if (this.dead) return;
@@ -387,6 +400,8 @@
       this.type = type;
       this.panel.opened = false;
       this.labels = [];
+      // Views built into the old shadow root are built again.
+      this.afterView.root = null;
       const host = (this.host = el('div'));
       // The first click or key press in the widget allows it to store state.
       const touch = () => { storage.allow(); };
@@ -460,7 +475,7 @@
       this.homeView.update();
       const c = this.call;
       const h = this.chat;
-      if (c && c.state === 'ended' && c.offerFor) this.waysOn.fill(this.calls.alternatives, c.offerFor, 'call', c.video);
+      if (c && c.state === 'ended' && c.offerFor) this.calls.offerWays();
       if (h && h.state === 'ended' && h.offerFor) this.waysOn.fill(this.chats.alternatives, h.offerFor, 'chat');
       if (this.type !== 'sidebar') return;
       const online = this.team.anyAvailable();
