@@ -2,6 +2,7 @@ package testbed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -171,5 +173,36 @@ func (pf *Postfix) Stop() error {
 	}
 	err := pf.p.stop(10 * time.Second)
 	pf.p = nil
+	// The master daemon leaves the start-fg wrapper's process group
+	// (setsid): end it by the PID it wrote, which this instance started.
+	if errs := stopByPIDFile(filepath.Join(pf.dir, "queue", "pid", "master.pid"), 10*time.Second); errs != nil {
+		err = errors.Join(err, errs)
+	}
 	return err
+}
+
+// stopByPIDFile sends SIGTERM to the process whose PID the file holds,
+// then SIGKILL if it has not ended within wait. A missing file or process
+// is no error.
+func stopByPIDFile(path string, wait time.Duration) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 1 {
+		return fmt.Errorf("testbed: %s: no PID in %q", path, data)
+	}
+	if syscall.Kill(pid, syscall.SIGTERM) != nil {
+		return nil // already gone
+	}
+	deadline := time.Now().Add(wait)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			return fmt.Errorf("testbed: postfix master %d did not end within %v", pid, wait)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
 }
