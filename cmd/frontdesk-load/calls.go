@@ -46,6 +46,8 @@ type CallsOptions struct {
 	MaxRTT    time.Duration // a step whose round-trip p99 exceeds it ends the ramp
 	Timeout   time.Duration // bound on the whole run
 	Dir       string        // working directory; "" uses a temporary one
+	System    string        // systemFrontdesk or systemJanus
+	Pin       bool          // the system on a core of its own, the tool and far end on the others
 	Log       *slog.Logger
 }
 
@@ -58,6 +60,7 @@ func defaultCallsOptions() CallsOptions {
 		MaxLoss: 1,
 		MaxRTT:  50 * time.Millisecond,
 		Timeout: 20 * time.Minute,
+		System:  systemFrontdesk,
 	}
 }
 
@@ -77,6 +80,9 @@ func (o CallsOptions) validate() error {
 		return fmt.Errorf("--max-rtt %v: want more than 0 and at most 1m", o.MaxRTT)
 	case o.Timeout <= 0 || o.Timeout > 2*time.Hour:
 		return fmt.Errorf("--timeout %v: want more than 0 and at most 2h", o.Timeout)
+	}
+	if err := validSystem(o.System); err != nil {
+		return err
 	}
 	prev := 0
 	for _, n := range o.Steps {
@@ -140,7 +146,7 @@ widgets:
 // callFleet is every visitor opened so far.
 type callFleet struct {
 	va    *visitorAPI
-	url   string
+	sut   underTest
 	base  time.Time
 	calls []*visitor
 	ended int // visitors counted as dropped so far
@@ -184,7 +190,7 @@ func (f *callFleet) ramp(ctx context.Context, target, rate int) rampResult {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			v, err := openCall(ctx, f.va, f.url, id, f.base)
+			v, err := openCall(ctx, f.va, f.sut.newSignal(id), id, f.base)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -252,13 +258,13 @@ func (f *callFleet) hangupAll() (confirmed int) {
 	return int(ok.Load())
 }
 
-// runCalls runs the test bed, the echo UAS and the gateway, then ramps the
-// calls through o.Steps and measures each step.
+// runCalls runs the test bed, the far end and the system under test, then
+// ramps the calls through o.Steps and measures each step.
 func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	log := logger(o.Log)
+	log := logger(o.Log).With("system", o.System)
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
@@ -269,12 +275,19 @@ func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error)
 	defer finish(&err)
 
 	top := o.Steps[len(o.Steps)-1]
-	res = &CallsResult{Hold: o.Hold.Seconds(), Rate: o.Rate, MaxLoss: o.MaxLoss, MaxRTT: msOf(o.MaxRTT), Steps: []stepResult{}}
+	res = &CallsResult{System: o.System, Hold: o.Hold.Seconds(), Rate: o.Rate, MaxLoss: o.MaxLoss, MaxRTT: msOf(o.MaxRTT), Steps: []stepResult{}}
 	if _, err = raiseNoFile(uint64(top)*16 + 512); err != nil {
 		return nil, err
 	}
+	pin := noPinning
+	if o.Pin {
+		if pin, err = pinSystemApart(); err != nil {
+			return nil, err
+		}
+		res.Pinning = fmt.Sprintf("%s on CPU %d; visitors, far end and Kamailio on CPUs %v", o.System, pin.system, pin.tool)
+	}
 	bin := o.Frontdesk
-	if bin == "" {
+	if bin == "" && o.System == systemFrontdesk {
 		log.Info("building the gateway")
 		if bin, err = buildGateway(ctx, dir); err != nil {
 			return nil, err
@@ -293,7 +306,7 @@ func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error)
 			log.Warn("closing the test bed", "err", cerr)
 		}
 	}()
-	echo, err := startEcho(logger(nil))
+	echo, err := startEcho(filepath.Join(dir, "echo"))
 	if err != nil {
 		return nil, err
 	}
@@ -302,54 +315,45 @@ func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error)
 		return nil, err
 	}
 	if err := tb.Register(ctx, echoUser, echoPassword, echo.Addr(), 3600); err != nil {
-		return nil, fmt.Errorf("register the echo UAS: %w", err)
+		return nil, fmt.Errorf("register the echo far end: %w", err)
 	}
 
-	cfgDir := filepath.Join(dir, "config")
-	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
-		return nil, fmt.Errorf("config directory: %w", err)
-	}
-	cfgPath := filepath.Join(cfgDir, "frontdesk.yaml")
-	if err := os.WriteFile(cfgPath, []byte(callsGatewayConfig(tb.Addr(), top+10)), 0o600); err != nil {
-		return nil, fmt.Errorf("write gateway config: %w", err)
-	}
-	gw, err := startGateway(ctx, bin, cfgPath, filepath.Join(dir, "frontdesk.log"), "info")
+	sut, err := startSystem(ctx, o, dir, bin, tb.Addr(), top, pin.system)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = gw.stop(15 * time.Second) }() // no-op once stopped below
-	res.GatewayPID = gw.pid
-	if err := gw.waitReady(ctx, 0, readyTimeout); err != nil {
-		return nil, err
-	}
-	if _, h, err := gw.health(ctx); err != nil || !h.CallsEnabled {
-		return nil, fmt.Errorf("gateway has calls disabled (health %+v, err %v); see %s", h, err, gw.logPath)
-	}
-	log.Info("gateway ready", "pid", gw.pid, "url", gw.baseURL, "echo", echo.Addr())
+	stopped := false
+	defer func() {
+		if !stopped {
+			sut.stop()
+		}
+	}()
+	res.SystemPID = sut.pid()
+	log.Info("system ready", "pid", sut.pid(), "echo", echo.Addr())
 
 	va, err := newVisitorAPI()
 	if err != nil {
 		return nil, err
 	}
-	fleet := &callFleet{va: va, url: gw.wsURL(), base: time.Now()}
+	fleet := &callFleet{va: va, sut: sut, base: time.Now()}
 	defer func() {
 		if fleet != nil {
 			fleet.hangupAll()
 		}
 	}()
-	if res.Baseline, err = gw.settledSample(ctx, metricsGap); err != nil {
+	if res.Baseline, err = settled(ctx, sut, metricsGap); err != nil {
 		return nil, err
 	}
 	ruStart := toolCPU()
 
 	for _, n := range o.Steps {
 		log.Info("ramping", "to", n, "rate", o.Rate)
-		st, err := measureStep(ctx, o, gw, echo, fleet, n, res.Baseline)
+		st, err := measureStep(ctx, o, sut, fleet, n, res.Baseline)
 		if err != nil {
 			return res, err
 		}
 		res.Steps = append(res.Steps, st)
-		log.Info("step", "calls", st.Calls, "setup_p50_ms", st.SetupP50, "cpu_per_call_s", fmt.Sprintf("%.4f", st.CPUPerCallSecond),
+		log.Info("step", "calls", st.Calls, "setup_p50_ms", st.SetupP50, "setup_p99_ms", st.SetupP99, "cpu_per_call_s", fmt.Sprintf("%.4f", st.CPUPerCallSecond),
 			"loss_pct", fmt.Sprintf("%.3f", st.LossPercent), "rtt_p50_ms", st.RTTP50, "rtt_p99_ms", st.RTTP99, "healthy", st.Healthy)
 		if st.Healthy {
 			res.LargestHealthy = st.Calls
@@ -366,27 +370,61 @@ func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error)
 	}
 	res.HungUp = fleet.hangupAll()
 	fleet = nil
-	s, err := waitMetric(ctx, gw, "calls", func(s sample) float64 { return s.Calls }, 0, 30*time.Second)
+	res.SystemCallsAfter = -1
+	if o.System == systemFrontdesk {
+		s, err := waitMetric(ctx, sut.(frontdeskUnderTest).gw, "calls", func(s sample) float64 { return s.Calls }, 0, 30*time.Second)
+		if err != nil {
+			log.Warn("gateway did not end every call", "err", err)
+		}
+		res.SystemCallsAfter = s.Calls
+	}
+	es, err := echo.waitStats(ctx, 30*time.Second, func(s echoStats) bool { return s.Current == 0 && s.Incoming == int64(res.Opened) })
 	if err != nil {
-		log.Warn("gateway did not end every call", "err", err)
+		log.Warn("far end statistics", "err", err)
 	}
-	res.GatewayCallsAfter = s.Calls
-	for i := 0; i < 50 && echo.active() > 0; i++ {
-		_ = sleep(ctx, 100*time.Millisecond)
-	}
-	res.EchoInvites, res.EchoByes, res.EchoRejected = echo.invites.Load(), echo.byes.Load(), echo.rejected.Load()
-	res.EchoPackets = echo.echoed.Load()
-	res.EchoActiveAfter = echo.active()
-	res.GatewayExit = "exit 0"
-	if err := gw.stop(15 * time.Second); err != nil {
-		res.GatewayExit = err.Error()
-	}
+	res.Echo = es
+	res.SystemExit = sut.stop()
+	stopped = true
 	res.ToolCPU = toolCPU() - ruStart
 	return res, nil
 }
 
+// startSystem starts the system under test, configured for top calls, and
+// waits until it is ready to take them.
+func startSystem(ctx context.Context, o CallsOptions, dir, bin, registrar string, top, cpu int) (underTest, error) {
+	if o.System == systemJanus {
+		j, err := startJanus(ctx, filepath.Join(dir, "janus"), cpu)
+		if err != nil {
+			return nil, err
+		}
+		return janusUnderTest{j: j, proxy: "sip:" + registrar}, nil
+	}
+	cfgDir := filepath.Join(dir, "config")
+	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
+		return nil, fmt.Errorf("config directory: %w", err)
+	}
+	cfgPath := filepath.Join(cfgDir, "frontdesk.yaml")
+	if err := os.WriteFile(cfgPath, []byte(callsGatewayConfig(registrar, top+10)), 0o600); err != nil {
+		return nil, fmt.Errorf("write gateway config: %w", err)
+	}
+	gw, err := startGateway(ctx, bin, cfgPath, filepath.Join(dir, "frontdesk.log"), "info", cpu)
+	if err != nil {
+		return nil, err
+	}
+	sut := frontdeskUnderTest{gw: gw}
+	if err := gw.waitReady(ctx, 0, readyTimeout); err != nil {
+		sut.stop()
+		return nil, err
+	}
+	if _, h, err := gw.health(ctx); err != nil || !h.CallsEnabled {
+		sut.stop()
+		return nil, fmt.Errorf("gateway has calls disabled (health %+v, err %v); see %s", h, err, gw.logPath)
+	}
+	return sut, nil
+}
+
 // measureStep ramps to n calls, lets them settle, and measures for o.Hold.
-func measureStep(ctx context.Context, o CallsOptions, gw *gateway, echo *echoUAS, f *callFleet, n int, baseline sample) (stepResult, error) {
+func measureStep(ctx context.Context, o CallsOptions, sut underTest, f *callFleet, n int, baseline sample) (stepResult, error) {
 	st := stepResult{Target: n}
 	rr := f.ramp(ctx, n, o.Rate)
 	if ctx.Err() != nil {
@@ -404,11 +442,11 @@ func measureStep(ctx context.Context, o CallsOptions, gw *gateway, echo *echoUAS
 
 	live := f.live()
 	starts := make([]uint32, len(live))
-	s0, err := gw.scrape(ctx)
+	s0, err := sut.sample(ctx)
 	if err != nil {
 		return st, err
 	}
-	m0, t0, e0 := machineCPU(), toolCPU(), echo.echoed.Load()
+	m0, t0 := machineCPU(), toolCPU()
 	for i, v := range live {
 		starts[i] = v.next.Load()
 	}
@@ -421,11 +459,11 @@ func measureStep(ctx context.Context, o CallsOptions, gw *gateway, echo *echoUAS
 		ends[i] = v.next.Load()
 	}
 	window := time.Since(began)
-	s1, err := gw.scrape(ctx)
+	s1, err := sut.sample(ctx)
 	if err != nil {
 		return st, err
 	}
-	m1, t1, e1 := machineCPU(), toolCPU(), echo.echoed.Load()
+	m1, t1 := machineCPU(), toolCPU()
 	if err := sleep(ctx, drainWait); err != nil {
 		return st, err
 	}
@@ -465,10 +503,9 @@ func measureStep(ctx context.Context, o CallsOptions, gw *gateway, echo *echoUAS
 	st.RSS = s1.RSS
 	st.RSSPerCall = (s1.RSS - baseline.RSS) / float64(max(st.Calls, 1))
 	st.HeapInuse, st.StackInuse, st.Goroutines = s1.HeapInuse, s1.StackInuse, s1.Goroutines
-	if st.Calls > 0 {
+	if st.Calls > 0 && s1.Goroutines >= 0 {
 		st.GoroutinesPerCall = (s1.Goroutines - baseline.Goroutines) / float64(st.Calls)
 	}
-	st.EchoPackets = e1 - e0
 	st.Dropped, st.DropReasons = f.newlyEnded()
 
 	var problems []string

@@ -13,11 +13,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -87,21 +84,21 @@ type visitor struct {
 	id   int
 	base time.Time // send stamps are offsets from base (monotonic)
 
-	conn  *websocket.Conn
-	wmu   sync.Mutex // websocket writes
+	sig   signaling // the system's call signaling (Widget-API or Janus)
 	pc    *webrtc.PeerConnection
 	track *webrtc.TrackLocalStaticRTP
 
-	// Filled by the websocket reader.
-	answer      chan string   // the SDP answer, once
-	connectedAt atomic.Int64  // offset from base when CallInfo connected arrived; 0 before
-	connected   chan struct{} // closed at CallInfo connected
-	ended       chan struct{} // closed at CallInfo terminated, an Error or a lost websocket
+	// Filled by the signaling's reader.
+	answer      chan string // the SDP answer, once
+	answerOnce  sync.Once
+	connectedAt atomic.Int64  // offset from base when the call was answered; 0 before
+	connected   chan struct{} // closed when the call was answered
+	connOnce    sync.Once
+	ended       chan struct{} // closed when the call ended, on an error or a lost connection
 	endOnce     sync.Once
 	endMu       sync.Mutex
 	endReason   string
-	hangingUp   atomic.Bool // ended by the tool's ClearCall
-	readerDone  chan struct{}
+	hangingUp   atomic.Bool   // ended by the tool's hangup
 	pcConnected chan struct{} // ICE+DTLS up
 	pcOnce      sync.Once
 	pcFailed    chan struct{}
@@ -120,8 +117,25 @@ type visitor struct {
 	rtt     []uint32
 	recvBad atomic.Int64 // packets too short, or with a stamp or sequence never sent
 
-	setup      time.Duration // CreateCall sent until CallInfo connected
-	mediaReady time.Duration // CreateCall sent until the PeerConnection is connected
+	setup      time.Duration // call request sent until answered
+	mediaReady time.Duration // call request sent until the PeerConnection is connected
+}
+
+// signaling is how a visitor places its call on the system under test: the
+// Widget-API of frontdesk, or the Janus SIP plugin's API.
+type signaling interface {
+	// open connects and gets ready to call (a widget session up to
+	// IceConfig; a Janus session, SIP handle and guest registration), then
+	// keeps reading, reporting to v (gotAnswer, answered, end).
+	open(ctx context.Context, v *visitor) error
+	// call sends the call request with the complete SDP offer.
+	call(offer string) error
+	// hangup asks the system to end the call.
+	hangup() error
+	// hungUpReason is the end reason that confirms our own hangup.
+	hungUpReason() string
+	// close ends the connection and waits (bounded) for its reader.
+	close()
 }
 
 // wsMessage is the part of a gateway message a visitor looks at.
@@ -138,16 +152,16 @@ var (
 	dialer         = &websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 4096}
 )
 
-// openCall connects one visitor: Start, a PeerConnection with a complete
-// offer, CreateCall + Channels, the answer, ICE and DTLS; then the sender
-// starts. On error everything the visitor opened is closed.
-func openCall(ctx context.Context, va *visitorAPI, wsURL string, id int, base time.Time) (v *visitor, err error) {
+// openCall connects one visitor: the signaling, a PeerConnection with a
+// complete offer, the call request, the answer, ICE and DTLS; then the
+// sender starts. On error everything the visitor opened is closed.
+func openCall(ctx context.Context, va *visitorAPI, sig signaling, id int, base time.Time) (v *visitor, err error) {
 	ctx, cancel := context.WithTimeout(ctx, callSetupTimeout)
 	defer cancel()
 	v = &visitor{
-		id: id, base: base,
+		id: id, base: base, sig: sig,
 		answer: make(chan string, 1), connected: make(chan struct{}), ended: make(chan struct{}),
-		readerDone: make(chan struct{}), pcConnected: make(chan struct{}), pcFailed: make(chan struct{}),
+		pcConnected: make(chan struct{}), pcFailed: make(chan struct{}),
 		stopSend: make(chan struct{}), senderEnd: make(chan struct{}),
 	}
 	defer func() {
@@ -156,30 +170,9 @@ func openCall(ctx context.Context, va *visitorAPI, wsURL string, id int, base ti
 			v = nil
 		}
 	}()
-	conn, _, err := dialer.DialContext(ctx, wsURL, http.Header{"Origin": {origin}})
-	if err != nil {
-		close(v.readerDone)
-		return v, fmt.Errorf("visitor %d: dial: %w", id, err)
-	}
-	v.conn = conn
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Now()) })
-	if err := v.write(map[string]string{"mt": "Start", "uuid": callsWidgetID}); err != nil {
-		stop()
-		close(v.readerDone)
-		return v, fmt.Errorf("visitor %d: send Start: %w", id, err)
-	}
-	if err := awaitIceConfig(conn); err != nil {
-		stop()
-		close(v.readerDone)
+	if err := sig.open(ctx, v); err != nil {
 		return v, fmt.Errorf("visitor %d: %w", id, err)
 	}
-	if !stop() {
-		close(v.readerDone)
-		return v, fmt.Errorf("visitor %d: start: %w", id, ctx.Err())
-	}
-	_ = conn.SetReadDeadline(time.Time{})
-	go v.read()
-
 	if err := v.newPeer(va); err != nil {
 		return v, fmt.Errorf("visitor %d: %w", id, err)
 	}
@@ -200,18 +193,15 @@ func openCall(ctx context.Context, va *visitorAPI, wsURL string, id int, base ti
 	}
 
 	t0 := time.Now()
-	if err := v.write(map[string]any{"mt": "CreateCall", "dest": echoUser, "dn": "Load " + strconv.Itoa(id)}); err != nil {
-		return v, fmt.Errorf("visitor %d: send CreateCall: %w", id, err)
-	}
-	if err := v.write(map[string]string{"mt": "Channels", "cmd": "PROPOSAL", "sdp": v.pc.LocalDescription().SDP}); err != nil {
-		return v, fmt.Errorf("visitor %d: send Channels: %w", id, err)
+	if err := sig.call(v.pc.LocalDescription().SDP); err != nil {
+		return v, fmt.Errorf("visitor %d: %w", id, err)
 	}
 	select {
 	case <-v.connected:
 	case <-v.ended:
 		return v, fmt.Errorf("visitor %d: call ended before connected: %s", id, v.reason())
 	case <-ctx.Done():
-		return v, fmt.Errorf("visitor %d: no CallInfo connected within %v", id, callSetupTimeout)
+		return v, fmt.Errorf("visitor %d: not answered within %v", id, callSetupTimeout)
 	}
 	v.setup = time.Duration(v.connectedAt.Load()) - t0.Sub(base)
 	var answer string
@@ -238,21 +228,17 @@ func openCall(ctx context.Context, va *visitorAPI, wsURL string, id int, base ti
 	return v, nil
 }
 
-// awaitIceConfig reads the answers to Start up to IceConfig.
-func awaitIceConfig(conn *websocket.Conn) error {
-	for range 1000 {
-		_, msg, err := conn.ReadMessage()
-		if err != nil {
-			return fmt.Errorf("read before IceConfig: %w", err)
-		}
-		switch {
-		case bytes.HasPrefix(msg, prefixIce):
-			return nil
-		case bytes.HasPrefix(msg, prefixError):
-			return fmt.Errorf("gateway answered Start with %s", msg)
-		}
-	}
-	return errors.New("no IceConfig in 1000 messages")
+// gotAnswer hands over the SDP answer (the first one counts).
+func (v *visitor) gotAnswer(sdp string) {
+	v.answerOnce.Do(func() { v.answer <- sdp })
+}
+
+// answered records that the call was answered, once.
+func (v *visitor) answered() {
+	v.connOnce.Do(func() {
+		v.connectedAt.Store(int64(max(time.Since(v.base), 1)))
+		close(v.connected)
+	})
 }
 
 func (v *visitor) newPeer(va *visitorAPI) error {
@@ -270,7 +256,7 @@ func (v *visitor) newPeer(va *visitorAPI) error {
 	if err != nil {
 		return fmt.Errorf("add track: %w", err)
 	}
-	// RTCP from the gateway is read and dropped so its buffer never fills.
+	// RTCP from the system is read and dropped so its buffer never fills.
 	go func() {
 		buf := make([]byte, 1500)
 		for {
@@ -289,58 +275,6 @@ func (v *visitor) newPeer(va *visitorAPI) error {
 	})
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { v.receive(tr) })
 	return nil
-}
-
-// write sends one JSON message.
-func (v *visitor) write(m any) error {
-	data, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	v.wmu.Lock()
-	defer v.wmu.Unlock()
-	_ = v.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	return v.conn.WriteMessage(websocket.TextMessage, data)
-}
-
-// read follows the session until the websocket closes.
-func (v *visitor) read() {
-	defer close(v.readerDone)
-	defer v.end("websocket closed")
-	sentAnswer := false
-	for {
-		_, msg, err := v.conn.ReadMessage()
-		if err != nil {
-			return
-		}
-		var m wsMessage
-		switch {
-		case bytes.HasPrefix(msg, prefixCallInfo):
-			if err := json.Unmarshal(msg, &m); err != nil {
-				v.end("bad CallInfo: " + err.Error())
-				return
-			}
-		case bytes.HasPrefix(msg, prefixError):
-			_ = json.Unmarshal(msg, &m)
-			v.end("Error " + m.Code)
-			continue
-		default:
-			continue
-		}
-		if m.SDP != "" && !sentAnswer {
-			sentAnswer = true
-			v.answer <- m.SDP
-		}
-		switch m.State {
-		case "connected":
-			if v.connectedAt.Load() == 0 {
-				v.connectedAt.Store(int64(max(time.Since(v.base), 1)))
-				close(v.connected)
-			}
-		case "terminated":
-			v.end(m.Reason)
-		}
-	}
 }
 
 // end records why the call ended (the first reason wins).
@@ -447,20 +381,20 @@ func (v *visitor) window(from, to uint32, rtts []time.Duration) (received int64,
 	return received, rtts
 }
 
-// hangup sends ClearCall and waits (bounded) for CallInfo terminated. It
-// reports whether the gateway confirmed the end.
+// hangup asks the system to end the call and waits (bounded) for the
+// end. It reports whether the system confirmed it as our hangup.
 func (v *visitor) hangup() bool {
 	v.stopOnce.Do(func() { close(v.stopSend) })
 	if v.isEnded() {
 		return false
 	}
 	v.hangingUp.Store(true)
-	if err := v.write(map[string]string{"mt": "ClearCall"}); err != nil {
+	if err := v.sig.hangup(); err != nil {
 		return false
 	}
 	select {
 	case <-v.ended:
-		return v.reason() == "ended-by-visitor"
+		return v.reason() == v.sig.hungUpReason()
 	case <-time.After(hangupWait):
 		return false
 	}
@@ -472,16 +406,7 @@ func (v *visitor) close() {
 	if v.pc != nil {
 		_ = v.pc.Close()
 	}
-	if v.conn != nil {
-		v.wmu.Lock()
-		_ = v.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-		v.wmu.Unlock()
-		_ = v.conn.Close()
-	}
-	select {
-	case <-v.readerDone:
-	case <-time.After(5 * time.Second):
-	}
+	v.sig.close()
 	if v.sending.Load() {
 		select {
 		case <-v.senderEnd: // at the next tick at the latest

@@ -113,12 +113,12 @@ type gateway struct {
 // startGateway runs `frontdesk serve` with the config at cfgPath and log
 // level level, and returns once its HTTP server listens (the address comes
 // from its JSON log).
-func startGateway(ctx context.Context, bin, cfgPath, logPath, level string) (*gateway, error) {
+func startGateway(ctx context.Context, bin, cfgPath, logPath, level string, cpu int) (*gateway, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("gateway log: %w", err)
 	}
-	cmd := exec.Command(bin, "serve", "--config", cfgPath, "--log-format", "json", "--log-level", level)
+	cmd := pinnedCommand(cpu, bin, "serve", "--config", cfgPath, "--log-format", "json", "--log-level", level)
 	cmd.Env = append(os.Environ(), passwdEnv+"="+gwPassword)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -88,7 +88,7 @@ func runSessions(ctx context.Context, o Options) (res *Result, err error) {
 		return nil, fmt.Errorf("write gateway config: %w", err)
 	}
 	// Debug level for the "presence changed" line, which times the NOTIFY.
-	gw, err := startGateway(ctx, bin, cfgPath, filepath.Join(dir, "frontdesk.log"), "debug")
+	gw, err := startGateway(ctx, bin, cfgPath, filepath.Join(dir, "frontdesk.log"), "debug", -1)
 	if err != nil {
 		return nil, err
 	}
