@@ -48,6 +48,7 @@ type CallsOptions struct {
 	Dir       string        // working directory; "" uses a temporary one
 	System    string        // systemFrontdesk or systemJanus
 	Pin       bool          // the system on a core of its own, the tool and far end on the others
+	pin       pinning       // what Pin did; set by runCalls, or by runCompare for both runs
 	Log       *slog.Logger
 }
 
@@ -61,6 +62,7 @@ func defaultCallsOptions() CallsOptions {
 		MaxRTT:  50 * time.Millisecond,
 		Timeout: 20 * time.Minute,
 		System:  systemFrontdesk,
+		pin:     noPinning,
 	}
 }
 
@@ -279,11 +281,13 @@ func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error)
 	if _, err = raiseNoFile(uint64(top)*16 + 512); err != nil {
 		return nil, err
 	}
-	pin := noPinning
-	if o.Pin {
-		if pin, err = pinSystemApart(); err != nil {
+	if o.Pin && o.pin.system < 0 {
+		if o.pin, err = pinSystemApart(); err != nil {
 			return nil, err
 		}
+	}
+	pin := o.pin
+	if o.Pin {
 		res.Pinning = fmt.Sprintf("%s on CPU %d; visitors, far end and Kamailio on CPUs %v", o.System, pin.system, pin.tool)
 	}
 	bin := o.Frontdesk
@@ -446,7 +450,7 @@ func measureStep(ctx context.Context, o CallsOptions, sut underTest, f *callFlee
 	if err != nil {
 		return st, err
 	}
-	m0, t0 := machineCPU(), toolCPU()
+	m0, c0, t0 := machineCPU(), cpuCPU(o.pin.system), toolCPU()
 	for i, v := range live {
 		starts[i] = v.next.Load()
 	}
@@ -463,7 +467,7 @@ func measureStep(ctx context.Context, o CallsOptions, sut underTest, f *callFlee
 	if err != nil {
 		return st, err
 	}
-	m1, t1 := machineCPU(), toolCPU()
+	m1, c1, t1 := machineCPU(), cpuCPU(o.pin.system), toolCPU()
 	if err := sleep(ctx, drainWait); err != nil {
 		return st, err
 	}
@@ -498,6 +502,7 @@ func measureStep(ctx context.Context, o CallsOptions, sut underTest, f *callFlee
 	st.GatewayCores = st.GatewayCPUSeconds / held
 	st.ToolCores = (t1 - t0) / held
 	st.MachineBusy = m1.busyFraction(m0)
+	st.SystemCoreBusy = c1.busyFraction(c0)
 	st.OtherCores = max(0, st.MachineBusy*float64(runtime.NumCPU())-st.GatewayCores-st.ToolCores)
 	st.GatewayCalls = s1.Calls
 	st.RSS = s1.RSS
@@ -544,35 +549,46 @@ func toolCPU() float64 {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
-// cpuTimes is the first line of /proc/stat: all cores, in clock ticks.
+// cpuTimes is a line of /proc/stat, in clock ticks: "cpu" (all cores) or
+// "cpuN" (one core).
 type cpuTimes struct{ busy, total uint64 }
 
-func machineCPU() cpuTimes {
+// machineCPU reads all cores, cpuCPU one (cpu < 0: none).
+func machineCPU() cpuTimes { return procStatCPU("cpu") }
+
+func cpuCPU(cpu int) cpuTimes {
+	if cpu < 0 {
+		return cpuTimes{}
+	}
+	return procStatCPU("cpu" + strconv.Itoa(cpu))
+}
+
+func procStatCPU(name string) cpuTimes {
 	f, err := os.Open("/proc/stat")
 	if err != nil {
 		return cpuTimes{}
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
-	if !sc.Scan() {
-		return cpuTimes{}
-	}
-	fields := strings.Fields(sc.Text())
-	if len(fields) < 5 || fields[0] != "cpu" {
-		return cpuTimes{}
-	}
-	var t cpuTimes
-	for i, s := range fields[1:] {
-		v, _ := strconv.ParseUint(s, 10, 64)
-		if i >= 8 { // guest time is already in user
-			break
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 || fields[0] != name {
+			continue
 		}
-		t.total += v
-		if i != 3 && i != 4 && i != 7 { // idle, iowait, steal
-			t.busy += v
+		var t cpuTimes
+		for i, s := range fields[1:] {
+			v, _ := strconv.ParseUint(s, 10, 64)
+			if i >= 8 { // guest time is already in user
+				break
+			}
+			t.total += v
+			if i != 3 && i != 4 && i != 7 { // idle, iowait, steal
+				t.busy += v
+			}
 		}
+		return t
 	}
-	return t
+	return cpuTimes{}
 }
 
 // busyFraction is the share of all cores busy between before and t.

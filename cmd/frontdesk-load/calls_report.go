@@ -65,7 +65,11 @@ type stepResult struct {
 	GatewayCores      float64 `json:"gateway_cores"`
 	ToolCores         float64 `json:"tool_cores"`   // visitors + echo, this process
 	MachineBusy       float64 `json:"machine_busy"` // share of all cores, everything on the host
-	OtherCores        float64 `json:"other_cores"`  // host busy minus gateway and tool: Kamailio, kernel threads, anything else
+	// SystemCoreBusy is how busy the system's pinned core was, with
+	// everything that ran on it (0 when not pinned): near 1, the core, not
+	// the system's own CPU time, is the limit.
+	SystemCoreBusy    float64 `json:"system_core_busy"`
+	OtherCores        float64 `json:"other_cores"` // host busy minus gateway and tool: Kamailio, kernel threads, anything else
 	GatewayCalls      float64 `json:"gateway_calls"`
 	RSS               float64 `json:"rss_bytes"`
 	RSSPerCall        float64 `json:"rss_bytes_per_call"` // (RSS − baseline) / calls
@@ -96,10 +100,10 @@ func mib(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
 func printCalls(w io.Writer, r *CallsResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "%s:\n", r.System)
-	fmt.Fprintln(tw, "calls\tsetup p50/p99 ms\tmedia p50/p99 ms\tCPU s per call-s\tcores\ttool cores\tother cores\tRSS\tRSS/call\tsent\tloss %\tRTT p50/p99/max ms\thealthy\t")
+	fmt.Fprintln(tw, "calls\tsetup p50/p99 ms\tmedia p50/p99 ms\tCPU s per call-s\tcores\tits core busy\ttool cores\tother cores\tRSS\tRSS/call\tsent\tloss %\tRTT p50/p99/max ms\thealthy\t")
 	for _, s := range r.Steps {
-		fmt.Fprintf(tw, "%d\t%.1f / %.1f\t%.1f / %.1f\t%.4f\t%.2f\t%.2f\t%.2f\t%s\t%.0f KiB\t%d\t%.3f\t%.2f / %.2f / %.1f\t%s\t\n",
-			s.Calls, s.SetupP50, s.SetupP99, s.MediaP50, s.MediaP99, s.CPUPerCallSecond, s.GatewayCores, s.ToolCores,
+		fmt.Fprintf(tw, "%d\t%.1f / %.1f\t%.1f / %.1f\t%.4f\t%.2f\t%.0f %%\t%.2f\t%.2f\t%s\t%.0f KiB\t%d\t%.3f\t%.2f / %.2f / %.1f\t%s\t\n",
+			s.Calls, s.SetupP50, s.SetupP99, s.MediaP50, s.MediaP99, s.CPUPerCallSecond, s.GatewayCores, 100*s.SystemCoreBusy, s.ToolCores,
 			s.OtherCores, mib(s.RSS), s.RSSPerCall/1024, s.Sent, s.LossPercent, s.RTTP50, s.RTTP99, s.RTTMax, yesNo(s.Healthy))
 	}
 	_ = tw.Flush()

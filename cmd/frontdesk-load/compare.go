@@ -38,9 +38,12 @@ type compareRow struct {
 // runCompare runs the two ladders with the same options, pinned.
 func runCompare(ctx context.Context, o CallsOptions) (*CompareResult, error) {
 	o.Pin = true
+	var err error
+	if o.pin, err = pinSystemApart(); err != nil {
+		return nil, err
+	}
 	res := &CompareResult{}
 	base := o.Dir
-	var err error
 	for _, sys := range []string{systemFrontdesk, systemJanus} {
 		so := o
 		so.System = sys
