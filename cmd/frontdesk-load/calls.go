@@ -147,7 +147,7 @@ widgets:
 
 // callFleet is every visitor opened so far.
 type callFleet struct {
-	va    *visitorAPI
+	vn    *visitorNet
 	sut   underTest
 	base  time.Time
 	calls []*visitor
@@ -192,7 +192,7 @@ func (f *callFleet) ramp(ctx context.Context, target, rate int) rampResult {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			v, err := openCall(ctx, f.va, f.sut.newSignal(id), id, f.base)
+			v, err := openCall(ctx, f.vn, f.sut.newSignal(id), id, f.base)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -335,11 +335,13 @@ func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error)
 	res.SystemPID = sut.pid()
 	log.Info("system ready", "pid", sut.pid(), "echo", echo.Addr())
 
-	va, err := newVisitorAPI()
+	base := time.Now()
+	vn, err := newVisitorNet(base)
 	if err != nil {
 		return nil, err
 	}
-	fleet := &callFleet{va: va, sut: sut, base: time.Now()}
+	defer vn.close()
+	fleet := &callFleet{vn: vn, sut: sut, base: base}
 	defer func() {
 		if fleet != nil {
 			fleet.hangupAll()
