@@ -59,8 +59,14 @@ type Call struct {
 	// pcShared is pc for goroutines other than run (RTCP forwarding).
 	pcShared atomic.Pointer[webrtc.PeerConnection]
 
+	// lite is the browser side on the lite stack (nil on pion); liteDone
+	// its end, watched by run until seen.
+	lite     *liteLeg
+	liteDone <-chan struct{}
+
 	// Owned by run:
 	pc        *webrtc.PeerConnection
+	answered  bool // the browser has its answer (pion or lite)
 	version   uint64
 	gen       uint64
 	final     bool
@@ -156,6 +162,9 @@ func (c *Call) run() {
 			case webrtc.PeerConnectionStateClosed:
 				c.end(ErrBrowserClosed)
 			}
+		case <-c.liteDone:
+			c.liteDone = nil // seen; a closed channel is always ready
+			c.end(ErrBrowserClosed)
 		case <-tick.C:
 			c.checkTimeout()
 		}
@@ -166,7 +175,7 @@ func (c *Call) run() {
 // the browser once its answer exists, the PBX once the call is answered
 // (a 183 may legitimately carry no RTP). Hold pauses both.
 func (c *Call) checkTimeout() {
-	if c.pc == nil || c.held {
+	if !c.answered || c.held {
 		return
 	}
 	now := c.clock()
@@ -200,6 +209,11 @@ func (c *Call) Close() error {
 	if c.pc != nil {
 		if err := c.pc.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close call %s PeerConnection: %w", c.id, err))
+		}
+	}
+	if c.lite != nil {
+		if err := c.lite.sess.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close call %s browser session: %w", c.id, err))
 		}
 	}
 	for _, l := range c.legs {

@@ -32,6 +32,8 @@ type Engine struct {
 	policy  sourcePolicy
 	// candidates says which browser ICE candidates are probed.
 	candidates atomic.Pointer[candidatePolicy]
+	// lite carries voice calls when calls.webrtc_stack is lite; nil on pion.
+	lite *liteStack
 }
 
 // engineOption adjusts an Engine before use; tests use it to keep ICE on
@@ -120,6 +122,11 @@ func newEngine(cfg config.Calls, rtpHost string, log *slog.Logger, opts ...engin
 	if err := e.SetCandidateNetworks(cfg.CandidateNetworks); err != nil {
 		return nil, err
 	}
+	if cfg.WebRTCStack == "lite" {
+		if e.lite, err = newLiteStack(cfg, wlo, loopbackOnlyIPs(cfg.WebRTCIPs)); err != nil {
+			return nil, err
+		}
+	}
 	return e, nil
 }
 
@@ -193,8 +200,21 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 	return nil
 }
 
-// Close stops new calls. Calls already made are closed by their owners.
+// Close stops new calls. Calls already made are closed by their owners;
+// the lite stack's sockets close now (at shutdown, after the calls).
 func (e *Engine) Close() error {
-	e.closed.Store(true)
-	return nil
+	if !e.closed.CompareAndSwap(false, true) || e.lite == nil {
+		return nil
+	}
+	return e.lite.close()
+}
+
+// loopbackOnlyIPs reports whether every listed address is loopback.
+func loopbackOnlyIPs(ips []string) bool {
+	for _, s := range ips {
+		if a, err := netip.ParseAddr(s); err != nil || !a.IsLoopback() {
+			return false
+		}
+	}
+	return len(ips) > 0
 }

@@ -42,6 +42,9 @@ type engineCfg struct {
 	// which the tests' loopback setup needs; publicOnly leaves it empty.
 	candidateNetworks []string
 	publicOnly        bool
+	// lite runs voice calls on calls.webrtc_stack lite; so do all engines
+	// when FRONTDESK_TEST_WEBRTC_STACK=lite (a sweep of every test).
+	lite bool
 }
 
 func testEngine(t testing.TB, ec engineCfg) *Engine {
@@ -52,6 +55,9 @@ func testEngine(t testing.TB, ec engineCfg) *Engine {
 	cfg := config.Calls{WebRTCPorts: "41000-41999", RTPPorts: ec.rtpPorts, SRTP: "off", RTPTimeout: 5 * time.Second}
 	if ec.sdes {
 		cfg.SRTP = "sdes"
+	}
+	if ec.lite || os.Getenv("FRONTDESK_TEST_WEBRTC_STACK") == "lite" {
+		cfg.WebRTCStack, cfg.WebRTCIPs = "lite", []string{"127.0.0.1"}
 	}
 	cfg.CandidateNetworks = ec.candidateNetworks
 	if cfg.CandidateNetworks == nil && !ec.publicOnly {

@@ -164,7 +164,7 @@ func agreed(fs []format, f format) bool {
 func (c *Call) SIPLocalOffer() []byte {
 	var out []byte
 	if err := c.do(func() error {
-		out = c.buildOffer(c.pc != nil)
+		out = c.buildOffer(c.answered)
 		return nil
 	}); err != nil {
 		return c.SIPOffer()

@@ -48,21 +48,24 @@ type CallsOptions struct {
 	Dir       string        // working directory; "" uses a temporary one
 	System    string        // systemFrontdesk or systemJanus
 	Pin       bool          // the system on a core of its own, the tool and far end on the others
-	pin       pinning       // what Pin did; set by runCalls, or by runCompare for both runs
-	Log       *slog.Logger
+	// WebRTCStack is frontdesk's calls.webrtc_stack: lite or pion.
+	WebRTCStack string
+	pin         pinning // what Pin did; set by runCalls, or by runCompare for both runs
+	Log         *slog.Logger
 }
 
 func defaultCallsOptions() CallsOptions {
 	return CallsOptions{
-		Steps:   []int{10, 50, 100, 200},
-		Hold:    20 * time.Second,
-		Rate:    20,
-		Settle:  3 * time.Second,
-		MaxLoss: 1,
-		MaxRTT:  50 * time.Millisecond,
-		Timeout: 20 * time.Minute,
-		System:  systemFrontdesk,
-		pin:     noPinning,
+		Steps:       []int{10, 50, 100, 200},
+		Hold:        20 * time.Second,
+		Rate:        20,
+		Settle:      3 * time.Second,
+		MaxLoss:     1,
+		MaxRTT:      50 * time.Millisecond,
+		Timeout:     20 * time.Minute,
+		System:      systemFrontdesk,
+		WebRTCStack: "lite",
+		pin:         noPinning,
 	}
 }
 
@@ -85,6 +88,9 @@ func (o CallsOptions) validate() error {
 	}
 	if err := validSystem(o.System); err != nil {
 		return err
+	}
+	if o.WebRTCStack != "lite" && o.WebRTCStack != "pion" {
+		return fmt.Errorf("--webrtc-stack %q: want lite or pion", o.WebRTCStack)
 	}
 	prev := 0
 	for _, n := range o.Steps {
@@ -112,7 +118,7 @@ func parseSteps(s string) ([]int, error) {
 // callsGatewayConfig is the gateway's config for the calls measurement: one
 // cards widget with one always-available agent, the echo UAS, and limits
 // above maxCalls.
-func callsGatewayConfig(registrar string, maxCalls int) string {
+func callsGatewayConfig(registrar string, maxCalls int, stack string) string {
 	return fmt.Sprintf(`# frontdesk-load calls: gateway config for the loopback test bed
 sip:
   registrar: %s
@@ -131,6 +137,7 @@ limits:
 calls:
   webrtc_ips: [127.0.0.1] # media with the visitors stays on loopback
   candidate_networks: [127.0.0.0/8] # and visitors' ICE candidates on this host are probed
+  webrtc_stack: %s
   rtp_ports: %s
   webrtc_ports: %s
   max_calls: %d
@@ -141,7 +148,7 @@ widgets:
     name: Load calls
     agents:
       - {id: %s, sip: %s, name: Echo, department: Load, mode: always, media: [voice]}
-`, registrar, gwUser, passwdEnv, origin, callsRTPPorts, callsWebRTCPorts, maxCalls, maxCalls,
+`, registrar, gwUser, passwdEnv, origin, stack, callsRTPPorts, callsWebRTCPorts, maxCalls, maxCalls,
 		callsWidgetID, echoUser, echoUser)
 }
 
@@ -277,7 +284,7 @@ func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error)
 	defer finish(&err)
 
 	top := o.Steps[len(o.Steps)-1]
-	res = &CallsResult{System: o.System, Hold: o.Hold.Seconds(), Rate: o.Rate, MaxLoss: o.MaxLoss, MaxRTT: msOf(o.MaxRTT), Steps: []stepResult{}}
+	res = &CallsResult{System: o.System, WebRTCStack: o.WebRTCStack, Hold: o.Hold.Seconds(), Rate: o.Rate, MaxLoss: o.MaxLoss, MaxRTT: msOf(o.MaxRTT), Steps: []stepResult{}}
 	if _, err = raiseNoFile(uint64(top)*16 + 512); err != nil {
 		return nil, err
 	}
@@ -410,7 +417,7 @@ func startSystem(ctx context.Context, o CallsOptions, dir, bin, registrar string
 		return nil, fmt.Errorf("config directory: %w", err)
 	}
 	cfgPath := filepath.Join(cfgDir, "frontdesk.yaml")
-	if err := os.WriteFile(cfgPath, []byte(callsGatewayConfig(registrar, top+10)), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(callsGatewayConfig(registrar, top+10, o.WebRTCStack)), 0o600); err != nil {
 		return nil, fmt.Errorf("write gateway config: %w", err)
 	}
 	gw, err := startGateway(ctx, bin, cfgPath, filepath.Join(dir, "frontdesk.log"), "info", cpu)

@@ -13,12 +13,13 @@ import (
 
 // CallsResult is what a calls run measured.
 type CallsResult struct {
-	System  string  `json:"system"`            // frontdesk or janus
-	Pinning string  `json:"pinning,omitempty"` // which CPUs ran what; empty when not pinned
-	Hold    float64 `json:"hold_seconds"`
-	Rate    int     `json:"setup_rate_per_second"`
-	MaxLoss float64 `json:"max_loss_percent"`
-	MaxRTT  float64 `json:"max_rtt_p99_ms"`
+	System      string  `json:"system"`            // frontdesk or janus
+	WebRTCStack string  `json:"webrtc_stack"`      // frontdesk's calls.webrtc_stack
+	Pinning     string  `json:"pinning,omitempty"` // which CPUs ran what; empty when not pinned
+	Hold        float64 `json:"hold_seconds"`
+	Rate        int     `json:"setup_rate_per_second"`
+	MaxLoss     float64 `json:"max_loss_percent"`
+	MaxRTT      float64 `json:"max_rtt_p99_ms"`
 
 	// EchoBaseline is the round trip of plain UDP from this process to the
 	// echo far end and back, without the gateway, before any call: the part
@@ -99,7 +100,11 @@ func mib(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
 // printCalls writes the per-step table and the run's summary.
 func printCalls(w io.Writer, r *CallsResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(w, "%s:\n", r.System)
+	if r.System == systemFrontdesk {
+		fmt.Fprintf(w, "%s (webrtc_stack %s):\n", r.System, r.WebRTCStack)
+	} else {
+		fmt.Fprintf(w, "%s:\n", r.System)
+	}
 	fmt.Fprintln(tw, "calls\tsetup p50/p99 ms\tmedia p50/p99 ms\tCPU s per call-s\tcores\tits core busy\ttool cores\tother cores\tRSS\tRSS/call\tsent\tloss %\tRTT p50/p99/max ms\thealthy\t")
 	for _, s := range r.Steps {
 		fmt.Fprintf(tw, "%d\t%.1f / %.1f\t%.1f / %.1f\t%.4f\t%.2f\t%.0f %%\t%.2f\t%.2f\t%s\t%.0f KiB\t%d\t%.3f\t%.2f / %.2f / %.1f\t%s\t\n",

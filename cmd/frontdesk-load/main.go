@@ -134,6 +134,7 @@ func cmdCalls(args []string, stdout, stderr io.Writer, compare bool) int {
 	}
 	def := defaultCallsOptions()
 	o := def
+	fs.StringVar(&o.WebRTCStack, "webrtc-stack", def.WebRTCStack, "frontdesk's calls.webrtc_stack: lite or pion")
 	if !compare {
 		fs.StringVar(&o.System, "system", def.System, "system under test: frontdesk, or janus (Janus's SIP plugin, Debian's janus package)")
 		fs.BoolVar(&o.Pin, "pin", false, "pin the system under test to the first CPU and this tool, the far end and Kamailio to the others")

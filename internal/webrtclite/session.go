@@ -373,3 +373,6 @@ func randomString(n int) (string, error) {
 	}
 	return string(b), nil
 }
+
+// Connected reports whether ICE and DTLS are done and SRTP is keyed.
+func (s *Session) Connected() bool { return s.keys.Load() != nil }

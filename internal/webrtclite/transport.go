@@ -17,6 +17,9 @@ import (
 // maxDatagram bounds what the reader takes in one packet.
 const maxDatagram = 1500
 
+// socketBuffer is the shared socket's kernel buffer size asked for.
+const socketBuffer = 4 << 20
+
 // Transport is one UDP socket and the sessions that share it.
 type Transport struct {
 	conn  *net.UDPConn
@@ -76,6 +79,10 @@ func Listen(o Options) (*Transport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", o.Listen, err)
 	}
+	// One socket carries every session: give it room for a scheduling
+	// hiccup's worth of packets (the kernel caps this at rmem_max/wmem_max).
+	_ = conn.SetReadBuffer(socketBuffer)
+	_ = conn.SetWriteBuffer(socketBuffer)
 	log := o.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

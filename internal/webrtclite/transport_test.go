@@ -191,3 +191,23 @@ func TestReceiveDoesNotAllocate(t *testing.T) {
 		t.Errorf("%.1f allocations per packet", allocs)
 	}
 }
+
+// TestSendDoesNotAllocate: encrypting and sending a packet allocates
+// nothing.
+func TestSendDoesNotAllocate(t *testing.T) {
+	cli, _ := pairWith(t, 0, nil, func([]byte) {})
+	pkts := make([][]byte, 201)
+	for i := range pkts {
+		pkts[i] = rtpPacket(t, uint16(2000+i))
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := cli.WriteRTP(pkts[i]); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per packet", allocs)
+	}
+}
