@@ -2,9 +2,10 @@ package main
 
 // The visitors of the calls measurement: each one is a call signaling
 // session (Widget-API or Janus) and a WebRTC media session offering PCMU
-// only. All visitors share one UDP socket (internal/webrtclite: ICE checks,
-// DTLS-SRTP, SRTP) and one sender loop, so the load costs little CPU next to
-// the system it measures. Once the call is connected each visitor sends one
+// only. Each visitor has a UDP socket of its own, as a browser would (the
+// system tells its peers apart by address), with internal/webrtclite for ICE
+// checks, DTLS-SRTP and SRTP; all visitors share one sender loop, so the
+// load costs little CPU next to the system it measures. Once the call is connected each visitor sends one
 // 20 ms PCMU packet per tick whose payload starts with the send time and a
 // sequence number, and the echo that comes back through the system is timed.
 
@@ -40,14 +41,8 @@ const (
 	senderSlots = 20
 )
 
-// visitorPort is where the visitors' shared socket listens when it is free;
-// it must not be in the gateway's webrtc_ports or rtp_ports.
-const visitorPort = 50000
-
-// visitorNet is the media side shared by all visitors: one socket and one
-// sender loop.
+// visitorNet is the media side shared by all visitors: the sender loop.
 type visitorNet struct {
-	tr   *webrtclite.Transport
 	base time.Time
 
 	mu    sync.Mutex
@@ -59,28 +54,15 @@ type visitorNet struct {
 }
 
 func newVisitorNet(base time.Time) (*visitorNet, error) {
-	var tr *webrtclite.Transport
-	var err error
-	for _, port := range []uint16{visitorPort, 0} {
-		tr, err = webrtclite.Listen(webrtclite.Options{Listen: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port),
-			Allow: func(a netip.Addr) bool { return a.IsLoopback() }, Keepalive: 2 * time.Second})
-		if err == nil {
-			break
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("visitors' socket: %w", err)
-	}
-	n := &visitorNet{tr: tr, base: base, stop: make(chan struct{}), done: make(chan struct{})}
+	n := &visitorNet{base: base, stop: make(chan struct{}), done: make(chan struct{})}
 	go n.sendLoop()
 	return n, nil
 }
 
-// close stops the sender and the socket (after every visitor closed).
+// close stops the sender.
 func (n *visitorNet) close() {
 	close(n.stop)
 	<-n.done
-	_ = n.tr.Close()
 }
 
 // add makes v send from now on.
@@ -139,6 +121,7 @@ type visitor struct {
 
 	sig  signaling // the system's call signaling (Widget-API or Janus)
 	net  *visitorNet
+	tr   *webrtclite.Transport // the visitor's own socket
 	sess *webrtclite.Session
 
 	// Filled by the signaling's reader.
@@ -218,7 +201,12 @@ func openCall(ctx context.Context, vn *visitorNet, sig signaling, id int, base t
 	if err := sig.open(ctx, v); err != nil {
 		return v, fmt.Errorf("visitor %d: %w", id, err)
 	}
-	v.sess, err = vn.tr.NewSession(webrtclite.Config{Role: webrtclite.Controlling, OnRTP: v.receive})
+	v.tr, err = webrtclite.Listen(webrtclite.Options{Listen: netip.MustParseAddrPort("127.0.0.1:0"),
+		Allow: func(a netip.Addr) bool { return a.IsLoopback() }, Keepalive: 2 * time.Second})
+	if err != nil {
+		return v, fmt.Errorf("visitor %d: media socket: %w", id, err)
+	}
+	v.sess, err = v.tr.NewSession(webrtclite.Config{Role: webrtclite.Controlling, OnRTP: v.receive})
 	if err != nil {
 		return v, fmt.Errorf("visitor %d: media session: %w", id, err)
 	}
@@ -266,7 +254,7 @@ func openCall(ctx context.Context, vn *visitorNet, sig signaling, id int, base t
 // offer is the visitor's complete SDP offer: PCMU only, one host candidate
 // (the shared socket), bundle and rtcp-mux, DTLS role open.
 func (v *visitor) offer() string {
-	local := v.net.tr.LocalAddr()
+	local := v.tr.LocalAddr()
 	id := strconv.Itoa(v.id)
 	return "v=0\r\n" +
 		"o=- " + strconv.Itoa(1000+v.id) + " 2 IN IP4 127.0.0.1\r\n" +
@@ -278,7 +266,7 @@ func (v *visitor) offer() string {
 		"a=rtcp:9 IN IP4 0.0.0.0\r\n" +
 		"a=ice-ufrag:" + v.sess.LocalUfrag() + "\r\n" +
 		"a=ice-pwd:" + v.sess.LocalPwd() + "\r\n" +
-		"a=fingerprint:sha-256 " + v.net.tr.Fingerprint() + "\r\n" +
+		"a=fingerprint:sha-256 " + v.tr.Fingerprint() + "\r\n" +
 		"a=setup:actpass\r\n" +
 		"a=mid:0\r\n" +
 		"a=sendrecv\r\n" +
@@ -476,6 +464,9 @@ func (v *visitor) close() {
 	v.stopSending()
 	if v.sess != nil {
 		_ = v.sess.Close()
+	}
+	if v.tr != nil {
+		_ = v.tr.Close()
 	}
 	v.sig.close()
 }

@@ -62,7 +62,7 @@ http:
   listen: 127.0.0.1:0
   allowed_origins: [%q]
 limits:
-  max_sessions: 50000
+  max_sessions: 150000
   max_sessions_per_ip: 50000
 widgets:
   - id: %s

@@ -110,7 +110,7 @@ func runSessions(ctx context.Context, o Options) (res *Result, err error) {
 	if res.Before, err = gw.settledSample(ctx, metricsGap); err != nil {
 		return nil, err
 	}
-	fl := newFleet(gw.wsURL(), o.Rounds)
+	fl := newFleet(gw.wsURL(), o.Rounds, o.Sessions)
 	defer func() { _ = fl.closeAll(30 * time.Second) }() // no-op once closed below
 	log.Info("opening sessions", "n", o.Sessions, "per_second", o.Ramp)
 	began := time.Now()
@@ -325,6 +325,11 @@ func raiseNoFile(need uint64) (string, error) {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return "", fmt.Errorf("get RLIMIT_NOFILE: %w", err)
+	}
+	if lim.Max < need && os.Geteuid() == 0 {
+		// Root may raise the hard limit too; the gateway started from here
+		// inherits it.
+		lim.Max = need
 	}
 	if lim.Cur < lim.Max {
 		lim.Cur = lim.Max
