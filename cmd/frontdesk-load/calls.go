@@ -460,6 +460,7 @@ func measureStep(ctx context.Context, o CallsOptions, sut underTest, f *callFlee
 		return st, err
 	}
 	m0, c0, t0 := machineCPU(), cpuCPU(o.pin.system), toolCPU()
+	o0 := cpusCPU(o.pin.tool)
 	for i, v := range live {
 		starts[i] = v.next.Load()
 	}
@@ -477,6 +478,7 @@ func measureStep(ctx context.Context, o CallsOptions, sut underTest, f *callFlee
 		return st, err
 	}
 	m1, c1, t1 := machineCPU(), cpuCPU(o.pin.system), toolCPU()
+	o1 := cpusCPU(o.pin.tool)
 	if err := sleep(ctx, drainWait); err != nil {
 		return st, err
 	}
@@ -512,6 +514,7 @@ func measureStep(ctx context.Context, o CallsOptions, sut underTest, f *callFlee
 	st.ToolCores = (t1 - t0) / held
 	st.MachineBusy = m1.busyFraction(m0)
 	st.SystemCoreBusy = c1.busyFraction(c0)
+	st.ToolCoresBusy = o1.busyFraction(o0)
 	st.OtherCores = max(0, st.MachineBusy*float64(runtime.NumCPU())-st.GatewayCores-st.ToolCores)
 	st.GatewayCalls = s1.Calls
 	st.RSS = s1.RSS
@@ -570,6 +573,17 @@ func cpuCPU(cpu int) cpuTimes {
 		return cpuTimes{}
 	}
 	return procStatCPU("cpu" + strconv.Itoa(cpu))
+}
+
+// cpusCPU sums the given cores.
+func cpusCPU(cpus []int) cpuTimes {
+	var t cpuTimes
+	for _, c := range cpus {
+		ct := cpuCPU(c)
+		t.busy += ct.busy
+		t.total += ct.total
+	}
+	return t
 }
 
 func procStatCPU(name string) cpuTimes {

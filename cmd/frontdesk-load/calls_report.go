@@ -69,7 +69,10 @@ type stepResult struct {
 	// SystemCoreBusy is how busy the system's pinned core was, with
 	// everything that ran on it (0 when not pinned): near 1, the core, not
 	// the system's own CPU time, is the limit.
-	SystemCoreBusy    float64 `json:"system_core_busy"`
+	SystemCoreBusy float64 `json:"system_core_busy"`
+	// ToolCoresBusy is the same for the other pinned cores: the visitors,
+	// the far end, Kamailio and anything else there.
+	ToolCoresBusy     float64 `json:"tool_cores_busy"`
 	OtherCores        float64 `json:"other_cores"` // host busy minus gateway and tool: Kamailio, kernel threads, anything else
 	GatewayCalls      float64 `json:"gateway_calls"`
 	RSS               float64 `json:"rss_bytes"`
@@ -105,10 +108,10 @@ func printCalls(w io.Writer, r *CallsResult) {
 	} else {
 		fmt.Fprintf(w, "%s:\n", r.System)
 	}
-	fmt.Fprintln(tw, "calls\tsetup p50/p99 ms\tmedia p50/p99 ms\tCPU s per call-s\tcores\tits core busy\ttool cores\tother cores\tRSS\tRSS/call\tsent\tloss %\tRTT p50/p99/max ms\thealthy\t")
+	fmt.Fprintln(tw, "calls\tsetup p50/p99 ms\tmedia p50/p99 ms\tCPU s per call-s\tcores\tits core busy\ttool cores\ttool cores busy\tother cores\tRSS\tRSS/call\tsent\tloss %\tRTT p50/p99/max ms\thealthy\t")
 	for _, s := range r.Steps {
-		fmt.Fprintf(tw, "%d\t%.1f / %.1f\t%.1f / %.1f\t%.4f\t%.2f\t%.0f %%\t%.2f\t%.2f\t%s\t%.0f KiB\t%d\t%.3f\t%.2f / %.2f / %.1f\t%s\t\n",
-			s.Calls, s.SetupP50, s.SetupP99, s.MediaP50, s.MediaP99, s.CPUPerCallSecond, s.GatewayCores, 100*s.SystemCoreBusy, s.ToolCores,
+		fmt.Fprintf(tw, "%d\t%.1f / %.1f\t%.1f / %.1f\t%.4f\t%.2f\t%.0f %%\t%.2f\t%.0f %%\t%.2f\t%s\t%.0f KiB\t%d\t%.3f\t%.2f / %.2f / %.1f\t%s\t\n",
+			s.Calls, s.SetupP50, s.SetupP99, s.MediaP50, s.MediaP99, s.CPUPerCallSecond, s.GatewayCores, 100*s.SystemCoreBusy, s.ToolCores, 100*s.ToolCoresBusy,
 			s.OtherCores, mib(s.RSS), s.RSSPerCall/1024, s.Sent, s.LossPercent, s.RTTP50, s.RTTP99, s.RTTMax, yesNo(s.Healthy))
 	}
 	_ = tw.Flush()

@@ -147,26 +147,55 @@ func (t *Transport) keepalive(every time.Duration) {
 }
 
 // read is the socket's one reader: it demultiplexes every datagram by its
-// first byte (RFC 7983) and source address.
+// first byte (RFC 7983) and source address. On Linux it takes a batch of
+// datagrams per system call.
 func (t *Transport) read() {
 	defer close(t.done)
+	var br *batchReader
+	if rc, err := t.conn.SyscallConn(); err == nil {
+		br = newBatchReader(rc)
+	}
+	if br == nil {
+		t.readEach()
+		return
+	}
 	for {
-		n, from, err := t.conn.ReadFromUDPAddrPort(t.buf[:])
+		n, err := br.next()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue // ICMP errors and the like
 		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		if t.allow != nil && !t.allow(from.Addr()) {
+		for i := range n {
+			t.receive(br.packet(i), br.from(i))
+		}
+	}
+}
+
+// readEach is read with one datagram per system call.
+func (t *Transport) readEach() {
+	for {
+		n, from, err := t.conn.ReadFromUDPAddrPort(t.buf[:])
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
 			continue
 		}
-		if t.goneN.Load() > 0 {
-			t.forgetGone()
-		}
-		t.handle(t.buf[:n], from)
+		t.receive(t.buf[:n], netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
 	}
+}
+
+// receive takes one datagram on the reader goroutine.
+func (t *Transport) receive(pkt []byte, from netip.AddrPort) {
+	if t.allow != nil && !t.allow(from.Addr()) {
+		return
+	}
+	if t.goneN.Load() > 0 {
+		t.forgetGone()
+	}
+	t.handle(pkt, from)
 }
 
 // handle is one datagram on the reader goroutine.
