@@ -327,9 +327,12 @@ func raiseNoFile(need uint64) (string, error) {
 		return "", fmt.Errorf("get RLIMIT_NOFILE: %w", err)
 	}
 	if lim.Max < need && os.Geteuid() == 0 {
-		// Root may raise the hard limit too; the gateway started from here
-		// inherits it.
-		lim.Max = need
+		// Root (with CAP_SYS_RESOURCE) may raise the hard limit too; the
+		// gateway started from here inherits it.
+		raised := syscall.Rlimit{Cur: need, Max: need}
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised); err == nil {
+			lim = raised
+		}
 	}
 	if lim.Cur < lim.Max {
 		lim.Cur = lim.Max
