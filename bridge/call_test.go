@@ -20,7 +20,7 @@ type established struct {
 	gw   []byte // the SIP offer
 }
 
-func establish(t *testing.T, e *Engine, opts CallOptions, answer func(port int) []byte) *established {
+func establish(t testing.TB, e *Engine, opts CallOptions, answer func(port int) []byte) *established {
 	t.Helper()
 	b := newBrowser(t, false)
 	c, err := e.NewCall(b.offer(), opts)

@@ -95,7 +95,12 @@ type stepResult struct {
 	Dropped     int            `json:"dropped"` // calls that ended on their own since the last step
 	DropReasons map[string]int `json:"drop_reasons,omitempty"`
 	Healthy     bool           `json:"healthy"`
-	Problem     string         `json:"problem,omitempty"`
+	// Attempts is how many hold windows were measured (the last counts);
+	// Disturbance is the share of the system's core that other processes
+	// used in it.
+	Attempts    int     `json:"attempts"`
+	Disturbance float64 `json:"disturbance"`
+	Problem     string  `json:"problem,omitempty"`
 }
 
 func mib(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
@@ -116,6 +121,9 @@ func printCalls(w io.Writer, r *CallsResult) {
 	}
 	_ = tw.Flush()
 	for _, s := range r.Steps {
+		if s.Disturbance > maxDisturbance {
+			fmt.Fprintf(w, "step %d: other processes used %.0f %% of the system's core in the last of %d windows\n", s.Target, 100*s.Disturbance, s.Attempts)
+		}
 		if s.Healthy {
 			continue
 		}

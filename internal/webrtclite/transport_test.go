@@ -211,3 +211,4 @@ func TestSendDoesNotAllocate(t *testing.T) {
 		t.Errorf("%.1f allocations per packet", allocs)
 	}
 }
+
