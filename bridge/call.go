@@ -63,6 +63,9 @@ type Call struct {
 	// its end, watched by run until seen.
 	lite     *liteLeg
 	liteDone <-chan struct{}
+	// polled is the audio RTP socket in the engine's PBX poller (lite
+	// calls on Linux); nil when a pbxRelay goroutine reads it.
+	polled *polledPBX
 
 	// Owned by run:
 	pc        *webrtc.PeerConnection
@@ -215,6 +218,9 @@ func (c *Call) Close() error {
 		if err := c.lite.sess.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close call %s browser session: %w", c.id, err))
 		}
+	}
+	if c.polled != nil {
+		c.e.poller.remove(c.polled) // before the socket closes
 	}
 	for _, l := range c.legs {
 		if err := c.e.ports.put(l.s.pp); err != nil {

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -34,6 +35,8 @@ type Engine struct {
 	candidates atomic.Pointer[candidatePolicy]
 	// lite carries voice calls when calls.webrtc_stack is lite; nil on pion.
 	lite *liteStack
+	// poller reads lite calls' RTP from the PBX (Linux); nil otherwise.
+	poller *pbxPoller
 }
 
 // engineOption adjusts an Engine before use; tests use it to keep ICE on
@@ -126,6 +129,10 @@ func newEngine(cfg config.Calls, rtpHost string, log *slog.Logger, opts ...engin
 		if e.lite, err = newLiteStack(cfg, wlo, loopbackOnlyIPs(cfg.WebRTCIPs)); err != nil {
 			return nil, err
 		}
+		if e.poller, err = newPBXPoller(); err != nil {
+			_ = e.lite.close()
+			return nil, err
+		}
 	}
 	return e, nil
 }
@@ -206,7 +213,11 @@ func (e *Engine) Close() error {
 	if !e.closed.CompareAndSwap(false, true) || e.lite == nil {
 		return nil
 	}
-	return e.lite.close()
+	err := e.lite.close()
+	if e.poller != nil {
+		err = errors.Join(err, e.poller.close())
+	}
+	return err
 }
 
 // loopbackOnlyIPs reports whether every listed address is loopback.

@@ -5,12 +5,19 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/frontdesk-gw/frontdesk/config"
 	"github.com/frontdesk-gw/frontdesk/internal/webrtclite"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 )
+
+// pollPace is how often the lite stack's readers (the shared socket's and
+// the PBX poller) look for packets while not saturated. A wake-up then
+// serves every packet that arrived meanwhile instead of one; the price is
+// at most this much delay each way.
+const pollPace = time.Millisecond
 
 // liteStack is the engine's calls.webrtc_stack lite: one shared socket per
 // webrtc_ips address (internal/webrtclite), for every voice call.
@@ -33,7 +40,7 @@ func newLiteStack(cfg config.Calls, port int, loopbackOnly bool) (*liteStack, er
 			_ = ls.close()
 			return nil, fmt.Errorf("calls.webrtc_ips: %q is not an IP address", s)
 		}
-		t, err := webrtclite.Listen(webrtclite.Options{Listen: netip.AddrPortFrom(ip, uint16(port)), Allow: allow})
+		t, err := webrtclite.Listen(webrtclite.Options{Listen: netip.AddrPortFrom(ip, uint16(port)), Allow: allow, Pace: pollPace})
 		if err != nil {
 			_ = ls.close()
 			return nil, fmt.Errorf("calls.webrtc_stack lite: %w", err)

@@ -25,6 +25,8 @@ func TestLiteStack(t *testing.T) {
 		{"RTCPLatch", TestRTCPLatch},
 		{"EndedCallDoesNotSpin", TestEndedCallDoesNotSpin},
 		{"DTMFQueueInMedia", TestDTMFQueueInMedia},
+		{"PortsQuarantined", TestPortsQuarantined},
+		{"DTMFQueueBounded", TestDTMFQueueBounded},
 	} {
 		t.Run(tc.name, tc.test)
 	}

@@ -36,6 +36,12 @@ type batchReader struct {
 
 func newBatchReader(rc syscall.RawConn) *batchReader {
 	r := &batchReader{rc: rc}
+	r.init()
+	return r
+}
+
+// init points the headers at the reader's own buffers.
+func (r *batchReader) init() {
 	for i := range r.msgs {
 		r.iovs[i].Base = &r.bufs[i][0]
 		r.iovs[i].SetLen(maxDatagram)
@@ -44,7 +50,6 @@ func newBatchReader(rc syscall.RawConn) *batchReader {
 		r.msgs[i].hdr.SetIovlen(1)
 	}
 	r.read = r.recv
-	return r
 }
 
 // recv is one non-blocking recvmmsg; false asks the poller to wait.
@@ -53,14 +58,11 @@ func (r *batchReader) recv(fd uintptr) bool {
 		r.msgs[i].hdr.Namelen = uint32(unsafe.Sizeof(r.names[i]))
 	}
 	n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.msgs[0])), readBatch, unix.MSG_DONTWAIT, 0, 0)
-	if errno == unix.EAGAIN || errno == unix.EINTR {
-		return false
-	}
 	r.got, r.errno = int(n), errno
 	if errno != 0 {
 		r.got = 0
 	}
-	return true
+	return errno != unix.EAGAIN && errno != unix.EINTR
 }
 
 // next waits for datagrams and returns how many arrived; packet(i) and
@@ -92,3 +94,32 @@ func (r *batchReader) from(i int) netip.AddrPort {
 	}
 	return netip.AddrPort{}
 }
+
+// FDBatch receives batches of datagrams from sockets the caller polls
+// itself (no Go poller involved): one recvmmsg on a given descriptor,
+// without waiting. Its buffers are reused; nothing is allocated per packet.
+type FDBatch struct{ r batchReader }
+
+// NewFDBatch returns an FDBatch.
+func NewFDBatch() *FDBatch {
+	b := &FDBatch{}
+	b.r.init()
+	return b
+}
+
+// Read takes what is waiting on fd, up to a batch: the count, 0 when
+// nothing is (EAGAIN), or an error.
+func (b *FDBatch) Read(fd int) (int, error) {
+	b.r.recv(uintptr(fd))
+	if b.r.errno == unix.EAGAIN || b.r.errno == unix.EINTR {
+		return 0, nil
+	}
+	if b.r.errno != 0 {
+		return 0, b.r.errno
+	}
+	return b.r.got, nil
+}
+
+// Packet and From read datagram i of the last Read.
+func (b *FDBatch) Packet(i int) []byte       { return b.r.packet(i) }
+func (b *FDBatch) From(i int) netip.AddrPort { return b.r.from(i) }

@@ -9,6 +9,9 @@ import (
 
 // batchReader is Linux's recvmmsg reader; elsewhere the transport reads
 // one datagram per call.
+// readBatch matches Linux: the reader never fills a batch here.
+const readBatch = 32
+
 type batchReader struct{}
 
 func newBatchReader(syscall.RawConn) *batchReader { return nil }

@@ -23,6 +23,7 @@ const socketBuffer = 4 << 20
 // Transport is one UDP socket and the sessions that share it.
 type Transport struct {
 	conn  *net.UDPConn
+	pace  time.Duration
 	local netip.AddrPort
 	cert  *certificate
 	log   *slog.Logger
@@ -59,7 +60,11 @@ type Options struct {
 	// check to their selected pair (consent freshness, RFC 7675), from one
 	// loop for all of them.
 	Keepalive time.Duration
-	Log       *slog.Logger
+	// Pace, when positive, makes the reader wait this long between batches
+	// it did not fill (Linux): one wake-up then serves several packets, for
+	// at most Pace of added delay.
+	Pace time.Duration
+	Log  *slog.Logger
 }
 
 // Listen opens the shared socket and starts its reader.
@@ -88,7 +93,7 @@ func Listen(o Options) (*Transport, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	t := &Transport{
-		conn: conn, local: conn.LocalAddr().(*net.UDPAddr).AddrPort(), cert: cert, log: log, allow: o.Allow,
+		conn: conn, pace: o.Pace, local: conn.LocalAddr().(*net.UDPAddr).AddrPort(), cert: cert, log: log, allow: o.Allow,
 		byUfrag: map[string]*Session{}, byTxn: map[[12]byte]*Session{}, clients: map[*Session]struct{}{},
 		byAddr: map[netip.AddrPort]*Session{}, done: make(chan struct{}), closing: make(chan struct{}), kaDone: make(chan struct{}),
 	}
@@ -159,6 +164,11 @@ func (t *Transport) read() {
 		t.readEach()
 		return
 	}
+	var pace *time.Timer
+	if t.pace > 0 {
+		pace = time.NewTimer(time.Hour)
+		defer pace.Stop()
+	}
 	for {
 		n, err := br.next()
 		if err != nil {
@@ -167,8 +177,17 @@ func (t *Transport) read() {
 			}
 			continue // ICMP errors and the like
 		}
+		start := time.Now()
 		for i := range n {
 			t.receive(br.packet(i), br.from(i))
+		}
+		if pace != nil && n < readBatch {
+			pace.Reset(t.pace - time.Since(start))
+			select {
+			case <-pace.C:
+			case <-t.closing:
+				return
+			}
 		}
 	}
 }

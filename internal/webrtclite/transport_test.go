@@ -211,4 +211,3 @@ func TestSendDoesNotAllocate(t *testing.T) {
 		t.Errorf("%.1f allocations per packet", allocs)
 	}
 }
-
