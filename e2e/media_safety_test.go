@@ -405,12 +405,15 @@ func measureCPU(g *gatewayProc, d time.Duration) <-chan cpuWindow {
 		time.Sleep(d) // the measurement window itself
 		cpu1, err := cpuSeconds(pid)
 		w := cpuWindow{cpu: cpu1 - cpu0, seconds: time.Since(start).Seconds(), err: err}
-		if resp, err := http.Get(g.httpURL + "/metrics"); err != nil {
+		if resp, err := http.Get(g.adminURL + "/metrics"); err != nil {
 			w.err = err
 		} else {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 			resp.Body.Close()
-			w.calls, _ = metricSample(string(body), "frontdesk_calls")
+			var ok bool
+			if w.calls, ok = metricSample(string(body), "frontdesk_calls"); !ok {
+				w.err = fmt.Errorf("no frontdesk_calls in %s/metrics", g.adminURL)
+			}
 		}
 		out <- w
 	}()
@@ -462,15 +465,17 @@ func TestMassHangupBYENeverAnswered(t *testing.T) {
 	for _, p := range phones {
 		p.hangUp()
 	}
-	for _, p := range phones {
-		p.close()
-	}
 	deadline := time.Now().Add(callWait)
 	for e.byes("mass") < calls {
 		if time.Now().After(deadline) {
 			t.Fatalf("BYEs sent for %d of %d calls within %v", e.byes("mass"), calls, callWait)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// Only once every hangup was taken (its BYE is out): a browser closing
+	// its media first would end the call as media-failed instead.
+	for _, p := range phones {
+		p.close()
 	}
 	start, measured := time.Now(), measureCPU(e.gw, window)
 
