@@ -74,7 +74,7 @@ type Session struct {
 	iceOnce    sync.Once
 	dtlsIn     func([]byte) // feeds the DTLS endpoint; set before any address binds
 	dtlsBuf    *packetio.Buffer
-	dtlsConn   *dtls.Conn
+	dtlsConn   atomic.Pointer[dtls.Conn] // set by Connect, closed by Close
 	done       chan struct{}
 	closeOnce  sync.Once
 
@@ -222,8 +222,14 @@ func (s *Session) handshake(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("DTLS: %w", err)
 	}
-	s.dtlsConn = conn
+	s.dtlsConn.Store(conn)
+	if s.closed.Load() {
+		// Close ran before the connection existed: it is ours to close.
+		_ = conn.Close()
+		return ErrClosed
+	}
 	if err := conn.HandshakeContext(ctx); err != nil {
+		_ = conn.Close()
 		return fmt.Errorf("DTLS handshake: %w", err)
 	}
 	keys, err := srtpKeysFrom(conn, !s.cfg.Peer.DTLSServer)
@@ -321,8 +327,8 @@ func (s *Session) Close() error {
 		return nil
 	}
 	var err error
-	if s.dtlsConn != nil {
-		err = s.dtlsConn.Close()
+	if conn := s.dtlsConn.Load(); conn != nil {
+		err = conn.Close()
 	}
 	_ = s.dtlsBuf.Close()
 	s.t.unregister(s)

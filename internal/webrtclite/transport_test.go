@@ -2,6 +2,7 @@ package webrtclite
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"sync"
 	"testing"
@@ -209,5 +210,32 @@ func TestSendDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%.1f allocations per packet", allocs)
+	}
+}
+
+// TestCloseWhileConnecting: closing a session that waits for its peer ends
+// Connect at once with ErrClosed and leaves no goroutine behind (TestMain
+// checks).
+func TestCloseWhileConnecting(t *testing.T) {
+	st := listen(t, 0)
+	s, err := st.NewSession(Config{Role: Lite, Peer: Peer{DTLSServer: true, Ufrag: "abcd", Pwd: "0123456789abcdefghijklmn",
+		Fingerprint: "sha-256 00"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Connect(ctx) }()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("Connect after Close: %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Connect still waiting after Close")
 	}
 }
