@@ -33,8 +33,12 @@
 // pion/srtp). The socket's one reader decrypts the browser's RTP and calls
 // the call's browserRelay.handle on that same goroutine, which rewrites it
 // and sends it to the PBX: one goroutine and no hand-off between socket and
-// PBX. Toward the browser, the PBX relay goroutine writes through the
-// session, which encrypts and sends on the shared socket. A DTMF event takes
+// PBX. Toward the browser, the engine's PBX poller (Linux; elsewhere a
+// goroutine per call) reads every lite call's RTP socket once per
+// millisecond with epoll and recvmmsg, runs that call's pbxRelay.handle and
+// writes through the session, which encrypts and sends on the shared
+// socket. Both readers pace themselves (one wake-up serves a millisecond of
+// packets) unless saturated; a call has no goroutine parked on its RTP. A DTMF event takes
 // the browser stream from the reader for its duration (an atomic owner
 // word: the reader then only counts voice), played by a driver goroutine
 // on its own clock. Video calls use pion as before.
