@@ -282,6 +282,11 @@ type Calls struct {
 	CandidateNetworks []string `yaml:"candidate_networks"`
 	// SRTP toward the PBX: off (default) or sdes.
 	SRTP string `yaml:"srtp"`
+	// WebRTCStack carries voice calls with browsers: pion (default, a
+	// PeerConnection per call) or lite (every voice call on one UDP socket
+	// per webrtc_ips address, the first port of webrtc_ports, as an ICE-lite
+	// agent; much less CPU per packet). Calls with video always use pion.
+	WebRTCStack string `yaml:"webrtc_stack"`
 	// RTPTimeout ends a call when no media arrived from either side for this
 	// long, hold excepted (default 30s).
 	RTPTimeout time.Duration `yaml:"rtp_timeout"`

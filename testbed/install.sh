@@ -4,7 +4,7 @@
 # package is already installed. Run as root or with sudo available.
 set -eu
 
-PACKAGES="kamailio kamailio-presence-modules kamailio-sqlite-modules kamailio-tls-modules baresip-core sip-tester sox sqlite3 chromium haproxy nginx libnginx-mod-stream coturn iproute2 iptables prometheus nats-server postfix"
+PACKAGES="kamailio kamailio-presence-modules kamailio-sqlite-modules kamailio-tls-modules baresip-core sip-tester sox sqlite3 chromium haproxy nginx libnginx-mod-stream coturn iproute2 iptables prometheus nats-server postfix janus gcc"
 
 missing=""
 for p in $PACKAGES; do
@@ -73,5 +73,9 @@ fi
 # Debian starts a packaged nats-server on 4222; the cluster tests run their own.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled nats-server >/dev/null 2>&1; then
 	echo "testbed: note: the system nats-server service is enabled; the tests do not need it"
+fi
+# Debian starts a packaged Janus on 8188; the load tool runs its own.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled janus >/dev/null 2>&1; then
+	echo "testbed: note: the system janus service is enabled; the load tool does not need it"
 fi
 echo "testbed: done"

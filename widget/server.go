@@ -80,6 +80,10 @@ type Server struct {
 	// sessions without a call end, sessions with one end with it.
 	drain     chan struct{}
 	drainOnce sync.Once
+	// drainCtx is done when drain is closed, for sessions that wait on it
+	// without a goroutine (context.AfterFunc).
+	drainCtx  context.Context
+	stopDrain context.CancelFunc
 	open      atomic.Int64
 }
 
@@ -131,6 +135,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
 	s.drain = make(chan struct{})
+	s.drainCtx, s.stopDrain = context.WithCancel(context.Background())
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.state.Store(&cfgState{cfg: cfg, version: 1})
 	return s, nil
@@ -261,7 +266,10 @@ func (s *Server) draining() bool {
 // with a running call have ended too, or ctx is done. Close ends what is
 // left.
 func (s *Server) Drain(ctx context.Context) {
-	s.drainOnce.Do(func() { close(s.drain) })
+	s.drainOnce.Do(func() {
+		close(s.drain)
+		s.stopDrain()
+	})
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for s.open.Load() > 0 {

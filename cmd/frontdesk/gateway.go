@@ -261,7 +261,7 @@ func (g *gateway) apply(old, cfg *config.Config) {
 		g.chat.SetConfig(cfg.Chat)
 	}
 	if ch.Calls {
-		g.log.Warn("calls settings changed: port ranges and addresses take effect after a restart; limits, timeouts and candidate networks at once")
+		g.log.Warn("calls settings changed: port ranges, addresses and the WebRTC stack take effect after a restart; limits, timeouts and candidate networks at once")
 		if g.media != nil {
 			if err := g.media.SetCandidateNetworks(cfg.Calls.CandidateNetworks); err != nil {
 				g.log.Error("calls.candidate_networks not applied", "err", err)
