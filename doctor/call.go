@@ -352,7 +352,7 @@ func (c *callCheck) checkSRTP() {
 	c.d.r.OK("SRTP: SDES %s both ways: %d packets from the PBX authenticated and decrypted with its key", sdesSuite, st.received)
 	if !strings.EqualFold(c.d.cfg.SIP.Transport, "tls") {
 		c.d.r.Add(Line{Status: StatusWarn, Text: "SRTP: the SDES keys travelled in SDP over " + strings.ToUpper(c.d.cfg.SIP.Transport) + ", readable by anyone on the path",
-			Cause: "SDES protects media only when SIP is encrypted too", Fix: &Advice{Setting: "sip.transport tls (once the gateway's SIP over TLS is verified)"}})
+			Cause: "SDES protects media only when SIP is encrypted too", Fix: &Advice{Setting: "sip.transport: tls"}})
 	}
 }
 

@@ -13,8 +13,9 @@
 // chosen, RTP both ways from a port of calls.rtp_ports, SRTP with SDES when
 // calls.srtp is sdes, hold and resume by re-INVITE, DTMF both ways, BYE).
 // The MESSAGE and the call go only to those who agreed: doctor.test_agent
-// and doctor.test_extension, or the flags. SIP over TLS is reported as not
-// checked until the gateway's SIP TLS is verified.
+// and doctor.test_extension, or the flags. Over TLS a registration proves
+// the handshake and the certificate check; SIP over UDP or TCP is warned
+// about, as is sip.tls_insecure.
 //
 // The doctor runs its own sip.UA with the gateway's settings but a port of
 // its own (the listen host with port 0; behind a NAT the public host with

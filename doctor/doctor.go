@@ -88,7 +88,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	d.checkReachable(ctx)
 
 	d.r.Section("Registration")
-	if d.checkRegistration(ctx) {
+	registered := d.checkRegistration(ctx)
+	if registered {
 		d.r.Section("Agents")
 		d.checkAgents(ctx)
 		if rl := d.cfg.SIP.ResourceList; rl.Presence != "" || rl.Dialog != "" {
@@ -103,7 +104,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		d.skipRest("not registered")
 	}
 	d.r.Section("Security")
-	d.r.Skip("SIP over TLS: not checked: the gateway's SIP over TLS is client-only and not verified yet; this line becomes a check when it is")
+	d.checkTLS(registered)
 	if d.cfg.Calls.SRTP != "sdes" {
 		d.r.Skip("SRTP: not configured (calls.srtp is off): calls to the PBX use plain RTP")
 	}
@@ -243,6 +244,30 @@ func (d *doctor) checkReachable(ctx context.Context) {
 	}
 	d.r.OK("OPTIONS %s over %s: %d %s in %v%s: the PBX is reachable", target, strings.ToUpper(d.cfg.SIP.Transport), res.Code, res.Reason,
 		res.Took.Round(time.Millisecond), server)
+}
+
+// checkTLS says how SIP toward the PBX is protected. The registration ran
+// over the configured transport, so over TLS a registration means the
+// handshake (and, unless tls_insecure, the certificate check) passed.
+func (d *doctor) checkTLS(registered bool) {
+	sc := d.cfg.SIP
+	switch {
+	case !strings.EqualFold(sc.Transport, "tls"):
+		d.r.Add(Line{Status: StatusWarn, Text: "SIP over " + strings.ToUpper(sc.Transport) + " is not encrypted: whoever is on the path to the PBX reads the chats and the call setup",
+			Cause: "sip.transport is " + sc.Transport, Fix: &Advice{Setting: "sip.transport: tls (with sip.tls_ca for a private CA), and TLS on the PBX",
+				Kamailio: "load tls.so and listen=tls:…:5061", Asterisk: "a PJSIP transport with protocol=tls", FreeSWITCH: "tls=true on the sofia profile"}})
+	case !registered:
+		d.r.Skip("SIP over TLS: not checked: not registered (see the registration lines for why the TLS connection failed)")
+	case sc.TLSInsecure:
+		d.r.Add(Line{Status: StatusWarn, Text: "SIP over TLS: the PBX's certificate is not verified (sip.tls_insecure): anyone on the path can pose as the PBX",
+			Cause: "sip.tls_insecure is on", Fix: &Advice{Setting: "sip.tls_insecure: false, with sip.tls_ca naming the CA of the PBX's certificate"}})
+	default:
+		ca := "the system's roots"
+		if sc.TLSCA != "" {
+			ca = sc.TLSCA
+		}
+		d.r.OK("SIP over TLS: the PBX's certificate was verified (CA: %s) and the registration, subscriptions and test legs went over TLS", ca)
+	}
 }
 
 func portOr(port int, transport string) int {
