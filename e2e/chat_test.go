@@ -113,7 +113,12 @@ func TestChatEndToEnd(t *testing.T) {
 
 	t.Run("second visitor, same agent, then another agent", func(t *testing.T) {
 		walt := gw.visit(e2eOrigin)
-		walt.start(chatWidget)
+		_, infos := walt.start(chatWidget)
+		// Subscriptions are paced (sip.subscribe_rate): bob's presence may
+		// still be on its way.
+		if infos["bob"]["presence"] != "online" {
+			walt.waitFor("bob online", updateLimit, infoOf("bob", "online"))
+		}
 		walt.send(`{"mt":"ChatOpen","dest":"alice","dn":"Walt"}`)
 		if m, _ := walt.waitFor("refused", updateLimit, func(m map[string]any) bool { return m["mt"] == "Error" }); m["code"] != "agent-busy" {
 			t.Fatalf("got %v, want agent-busy", m)
