@@ -340,6 +340,9 @@ type Widget struct {
 	ExpectedReply map[string]string `yaml:"expected_reply"`
 	// Fallback receives "leave a message" requests when nobody is available.
 	Fallback *Fallback `yaml:"fallback"`
+	// Hours are the widget's opening hours, for every agent without hours
+	// of its own (default: always open).
+	Hours *Hours `yaml:"hours"`
 	// Strings override UI strings per language: lang -> key -> text.
 	Strings map[string]map[string]string `yaml:"strings"`
 	// Agents in display order.
@@ -426,6 +429,10 @@ type Agent struct {
 	Mode Mode `yaml:"mode"`
 	// Boolean is the boolean object's SIP URI, with mode boolean.
 	Boolean string `yaml:"boolean"`
+	// Hours are the agent's opening hours, in place of the widget's:
+	// outside them the agent is not available, within them its mode
+	// decides (default: the widget's hours).
+	Hours *Hours `yaml:"hours"`
 
 	// URI is SIP normalized to a full sip: URI without parameters.
 	URI string `yaml:"-"`

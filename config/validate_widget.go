@@ -85,6 +85,9 @@ func (v *validator) widget(path string, w *Widget, c *Config) {
 	if w.Fallback != nil {
 		v.fallback(path+".fallback", w.Fallback, c)
 	}
+	if w.Hours != nil {
+		v.hours(path+".hours", w.Hours, "")
+	}
 	v.agents(path, w, c)
 }
 
@@ -147,6 +150,13 @@ func (v *validator) agents(wpath string, w *Widget, c *Config) {
 		a := &w.Agents[i]
 		a.Line = v.p.line(path)
 		v.agent(path, a, c)
+		if a.Hours != nil {
+			zone := ""
+			if w.Hours != nil {
+				zone = w.Hours.TimeZone
+			}
+			v.hours(path+".hours", a.Hours, zone)
+		}
 		if a.ID == "" {
 			continue
 		}

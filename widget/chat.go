@@ -224,7 +224,7 @@ func (s *session) reachableAgent(id string, medium config.Medium) (*config.Widge
 		if !takes {
 			return nil, nil, CodeMediumNotAllowed, fmt.Errorf("agent %s does not take %s", a.ID, medium)
 		}
-		if s.srv.opts.Availability.Availability(*a) != presence.Available {
+		if s.srv.agentState(w, a, s.srv.opts.Now()).presence != presence.Available {
 			return nil, nil, CodeAgentUnavailable, fmt.Errorf("agent %s is not available", a.ID)
 		}
 		return w, a, CodeUnknown, nil

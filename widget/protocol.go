@@ -226,6 +226,10 @@ type sessionMsg struct {
 	ExpectedReply string `json:"expectedReply,omitempty"`
 	// LeaveMessage says the widget has a fallback for LeaveMessage.
 	LeaveMessage bool `json:"leaveMessage"`
+	// Closed: the widget's hours are closed now; Opens is when they open
+	// next (RFC 3339, UTC; absent when not within a year).
+	Closed bool   `json:"closed,omitempty"`
+	Opens  string `json:"opens,omitempty"`
 }
 
 // infoMsg describes one agent; sent for each agent after Session and again
@@ -246,6 +250,10 @@ type infoMsg struct {
 	// none: the widget asks GetPicture only when it has a tag it has not
 	// fetched yet.
 	Picture string `json:"picture"`
+	// Closed: the agent is outside its hours (presence is offline); Opens
+	// is when they open next (RFC 3339, UTC; absent when not within a year).
+	Closed bool   `json:"closed,omitempty"`
+	Opens  string `json:"opens,omitempty"`
 }
 
 type removeMsg struct {

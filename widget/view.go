@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -43,32 +44,42 @@ type agentView struct {
 	picture *encoded // nil when the agent has no picture
 }
 
-// view is a widget as visitors see it at one config version and one presence
-// version. Views are immutable except for the per-language Session messages,
-// which are built on first use.
+// viewKey names what a view was built from: a config version, a presence
+// version and an hours epoch (see runHours).
+type viewKey struct{ cfg, avail, hours uint64 }
+
+// view is a widget as visitors see it at one viewKey. Views are immutable
+// except for the per-language Session messages, which are built on first
+// use.
 type view struct {
-	cfgVersion   uint64
-	availVersion uint64
-	widget       *config.Widget
-	agents       []agentView
-	byID         map[string]int
+	key    viewKey
+	widget *config.Widget
+	// closed and opens are the widget's own hours at build time.
+	closed bool
+	opens  string
+	agents []agentView
+	byID   map[string]int
 
 	mu       sync.Mutex
 	sessions map[string]encoded // by language
 }
 
 // buildView encodes every agent of w with its current availability.
-func buildView(w *config.Widget, avail Availabilities, cfgVersion, availVersion uint64) (*view, error) {
+func (s *Server) buildView(w *config.Widget, key viewKey) (*view, error) {
+	now := s.opts.Now()
 	v := &view{
-		cfgVersion:   cfgVersion,
-		availVersion: availVersion,
-		widget:       w,
-		agents:       make([]agentView, 0, len(w.Agents)),
-		byID:         make(map[string]int, len(w.Agents)),
-		sessions:     map[string]encoded{},
+		key:      key,
+		widget:   w,
+		agents:   make([]agentView, 0, len(w.Agents)),
+		byID:     make(map[string]int, len(w.Agents)),
+		sessions: map[string]encoded{},
+	}
+	if open, next := w.Hours.Open(now); !open {
+		v.closed, v.opens = true, wireTime(next)
 	}
 	for i := range w.Agents {
 		a := &w.Agents[i]
+		st := s.agentState(w, a, now)
 		info := infoMsg{
 			MT:          mtInfo,
 			ID:          a.ID,
@@ -77,7 +88,9 @@ func buildView(w *config.Widget, avail Availabilities, cfgVersion, availVersion 
 			PhoneNumber: a.Phone,
 			Email:       a.Email,
 			Company:     w.Contact,
-			Presence:    string(avail.Availability(*a)),
+			Presence:    string(st.presence),
+			Closed:      st.closed,
+			Opens:       wireTime(st.opens),
 			Media:       a.Media,
 			Order:       i,
 			Link:        a.Link,
@@ -103,6 +116,15 @@ func buildView(w *config.Widget, avail Availabilities, cfgVersion, availVersion 
 		v.agents = append(v.agents, av)
 	}
 	return v, nil
+}
+
+// wireTime is t as the Widget-API writes times (RFC 3339 in UTC), "" for
+// the zero time.
+func wireTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // pictureTag is a short content tag, so a widget refetches a picture only
@@ -142,6 +164,8 @@ func (v *view) session(cat catalog, lang string) (encoded, error) {
 		Teasers:       teasers,
 		ExpectedReply: expectedReply(w, lang),
 		LeaveMessage:  w.Fallback != nil,
+		Closed:        v.closed,
+		Opens:         v.opens,
 	})
 	if err != nil {
 		return encoded{}, err

@@ -40,7 +40,8 @@
       c.dep.hidden = !i.department;
       const inChat = i.presence === 'online' && a.chatBusyUntil > Date.now();
       c.el.setAttribute('data-presence', inChat ? 'busy' : String(i.presence || 'offline'));
-      setText(c.state, w.t(inChat ? 'inChat' : presenceKey(i.presence)));
+      const back = i.closed && i.opens ? whenOf(i.opens, w.session.lang) : '';
+      setText(c.state, back ? fill(w.t('backAt'), { time: back }) : w.t(inChat ? 'inChat' : presenceKey(i.presence)));
       const pop = w.popout;
       c.el.hidden = (w.type === 'sidebar' && i.presence !== 'online' && !w.session.alwaysShow) ||
         (!!pop && !!pop.agent && pop.agent !== i.id);

@@ -1,0 +1,141 @@
+//go:build integration
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+)
+
+// The routing widgets: opening hours, waiting in line, hunt groups.
+const (
+	routeClosed = "a0b1c2d3e4f5465788990a1b2c3d4e5f" // sidebar whose hours open at routing.opens
+	routeCards  = "a1b2c3d4e5f6475899aa0b1c2d3e4f50" // cards: alice closed until routing.later, dora open
+)
+
+// routing is the clock the routing config is written for.
+type routing struct {
+	opens time.Time // the closed sidebar opens then (a minute or two ahead)
+	later time.Time // alice's hours open then (two days ahead)
+}
+
+func newRouting(now time.Time) routing {
+	now = now.UTC()
+	return routing{
+		opens: now.Truncate(time.Minute).Add(2 * time.Minute),
+		later: time.Date(now.Year(), now.Month(), now.Day()+2, 10, 0, 0, 0, time.UTC),
+	}
+}
+
+// openingAt is a UTC hours section open only from t for an hour (or to
+// the end of its day).
+func openingAt(t time.Time) string {
+	end := t.Add(time.Hour)
+	to := end.Format("15:04")
+	if end.Day() != t.Day() {
+		to = "24:00"
+	}
+	return fmt.Sprintf(`{time_zone: UTC, exceptions: {%s: "%s-%s"}}`, t.Format(time.DateOnly), t.Format("15:04"), to)
+}
+
+func (r routing) config(pbx, site string) string {
+	return "# frontdesk browser routing test config\n" + gatewayHead(pbx, site) + fmt.Sprintf(`widgets:
+  - id: %s
+    type: sidebar
+    name: Closed shop
+    always_show: true
+    fallback: {sip: bob}
+    hours: %s
+    agents:
+      - {id: dora, sip: dora, name: Dora Diaz, media: [voice, chat], picture: dora.png}
+  - id: %s
+    type: cards
+    name: Our team
+    agents:
+      - {id: alice, sip: alice, name: Alice Adams, media: [voice, chat], picture: alice.png, hours: %s}
+      - {id: dora, sip: dora, name: Dora Diaz, media: [voice, chat], picture: dora.png}
+`, routeClosed, openingAt(r.opens), routeCards, openingAt(r.later))
+}
+
+// TestBrowserRouting: opening hours, waiting for a busy agent and hunt
+// groups, through the widget's UI in Chromium against the test bed.
+func TestBrowserRouting(t *testing.T) {
+	r := newRouting(time.Now())
+	if time.Until(r.opens) < 70*time.Second {
+		r.opens = r.opens.Add(time.Minute) // time to look at it closed first
+	}
+	env := startFlowsEnvWith(t, r.config, 4) // alice and dora: presence and dialog
+
+	t.Run("opening hours", func(t *testing.T) {
+		tb := env.newTab(t)
+		tb.setViewport(1280, 800, false)
+		// The visitor is in New York: times are shown in their zone, named.
+		ny, err := time.LoadLocation("America/New_York")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb.run("visitor's time zone", 10*time.Second, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/New_York"})
+			return err
+		}))
+		tb.open(env, "/w/"+routeClosed, routeClosed)
+		tb.injectAxe()
+		tb.click(routeClosed, ".tab")
+		tb.waitAttr(routeClosed, "open", "1")
+		// "We are closed right now. We open again <when>.", <when> in New York time.
+		opens := r.opens.In(ny)
+		var empty string
+		tb.eval(fmt.Sprintf(`fd(%q).querySelector('.home .empty').textContent`, routeClosed), &empty)
+		if !strings.HasPrefix(empty, "We are closed right now. We open again ") || !strings.Contains(empty, opens.Format("3:04")) ||
+			!strings.Contains(empty, opens.Format("MST")) {
+			t.Errorf("closed sidebar says %q; want the opening at %s New York time, with its zone", empty, opens.Format("Mon 3:04 PM MST"))
+		}
+		if opens.Day() != time.Now().In(ny).Day() && !strings.Contains(empty, opens.Weekday().String()) {
+			t.Errorf("closed sidebar says %q; want the weekday of an opening on another day", empty)
+		}
+		var card string
+		tb.eval(fmt.Sprintf(`fd(%q).querySelector('[data-agent-id=dora] .st').textContent`, routeClosed), &card)
+		if !strings.HasPrefix(card, "Back ") || !strings.Contains(card, opens.Format("3:04")) {
+			t.Errorf("dora's card says %q; want when she is back", card)
+		}
+		// Leaving a message is the way on while closed.
+		tb.waitJS("leave a message offered", fmt.Sprintf(`shown(fd(%q).querySelector('.offer .btn'))`, routeClosed), browserWait)
+		tb.axe("closed")
+		tb.screenshots("hours-closed")
+
+		// The cards: alice is closed for two days, dora is available.
+		tb2 := env.newTab(t)
+		tb2.setViewport(1280, 800, false)
+		tb2.run("visitor's time zone", 10*time.Second, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/New_York"})
+			return err
+		}))
+		tb2.open(env, "/w/"+routeCards, routeCards)
+		later := r.later.In(ny)
+		tb2.flowWaitJS("alice back later", fmt.Sprintf(`(() => { const t = fd(%q).querySelector('[data-agent-id=alice] .st').textContent; return t.startsWith('Back ') && t.includes(%q) && t.includes(%q) && t.includes(%q); })()`,
+			routeCards, later.Weekday().String(), later.Format("3:04"), later.Format("MST")))
+		tb2.flowWaitJS("dora available", fmt.Sprintf(`fd(%q).querySelector(%q).getAttribute('data-presence') === 'online'`, routeCards, cardSel("dora")))
+		tb2.injectAxe()
+		tb2.axe("cards with a closed agent")
+		tb2.screenshots("hours-cards")
+
+		// When the hours open, the sidebar changes by itself: dora is
+		// available, nothing is said about closing any more.
+		tb.front()
+		waitFor := time.Until(r.opens) + 20*time.Second
+		tb.waitJS("open at the opening time", fmt.Sprintf(`(() => { const r = fd(%q); return r.querySelector('[data-agent-id=dora]').getAttribute('data-presence') === 'online' && !shown(r.querySelector('.home .empty')); })()`, routeClosed), waitFor)
+		if d := time.Since(r.opens); d < 0 {
+			t.Errorf("opened %v before the opening time", -d)
+		} else {
+			t.Logf("opened %v after the opening time", d.Round(10*time.Millisecond))
+		}
+		tb.axe("open")
+	})
+}
