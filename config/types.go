@@ -170,6 +170,9 @@ type Limits struct {
 	// MessagesLeft bounds "leave a message" requests (each a MESSAGE and a
 	// webhook call); per_agent counts per fallback address.
 	MessagesLeft ContactRates `yaml:"messages_left"`
+	// MaxWaiting bounds the visitors waiting in line for busy agents on
+	// this node, all widgets together (default 1000).
+	MaxWaiting int `yaml:"max_waiting"`
 }
 
 // Calls configures the media bridge between browsers and the PBX.
@@ -343,6 +346,9 @@ type Widget struct {
 	// Hours are the widget's opening hours, for every agent without hours
 	// of its own (default: always open).
 	Hours *Hours `yaml:"hours"`
+	// Queue lets visitors wait in line for a busy agent (default: no
+	// waiting).
+	Queue *Queue `yaml:"queue"`
 	// Strings override UI strings per language: lang -> key -> text.
 	Strings map[string]map[string]string `yaml:"strings"`
 	// Agents in display order.
@@ -350,6 +356,24 @@ type Widget struct {
 
 	// Line is where the widget starts in Source (for messages).
 	Line int `yaml:"-"`
+}
+
+// Queue is how visitors wait in line for a busy agent: when the agent is
+// free, the first in line has the agent held for a while to start the
+// call or chat.
+type Queue struct {
+	// MaxWait is how long a visitor waits before the widget gives up and
+	// offers to leave a message (default 10m, 30s to 2h).
+	MaxWait time.Duration `yaml:"max_wait"`
+	// MaxWaiting bounds the visitors waiting for one agent (default 5).
+	MaxWaiting int `yaml:"max_waiting"`
+	// ConfirmAfter: a visitor who waited longer is asked to confirm before
+	// the call or chat starts, else it starts at once (default 2m; 0s
+	// asks always).
+	ConfirmAfter *time.Duration `yaml:"confirm_after"`
+	// Hold is how long a freed agent is kept for the visitor whose turn it
+	// is (default 30s, 10s to 5m); then the next in line gets the turn.
+	Hold time.Duration `yaml:"hold"`
 }
 
 // Contact holds a company's contact details.

@@ -88,6 +88,9 @@ func (v *validator) widget(path string, w *Widget, c *Config) {
 	if w.Hours != nil {
 		v.hours(path+".hours", w.Hours, "")
 	}
+	if w.Queue != nil {
+		v.queue(path+".queue", w.Queue)
+	}
 	v.agents(path, w, c)
 }
 

@@ -127,7 +127,14 @@ func (s *session) createCall(m inbound) (ErrorCode, error) {
 	if release, ok = s.clusterCallSlot(release, a.URI, limits.MaxCallsPerAgent); !ok {
 		return CodeTooManyCalls, fmt.Errorf("call limit reached for %s across the cluster", a.ID)
 	}
+	lines := &s.srv.lines
+	free := release
+	release = func() {
+		free()
+		lines.wake() // the agent may be free for someone waiting
+	}
 	s.call = &callState{agent: *a, name: s.visitorName(w, m.DN), video: m.Video, release: release}
+	s.endWait() // the call it waited for, if any
 	return CodeUnknown, nil
 }
 

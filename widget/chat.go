@@ -64,6 +64,7 @@ func (s *session) handleChat(m inbound) (ErrorCode, error) {
 		}
 	case mtChatClose:
 		s.chat = nil
+		s.srv.lines.wake() // the agent may be free for someone waiting
 		if errors.Is(att.Close(), chat.ErrMoved) {
 			return CodeUnknown, s.writeJSON(chatEndedMsg{MT: mtChatEnded, Reason: "moved"})
 		}
@@ -100,6 +101,7 @@ func (s *session) chatOpen(mgr *chat.Manager, m inbound) (ErrorCode, error) {
 	}
 	sink.att = att
 	s.chat = &chatState{att: att, agentID: a.ID}
+	s.endWait() // the chat it waited for, if any
 	return CodeUnknown, s.writeJSON(chatOpenedMsg{MT: mtChatOpened, Dest: a.ID, Token: att.Token()})
 }
 
@@ -146,6 +148,7 @@ func (s *session) chatEvent(k *chatSink, ev chat.Event) error {
 		return s.chatMoved()
 	case chat.EventEnded:
 		s.chat = nil
+		s.srv.lines.wake()
 		reason := "agent-unavailable"
 		if ev.Reason == chat.ReasonShutdown {
 			reason = "shutting-down"
@@ -227,6 +230,9 @@ func (s *session) reachableAgent(id string, medium config.Medium) (*config.Widge
 		if s.srv.agentState(w, a, s.srv.opts.Now()).presence != presence.Available {
 			return nil, nil, CodeAgentUnavailable, fmt.Errorf("agent %s is not available", a.ID)
 		}
+		if code, err := s.mayReach(a); code != CodeUnknown {
+			return nil, nil, code, err
+		}
 		return w, a, CodeUnknown, nil
 	}
 	return nil, nil, CodeUnknownAgent, fmt.Errorf("no agent %q in this widget", truncate(id, 64))
@@ -235,6 +241,7 @@ func (s *session) reachableAgent(id string, medium config.Medium) (*config.Widge
 // endFeatures ends the session's call and detaches its chat (which can be
 // resumed for the grace period) when the session ends.
 func (s *session) endFeatures(code ErrorCode) {
+	s.endWait()
 	if s.chat != nil {
 		s.chat.att.Detach()
 		s.chat = nil

@@ -26,6 +26,8 @@ const (
 	mtChatResume = "ChatResume"
 	mtChatAck    = "ChatAck"
 	mtLeaveMsg   = "LeaveMessage"
+	mtWait       = "Wait"
+	mtWaitCancel = "WaitCancel"
 
 	// Gateway to visitor.
 	mtSession   = "Session"
@@ -42,6 +44,8 @@ const (
 	mtChatMessage  = "ChatMessage"
 	mtChatEnded    = "ChatEnded"
 	mtMessageLeft  = "MessageLeft"
+	mtWaitInfo     = "WaitInfo"
+	mtWaitEnded    = "WaitEnded"
 )
 
 // ErrorCode is the machine-readable reason in an Error message.
@@ -77,6 +81,11 @@ const (
 	// when to try again.
 	CodeRetryLater    ErrorCode = "retry-later"
 	CodeDTMFQueueFull ErrorCode = "dtmf-queue-full"
+	// Waiting in line (Wait): the widget lets nobody wait, the line is
+	// full, the session waits already.
+	CodeNoQueue        ErrorCode = "no-queue"
+	CodeQueueFull      ErrorCode = "queue-full"
+	CodeAlreadyWaiting ErrorCode = "already-waiting"
 )
 
 // errorCodes lists every code, for docs and tests.
@@ -86,7 +95,7 @@ var errorCodes = []ErrorCode{
 	CodeWidgetRemoved, CodeOverloaded, CodeTimeout, CodeShuttingDown,
 	CodeMediumNotAllowed, CodeAgentUnavailable, CodeCallInProgress, CodeNoCall, CodeTooManyCalls,
 	CodeChatInProgress, CodeAgentBusy, CodeNoChat, CodeChatExpired, CodeNoFallback,
-	CodeRetryLater, CodeDTMFQueueFull,
+	CodeRetryLater, CodeDTMFQueueFull, CodeNoQueue, CodeQueueFull, CodeAlreadyWaiting,
 }
 
 // fatal reports whether the gateway closes the websocket after this error.
@@ -94,7 +103,8 @@ func (c ErrorCode) fatal() bool {
 	switch c {
 	case CodeUnknownMessage, CodeUnknownAgent, CodeMediumNotAllowed, CodeAgentUnavailable,
 		CodeCallInProgress, CodeNoCall, CodeTooManyCalls, CodeChatInProgress, CodeAgentBusy,
-		CodeNoChat, CodeChatExpired, CodeNoFallback, CodeRetryLater, CodeDTMFQueueFull:
+		CodeNoChat, CodeChatExpired, CodeNoFallback, CodeRetryLater, CodeDTMFQueueFull,
+		CodeNoQueue, CodeQueueFull, CodeAlreadyWaiting:
 		return false
 	}
 	return true
@@ -124,6 +134,8 @@ type inbound struct {
 	Seq     uint64 `json:"seq,omitempty"`
 	Name    string `json:"name,omitempty"`    // LeaveMessage
 	Contact string `json:"contact,omitempty"` // LeaveMessage
+	// Medium is what the visitor waits for (Wait): voice, video or chat.
+	Medium string `json:"medium,omitempty"`
 }
 
 // Bounds of what a visitor sends; docs/protocol.md lists them.
@@ -159,7 +171,7 @@ func decodeInbound(data []byte) (inbound, ErrorCode, error) {
 		if m.ID == "" {
 			return m, CodeBadJSON, refusal("GetPicture needs an id")
 		}
-	case mtPing, mtClearCall, mtChatClose, mtCallResume:
+	case mtPing, mtClearCall, mtChatClose, mtCallResume, mtWaitCancel:
 	case mtCreateCall, mtChatOpen:
 		if m.Dest == "" {
 			return m, CodeBadJSON, refusal("%s needs a dest", m.MT)
@@ -193,6 +205,15 @@ func decodeInbound(data []byte) (inbound, ErrorCode, error) {
 	case mtChatAck:
 		if m.Seq == 0 || m.Seq > maxSeq {
 			return m, CodeBadJSON, refusal("ChatAck needs a seq from 1 to %d", maxSeq)
+		}
+	case mtWait:
+		if m.Dest == "" {
+			return m, CodeBadJSON, refusal("Wait needs a dest")
+		}
+		switch config.Medium(m.Medium) {
+		case config.MediumVoice, config.MediumVideo, config.MediumChat:
+		default:
+			return m, CodeBadJSON, refusal("Wait medium must be voice, video or chat")
 		}
 	case mtLeaveMsg:
 		if m.ID == "" || len(m.ID) > maxClientID {
@@ -230,6 +251,14 @@ type sessionMsg struct {
 	// next (RFC 3339, UTC; absent when not within a year).
 	Closed bool   `json:"closed,omitempty"`
 	Opens  string `json:"opens,omitempty"`
+	// Queue is present when visitors may wait in line for a busy agent.
+	Queue *sessionQueue `json:"queue,omitempty"`
+}
+
+// sessionQueue is the widget's waiting line, as the widget shows it.
+type sessionQueue struct {
+	// MaxWait is how long a visitor waits at most, in seconds.
+	MaxWait int `json:"maxWait"`
 }
 
 // infoMsg describes one agent; sent for each agent after Session and again
@@ -353,4 +382,24 @@ type messageLeftMsg struct {
 	ID     string `json:"id"`
 	OK     bool   `json:"ok"`
 	Reason string `json:"reason,omitempty"`
+}
+
+// waitInfoMsg tells a waiting visitor their place in the agent's line
+// (1: next), again whenever it changes.
+type waitInfoMsg struct {
+	MT       string `json:"mt"`
+	Dest     string `json:"dest"`
+	Position int    `json:"position"`
+}
+
+// waitEndedMsg ends a wait: the agent is free for this visitor (ready),
+// or the wait is over without that.
+type waitEndedMsg struct {
+	MT     string `json:"mt"`
+	Dest   string `json:"dest"`
+	Reason string `json:"reason"`
+	// Hold is how long (seconds) the agent is kept for the visitor (ready).
+	Hold int `json:"hold,omitempty"`
+	// Confirm: the visitor waited long; ask before starting (ready).
+	Confirm bool `json:"confirm,omitempty"`
 }

@@ -63,6 +63,8 @@ var outboundTypes = map[string]func() any{
 	mtChatMessage:  func() any { return &chatMessageMsg{} },
 	mtChatEnded:    func() any { return &chatEndedMsg{} },
 	mtMessageLeft:  func() any { return &messageLeftMsg{} },
+	mtWaitInfo:     func() any { return &waitInfoMsg{} },
+	mtWaitEnded:    func() any { return &waitEndedMsg{} },
 }
 
 // TestProtocolDocExamples keeps docs/protocol.md and the code in step: every
@@ -112,7 +114,7 @@ func TestProtocolDocExamples(t *testing.T) {
 		}
 	}
 	for _, mt := range []string{mtStart, mtGetPicture, mtPing, mtCreateCall, mtChannels, mtClearCall, mtCallResume, mtDtmf,
-		mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtChatAck, mtLeaveMsg} {
+		mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtChatAck, mtLeaveMsg, mtWait, mtWaitCancel} {
 		if !seen[mt] {
 			t.Errorf("protocol.md has no example of %s", mt)
 		}

@@ -83,6 +83,8 @@ type Server struct {
 	// views are rebuilt; hoursKick wakes runHours for a new config.
 	hoursEpoch atomic.Uint64
 	hoursKick  chan struct{}
+	// lines are the visitors waiting for busy agents.
+	lines waitLines
 }
 
 // cfgState is a config with the version the server numbered it with.
@@ -136,8 +138,10 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.hoursKick = make(chan struct{}, 1)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.state.Store(&cfgState{cfg: cfg, version: 1})
-	s.wg.Add(1)
+	s.lines.init()
+	s.wg.Add(2)
 	go s.runHours()
+	go s.runLines()
 	return s, nil
 }
 
@@ -181,7 +185,7 @@ func (s *Server) Languages() []string { return s.cat.languages() }
 // view returns the current view of widget id, or nil if no such widget.
 func (s *Server) view(id string) (*view, error) {
 	st := s.state.Load()
-	key := viewKey{cfg: st.version, avail: s.opts.Availability.Version(), hours: s.hoursEpoch.Load()}
+	key := viewKey{cfg: st.version, avail: s.opts.Availability.Version(), hours: s.hoursEpoch.Load(), lines: s.lines.epoch.Load()}
 	s.viewsMu.RLock()
 	v := s.views[id]
 	s.viewsMu.RUnlock()

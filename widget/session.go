@@ -41,6 +41,7 @@ type session struct {
 
 	call    *callState // nil when no call
 	chat    *chatState // nil when no chat
+	wait    *waiter    // nil when not waiting in line
 	leaving bool       // a LeaveMessage is being delivered
 }
 
@@ -290,6 +291,8 @@ func (s *session) handle(m inbound) (ErrorCode, error) {
 		return s.handleCall(m)
 	case mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtChatAck, mtLeaveMsg:
 		return s.handleChat(m)
+	case mtWait, mtWaitCancel:
+		return s.handleWait(m)
 	}
 	return CodeUnknownMessage, fmt.Errorf("unexpected %s", m.MT)
 }

@@ -42,3 +42,10 @@ func (l *slots) inUse() int {
 	defer l.mu.Unlock()
 	return l.total
 }
+
+// count returns the slots taken for key.
+func (l *slots) count(key string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.perKey[key]
+}

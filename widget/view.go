@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/frontdesk-gw/frontdesk/config"
+	"github.com/frontdesk-gw/frontdesk/presence"
 )
 
 // encoded is one message, serialized once and shared by every session that
@@ -45,8 +46,9 @@ type agentView struct {
 }
 
 // viewKey names what a view was built from: a config version, a presence
-// version and an hours epoch (see runHours).
-type viewKey struct{ cfg, avail, hours uint64 }
+// version, an hours epoch (see runHours) and a lines epoch (holds of
+// agents for waiting visitors, see waitLines).
+type viewKey struct{ cfg, avail, hours, lines uint64 }
 
 // view is a widget as visitors see it at one viewKey. Views are immutable
 // except for the per-language Session messages, which are built on first
@@ -80,6 +82,9 @@ func (s *Server) buildView(w *config.Widget, key viewKey) (*view, error) {
 	for i := range w.Agents {
 		a := &w.Agents[i]
 		st := s.agentState(w, a, now)
+		if st.presence == presence.Available && s.lines.held(a.URI) {
+			st.presence = presence.Busy // the turn of a visitor who waited
+		}
 		info := infoMsg{
 			MT:          mtInfo,
 			ID:          a.ID,
@@ -116,6 +121,14 @@ func (s *Server) buildView(w *config.Widget, key viewKey) (*view, error) {
 		v.agents = append(v.agents, av)
 	}
 	return v, nil
+}
+
+// queueOf is w's waiting line as the widget shows it, nil without one.
+func queueOf(w *config.Widget) *sessionQueue {
+	if w.Queue == nil {
+		return nil
+	}
+	return &sessionQueue{MaxWait: int(w.Queue.MaxWait / time.Second)}
 }
 
 // wireTime is t as the Widget-API writes times (RFC 3339 in UTC), "" for
@@ -166,6 +179,7 @@ func (v *view) session(cat catalog, lang string) (encoded, error) {
 		LeaveMessage:  w.Fallback != nil,
 		Closed:        v.closed,
 		Opens:         v.opens,
+		Queue:         queueOf(w),
 	})
 	if err != nil {
 		return encoded{}, err
