@@ -12,12 +12,15 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // The routing widgets: opening hours, waiting in line, hunt groups.
 const (
 	routeClosed = "a0b1c2d3e4f5465788990a1b2c3d4e5f" // sidebar whose hours open at routing.opens
 	routeCards  = "a1b2c3d4e5f6475899aa0b1c2d3e4f50" // cards: alice closed until routing.later, dora open
+	routeWait   = "a2b3c4d5e6f7485999aa0b1c2d3e4f51" // cards: wait for alice; the turn starts the call at once
+	routeAsk    = "a3b4c5d6e7f8495999aa0b1c2d3e4f52" // cards: wait for alice; the turn asks first
 )
 
 // routing is the clock the routing config is written for.
@@ -61,7 +64,20 @@ func (r routing) config(pbx, site string) string {
     agents:
       - {id: alice, sip: alice, name: Alice Adams, media: [voice, chat], picture: alice.png, hours: %s}
       - {id: dora, sip: dora, name: Dora Diaz, media: [voice, chat], picture: dora.png}
-`, routeClosed, openingAt(r.opens), routeCards, openingAt(r.later))
+  - id: %s
+    type: cards
+    name: Sales
+    fallback: {sip: bob}
+    queue: {max_wait: 5m, confirm_after: 10m, hold: 30s}
+    agents:
+      - {id: alice, sip: alice, name: Alice Adams, media: [voice, chat], picture: alice.png}
+  - id: %s
+    type: cards
+    name: Sales (asks)
+    queue: {confirm_after: 0s, hold: 30s}
+    agents:
+      - {id: alice, sip: alice, name: Alice Adams, media: [voice, chat], picture: alice.png}
+`, routeClosed, openingAt(r.opens), routeCards, openingAt(r.later), routeWait, routeAsk)
 }
 
 // TestBrowserRouting: opening hours, waiting for a busy agent and hunt
@@ -137,5 +153,89 @@ func TestBrowserRouting(t *testing.T) {
 			t.Logf("opened %v after the opening time", d.Round(10*time.Millisecond))
 		}
 		tb.axe("open")
+	})
+
+	t.Run("waiting in line", func(t *testing.T) {
+		ctx := ctxT(t, 3*time.Minute)
+		alice, dora := env.tbAgent("alice"), env.tbAgent("dora")
+		first, second := env.newTab(t), env.newTab(t)
+		for _, tb := range []*browserTab{first, second} {
+			tb.setViewport(1280, 800, false)
+		}
+		first.open(env, "/w/"+routeWait, routeWait)
+		second.open(env, "/w/"+routeAsk, routeAsk)
+		// Alice calls dora, whose phone rings: alice is busy (dialog state).
+		if err := alice.Dial(ctx, dora.URI()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = alice.Hangup(context.Background()) })
+		waitButton := `[data-agent-id=alice] [data-action=wait]`
+		for _, tab := range []struct {
+			tb *browserTab
+			id string
+		}{{first, routeWait}, {second, routeAsk}} {
+			tab.tb.front()
+			tab.tb.flowWaitJS("alice busy, to be waited for", fmt.Sprintf(`(() => { const r = fd(%q); return r.querySelector(%q).getAttribute('data-presence') === 'busy' && shown(r.querySelector(%q)); })()`, tab.id, cardSel("alice"), waitButton))
+			if got := tab.tb.text(tab.id, waitButton); got != "Wait for Alice Adams" {
+				t.Errorf("the busy card's button says %q", got)
+			}
+		}
+		// The first visitor waits by keyboard: the name, then the line.
+		first.front()
+		first.injectAxe()
+		first.tabTo(routeWait + "|alice/wait")
+		first.press(kb.Enter)
+		first.waitAttr(routeWait, "view", "name")
+		first.typeText("Vera Visitor")
+		first.press(kb.Enter)
+		first.waitAttr(routeWait, "wait", "waiting")
+		first.flowWaitText(routeWait, ".waitv .cst", "You are next in line for Alice Adams.")
+		if f := first.focusedVisibly(); f != routeWait+"|btn pri:Leave the line" {
+			t.Errorf("focus in the wait view: %s, want Leave the line", f)
+		}
+		first.axe("waiting")
+		first.screenshots("wait-line")
+		// The second waits behind her.
+		second.front()
+		second.click(routeAsk, waitButton)
+		second.waitAttr(routeAsk, "view", "name")
+		second.typeText("Walt Waiter")
+		second.press(kb.Enter)
+		second.flowWaitText(routeAsk, ".waitv .cst", "You are number 2 in line for Alice Adams.")
+
+		// Alice hangs up: the first visitor's call starts by itself and
+		// connects; the second moves up, live.
+		if err := alice.Hangup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		first.front()
+		first.flowWaitCall(routeWait, "connected")
+		if v := first.hostAttr(routeWait, "view"); v != "call" {
+			t.Errorf("the first visitor's view %q, want the call", v)
+		}
+		second.front()
+		second.flowWaitText(routeAsk, ".waitv .cst", "You are next in line for Alice Adams.")
+
+		// The first call ends: the second visitor waited long (the widget
+		// asks at once): "free now", Call now by keyboard.
+		first.front()
+		first.click(routeWait, ".callv .end")
+		first.flowWaitCall(routeWait, "ended")
+		second.front()
+		second.waitAttr(routeAsk, "wait", "ready")
+		second.flowWaitText(routeAsk, ".waitv .cst", "Alice Adams is free now.")
+		second.injectAxe()
+		second.axe("your turn")
+		second.screenshots("wait-ready")
+		if f := second.focusedVisibly(); f != routeAsk+"|btn pri:Call now" {
+			t.Errorf("focus at the turn: %s, want Call now", f)
+		}
+		second.press(kb.Enter)
+		second.flowWaitCall(routeAsk, "connected")
+		second.click(routeAsk, ".callv .end")
+		second.flowWaitCall(routeAsk, "ended")
+		for _, tb := range []*browserTab{first, second} {
+			tb.flowPageClean()
+		}
 	})
 }

@@ -275,7 +275,7 @@
         const c = this.current;
         if (!c || c.state === 'ended') return;
         if (code === 'retry-later') c.retryAfter = Math.max(1, Math.ceil(retryAfter || 1));
-        this.endCall(code === 'agent-unavailable' ? 'unavailable' : code === 'too-many-calls' || code === 'retry-later' ? code : 'failed');
+        this.endCall(code === 'agent-unavailable' ? 'unavailable' : code === 'agent-busy' ? 'busy' : code === 'too-many-calls' || code === 'retry-later' ? code : 'failed');
       }
 
       // connectionLost: the gateway ends the call with its websocket.

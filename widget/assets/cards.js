@@ -52,6 +52,9 @@
         c.acts.append(...this.actions(a, c));
       }
       Object.keys(c.buttons).forEach((m) => disable(c.buttons[m], w.reasonText(a, m)));
+      // A busy agent can be waited for, where the widget has a line.
+      c.wait.hidden = !(w.session.queue && (i.presence === 'busy' || inChat) && ['voice', 'video', 'chat'].some((m) => has(i, m)));
+      setText(c.wait.lbl, fill(w.t('waitFor'), { name }));
       if (!w.reasonText(a, 'chat')) setText(c.why, '');
       this.showPicture(a, c);
       this.place(a, c);
@@ -81,7 +84,10 @@
       c.acts = el('div', 'acts');
       c.why = el('p', 'why');
       c.why.setAttribute('role', 'status');
-      body.append(c.dn, c.dep, st, c.acts, c.why);
+      c.wait = button('btn pri', 'clock', () => this.widget.waitFor(a.id, '', c.wait));
+      c.wait.setAttribute('data-action', 'wait');
+      c.wait.hidden = true;
+      body.append(c.dn, c.dep, st, c.acts, c.wait, c.why);
       c.el.append(pic, body);
       return c;
     }

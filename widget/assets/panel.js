@@ -100,8 +100,8 @@
       const w = this.widget;
       if (!w.session || !this.title) return;
       const view = this.view;
-      const conv = view === 'call' || view === 'chat';
-      const c = view === 'call' ? w.call : view === 'chat' ? w.chat : null;
+      const conv = view === 'call' || view === 'chat' || view === 'wait';
+      const c = view === 'call' ? w.call : view === 'chat' ? w.chat : view === 'wait' ? w.waiting : null;
       const a = c && w.team.get(c.agent);
       const name = a ? agentName(a) : (c && c.dn && view === 'chat' ? c.dn : '');
       setText(this.title, conv ? name : view === 'leave' ? w.t('leaveMessage') : w.type === 'pop' ? w.session.name || w.t('title') : w.t('title'));
