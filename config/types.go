@@ -349,6 +349,13 @@ type Widget struct {
 	// Queue lets visitors wait in line for a busy agent (default: no
 	// waiting).
 	Queue *Queue `yaml:"queue"`
+	// Groups are hunt groups of this widget's agents, offered like agents:
+	// a call to a group rings its members one after another (or at random)
+	// until one answers.
+	Groups []Group `yaml:"groups"`
+	// ContactUs is the group the sidebar's "contact us" calls (default:
+	// every agent, in order, or at random with equal_priority).
+	ContactUs string `yaml:"contact_us"`
 	// Strings override UI strings per language: lang -> key -> text.
 	Strings map[string]map[string]string `yaml:"strings"`
 	// Agents in display order.
@@ -375,6 +382,31 @@ type Queue struct {
 	// is (default 30s, 10s to 5m); then the next in line gets the turn.
 	Hold time.Duration `yaml:"hold"`
 }
+
+// Group is a hunt group: a call to it rings one member at a time, moving
+// on after no answer, busy or decline, until someone answers.
+type Group struct {
+	// ID is the group's id in the Widget-API, distinct from the widget's
+	// agent ids (letters, digits, '.', '_' and '-').
+	ID string `yaml:"id"`
+	// Name is shown on the group's card (default: id).
+	Name string `yaml:"name"`
+	// Department is shown under the name.
+	Department string `yaml:"department"`
+	// Members are agent ids of this widget, in order (default: every agent).
+	Members []string `yaml:"members"`
+	// Order is sequential (default: members in order) or random.
+	Order string `yaml:"order"`
+	// RingTime is how long each member rings before the next is tried
+	// (default 20s; at most calls.ring_timeout and calls.rtp_timeout).
+	RingTime time.Duration `yaml:"ring_time"`
+}
+
+// Group orders.
+const (
+	OrderSequential = "sequential"
+	OrderRandom     = "random"
+)
 
 // Contact holds a company's contact details.
 type Contact struct {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,57 @@ func TestQueue(t *testing.T) {
 		}
 		if got := strings.Join(problemStrings(t, err), "\n"); !strings.Contains(got, tc.want) {
 			t.Errorf("%s:\n%s\nwant %q", tc.line, got, tc.want)
+		}
+	}
+}
+
+func TestGroups(t *testing.T) {
+	c, _ := mustParse(t, widgetYAML(
+		"    contact_us: all",
+		"    groups:",
+		"      - {id: all}",
+		"      - {id: pair, name: Pair, members: [carl, ann], order: random, ring_time: 10s}",
+		"    agents:",
+		"      - sip: ann",
+		"      - sip: bob",
+		"      - sip: carl",
+	), "")
+	w := c.Widgets[0]
+	all, pair := w.Groups[0], w.Groups[1]
+	if all.Name != "all" || !slices.Equal(all.Members, []string{"ann", "bob", "carl"}) || all.Order != OrderSequential || all.RingTime != 20*time.Second {
+		t.Errorf("group defaults: %+v", all)
+	}
+	if pair.Order != OrderRandom || pair.RingTime != 10*time.Second || !slices.Equal(pair.Members, []string{"carl", "ann"}) {
+		t.Errorf("group: %+v", pair)
+	}
+	// A short call timeout makes a short default ring time.
+	c, _ = mustParse(t, sipYAML()+"calls: {rtp_timeout: 8s}\nwidgets:\n  - id: "+testWidgetID+"\n    type: sidebar\n    groups: [{id: g}]\n    agents: [{sip: ann}]\n", "")
+	if got := c.Widgets[0].Groups[0].RingTime; got != 8*time.Second {
+		t.Errorf("default ring time with rtp_timeout 8s: %v", got)
+	}
+	for _, tc := range []struct {
+		lines []string
+		want  string
+	}{
+		{[]string{"    groups: [{name: G}]"}, "t.yaml:8: widgets[0].groups[0].id is required"},
+		{[]string{"    groups: [{id: bob}]"}, `widgets[0].groups[0].id: "bob" is the id of an agent of this widget`},
+		{[]string{"    groups: [{id: g}, {id: g}]"}, `widgets[0].groups[1].id: "g" is already the id of widgets[0].groups[0]`},
+		{[]string{"    groups: [{id: g, members: [bob, zed]}]"}, `widgets[0].groups[0].members[1]: "zed" is not an agent id of this widget`},
+		{[]string{"    groups: [{id: g, members: [bob, bob]}]"}, `widgets[0].groups[0].members[1]: "bob" is listed twice`},
+		{[]string{"    groups: [{id: g, order: shuffle}]"}, `widgets[0].groups[0].order: "shuffle" is not one of sequential, random`},
+		{[]string{"    groups: [{id: g, ring_time: 2s}]"}, "widgets[0].groups[0].ring_time: 2s is shorter than 5s"},
+		{[]string{"    groups: [{id: g, ring_time: 45s}]"}, "widgets[0].groups[0].ring_time: 45s is longer than calls.rtp_timeout (30s)"},
+		{[]string{"    groups: [{id: g, ring_time: 2m}]"}, "widgets[0].groups[0].ring_time: 2m0s is longer than calls.ring_timeout (1m0s)"},
+		{[]string{"    contact_us: nobody"}, `t.yaml:8: widgets[0].contact_us: "nobody" is not the id of a group of this widget`},
+	} {
+		lines := append(tc.lines, "    agents:", "      - sip: bob")
+		_, _, err := Parse("t.yaml", []byte(widgetYAML(lines...)), "")
+		if err == nil {
+			t.Errorf("%v: accepted", tc.lines)
+			continue
+		}
+		if got := strings.Join(problemStrings(t, err), "\n"); !strings.Contains(got, tc.want) {
+			t.Errorf("%v:\n%s\nwant %q", tc.lines, got, tc.want)
 		}
 	}
 }

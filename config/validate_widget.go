@@ -92,6 +92,7 @@ func (v *validator) widget(path string, w *Widget, c *Config) {
 		v.queue(path+".queue", w.Queue)
 	}
 	v.agents(path, w, c)
+	v.groups(path, w, c)
 }
 
 func (v *validator) contact(path string, ct *Contact) {

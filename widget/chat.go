@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -77,7 +78,7 @@ func (s *session) chatOpen(mgr *chat.Manager, m inbound) (ErrorCode, error) {
 	if s.chat != nil {
 		return CodeChatInProgress, errors.New("a chat is already open")
 	}
-	w, a, code, err := s.reachableAgent(m.Dest, config.MediumChat)
+	w, a, code, err := s.chatAgent(mgr, m.Dest)
 	if code != CodeUnknown {
 		return code, err
 	}
@@ -103,6 +104,37 @@ func (s *session) chatOpen(mgr *chat.Manager, m inbound) (ErrorCode, error) {
 	s.chat = &chatState{att: att, agentID: a.ID}
 	s.endWait() // the chat it waited for, if any
 	return CodeUnknown, s.writeJSON(chatOpenedMsg{MT: mtChatOpened, Dest: a.ID, Token: att.Token()})
+}
+
+// chatAgent is the agent a ChatOpen to dest reaches: the agent, or for a
+// group the first member (in its order) free to chat now.
+func (s *session) chatAgent(mgr *chat.Manager, dest string) (*config.Widget, *config.Agent, ErrorCode, error) {
+	cfg := s.srv.state.Load().cfg
+	w := cfg.Widget(s.widgetID)
+	g := (*huntGroup)(nil)
+	if w != nil {
+		g = groupOf(w, dest, cfg.Calls)
+	}
+	if g == nil {
+		return s.reachableAgent(dest, config.MediumChat)
+	}
+	members := append([]string(nil), g.members...)
+	if g.random {
+		rand.Shuffle(len(members), func(i, j int) { members[i], members[j] = members[j], members[i] })
+	}
+	code := CodeAgentUnavailable
+	for _, id := range members {
+		a := agentByID(w, id)
+		if a == nil || !s.reachable(w, a, config.MediumChat) {
+			continue
+		}
+		if mgr.AgentBusy(a.URI) || s.srv.calls.count(a.URI) > 0 {
+			code = CodeAgentBusy // there, but in another conversation
+			continue
+		}
+		return w, a, CodeUnknown, nil
+	}
+	return nil, nil, code, fmt.Errorf("nobody in group %s is free to chat", g.id)
 }
 
 // chatResume takes the chat over: the widget session that held it is told

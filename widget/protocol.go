@@ -253,6 +253,9 @@ type sessionMsg struct {
 	Opens  string `json:"opens,omitempty"`
 	// Queue is present when visitors may wait in line for a busy agent.
 	Queue *sessionQueue `json:"queue,omitempty"`
+	// ContactUs is the dest the sidebar's "contact us" calls: a group's
+	// id, or "*" for every agent (sidebars only).
+	ContactUs string `json:"contactUs,omitempty"`
 }
 
 // sessionQueue is the widget's waiting line, as the widget shows it.
@@ -283,6 +286,8 @@ type infoMsg struct {
 	// is when they open next (RFC 3339, UTC; absent when not within a year).
 	Closed bool   `json:"closed,omitempty"`
 	Opens  string `json:"opens,omitempty"`
+	// Members are the agent ids of a hunt group (set only for groups).
+	Members []string `json:"members,omitempty"`
 }
 
 type removeMsg struct {
@@ -333,8 +338,10 @@ func truncate(s string, n int) string {
 
 // callInfoMsg reports a call's state.
 type callInfoMsg struct {
-	MT     string `json:"mt"`
-	State  string `json:"state"`
+	MT    string `json:"mt"`
+	State string `json:"state"`
+	// Dest is the member a group call rings now (state trying).
+	Dest   string `json:"dest,omitempty"`
 	Cmd    string `json:"cmd,omitempty"`
 	SDP    string `json:"sdp,omitempty"`
 	Reason string `json:"reason,omitempty"`

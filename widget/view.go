@@ -72,13 +72,14 @@ func (s *Server) buildView(w *config.Widget, key viewKey) (*view, error) {
 	v := &view{
 		key:      key,
 		widget:   w,
-		agents:   make([]agentView, 0, len(w.Agents)),
-		byID:     make(map[string]int, len(w.Agents)),
+		agents:   make([]agentView, 0, len(w.Agents)+len(w.Groups)),
+		byID:     make(map[string]int, len(w.Agents)+len(w.Groups)),
 		sessions: map[string]encoded{},
 	}
 	if open, next := w.Hours.Open(now); !open {
 		v.closed, v.opens = true, wireTime(next)
 	}
+	states := make(map[string]presence.Availability, len(w.Agents))
 	for i := range w.Agents {
 		a := &w.Agents[i]
 		st := s.agentState(w, a, now)
@@ -119,8 +120,49 @@ func (s *Server) buildView(w *config.Widget, key viewKey) (*view, error) {
 		}
 		v.byID[a.ID] = len(v.agents)
 		v.agents = append(v.agents, av)
+		states[a.ID] = st.presence
+	}
+	for i := range w.Groups {
+		g := &w.Groups[i]
+		ge, err := encode(groupInfo(w, g, len(w.Agents)+i, states))
+		if err != nil {
+			return nil, fmt.Errorf("group %s: %w", g.ID, err)
+		}
+		v.byID[g.ID] = len(v.agents)
+		v.agents = append(v.agents, agentView{id: g.ID, info: ge})
 	}
 	return v, nil
+}
+
+// groupInfo describes hunt group g as an agent of its own: available while
+// a member is, busy while none is but one is busy; its media are those of
+// its members that a group call or chat can use.
+func groupInfo(w *config.Widget, g *config.Group, order int, states map[string]presence.Availability) infoMsg {
+	p := presence.Offline
+	takes := map[config.Medium]bool{}
+	for _, id := range g.Members {
+		switch states[id] {
+		case presence.Available:
+			p = presence.Available
+		case presence.Busy:
+			if p == presence.Offline {
+				p = presence.Busy
+			}
+		}
+		if a := agentByID(w, id); a != nil {
+			for _, m := range a.Media {
+				takes[m] = true
+			}
+		}
+	}
+	media := []config.Medium{}
+	for _, m := range []config.Medium{config.MediumVoice, config.MediumVideo, config.MediumChat} {
+		if takes[m] {
+			media = append(media, m)
+		}
+	}
+	return infoMsg{MT: mtInfo, ID: g.ID, DN: g.Name, Department: g.Department, Company: w.Contact,
+		Presence: string(p), Media: media, Order: order, Members: g.Members}
 }
 
 // queueOf is w's waiting line as the widget shows it, nil without one.
@@ -180,6 +222,7 @@ func (v *view) session(cat catalog, lang string) (encoded, error) {
 		Closed:        v.closed,
 		Opens:         v.opens,
 		Queue:         queueOf(w),
+		ContactUs:     contactUsOf(w),
 	})
 	if err != nil {
 		return encoded{}, err

@@ -131,7 +131,10 @@
         emit('call', { widget: this.widget.id, agent: c.agent, state, reason: c.reason || '', video: c.video });
       }
 
-      async startCall(id, video, from) {
+      // startCall calls agent id, or dest when it names what to call
+      // instead (a group, or "contact us"; id is who the view shows until
+      // the gateway says whom it rings).
+      async startCall(id, video, from, dest) {
         const w = this.widget;
         const a = w.team.get(id);
         if (this.current && this.current.state !== 'ended') {
@@ -150,7 +153,7 @@
         if (w.blocker(a, video ? 'video' : 'voice')) return;
         const dn = await w.nameForm.ask(from);
         if (dn == null || (this.current && this.current.state !== 'ended')) return;
-        const c = this.begin({ agent: id, video, dn, state: '' });
+        const c = this.begin({ agent: id, dest: dest || id, video, dn, state: '', tries: 0 });
         w.panel.open('call', from);
         this.setCall('connecting');
         let stream = null;
@@ -210,7 +213,7 @@
         }
         c.sent = true;
         w.pending = 'call';
-        w.send({ mt: 'CreateCall', dest: id, dn, video: c.video });
+        w.send({ mt: 'CreateCall', dest: c.dest, dn, video: c.video });
         w.send({ mt: 'Channels', cmd: 'PROPOSAL', sdp: pc.localDescription.sdp });
       }
 
@@ -241,6 +244,13 @@
           });
         }
         switch (m.state) {
+          case 'trying':
+            // A group call rings this member now; after the first, the
+            // visitor hears that the next one is tried.
+            if (typeof m.dest === 'string' && m.dest) c.agent = m.dest;
+            this.ring(false);
+            this.setCall(++c.tries > 1 ? 'trying' : 'connecting');
+            break;
           case 'alerting':
             if (!c.answered) this.ring(true);
             this.setCall('ringing');
@@ -356,7 +366,7 @@
       words(c) {
         const w = this.widget;
         if (c.state !== 'ended') {
-          return w.t(c.state === 'ringing' ? 'ringing' : c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : 'connecting');
+          return w.t(c.state === 'ringing' ? 'ringing' : c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : c.state === 'trying' ? 'tryingNext' : 'connecting');
         }
         const r = c.reason;
         if (r === 'retry-later') return fill(w.t('endRetryLater'), { seconds: c.retryAfter || 1 });

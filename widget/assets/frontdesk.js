@@ -580,13 +580,13 @@
       b.addEventListener('focus', warm);
     }
 
-    startCall(id, video, from) {
+    startCall(id, video, from, dest) {
       // Within the visitor's click: audio may start now, not later.
       sound();
       // Until the call part is there, the button says it is busy.
       const busy = !this.calls && from;
       if (busy) from.setAttribute('aria-busy', 'true');
-      this.callPart().then((part) => part.startCall(id, video, from), () => {
+      this.callPart().then((part) => part.startCall(id, video, from, dest), () => {
         const a = this.team.get(id);
         if (a) this.cards.explain(a, this.t('error'));
       }).finally(() => { if (busy) from.removeAttribute('aria-busy'); });
@@ -604,7 +604,10 @@
       const i = a.info;
       const way = this.contactWay(a);
       const from = this.homeView.contactButton;
-      if (way === 'call') this.startCall(a.id, false, from);
+      // The gateway rings whom "contact us" reaches, one after another.
+      const group = this.session.contactUs;
+      const g = group && this.team.get(group);
+      if (way === 'call') this.startCall(g ? g.id : a.id, false, from, group);
       else if (way === 'chat') this.chats.openChat(a.id, '', from);
       else if (i.email && has(i, 'email')) anchor('mailto:' + i.email).click();
       else if (i.phonenumber) anchor(telURL(i.phonenumber)).click();
