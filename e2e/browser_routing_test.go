@@ -21,6 +21,7 @@ const (
 	routeCards  = "a1b2c3d4e5f6475899aa0b1c2d3e4f50" // cards: alice closed until routing.later, dora open
 	routeWait   = "a2b3c4d5e6f7485999aa0b1c2d3e4f51" // cards: wait for alice; the turn starts the call at once
 	routeAsk    = "a3b4c5d6e7f8495999aa0b1c2d3e4f52" // cards: wait for alice; the turn asks first
+	routeHunt   = "a4b5c6d7e8f9405999aa0b1c2d3e4f53" // sidebar: contact us rings dora, bob, then alice
 )
 
 // routing is the clock the routing config is written for.
@@ -77,7 +78,17 @@ func (r routing) config(pbx, site string) string {
     queue: {confirm_after: 0s, hold: 30s}
     agents:
       - {id: alice, sip: alice, name: Alice Adams, media: [voice, chat], picture: alice.png}
-`, routeClosed, openingAt(r.opens), routeCards, openingAt(r.later), routeWait, routeAsk)
+  - id: %s
+    type: sidebar
+    name: Hotline
+    contact_us: line
+    groups:
+      - {id: line, name: Our hotline, members: [dora, bob, alice], ring_time: 5s}
+    agents:
+      - {id: dora, sip: dora, name: Dora Diaz, media: [voice], picture: dora.png}
+      - {id: bob, sip: bob, name: Bob Brown, media: [voice]}
+      - {id: alice, sip: alice, name: Alice Adams, media: [voice], picture: alice.png}
+`, routeClosed, openingAt(r.opens), routeCards, openingAt(r.later), routeWait, routeAsk, routeHunt)
 }
 
 // TestBrowserRouting: opening hours, waiting for a busy agent and hunt
@@ -87,7 +98,7 @@ func TestBrowserRouting(t *testing.T) {
 	if time.Until(r.opens) < 70*time.Second {
 		r.opens = r.opens.Add(time.Minute) // time to look at it closed first
 	}
-	env := startFlowsEnvWith(t, r.config, 4) // alice and dora: presence and dialog
+	env := startFlowsEnvWith(t, r.config, 6) // alice, bob and dora: presence and dialog
 
 	t.Run("opening hours", func(t *testing.T) {
 		tb := env.newTab(t)
@@ -237,5 +248,41 @@ func TestBrowserRouting(t *testing.T) {
 		for _, tb := range []*browserTab{first, second} {
 			tb.flowPageClean()
 		}
+	})
+
+	t.Run("contact us tries the next person", func(t *testing.T) {
+		tb := env.newTab(t)
+		tb.setViewport(1280, 800, false)
+		tb.open(env, "/w/"+routeHunt, routeHunt)
+		tb.injectAxe()
+		tb.click(routeHunt, ".tab")
+		tb.waitAttr(routeHunt, "open", "1")
+		// The group shows as a card of its own, with its members' ways.
+		tb.flowWaitJS("the group's card", fmt.Sprintf(`(() => { const c = fd(%q).querySelector(%q); return shown(c) && c.querySelector('.dn').textContent === 'Our hotline' && c.getAttribute('data-presence') === 'online'; })()`, routeHunt, cardSel("line")))
+		tb.click(routeHunt, ".cta")
+		tb.waitAttr(routeHunt, "view", "name")
+		tb.typeText("Vera Visitor")
+		tb.press(kb.Enter)
+		// Dora's phone rings first and nobody picks up; after the ring time
+		// bob's does: "Trying the next person…" with his name.
+		who := fmt.Sprintf(`fd(%q).querySelector('.callv .nm').textContent`, routeHunt)
+		tb.flowWaitJS("dora rung first", who+` === 'Dora Diaz' && `+fmt.Sprintf(`fdHost(%q).getAttribute('data-frontdesk-call') === 'ringing'`, routeHunt))
+		tb.flowWaitJS("the next person", who+` === 'Bob Brown'`)
+		tb.flowWaitText(routeHunt, ".callv .cst", "Trying the next person…")
+		if f := tb.focused(); f != routeHunt+"|rb end:Hang up" {
+			t.Errorf("focus while trying the next person: %s, want Hang up", f)
+		}
+		tb.axe("trying the next person")
+		tb.screenshots("call-trying-next")
+		// Bob does not answer either; alice does.
+		tb.flowWaitCall(routeHunt, "connected")
+		var name string
+		tb.eval(who, &name)
+		if name != "Alice Adams" {
+			t.Errorf("connected to %q, want Alice Adams", name)
+		}
+		tb.click(routeHunt, ".callv .end")
+		tb.flowWaitCall(routeHunt, "ended")
+		tb.flowPageClean()
 	})
 }

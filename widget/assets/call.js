@@ -366,7 +366,9 @@
       words(c) {
         const w = this.widget;
         if (c.state !== 'ended') {
-          return w.t(c.state === 'ringing' ? 'ringing' : c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : c.state === 'trying' ? 'tryingNext' : 'connecting');
+          // After the first member of a group, the call tries the next.
+          if (c.tries > 1 && (c.state === 'trying' || c.state === 'ringing')) return w.t('tryingNext');
+          return w.t(c.state === 'ringing' ? 'ringing' : c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : 'connecting');
         }
         const r = c.reason;
         if (r === 'retry-later') return fill(w.t('endRetryLater'), { seconds: c.retryAfter || 1 });
@@ -412,7 +414,8 @@
         if (this.padButton.hidden) this.pad.hidden = true;
         this.digits.hidden = this.pad.hidden || !this.digits.textContent;
         this.devicesButton.hidden = !running;
-        this.popButton.hidden = w.type === 'pop' || !(c.state === 'connecting' || c.state === 'ringing');
+        // A group call moves between members: it cannot move to a window.
+        this.popButton.hidden = w.type === 'pop' || c.tries > 0 || !(c.state === 'connecting' || c.state === 'ringing');
         this.padButton.setAttribute('aria-expanded', String(!this.pad.hidden));
         this.devicesButton.setAttribute('aria-expanded', String(!this.devices.hidden));
         if (w.type === 'pop') doc.title = name + ' – ' + text;
