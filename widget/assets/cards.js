@@ -9,7 +9,7 @@
     constructor(widget) {
       this.widget = widget;
       this.box = null;
-      this.cards = new Map(); // agent id → {el, pic, ini, img, dn, dep, state, acts, why, buttons, sig}
+      this.cards = new Map(); // agent id → {el, pic, ini, img, dn, dep, state, acts, wait, why, buttons, sig}
       widget.signals.on('connection', () => this.updateAll());
     }
 
@@ -53,8 +53,16 @@
       }
       Object.keys(c.buttons).forEach((m) => disable(c.buttons[m], w.reasonText(a, m)));
       // A busy agent can be waited for, where the widget has a line.
-      c.wait.hidden = !(w.session.queue && (i.presence === 'busy' || inChat) && ['voice', 'video', 'chat'].some((m) => has(i, m)));
-      setText(c.wait.lbl, fill(w.t('waitFor'), { name }));
+      const waitable = !!w.session.queue && (i.presence === 'busy' || inChat) && ['voice', 'video', 'chat'].some((m) => has(i, m));
+      if (waitable && !c.wait) {
+        c.wait = button('btn pri', 'clock', () => w.waitFor(a.id, '', c.wait));
+        c.wait.setAttribute('data-action', 'wait');
+        c.acts.after(c.wait);
+      } else if (!waitable && c.wait) {
+        c.wait.remove();
+        c.wait = null;
+      }
+      if (c.wait) setText(c.wait.lbl, fill(w.t('waitFor'), { name }));
       if (!w.reasonText(a, 'chat')) setText(c.why, '');
       this.showPicture(a, c);
       this.place(a, c);
@@ -84,10 +92,7 @@
       c.acts = el('div', 'acts');
       c.why = el('p', 'why');
       c.why.setAttribute('role', 'status');
-      c.wait = button('btn pri', 'clock', () => this.widget.waitFor(a.id, '', c.wait));
-      c.wait.setAttribute('data-action', 'wait');
-      c.wait.hidden = true;
-      body.append(c.dn, c.dep, st, c.acts, c.wait, c.why);
+      body.append(c.dn, c.dep, st, c.acts, c.why);
       c.el.append(pic, body);
       return c;
     }
