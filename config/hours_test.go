@@ -258,3 +258,23 @@ func TestAgentHours(t *testing.T) {
 		t.Errorf("agent hours without a zone: %v", err)
 	}
 }
+
+// BenchmarkHoursOpen measures one availability check with weekly hours
+// and exceptions, as a view build makes per agent with hours.
+func BenchmarkHoursOpen(b *testing.B) {
+	c, _, err := Parse("t.yaml", []byte(widgetYAML(
+		"    hours:",
+		"      time_zone: Europe/Berlin",
+		`      weekly: {mon-fri: "09:00-12:30, 13:30-17:00", sat: "10:00-14:00"}`,
+		"      exceptions: {2025-12-24: 09:00-12:00, 2025-12-25..2025-12-26: closed}",
+		"    agents:", "      - sip: bob")), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := c.Widgets[0].Hours
+	now := time.Date(2025, 12, 23, 18, 0, 0, 0, time.UTC) // closed: the next opening is the special hours of the 24th
+	b.ReportAllocs()
+	for b.Loop() {
+		h.Open(now)
+	}
+}
