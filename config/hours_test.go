@@ -138,28 +138,49 @@ func TestHoursDST(t *testing.T) {
 		}
 		return v
 	}
+	// Opening at 02:30 on both Sundays, closing at 02:30 on the Saturday
+	// nights before them.
 	h := hoursOf(t, "time_zone: "+z, "weekly:", "  sun: 02:30-09:00", "  sat: 20:00-02:30")
 	for _, tc := range []struct {
 		now  string // UTC
 		open bool
 		next string // UTC
 	}{
-		// Spring: Saturday 20:00 CET (19:00 UTC) to 02:30, which does not
-		// exist: it ends when the clocks jump (01:00 UTC); Sunday's 02:30
-		// opening begins at the same moment, so the night runs on to 09:00
+		// Spring: 02:30 does not exist. Saturday's night (from 20:00 CET,
+		// 19:00 UTC) ends when the clocks jump (01:00 UTC) and Sunday's
+		// opening begins at that moment, so they are one opening, to 09:00
 		// CEST (07:00 UTC).
 		{"2025-03-29 18:59", false, "2025-03-29 19:00"},
 		{"2025-03-30 00:30", true, "2025-03-30 07:00"},
-		{"2025-03-30 06:59", true, "2025-03-30 07:00"},
-		// Autumn: 02:30 comes twice; Saturday's night ends at the first
-		// (CEST, 00:30 UTC), Sunday's opening begins then as well, and
-		// ends at 09:00 CET (08:00 UTC), 25 hours of clock later.
-		{"2025-10-25 17:59", false, "2025-10-25 18:00"},
+		// Autumn: 02:30 comes twice; the night ends at the first (CEST,
+		// 00:30 UTC) and Sunday's opening begins then, to 09:00 CET (08:00
+		// UTC).
 		{"2025-10-26 00:00", true, "2025-10-26 08:00"},
 	} {
 		open, next := h.Open(utc(tc.now))
 		if open != tc.open || !next.Equal(utc(tc.next)) {
 			t.Errorf("at %s UTC: open %v, next %s UTC; want %v, %s", tc.now, open, next.UTC().Format("2006-01-02 15:04"), tc.open, tc.next)
+		}
+	}
+	// Alone, the 02:30 boundaries show where they fall: a skipped time
+	// when the clocks jump, a repeated one the first time.
+	early := hoursOf(t, "time_zone: "+z, "weekly:", "  sun: 02:30-09:00")
+	late := hoursOf(t, "time_zone: "+z, "weekly:", "  sun: 01:00-02:30")
+	for _, tc := range []struct {
+		name string
+		h    *Hours
+		now  string
+		open bool
+		next string
+	}{
+		{"spring opening", early, "2025-03-30 00:00", false, "2025-03-30 01:00"},
+		{"autumn opening", early, "2025-10-26 00:00", false, "2025-10-26 00:30"},
+		{"spring closing", late, "2025-03-30 00:30", true, "2025-03-30 01:00"},
+		{"autumn closing", late, "2025-10-26 00:00", true, "2025-10-26 00:30"},
+	} {
+		open, next := tc.h.Open(utc(tc.now))
+		if open != tc.open || !next.Equal(utc(tc.next)) {
+			t.Errorf("%s at %s UTC: open %v, next %s UTC; want %v, %s", tc.name, tc.now, open, next.UTC().Format("2006-01-02 15:04"), tc.open, tc.next)
 		}
 	}
 
