@@ -122,7 +122,8 @@
     updateTeam() {
       const w = this.widget;
       if (!w.session || !this.faces) return;
-      const on = w.team.available().slice(0, 3);
+      // People, not hunt groups (whose members show on their own).
+      const on = w.team.available().filter((a) => !a.info.members).slice(0, 3);
       const sig = on.map((a) => a.id + a.url).join();
       if (sig !== this.faces.sig) {
         this.faces.sig = sig;
