@@ -48,6 +48,7 @@ lint:
 	$(GO) vet -tags integration ./...
 	$(GO) mod tidy -diff
 	$(GO) test -count=1 -run 'TestServedScriptLints|TestWidgetPartsUnit' ./widget/
+	$(GO) test -count=1 -run 'TestAdminScriptLints' ./admin/
 
 # Quick: without the end-to-end tests.
 unit:

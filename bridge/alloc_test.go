@@ -88,6 +88,28 @@ func TestRelayDoesNotAllocate(t *testing.T) {
 				t.Errorf("%.1f allocations per packet", allocs)
 			}
 		})
+		t.Run(name+" browser to PBX, lite", func(t *testing.T) {
+			s, _, stop := benchStream(t)
+			defer stop()
+			if sdes {
+				sdesRoute(t, s)
+			}
+			leg := &liteLeg{relay: newBrowserRelay(s, nil, func() int64 { return 0 }, 7, 100, 1000)}
+			pkts := packets(t, runs+1, nil)
+			buf := make([]byte, maxPacket)
+			i := 0
+			allocs := testing.AllocsPerRun(runs, func() {
+				n := copy(buf, pkts[i])
+				i++
+				leg.fromBrowser(buf[:n])
+			})
+			if got := s.toPBX.packets.Load(); got != runs+1 {
+				t.Fatalf("sent %d of %d packets", got, runs+1)
+			}
+			if allocs != 0 {
+				t.Errorf("%.1f allocations per packet", allocs)
+			}
+		})
 		t.Run(name+" browser to PBX", func(t *testing.T) {
 			s, _, stop := benchStream(t)
 			defer stop()

@@ -25,7 +25,7 @@ func (c *Call) SIPAnswer(sdp []byte, final bool) (string, error) {
 // SIPReanswer applies the PBX's answer to SIPLocalOffer (from the ACK).
 func (c *Call) SIPReanswer(sdp []byte) error {
 	err := c.do(func() error {
-		if c.pc == nil {
+		if !c.answered {
 			return ErrNotAnswered
 		}
 		_, err := c.applyAnswer(sdp, c.final)
@@ -51,7 +51,7 @@ func (c *Call) applyAnswer(b []byte, final bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	first := c.pc == nil
+	first := !c.answered
 	choices := make([]*choice, len(c.legs))
 	for i, l := range c.legs {
 		m := findMedia(sess, l.kind, i)
@@ -73,9 +73,15 @@ func (c *Call) applyAnswer(b []byte, final bool) (string, error) {
 	}
 	var answer string
 	if first {
-		if answer, err = c.answerBrowser(choices); err != nil {
+		if c.useLite() {
+			answer, err = c.answerBrowserLite(choices)
+		} else {
+			answer, err = c.answerBrowser(choices)
+		}
+		if err != nil {
 			return "", err
 		}
+		c.answered = true
 		c.mediaFrom = c.clock()
 	}
 	for i, l := range c.legs {

@@ -59,8 +59,17 @@ type Call struct {
 	// pcShared is pc for goroutines other than run (RTCP forwarding).
 	pcShared atomic.Pointer[webrtc.PeerConnection]
 
+	// lite is the browser side on the lite stack (nil on pion); liteDone
+	// its end, watched by run until seen.
+	lite     *liteLeg
+	liteDone <-chan struct{}
+	// polled is the audio RTP socket in the engine's PBX poller (lite
+	// calls on Linux); nil when a pbxRelay goroutine reads it.
+	polled *polledPBX
+
 	// Owned by run:
 	pc        *webrtc.PeerConnection
+	answered  bool // the browser has its answer (pion or lite)
 	version   uint64
 	gen       uint64
 	final     bool
@@ -156,6 +165,9 @@ func (c *Call) run() {
 			case webrtc.PeerConnectionStateClosed:
 				c.end(ErrBrowserClosed)
 			}
+		case <-c.liteDone:
+			c.liteDone = nil // seen; a closed channel is always ready
+			c.end(ErrBrowserClosed)
 		case <-tick.C:
 			c.checkTimeout()
 		}
@@ -166,7 +178,7 @@ func (c *Call) run() {
 // the browser once its answer exists, the PBX once the call is answered
 // (a 183 may legitimately carry no RTP). Hold pauses both.
 func (c *Call) checkTimeout() {
-	if c.pc == nil || c.held {
+	if !c.answered || c.held {
 		return
 	}
 	now := c.clock()
@@ -201,6 +213,14 @@ func (c *Call) Close() error {
 		if err := c.pc.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close call %s PeerConnection: %w", c.id, err))
 		}
+	}
+	if c.lite != nil {
+		if err := c.lite.sess.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close call %s browser session: %w", c.id, err))
+		}
+	}
+	if c.polled != nil {
+		c.e.poller.remove(c.polled) // before the socket closes
 	}
 	for _, l := range c.legs {
 		if err := c.e.ports.put(l.s.pp); err != nil {

@@ -3,6 +3,7 @@ package bridge
 import (
 	"bytes"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ type established struct {
 	gw   []byte // the SIP offer
 }
 
-func establish(t *testing.T, e *Engine, opts CallOptions, answer func(port int) []byte) *established {
+func establish(t testing.TB, e *Engine, opts CallOptions, answer func(port int) []byte) *established {
 	t.Helper()
 	b := newBrowser(t, false)
 	c, err := e.NewCall(b.offer(), opts)
@@ -35,17 +36,44 @@ func establish(t *testing.T, e *Engine, opts CallOptions, answer func(port int) 
 	if err != nil {
 		t.Fatalf("SIPAnswer: %v", err)
 	}
+	if os.Getenv("FRONTDESK_TEST_WEBRTC_STACK") == "lite" && c.lite == nil {
+		t.Fatal("the call did not use the lite stack")
+	}
 	b.accept(ans)
 	eventually(t, "ICE and DTLS connected", func() bool {
-		gpc := c.pcShared.Load()
-		return b.pc.ConnectionState() == webrtc.PeerConnectionStateConnected &&
-			gpc != nil && gpc.ConnectionState() == webrtc.PeerConnectionStateConnected
+		return b.pc.ConnectionState() == webrtc.PeerConnectionStateConnected && gatewayConnected(c)
 	})
 	return &established{call: c, b: b, p: p, gw: c.SIPOffer()}
 }
 
+// gatewayConnected reports whether the gateway's browser side is up (pion
+// PeerConnection or lite session).
+func gatewayConnected(c *Call) bool {
+	if c.lite != nil {
+		return c.lite.sess.Connected()
+	}
+	gpc := c.pcShared.Load()
+	return gpc != nil && gpc.ConnectionState() == webrtc.PeerConnectionStateConnected
+}
+
 func TestAudioBothWaysWithPTMapping(t *testing.T) {
-	e := testEngine(t, engineCfg{})
+	audioBothWays(t, testEngine(t, engineCfg{}))
+}
+
+// TestLiteAudioBothWays: the same call on the lite stack, a pion browser
+// against the gateway's ICE-lite shared socket.
+func TestLiteAudioBothWays(t *testing.T) {
+	e := testEngine(t, engineCfg{lite: true})
+	es := audioBothWays(t, e)
+	ans := es.b.pc.RemoteDescription().SDP
+	for _, want := range []string{"a=ice-lite", "a=setup:passive", "a=candidate:1 1 udp 2130706431 127.0.0.1 41000 typ host"} {
+		if !strings.Contains(ans, want) {
+			t.Errorf("lite answer lacks %q:\n%s", want, ans)
+		}
+	}
+}
+
+func audioBothWays(t *testing.T, e *Engine) *established {
 	es := establish(t, e, CallOptions{ID: "flow"}, nil)
 	offer := string(es.gw)
 	for _, want := range []string{"RTP/AVP 111 0 126", "a=rtpmap:111 opus/48000/2", "a=rtpmap:0 PCMU/8000", "a=rtpmap:126 telephone-event/8000", "c=IN IP4 127.0.0.1", "a=sendrecv", "a=rtcp:"} {
@@ -124,6 +152,7 @@ func TestAudioBothWaysWithPTMapping(t *testing.T) {
 	}
 	_ = errors.New
 	_ = time.Second
+	return es
 }
 
 // TestSDPTowardPBXBehindNAT: with the PBX reaching the gateway through a

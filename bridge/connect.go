@@ -25,6 +25,8 @@ type DialRequest struct {
 	BrowserOffer string // complete SDP offer
 	AllowVideo   bool
 	RingTimeout  time.Duration
+	// Headers go into the INVITE as they are (sip.CallRequest.Headers).
+	Headers []sip.Header
 }
 
 // Observer hears a connection's progress. Calls come from the connection's
@@ -107,7 +109,7 @@ func (e *Engine) Connect(ctx context.Context, d Dialer, req DialRequest, obs Obs
 	// only bounds this function.
 	setup, cancelSetup := context.WithCancel(context.WithoutCancel(ctx))
 	c.cancelSetup = cancelSetup
-	leg, err := d.Call(setup, sip.CallRequest{Target: req.Target, DisplayName: req.DisplayName, SDP: media.SIPOffer()}, legEvents{c})
+	leg, err := d.Call(setup, sip.CallRequest{Target: req.Target, DisplayName: req.DisplayName, Headers: req.Headers, SDP: media.SIPOffer()}, legEvents{c})
 	if err != nil {
 		cancelSetup()
 		_ = media.Close()

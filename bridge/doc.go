@@ -25,6 +25,24 @@
 // Close cancels, closes the PeerConnection, then the sockets, and waits for
 // every goroutine.
 //
+// # The lite stack
+//
+// With calls.webrtc_stack lite, a voice-only call has no PeerConnection:
+// its browser side is a session on one of the engine's shared sockets
+// (internal/webrtclite: ICE-lite, DTLS-SRTP with pion/dtls, SRTP with
+// pion/srtp). The socket's one reader decrypts the browser's RTP and calls
+// the call's browserRelay.handle on that same goroutine, which rewrites it
+// and sends it to the PBX: one goroutine and no hand-off between socket and
+// PBX. Toward the browser, the engine's PBX poller (Linux; elsewhere a
+// goroutine per call) reads every lite call's RTP socket once per
+// millisecond with epoll and recvmmsg, runs that call's pbxRelay.handle and
+// writes through the session, which encrypts and sends on the shared
+// socket. Both readers pace themselves (one wake-up serves a millisecond of
+// packets) unless saturated; a call has no goroutine parked on its RTP. A DTMF event takes
+// the browser stream from the reader for its duration (an atomic owner
+// word: the reader then only counts voice), played by a driver goroutine
+// on its own clock. Video calls use pion as before.
+//
 // # Latching (symmetric RTP, strict source)
 //
 // Media to the PBX goes where the PBX's media comes from (SDP from a PBX

@@ -153,16 +153,33 @@ func (c *Call) SendDTMF(ctx context.Context, digit byte, d time.Duration) error 
 	if rt.tePBX == noPT {
 		return fmt.Errorf("send DTMF: %w", ErrNoTelephoneEvent)
 	}
-	tr := s.remote.Load()
-	if tr == nil {
-		return fmt.Errorf("send DTMF: no audio from the browser yet: %w", ErrNotAnswered)
+	// wake makes the browser relay start the job: the pion relay wakes
+	// from its track read, a lite call starts a driver.
+	var wake func()
+	if lite := c.lite; lite != nil {
+		if s.fromBrowser.packets.Load() == 0 {
+			return fmt.Errorf("send DTMF: no audio from the browser yet: %w", ErrNotAnswered)
+		}
+		wake = func() {
+			if !c.spawn(func() { lite.driveDTMF(c.ctx) }) {
+				if job := s.dtmf.Swap(nil); job != nil {
+					job.done <- ErrClosed
+				}
+			}
+		}
+	} else {
+		tr := s.remote.Load()
+		if tr == nil {
+			return fmt.Errorf("send DTMF: no audio from the browser yet: %w", ErrNotAnswered)
+		}
+		wake = func() { _ = tr.SetReadDeadline(time.Now()) } // fails only once closed
 	}
 	d = min(max(d, dtmfMin), dtmfMax)
 	c.dtmfMu.Lock()
 	defer c.dtmfMu.Unlock()
 	job := &dtmfJob{event: ev, dur: d, done: make(chan error, 1)}
 	s.dtmf.Store(job)
-	_ = tr.SetReadDeadline(time.Now()) // wake the relay; fails only once closed.
+	wake()
 	t := time.NewTimer(d + dtmfHeadroom)
 	defer t.Stop()
 	select {

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -35,6 +36,10 @@ type Engine struct {
 	policy  sourcePolicy
 	// candidates says which browser ICE candidates are probed.
 	candidates atomic.Pointer[candidatePolicy]
+	// lite carries voice calls when calls.webrtc_stack is lite; nil on pion.
+	lite *liteStack
+	// poller reads lite calls' RTP from the PBX (Linux); nil otherwise.
+	poller *pbxPoller
 }
 
 // engineOption adjusts an Engine before use; tests use it to keep ICE on
@@ -130,6 +135,15 @@ func newEngine(cfg config.Calls, rtpHost string, log *slog.Logger, opts ...engin
 	if err := e.SetCandidateNetworks(cfg.CandidateNetworks); err != nil {
 		return nil, err
 	}
+	if cfg.WebRTCStack == "lite" {
+		if e.lite, err = newLiteStack(cfg, wlo, loopbackOnlyIPs(cfg.WebRTCIPs)); err != nil {
+			return nil, err
+		}
+		if e.poller, err = newPBXPoller(); err != nil {
+			_ = e.lite.close()
+			return nil, err
+		}
+	}
 	return e, nil
 }
 
@@ -203,8 +217,25 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 	return nil
 }
 
-// Close stops new calls. Calls already made are closed by their owners.
+// Close stops new calls. Calls already made are closed by their owners;
+// the lite stack's sockets close now (at shutdown, after the calls).
 func (e *Engine) Close() error {
-	e.closed.Store(true)
-	return nil
+	if !e.closed.CompareAndSwap(false, true) || e.lite == nil {
+		return nil
+	}
+	err := e.lite.close()
+	if e.poller != nil {
+		err = errors.Join(err, e.poller.close())
+	}
+	return err
+}
+
+// loopbackOnlyIPs reports whether every listed address is loopback.
+func loopbackOnlyIPs(ips []string) bool {
+	for _, s := range ips {
+		if a, err := netip.ParseAddr(s); err != nil || !a.IsLoopback() {
+			return false
+		}
+	}
+	return len(ips) > 0
 }

@@ -43,6 +43,11 @@ type engineCfg struct {
 	candidateNetworks []string
 	publicOnly        bool
 	pbxMediaIP        string // config.Calls.PBXMediaIP
+	// lite runs voice calls on calls.webrtc_stack lite; so do all engines
+	// when FRONTDESK_TEST_WEBRTC_STACK=lite (a sweep of every test).
+	lite bool
+	// publicIP is calls.public_ip.
+	publicIP string
 }
 
 func testEngine(t testing.TB, ec engineCfg) *Engine {
@@ -54,6 +59,10 @@ func testEngine(t testing.TB, ec engineCfg) *Engine {
 	if ec.sdes {
 		cfg.SRTP = "sdes"
 	}
+	if ec.lite || os.Getenv("FRONTDESK_TEST_WEBRTC_STACK") == "lite" {
+		cfg.WebRTCStack, cfg.WebRTCIPs = "lite", []string{"127.0.0.1"}
+	}
+	cfg.PublicIP = ec.publicIP
 	cfg.CandidateNetworks = ec.candidateNetworks
 	if cfg.CandidateNetworks == nil && !ec.publicOnly {
 		cfg.CandidateNetworks = []string{"127.0.0.0/8"}

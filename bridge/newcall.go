@@ -105,7 +105,15 @@ func (e *Engine) NewCall(browserOffer string, opts CallOptions) (*Call, error) {
 	go c.run()
 	for _, l := range c.legs {
 		r := newPBXRelay(l.s, c.clock)
-		c.spawn(r.run)
+		if c.useLite() && e.poller != nil {
+			// The engine's poller reads it: no goroutine parked per call.
+			if c.polled, err = e.poller.add(l.s.pp.rtp, r); err == nil {
+				r = nil
+			}
+		}
+		if r != nil {
+			c.spawn(r.run)
+		}
 		c.spawn(func() { c.rtcpRead(l.s) })
 		c.spawn(func() { c.rtcpSend(l.s) })
 	}
@@ -164,7 +172,7 @@ func agreed(fs []format, f format) bool {
 func (c *Call) SIPLocalOffer() []byte {
 	var out []byte
 	if err := c.do(func() error {
-		out = c.buildOffer(c.pc != nil)
+		out = c.buildOffer(c.answered)
 		return nil
 	}); err != nil {
 		return c.SIPOffer()

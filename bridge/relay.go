@@ -150,6 +150,9 @@ type browserRelay struct {
 	dtmf  dtmfState
 	// sentGen is the route generation s.sentAt was stored for.
 	sentGen uint64
+	// wake is when the next DTMF packet is due on a lite call (no track
+	// whose read deadline would say it).
+	wake time.Time
 }
 
 func newBrowserRelay(s *stream, track *webrtc.TrackRemote, clock func() int64, ssrc uint32, seq uint16, ts uint32) *browserRelay {
@@ -225,7 +228,12 @@ func (b *browserRelay) send(rt *route, pkt []byte, now int64) {
 	s.sent.lastAt.Store(b.rw.lastAt)
 }
 
-// deadline sets the track read deadline (zero time clears it).
+// deadline sets the track read deadline (zero time clears it), or on a
+// lite call the DTMF driver's next wake-up.
 func (b *browserRelay) deadline(t time.Time) {
+	if b.track == nil {
+		b.wake = t
+		return
+	}
 	_ = b.track.SetReadDeadline(t) // only fails once the receiver is closed.
 }

@@ -21,7 +21,7 @@ func (c *Call) SIPReoffer(sdp []byte) ([]byte, error) {
 }
 
 func (c *Call) applyReoffer(b []byte) ([]byte, error) {
-	if c.pc == nil {
+	if !c.answered {
 		return nil, ErrNotAnswered
 	}
 	sess, err := parseSDP(b)

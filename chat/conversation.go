@@ -39,6 +39,7 @@ type Conversation struct {
 	// releasing: the chat is being handed to another node; nothing is
 	// saved from here any more.
 	releasing bool
+	released  bool        // handed to another node (ended is set too)
 	deadline  time.Time   // end of the grace period while detached
 	sent      []time.Time // send times within the last minute
 	n         int         // message ids handed out
@@ -46,15 +47,20 @@ type Conversation struct {
 	inflight  int         // texts queued whose delivery result is not kept yet
 	kept      keptEvents
 	// Hand-over (agent routing): replies count only from noticeAt+hold.
-	noticeAt time.Time     // when the agent's client accepted the new-chat notice
-	hold     time.Duration // 0, or chat.handover when the agent just had another chat
-	refusals int           // refusal notices sent to the agent
+	noticeAt time.Time       // when the agent's client accepted the new-chat notice
+	hold     time.Duration   // 0, or chat.handover when the agent just had another chat
+	refusals int             // refusal notices sent to the agent
+	replies  []AnsweredReply // the agent MESSAGEs answered last, in a cluster
 	// Typing indicators toward the agent.
 	typingOn     bool // the agent was last told "active"
 	typingSentAt time.Time
 	typingLast   time.Time // last Typing(true) from the visitor
 	// The agent's typing state shown to the visitor.
 	agentTypingUntil time.Time
+	// The transcript (transcript.go).
+	transcript        []TranscriptLine
+	transcriptBytes   int
+	transcriptDropped int
 }
 
 type endReason int
@@ -152,6 +158,8 @@ func (c *Conversation) emitLocked(ev Event) {
 	if ev.Kind == EventMessage || ev.Kind == EventDelivery {
 		if ev.Kind == EventDelivery {
 			c.inflight = max(0, c.inflight-1)
+		} else {
+			c.noteLocked(true, ev.Text, ev.Time)
 		}
 		ev = c.kept.add(ev)
 		// Saved before the widget can see it: a widget that acknowledged

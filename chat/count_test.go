@@ -16,8 +16,14 @@ func TestChatsCountsLiveChats(t *testing.T) {
 	if n := h.m.Chats(); n != 2 {
 		t.Fatalf("Chats() = %d, want 2", n)
 	}
+	if by := h.m.ChatsByAgent(); len(by) != 2 || by["sip:alice@pbx.test"] != 1 || by["sip:bob@pbx.test"] != 1 {
+		t.Errorf("ChatsByAgent() = %v", by)
+	}
 	a.Close()
 	if n := h.m.Chats(); n != 1 {
 		t.Fatalf("Chats() = %d after one closed, want 1", n)
+	}
+	if by := h.m.ChatsByAgent(); len(by) != 1 || by["sip:bob@pbx.test"] != 1 {
+		t.Errorf("ChatsByAgent() after alice's chat closed = %v", by)
 	}
 }

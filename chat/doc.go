@@ -139,14 +139,18 @@
 // before an agent reply is answered 2xx and before a delivery result
 // reaches the widget; tokens name their chat ("<id>.<secret>") so any node
 // finds it. One node holds a chat at a time. Resume on another node takes
-// it over (a live holder is asked to Release it first: it stops without a
-// word to the agent and tells its widget EventMoved); a reply reaching a
-// node that does not hold its chat is forwarded to the holder, or, when
-// no live node holds it, the node takes the chat over and keeps the reply
-// (202) for the widget. Each MESSAGE is answered once per Call-ID, CSeq and
-// From tag, whether the PBX forked it to several nodes or a node forwarded
-// it. A reply for a chat another node holds gets 500 where it is not
-// handled, so a forking proxy forwards the holder's answer. Chat slots per
+// it over (a live holder is asked to Release it first: it saves it for
+// that node, stops without a word to the agent and tells its widget
+// EventMoved); a reply reaching a node that does not hold its chat is
+// forwarded to the holder, or, when no live node holds it, the node takes
+// the chat over and keeps the reply (202) for the widget. A reply that
+// waited for a chat while it moved follows it (statusMoved). Each MESSAGE
+// (Call-ID, CSeq and From tag) is answered once: a node's own copies by
+// Manager.once, and across nodes by the chat, which keeps the replies it
+// answered in its record (replies.go), so a copy that reaches the chat on
+// a later holder, forked or forwarded, gets the first answer and is shown
+// to nobody. A reply for a chat another node holds gets 500 where it is
+// not handled, so a forking proxy forwards the holder's answer. Chat slots per
 // agent (max_per_agent, one with agent routing) and the hand-over after an
 // agent's previous chat hold across nodes. ReleaseAll hands every chat to
 // the cluster when a node stops; Adopt takes over a chat whose holder died

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -57,17 +58,18 @@ func (c *Conversation) takesRepliesLocked(now time.Time) bool {
 	return !c.noticeAt.IsZero() && !now.Before(c.noticeAt.Add(c.hold))
 }
 
-// startText is the new-chat notice.
+// startText is the new-chat notice, with what the visitor said in the
+// widget's form and the page they are on (Context).
 func (c *Conversation) startText() string {
 	who, via := noticeName(c.visitor.Name), noticeLine(c.visitor.WidgetName)
-	s := "[New chat from " + who
+	s := "New chat from " + who
 	if via != "" {
 		s += " via " + via
 	}
 	if c.mode == routingSubaddress {
-		return s + ". Replies to this conversation go to this visitor.]"
+		return withContext(s+".", c.visitor.Context, "Replies to this conversation go to this visitor.")
 	}
-	return s + ". Your replies go to this visitor until the chat ends.]"
+	return withContext(s+".", c.visitor.Context, "Your replies go to this visitor until the chat ends.")
 }
 
 // heldText tells the agent a reply in the hand-over was not shown.
@@ -93,16 +95,20 @@ func noticeName(s string) string {
 // noticeLine makes s fit into a notice: one line, bounded in length, and
 // without brackets or quotes, which could make a visitor's name look like
 // the gateway's own words.
-func noticeLine(s string) string {
+func noticeLine(s string) string { return boundedLine(s, maxNoticeName) }
+
+// boundedLine is noticeLine with a bound of max runes.
+func boundedLine(s string, max int) string {
 	s = strings.Map(func(r rune) rune {
-		if strings.ContainsRune("[]\"“”", r) {
+		// Format characters (bidi overrides) could make it read otherwise.
+		if strings.ContainsRune("[]\"“”", r) || unicode.Is(unicode.Cf, r) {
 			return -1
 		}
 		return r
 	}, cleanText(s))
 	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) > maxNoticeName {
-		s = string([]rune(s)[:maxNoticeName]) + "…"
+	if utf8.RuneCountInString(s) > max {
+		s = string([]rune(s)[:max]) + "…"
 	}
 	return s
 }

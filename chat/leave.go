@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/frontdesk-gw/frontdesk/config"
@@ -15,6 +16,10 @@ type LeftMessage struct {
 	Name    string
 	Contact string // email address or phone number
 	Text    string
+	// WidgetName and Context say where it was left and what the visitor
+	// said in the widget's form (the topic), for the fallback.
+	WidgetName string
+	Context    Context
 }
 
 // maxNameRunes and maxContactRunes bound the short fields of a left message.
@@ -95,7 +100,15 @@ func (m *Manager) LeaveMessage(ctx context.Context, f *config.Fallback, widget s
 func (m *Manager) leaveSIP(ctx context.Context, uri, widget string, msg LeftMessage) error {
 	ctx, cancel := context.WithTimeout(ctx, m.config().SendTimeout)
 	defer cancel()
-	text := fmt.Sprintf("Message left on the website (widget %s)\nName: %s\nContact: %s\n\n%s", widget, msg.Name, msg.Contact, msg.Text)
+	via := widget
+	if n := noticeLine(msg.WidgetName); n != "" {
+		via = n + ", widget " + widget
+	}
+	text := fmt.Sprintf("Message left on the website (%s)\nName: %s\nContact: %s\n", via, msg.Name, msg.Contact)
+	for _, l := range msg.Context.lines() {
+		text += l + "\n"
+	}
+	text += "\n" + msg.Text
 	code, err := m.send.SendMessage(ctx, outgoingText(uri, msg.Name, text))
 	if code >= 200 && code < 300 {
 		return nil
@@ -133,10 +146,8 @@ func validContact(s string) bool {
 	if s == "" || utf8.RuneCountInString(s) > maxContactRunes {
 		return false
 	}
-	if local, domain, ok := strings.Cut(s, "@"); ok {
-		dot := strings.LastIndexByte(domain, '.')
-		return local != "" && !strings.ContainsAny(s, " <>,;\"") && strings.Count(s, "@") == 1 &&
-			dot > 0 && dot < len(domain)-1
+	if strings.Contains(s, "@") {
+		return ValidEmail(s)
 	}
 	digits := 0
 	for i, r := range s {
@@ -150,4 +161,16 @@ func validContact(s string) bool {
 		}
 	}
 	return digits >= 5 && digits <= 20
+}
+
+// ValidEmail accepts something@domain.tld of at most 254 characters,
+// without spaces, angle brackets, commas, semicolons or quotes.
+func ValidEmail(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || s == "" || utf8.RuneCountInString(s) > maxContactRunes {
+		return false
+	}
+	dot := strings.LastIndexByte(domain, '.')
+	return local != "" && !strings.ContainsAny(s, " <>,;\"") && strings.Count(s, "@") == 1 &&
+		dot > 0 && dot < len(domain)-1 && strings.IndexFunc(s, unicode.IsControl) < 0
 }

@@ -49,6 +49,9 @@ type Visitor struct {
 	AgentID    string
 	AgentURI   string // where messages go; its user@host is the agent's identity
 	Session    string // the widget session, for logs
+	// Context is what the visitor said in the widget's form and the page
+	// they are on; the new-chat notice shows it.
+	Context Context `json:",omitzero"`
 }
 
 // Options configure a Manager.
@@ -110,6 +113,7 @@ type Manager struct {
 	byToken  map[string]*Conversation
 	byID     map[string]*Conversation
 	byAgent  map[string][]*Conversation // normalized agent AOR -> live chats
+	taking   map[string]int             // chat id -> takeovers under way (cluster)
 	ended    map[string]*Conversation   // agent AOR -> its last agent-routed chat, for recentWindow after it ended
 	wg       sync.WaitGroup             // chat workers, left-message legs, refusal notices
 }
@@ -358,17 +362,36 @@ func (m *Manager) Resume(token, widgetID string, seq uint64, s Sink) (*Attachmen
 	if s == nil {
 		return nil, fmt.Errorf("resume chat: %w", ErrBadRequest)
 	}
+	// In a cluster another node may take the chat over while this one
+	// does (it judged this one gone): then it is taken back once.
+	for range 2 {
+		a, err := m.resume(token, widgetID, seq, s)
+		if !errors.Is(err, errTakenMeanwhile) {
+			return a, err
+		}
+	}
+	return nil, fmt.Errorf("resume chat: %w", ErrHeldElsewhere)
+}
+
+// errTakenMeanwhile: another node took the chat over during a Resume.
+var errTakenMeanwhile = errors.New("chat: taken over by another node meanwhile")
+
+func (m *Manager) resume(token, widgetID string, seq uint64, s Sink) (*Attachment, error) {
 	m.mu.Lock()
 	c := m.byToken[token]
 	m.mu.Unlock()
 	if c == nil && m.shared != nil {
 		// Held by another node, or by one that is gone: take it over.
+		done := m.takingChat(ChatIDOfToken(token))
 		rec, err := m.shared.TakeByToken(token, widgetID)
 		if err != nil {
+			done()
 			m.log.Info("chat resume refused by the cluster", "err", err)
 			return nil, ErrUnknownToken
 		}
-		if c, err = m.adopt(rec); err != nil {
+		c, err = m.adopt(rec)
+		done()
+		if err != nil {
 			return nil, fmt.Errorf("resume chat: %w", err)
 		}
 	}
@@ -377,22 +400,30 @@ func (m *Manager) Resume(token, widgetID string, seq uint64, s Sink) (*Attachmen
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ended || c.visitor.WidgetID != widgetID {
+	switch {
+	case c.released:
+		return nil, errTakenMeanwhile
+	case c.ended || c.visitor.WidgetID != widgetID:
 		return nil, ErrUnknownToken
+	}
+	c.kept.ack(seq)
+	c.deadline = time.Time{}
+	// Saved before anything reaches s: a node that took the chat over
+	// meanwhile makes this save fail, and s has seen nothing of it.
+	c.saveLocked()
+	if c.released {
+		return nil, errTakenMeanwhile
 	}
 	now := m.now()
 	if old := c.sink; old != nil {
 		old.Deliver(Event{Kind: EventMoved, Time: now})
 	}
 	c.gen++
-	c.kept.ack(seq)
 	replay := c.kept.after(seq)
 	for _, ev := range replay {
 		s.Deliver(ev)
 	}
 	c.sink = s
-	c.deadline = time.Time{}
-	c.saveLocked()
 	m.log.Info("chat resumed", "chat", c.id, "seen", seq, "replayed", len(replay))
 	return &Attachment{c: c, gen: c.gen}, nil
 }

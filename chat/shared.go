@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -72,6 +73,9 @@ type Record struct {
 	Hold     time.Duration `json:"hold,omitempty"`
 	Recent   []string      `json:"recent,omitempty"`
 	Refusals int           `json:"refusals,omitempty"`
+	// Replies are the agent MESSAGEs the chat answered last (replies.go),
+	// so that a copy of one reaching a later holder is not shown again.
+	Replies []AnsweredReply `json:"replies,omitempty"`
 	// Deadline ends the grace period of a chat whose visitor is away
 	// (zero while a widget holds it).
 	Deadline time.Time `json:"deadline,omitzero"`
@@ -79,6 +83,9 @@ type Record struct {
 	Owner string `json:"owner"`
 	// Slot is the agent chat slot the chat holds (Shared's own key).
 	Slot string `json:"slot,omitempty"`
+	// Transcript is the chat so far, for the visitor who asks for it.
+	Transcript        []TranscriptLine `json:"transcript,omitempty"`
+	TranscriptDropped int              `json:"transcript_dropped,omitempty"`
 }
 
 // ChatIDOfToken is the chat id a resume token names (tokens are
@@ -99,6 +106,8 @@ func (c *Conversation) recordLocked() Record {
 		Events:   append([]Event(nil), c.kept.events...),
 		NoticeAt: c.noticeAt, Hold: c.hold, Recent: append([]string(nil), c.recent...),
 		Refusals: c.refusals, Deadline: c.deadline, Owner: c.m.node, Slot: c.slot,
+		Replies:    append([]AnsweredReply(nil), c.replies...),
+		Transcript: append([]TranscriptLine(nil), c.transcript...), TranscriptDropped: c.transcriptDropped,
 	}
 }
 
@@ -114,6 +123,11 @@ func (c *Conversation) saveLocked() {
 	case err == nil:
 	case errors.Is(err, ErrMoved):
 		c.m.log.Warn("chat taken over by another node", "chat", c.id)
+		if c.sink != nil {
+			// The widget here is live: told, it resumes (and takes the
+			// chat back) rather than wait on a chat that is not here.
+			c.sink.Deliver(Event{Kind: EventMoved, Time: c.m.now()})
+		}
 		c.releaseLocked()
 	default:
 		// The engine is out of reach: the chat goes on here; the next save
@@ -160,6 +174,11 @@ func (m *Manager) adopt(r Record) (*Conversation, error) {
 		fromUser: r.FromUser, out: make(chan outItem, queueLimit), endc: make(chan endReason, 1),
 		finished: make(chan struct{}), gen: 1, n: r.N, kept: keptFrom(r), noticeAt: r.NoticeAt,
 		hold: r.Hold, recent: r.Recent, refusals: r.Refusals, deadline: r.Deadline, slot: r.Slot,
+		replies:    r.Replies,
+		transcript: r.Transcript, transcriptDropped: r.TranscriptDropped,
+	}
+	for _, l := range c.transcript {
+		c.transcriptBytes += len(l.Text)
 	}
 	if c.deadline.IsZero() {
 		c.deadline = m.now().Add(m.cfg.ResumeGrace)
@@ -173,28 +192,52 @@ func (m *Manager) adopt(r Record) (*Conversation, error) {
 	return c, nil
 }
 
-// Holds reports whether this node holds chat id.
+// Holds reports whether this node holds chat id, or is taking it over
+// (between the engine's compare-and-set and the chat going on here, so
+// that no other node takes it from under this one meanwhile).
 func (m *Manager) Holds(id string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.byID[id] != nil
+	return m.byID[id] != nil || m.taking[id] > 0
 }
 
-// Release lets go of a chat this node holds, for another node that takes
-// it over: its state is saved without an owner, the widget attached here
-// (if any) is told the chat moved, and the agent is told nothing. false
-// when this node does not hold it.
-func (m *Manager) Release(id string) (Record, bool) {
+// takingChat marks chat id as being taken over by this node until the
+// returned func is called.
+func (m *Manager) takingChat(id string) (done func()) {
+	m.mu.Lock()
+	if m.taking == nil {
+		m.taking = map[string]int{}
+	}
+	m.taking[id]++
+	m.mu.Unlock()
+	return func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.taking[id]--; m.taking[id] <= 0 {
+			delete(m.taking, id)
+		}
+	}
+}
+
+// Release lets go of a chat this node holds, for node to that takes it
+// over ("": any, a draining node): its state is saved with that owner,
+// the widget attached here (if any) is told the chat moved, and the agent
+// is told nothing. held is false when this node does not hold it. The
+// state is saved before the chat leaves this node's tables, all under the
+// chat's lock: a reply that reaches this node meanwhile waits for it, then
+// finds the chat where it went, and nothing this node adds can be
+// overwritten by the release.
+func (m *Manager) Release(id, to string) (held bool, err error) {
 	m.mu.Lock()
 	c := m.byID[id]
 	m.mu.Unlock()
 	if c == nil {
-		return Record{}, false
+		return false, nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ended {
-		return Record{}, false
+		return false, nil
 	}
 	c.releasing = true
 	c.failQueuedLocked()
@@ -205,11 +248,16 @@ func (m *Manager) Release(id string) (Record, bool) {
 	if c.deadline.IsZero() {
 		c.deadline = m.now().Add(m.config().ResumeGrace)
 	}
-	r := c.recordLocked()
-	r.Owner = ""
+	if m.shared != nil {
+		r := c.recordLocked()
+		r.Owner = to
+		if err = m.shared.Save(r); err != nil {
+			err = fmt.Errorf("save released chat %s: %w", c.id, err)
+		}
+	}
 	c.releaseLocked()
 	m.log.Info("chat handed to another node", "chat", c.id)
-	return r, true
+	return true, err
 }
 
 // ReleaseAll lets go of every chat (a draining node in a cluster): each
@@ -223,10 +271,11 @@ func (m *Manager) ReleaseAll() int {
 	m.mu.Unlock()
 	n := 0
 	for _, id := range ids {
-		if r, ok := m.Release(id); ok && m.shared != nil {
-			if err := m.shared.Save(r); err != nil {
-				m.log.Warn("released chat not saved", "chat", id, "err", err)
-			}
+		held, err := m.Release(id, "")
+		if err != nil {
+			m.log.Warn("released chat not saved", "chat", id, "err", err)
+		}
+		if held && m.shared != nil {
 			n++
 		}
 	}
@@ -256,7 +305,7 @@ func (c *Conversation) releaseLocked() {
 	if c.ended {
 		return
 	}
-	c.ended = true
+	c.ended, c.released = true, true
 	c.sink = nil
 	c.m.forget(c) // no path takes c.mu while holding m.mu
 	c.endc <- endReleased

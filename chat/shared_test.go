@@ -22,6 +22,8 @@ type fakeEngine struct {
 	slots    map[string]string // agent -> chat id
 	dead     map[string]bool
 	managers map[string]*Manager
+	// saveHook, when set, sees each record before Save stores it.
+	saveHook func(rec Record)
 }
 
 func newFakeEngine() *fakeEngine {
@@ -41,6 +43,12 @@ func (f fakeShared) Create(rec Record, limit int) (string, error) {
 }
 
 func (f fakeShared) Save(rec Record) error {
+	f.eng.mu.Lock()
+	hook := f.eng.saveHook
+	f.eng.mu.Unlock()
+	if hook != nil {
+		hook(rec)
+	}
 	f.eng.mu.Lock()
 	defer f.eng.mu.Unlock()
 	if cur, ok := f.eng.recs[rec.ID]; !ok || (cur.Owner != f.node && cur.Owner != "") {
@@ -68,12 +76,11 @@ func (f fakeShared) take(id string) (Record, error) {
 		return Record{}, ErrUnknownToken
 	}
 	if alive && owner != f.node {
-		if r, held := m.Release(id); held {
-			rec = r
-		}
+		_, _ = m.Release(id, f.node) // it saves what it had
 	}
 	f.eng.mu.Lock()
 	defer f.eng.mu.Unlock()
+	rec = f.eng.recs[id]
 	rec.Owner = f.node
 	f.eng.recs[id] = rec
 	return rec, nil
@@ -186,4 +193,98 @@ func TestSharedChatMovesNodes(t *testing.T) {
 		t.Fatalf("after the second move: %+v, want seq 3", ev)
 	}
 	s3.none(t)
+}
+
+// TestSharedReplyCopyAfterMove: a reply forked to both nodes is taken by
+// the holder while the visitor is away; the visitor resumes on the other
+// node, where the copy of the same MESSAGE arrives only then. It gets the
+// first answer and is not shown again; a reply that is not a copy is.
+func TestSharedReplyCopyAfterMove(t *testing.T) {
+	eng := newFakeEngine()
+	a, b := startNode(t, eng, "a"), startNode(t, eng, "b")
+	const agent = "sip:alice@pbx.test"
+	att, _ := a.open(t, "Ann", agent)
+	att.Detach()
+	in := reply(agent, "sip:frontdesk@pbx.test", "held")
+	in.ID = "call-1 1 tag"
+	if code := a.m.Message(in); code != 202 {
+		t.Fatalf("reply while the visitor is away: %d, want 202", code)
+	}
+	s2 := newSink()
+	if _, err := b.m.Resume(att.Token(), "w1", 0, s2); err != nil {
+		t.Fatal(err)
+	}
+	if ev := s2.next(t); ev.Seq != 1 || ev.Text != "held" {
+		t.Fatalf("replayed %+v, want seq 1", ev)
+	}
+	if code := b.m.Message(in); code != 202 {
+		t.Errorf("the late copy: %d, want the first answer 202", code)
+	}
+	s2.none(t)
+	next := reply(agent, "sip:frontdesk@pbx.test", "next")
+	next.ID = "call-2 1 tag"
+	if code := b.m.Message(next); code != 200 {
+		t.Fatalf("next reply: %d", code)
+	}
+	if ev := s2.next(t); ev.Seq != 2 || ev.Text != "next" {
+		t.Fatalf("next reply %+v, want seq 2", ev)
+	}
+}
+
+// TestSharedReleaseKeepsLateReply: while the holder saves a chat it
+// releases to the node the visitor resumes on, a reply reaches the holder.
+// It is not taken into a copy of the chat that the release then
+// overwrites: the visitor gets it once, on the new node.
+func TestSharedReleaseKeepsLateReply(t *testing.T) {
+	eng := newFakeEngine()
+	a, b := startNode(t, eng, "a"), startNode(t, eng, "b")
+	const agent = "sip:alice@pbx.test"
+	att, _ := a.open(t, "Ann", agent)
+	att.Detach()
+	saving, proceed := make(chan struct{}), make(chan struct{})
+	var hookOnce sync.Once
+	eng.mu.Lock()
+	eng.saveHook = func(rec Record) {
+		if rec.Owner == "b" { // a's release to b
+			hookOnce.Do(func() {
+				close(saving)
+				<-proceed
+			})
+		}
+	}
+	eng.mu.Unlock()
+	s2 := newSink()
+	resumed := make(chan error, 1)
+	go func() {
+		_, err := b.m.Resume(att.Token(), "w1", 0, s2)
+		resumed <- err
+	}()
+	<-saving
+	answered := make(chan int, 1)
+	go func() {
+		in := reply(agent, "sip:frontdesk@pbx.test", "late")
+		in.ID = "call-1 1 tag"
+		answered <- a.m.Message(in)
+	}()
+	// The reply either waits for the release (then follows the chat to b)
+	// or, were it taken on a, would be answered now: give it the time.
+	var code int
+	select {
+	case code = <-answered:
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(proceed)
+	if err := <-resumed; err != nil {
+		t.Fatalf("resume on b: %v", err)
+	}
+	if code == 0 {
+		code = <-answered
+	}
+	if code/100 != 2 {
+		t.Errorf("the reply got %d, want 2xx", code)
+	}
+	if ev := s2.next(t); ev.Kind != EventMessage || ev.Text != "late" {
+		t.Fatalf("the visitor on b got %+v, want the late reply", ev)
+	}
+	s2.none(t)
 }

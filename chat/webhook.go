@@ -42,11 +42,18 @@ type LeftMessageJSON struct {
 	Contact string `json:"contact"`
 	Text    string `json:"text"`
 	Time    string `json:"time"` // RFC 3339, when the visitor left it
+	// WidgetName, and what the visitor said in the widget's form and the
+	// page they were on, when known.
+	WidgetName string `json:"widget_name,omitempty"`
+	Email      string `json:"email,omitempty"`
+	Topic      string `json:"topic,omitempty"`
+	Page       string `json:"page,omitempty"`
 }
 
 func webhookBody(widget string, msg LeftMessage, now time.Time) ([]byte, error) {
 	b, err := json.Marshal(LeftMessageJSON{Type: "left_message", ID: uuid.NewString(), Widget: widget,
-		Name: msg.Name, Contact: msg.Contact, Text: msg.Text, Time: now.UTC().Format(time.RFC3339)})
+		Name: msg.Name, Contact: msg.Contact, Text: msg.Text, Time: now.UTC().Format(time.RFC3339),
+		WidgetName: msg.WidgetName, Email: msg.Context.Email, Topic: msg.Context.Topic, Page: msg.Context.Page})
 	if err != nil {
 		return nil, fmt.Errorf("encode left message: %w", err)
 	}

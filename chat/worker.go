@@ -146,7 +146,13 @@ func (c *Conversation) process(base context.Context, it outItem) {
 			c.m.log.Info("chat message not delivered", "chat", c.id, "agent", c.agent, "code", code, "reason", reason, "error", err)
 		}
 	}
-	c.emit(Event{Kind: EventDelivery, ID: it.id, ClientID: it.clientID, Time: c.m.now(), State: state, Reason: reason})
+	now := c.m.now()
+	c.mu.Lock()
+	if state == DeliveryDelivered {
+		c.noteLocked(false, it.text, now)
+	}
+	c.emitLocked(Event{Kind: EventDelivery, ID: it.id, ClientID: it.clientID, Time: now, State: state, Reason: reason})
+	c.mu.Unlock()
 }
 
 func (c *Conversation) sendSIP(base context.Context, ctype string, body []byte) (int, error) {

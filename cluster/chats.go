@@ -36,11 +36,16 @@ import (
 
 // ChatHolder is this node's chat manager, as the engine needs it.
 type ChatHolder interface {
-	Release(id string) (chat.Record, bool)
+	Release(id, to string) (held bool, err error)
 	Adopt(r chat.Record) error
 	Holds(id string) bool
 	MessageForwarded(in sip.IncomingMessage) int
 }
+
+// takeTries bounds the rounds of taking a chat over: each lost
+// compare-and-set, or release by a holder, costs one, and a chat moving
+// between nodes while replies race its resume costs a few.
+const takeTries = 6
 
 // errOutOfReach means the engine is not reached now.
 var errOutOfReach = errors.New("cluster: engine out of reach")
@@ -173,7 +178,7 @@ func (e *Engine) Save(rec chat.Record) error {
 	if err != nil {
 		return fmt.Errorf("save chat %s: %w", rec.ID, err)
 	}
-	if owner == "" {
+	if owner != e.node {
 		rev = 0 // released: not ours any more
 	}
 	e.chatRevs.set(rec.ID, rev)
@@ -254,7 +259,9 @@ func (e *Engine) nodeLive(name string) bool {
 	return false
 }
 
-// TakeByToken implements chat.Shared.
+// TakeByToken implements chat.Shared. A live holder is asked to release
+// the chat to this node: it saves it with this node as owner, so no other
+// node sees it without one meanwhile.
 func (e *Engine) TakeByToken(token, widgetID string) (chat.Record, error) {
 	kv, err := e.chatBucket()
 	if err != nil {
@@ -266,7 +273,7 @@ func (e *Engine) TakeByToken(token, widgetID string) (chat.Record, error) {
 	}
 	ctx, cancel := opCtx()
 	defer cancel()
-	for range 3 {
+	for range takeTries {
 		rec, rev, err := loadChat(ctx, kv, id)
 		if err != nil {
 			return chat.Record{}, err
@@ -290,7 +297,9 @@ func (e *Engine) TakeByToken(token, widgetID string) (chat.Record, error) {
 	return chat.Record{}, fmt.Errorf("take chat %s over: %w", id, chat.ErrHeldElsewhere)
 }
 
-// TakeForReply implements chat.Shared.
+// TakeForReply implements chat.Shared. A lost compare-and-set is not the
+// end: the node that won may be the holder now, and the caller forwards
+// the reply there.
 func (e *Engine) TakeForReply(id, agent string) (chat.Record, error) {
 	kv, err := e.chatBucket()
 	if err != nil {
@@ -305,22 +314,23 @@ func (e *Engine) TakeForReply(id, agent string) (chat.Record, error) {
 		}
 		id = string(en.Value())
 	}
-	rec, rev, err := loadChat(ctx, kv, id)
-	if err != nil {
-		return chat.Record{}, err
-	}
-	if rec.Owner != "" && rec.Owner != e.node && e.nodeLive(rec.Owner) {
-		// Its heartbeat is recent, but it may have died since: a live
-		// holder answers for itself (it got the MESSAGE too).
-		if held, err := e.ask(ctx, rec.Owner, opProbe, id); err != nil || held {
-			return chat.Record{Owner: rec.Owner}, chat.ErrHeldElsewhere
+	for range takeTries {
+		rec, rev, err := loadChat(ctx, kv, id)
+		if err != nil {
+			return chat.Record{}, err
+		}
+		if rec.Owner != "" && rec.Owner != e.node && e.nodeLive(rec.Owner) {
+			// Its heartbeat is recent, but it may have died since: a live
+			// holder answers for itself (it got the MESSAGE too).
+			if held, err := e.ask(ctx, rec.Owner, opProbe, id); err != nil || held {
+				return chat.Record{ID: id, Owner: rec.Owner}, chat.ErrHeldElsewhere
+			}
+		}
+		if got, err := e.takeOver(ctx, kv, rec, rev); err == nil {
+			return got, nil
 		}
 	}
-	got, err := e.takeOver(ctx, kv, rec, rev)
-	if err != nil {
-		return chat.Record{}, chat.ErrHeldElsewhere // another node was quicker
-	}
-	return got, nil
+	return chat.Record{ID: id}, chat.ErrHeldElsewhere
 }
 
 func (e *Engine) chatSubject(node string) string { return e.cfg.Name + ".chat." + node }
@@ -335,6 +345,7 @@ const (
 type chatRequest struct {
 	Op      string               `json:"op"`
 	ID      string               `json:"id,omitempty"`
+	From    string               `json:"from,omitempty"` // the asking node
 	Message *sip.IncomingMessage `json:"message,omitempty"`
 }
 
@@ -372,7 +383,7 @@ func (e *Engine) ask(ctx context.Context, node, op, id string) (held bool, err e
 	if nc == nil {
 		return false, errOutOfReach
 	}
-	data, _ := json.Marshal(chatRequest{Op: op, ID: id})
+	data, _ := json.Marshal(chatRequest{Op: op, ID: id, From: e.node})
 	msg, err := nc.RequestWithContext(ctx, e.chatSubject(node), data)
 	if errors.Is(err, nats.ErrNoResponders) {
 		return false, nil
@@ -402,11 +413,10 @@ func (e *Engine) serveChatRequests(ctx context.Context, nc *nats.Conn) error {
 		case req.Op == opMessage && req.Message != nil:
 			a.Code = e.chats.MessageForwarded(*req.Message)
 		case req.Op == opRelease:
-			if rec, ok := e.chats.Release(req.ID); ok {
-				a.Held = true
-				if err := e.Save(rec); err != nil {
-					a.Error = "not saved: " + err.Error()
-				}
+			held, err := e.chats.Release(req.ID, req.From)
+			a.Held = held
+			if err != nil {
+				a.Error = "not saved: " + err.Error()
 			}
 		}
 		data, _ := json.Marshal(a)

@@ -68,12 +68,18 @@
 // last wrote), the agents' chat slots (Create: max_per_agent holds across
 // nodes) and each agent's last chat end (the hand-over). Nodes talk about
 // chats over request/reply on <name>.chat.<node>: release (hand a chat to
-// the asker), probe (is it held here?) and message (a reply forwarded to
-// the holder). A holder that died has no responder on its subject, which
-// NATS tells at once, so its chats are taken over without waiting for its
-// heartbeat to age; a sweep every lease takes over chats of dead holders
-// (their grace period then ends on the new node, which tells the agent)
-// and frees slots of chats that no longer exist.
+// the asker: the holder saves it with the asker as owner, so no third node
+// finds it without one), probe (is it held here, or being taken over?) and
+// message (a reply forwarded to the holder). A holder that died has no
+// responder on its subject, which NATS tells at once, so its chats are
+// taken over without waiting for its heartbeat to age; a sweep every lease
+// takes over chats of dead holders (their grace period then ends on the
+// new node, which tells the agent) and frees slots of chats that no longer
+// exist. Taking a chat over is tried a few times (takeTries): a lost
+// compare-and-set is read again, and a reply whose chat another node just
+// took is forwarded there. The chat record keeps the replies it answered
+// (chat package, replies.go), so a forked copy that reaches a later holder
+// is not shown twice.
 //
 // # Limits and calls
 //
@@ -81,12 +87,17 @@
 // buckets in the limits bucket, read and written with compare-and-set (a
 // lost race is tried again, tokens taken meanwhile are given back); calls
 // hold one of their agent's max_calls_per_agent slots in the calls bucket
-// (TTL lease_ttl), renewed by their node every lease_ttl/3, so a dead
-// node's slots free within the lease. Out of reach, widget counts alone.
-// Once a call is answered its SIP dialog (sip.DialogID) is written into its
-// slot; every lease_ttl/3 each node looks for slots of nodes that are gone
-// (no responder on their subject) and, the one whose Delete by revision
-// wins, ends the call's PBX leg with a BYE of its own (sip.UA.Bye).
+// (TTL two leases), renewed by their node every lease_ttl/3. Out of reach,
+// widget counts alone. Once a call is answered its SIP dialog
+// (sip.DialogID) is written into its slot; every lease_ttl/3 each node
+// looks for slots of nodes that are gone (no heartbeat for a lease,
+// counted from when this node reached the engine, and no responder on
+// their subject: a live node lacks one for a moment while it reconnects)
+// and, the one whose Delete by revision wins, frees the slot and ends the
+// call's PBX leg with a BYE of its own (sip.UA.Bye). So a dead node's
+// calls end, and their slots free, between one lease and a lease and a
+// third after its last heartbeat; the bucket's TTL frees them after two
+// when no node does.
 //
 // # Out of reach
 //

@@ -64,7 +64,8 @@ type Engine struct {
 	lastErr     string
 	disconnects int64
 	draining    bool
-	cur         *buckets // the running session's, nil between sessions
+	cur         *buckets  // the running session's, nil between sessions
+	sessionAt   time.Time // when the running session reached the engine
 
 	nodes    nodeView
 	leases   leaseTable
@@ -302,7 +303,7 @@ func (e *Engine) openBuckets(ctx context.Context, js jetstream.JetStream) (bucke
 			Description: "chats: state, holder, agents' chat slots"}},
 		{&b.limits, jetstream.KeyValueConfig{Bucket: e.bucketName("limits"), History: 1, TTL: limitsTTL,
 			Description: "start rates per client address and agent"}},
-		{&b.calls, jetstream.KeyValueConfig{Bucket: e.bucketName("calls"), History: 1, TTL: e.ttl,
+		{&b.calls, jetstream.KeyValueConfig{Bucket: e.bucketName("calls"), History: 1, TTL: callSlotTTL * e.ttl,
 			Description: "running calls: agents' call slots, kept alive by their nodes"}},
 	} {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -334,17 +335,9 @@ func (e *Engine) session(ctx context.Context, nc *nats.Conn, lost <-chan struct{
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 4)
-	var wg sync.WaitGroup
+	loops := newLoopGroup()
 	run := func(name string, f func(context.Context, buckets) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(ctx, b); err != nil && ctx.Err() == nil {
-				errc <- fmt.Errorf("%s: %w", name, err)
-			}
-			cancel()
-		}()
+		loops.start(ctx, cancel, name, func(ctx context.Context) error { return f(ctx, b) })
 	}
 	// The views first: the lease loop decides by what they show.
 	nodesReady, availReady := make(chan struct{}), make(chan struct{})
@@ -368,7 +361,7 @@ func (e *Engine) session(ctx context.Context, nc *nats.Conn, lost <-chan struct{
 	if ctx.Err() == nil {
 		e.connected.Store(true)
 		e.mu.Lock()
-		e.lostAt, e.lastErr = time.Time{}, ""
+		e.lostAt, e.lastErr, e.sessionAt = time.Time{}, "", time.Now()
 		e.mu.Unlock()
 		e.log.Info("cluster engine connected", "node", e.node, "servers", nc.ConnectedUrlRedacted())
 	}
@@ -382,9 +375,9 @@ func (e *Engine) session(ctx context.Context, nc *nats.Conn, lost <-chan struct{
 	case <-ctx.Done():
 	case <-lost:
 		result = errors.New("NATS connection lost")
-	case result = <-errc:
+	case result = <-loops.failed():
 	}
 	cancel()
-	wg.Wait()
+	loops.wait()
 	return result
 }

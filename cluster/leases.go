@@ -54,6 +54,9 @@ type leaseTable struct {
 	freeSince map[sip.Target]time.Time
 	applied   []sip.Target // what the UA was last told
 	kickc     chan struct{}
+	// handedOver is set by Handover when it takes the held leases: a
+	// lease round still under way gives back what it takes or renews.
+	handedOver bool
 }
 
 func (l *leaseTable) init() {
@@ -313,6 +316,15 @@ func (e *Engine) leaseRound(ctx context.Context, kv jetstream.KeyValue) {
 		}
 		cancel()
 		l.mu.Lock()
+		if l.handedOver && err == nil && !j.give {
+			// Handover ran meanwhile and gave back what it found held;
+			// this one was written after: give it back too.
+			l.mu.Unlock()
+			gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.ttl/3)
+			_ = kv.Delete(gctx, key, jetstream.LastRevision(rev))
+			cancel()
+			continue
+		}
 		switch {
 		case j.give:
 			delete(l.held, j.t)
@@ -358,6 +370,7 @@ func (e *Engine) Handover(ctx context.Context) {
 	l.mu.Lock()
 	held := l.held
 	l.held = map[sip.Target]heldLease{}
+	l.handedOver = true
 	l.mu.Unlock()
 	if b != nil {
 		data, _ := json.Marshal(nodeRecord{Node: e.node, ConfigHash: *e.hash.Load(), Draining: true})

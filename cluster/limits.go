@@ -25,8 +25,16 @@ import (
 // compare-and-set so that two nodes never both spend the last token.
 // Concurrent calls per agent (calls.max_calls_per_agent) are slots in the
 // calls bucket, created with Create and kept alive by their node every
-// lease_ttl/3: a dead node's calls free their slots when the lease runs
-// out. While the engine is out of reach each node counts alone.
+// lease_ttl/3. A dead node's slots are ended by a surviving node once that
+// node is gone (endOrphanCalls); the bucket's TTL, callSlotTTL leases, is
+// longer so that a slot is still there to be ended (with its call's BYE),
+// and frees it all the same when no node does. While the engine is out of
+// reach each node counts alone.
+
+// callSlotTTL is the calls bucket's TTL in leases: a dead node is known to
+// be gone (gone) a lease after its last heartbeat, plus up to a third of
+// one until the next look; its slots must outlive that.
+const callSlotTTL = 2
 
 // limitsTTL drops rate buckets idle this long (a bucket idle for its whole
 // period is full, the same as a new one).
@@ -223,7 +231,25 @@ func (e *Engine) releaseCall(key string) {
 	}
 	ctx, cancel := opCtx()
 	defer cancel()
-	_ = kv.Delete(ctx, key, jetstream.LastRevision(h.rev))
+	rev := h.rev
+	for range 3 {
+		if err := kv.Delete(ctx, key, jetstream.LastRevision(rev)); !isWrongRevision(err) {
+			return
+		}
+		// A renewal (or the dialog's record) in flight wrote the slot after
+		// rev: delete what is there if it is still this call's, or it
+		// would count against the agent until the lease ran out.
+		en, err := kv.Get(ctx, key)
+		if err != nil {
+			return
+		}
+		var cur callRecord
+		if json.Unmarshal(en.Value(), &cur) != nil || cur.Node != e.node || cur.Session != h.rec.Session ||
+			!cur.Started.Equal(h.rec.Started) {
+			return
+		}
+		rev = en.Revision()
+	}
 }
 
 // RecordCall adds the answered call's dialog to the call slot of session
@@ -309,8 +335,8 @@ func (e *Engine) renewCalls(ctx context.Context, kv jetstream.KeyValue) {
 }
 
 // endOrphanCalls ends, with BYE from this node, the answered calls of
-// nodes that are gone (no responder on their subject): their media went
-// with them. Deleting the slot by revision decides which node sends it.
+// nodes that are gone (see gone): their media went with them, and frees
+// their slots. Deleting the slot by revision decides which node sends it.
 func (e *Engine) endOrphanCalls(ctx context.Context, kv jetstream.KeyValue) {
 	by, ok := e.ua.(byer)
 	if !ok {
@@ -329,21 +355,40 @@ func (e *Engine) endOrphanCalls(ctx context.Context, kv jetstream.KeyValue) {
 			continue
 		}
 		var rec callRecord
-		if json.Unmarshal(en.Value(), &rec) != nil || rec.Node == e.node || rec.Dialog == nil {
+		if json.Unmarshal(en.Value(), &rec) != nil || rec.Node == e.node {
 			continue
 		}
 		gone, seen := dead[rec.Node]
 		if !seen {
-			gone = !e.alive(lctx, rec.Node)
+			gone = e.gone(lctx, rec.Node)
 			dead[rec.Node] = gone
 		}
 		if !gone || kv.Delete(lctx, key, jetstream.LastRevision(en.Revision())) != nil {
 			continue
 		}
+		if rec.Dialog == nil {
+			continue // not answered: only its slot was left
+		}
 		code, err := by.Bye(ctx, *rec.Dialog)
 		e.log.Info("cluster call of a node that is gone ended with BYE", "node", rec.Node, "agent", rec.Agent,
 			"call_id", rec.Dialog.CallID, "code", code, "err", err)
 	}
+}
+
+// gone reports whether node is dead as far as its calls go: it wrote no
+// heartbeat for a lease, counted from when this node last reached the
+// engine (an outage stops every node's heartbeats), and nobody answers on
+// its subject. No responder alone is not enough: a live node has none for
+// a moment while its session starts again (a reconnect, a NATS restart),
+// and ending its calls then would hang up calls whose media is fine.
+func (e *Engine) gone(ctx context.Context, node string) bool {
+	e.mu.Lock()
+	since := e.sessionAt
+	e.mu.Unlock()
+	if e.nodes.heardWithin(node, since, time.Now(), e.ttl) {
+		return false
+	}
+	return !e.alive(ctx, node)
 }
 
 // alive reports whether node answers on its subject (NATS says at once

@@ -68,6 +68,18 @@ func (v *nodeView) live(now time.Time, ttl time.Duration, self string, selfDrain
 	return out
 }
 
+// heardWithin reports whether node's last heartbeat, or since when that is
+// later, is younger than ttl, draining or not.
+func (v *nodeView) heardWithin(node string, since, now time.Time, ttl time.Duration) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	at := since
+	if n, ok := v.nodes[node]; ok && n.at.After(at) {
+		at = n.at
+	}
+	return now.Sub(at) < ttl
+}
+
 // summary counts live nodes and names those whose config hash is not
 // hash.
 func (v *nodeView) summary(now time.Time, ttl time.Duration, hash, self string) (live int, mismatch []string) {

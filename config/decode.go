@@ -14,8 +14,9 @@ import (
 const maxDecodeSteps = 1 << 20
 
 var (
-	durationType = reflect.TypeFor[time.Duration]()
-	rateType     = reflect.TypeFor[Rate]()
+	durationType     = reflect.TypeFor[time.Duration]()
+	rateType         = reflect.TypeFor[Rate]()
+	resourceListType = reflect.TypeFor[ResourceList]()
 )
 
 // decoder fills a Config from a yaml.Node tree. It does what yaml.v3's
@@ -49,6 +50,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.duration(n, v, path)
 	case v.Type() == rateType:
 		d.rate(n, v, path)
+	case v.Type() == resourceListType && n.Kind == yaml.ScalarNode:
+		// one list for both event packages
+		v.Set(reflect.ValueOf(ResourceList{Presence: n.Value, Dialog: n.Value}))
 	case v.Kind() == reflect.Struct:
 		d.structure(n, v, path)
 	case v.Kind() == reflect.Pointer:

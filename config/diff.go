@@ -17,6 +17,8 @@ type Changes struct {
 	Chat   bool
 	// Cluster: the engine's settings need a restart.
 	Cluster bool
+	// SMTP: the mail server of transcripts (read at each send).
+	SMTP    bool
 	Widgets []WidgetChange // only widgets that changed: new config's order, then removed ones
 }
 
@@ -33,7 +35,7 @@ type WidgetChange struct {
 
 // Empty reports whether nothing changed.
 func (c Changes) Empty() bool {
-	return !c.SIP && !c.HTTP && !c.ICE && !c.Limits && !c.Calls && !c.Chat && !c.Cluster && len(c.Widgets) == 0
+	return !c.SIP && !c.HTTP && !c.ICE && !c.Limits && !c.Calls && !c.Chat && !c.Cluster && !c.SMTP && len(c.Widgets) == 0
 }
 
 // Diff compares two configs. A nil config counts as empty. Line numbers
@@ -53,6 +55,7 @@ func Diff(old, new *Config) Changes {
 		Calls:   !reflect.DeepEqual(old.Calls, new.Calls),
 		Chat:    old.Chat != new.Chat,
 		Cluster: !reflect.DeepEqual(old.Cluster, new.Cluster),
+		SMTP:    !reflect.DeepEqual(old.SMTP, new.SMTP),
 	}
 	for i := range new.Widgets {
 		nw := &new.Widgets[i]
@@ -152,26 +155,27 @@ type Monitored struct {
 }
 
 // Monitored lists the distinct addresses to subscribe to, sorted by URI:
-// presence-mode agents need presence and dialog state, boolean objects
-// need presence; always and inactive agents need nothing.
+// presence-mode agents need presence and dialog state (or the one their
+// source names), boolean objects need presence; always and inactive agents
+// need nothing.
 func (c *Config) Monitored() []Monitored {
 	byURI := map[string]*Monitored{}
-	add := func(uri string, dialog bool) {
+	add := func(uri string, presence, dialog bool) {
 		m := byURI[uri]
 		if m == nil {
 			m = &Monitored{URI: uri}
 			byURI[uri] = m
 		}
-		m.Presence = true
+		m.Presence = m.Presence || presence
 		m.Dialog = m.Dialog || dialog
 	}
 	for _, w := range c.Widgets {
 		for _, a := range w.Agents {
 			switch a.Mode {
 			case ModePresence:
-				add(a.URI, true)
+				add(a.URI, a.Source != SourceDialog, a.Source != SourcePresence)
 			case ModeBoolean:
-				add(a.BooleanURI, false)
+				add(a.BooleanURI, true, false)
 			}
 		}
 	}

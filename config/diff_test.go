@@ -169,12 +169,19 @@ widgets:
       - sip: alice@pbx.test
       - {id: day, sip: frontdesk, mode: boolean, boolean: daytime}
       - {id: bool-alice, sip: x, mode: boolean, boolean: alice}
+      - {sip: erin, source: presence}
+      - {sip: finn, source: dialog}
+      - {id: finn-too, sip: finn, source: presence}
+      - {sip: gail, source: dialog}
 `
 	c, _ := mustParse(t, yaml, "")
 	want := []Monitored{
 		{URI: "sip:alice@pbx.test", Presence: true, Dialog: true},
 		{URI: "sip:bob@pbx.test", Presence: true, Dialog: true},
 		{URI: "sip:daytime@pbx.test", Presence: true},
+		{URI: "sip:erin@pbx.test", Presence: true},
+		{URI: "sip:finn@pbx.test", Presence: true, Dialog: true},
+		{URI: "sip:gail@pbx.test", Dialog: true},
 	}
 	if got := c.Monitored(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Monitored = %+v\nwant %+v", got, want)

@@ -27,6 +27,12 @@
 //   - A widget without allowed_origins gets http.allowed_origins.
 //   - admin.listen defaults to loopback (127.0.0.1:9480), or to port 0 when
 //     http.listen has port 0, so test gateways never share a port.
+//   - The admin view is protected by admin.token_env or token_file (at
+//     least MinAdminToken characters) or admin.client_ca (which needs the
+//     admin listener's own tls_cert); with neither, a listener off loopback
+//     gets a warning that the view is not served there.
+//   - doctor.test_agent and test_extension are normalized like agents'
+//     addresses (Doctor.TestAgentURI, TestExtensionURI).
 //   - http.proxy_protocol needs http.trusted_proxies: only listed peers may
 //     name the client.
 //   - Files the config refers to are read again only when the config file

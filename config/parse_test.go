@@ -26,6 +26,16 @@ func TestParseProblems(t *testing.T) {
 			want: []string{`t.yaml:10: widgets[0].agents[0]: unknown key "nmae" (did you mean name?)`},
 		},
 		{
+			name: "unknown agent source",
+			yaml: agentYAML("sip: bob", "source: phone"),
+			want: []string{`t.yaml:10: widgets[0].agents[0].source: "phone" is not one of both, presence, dialog`},
+		},
+		{
+			name: "agent source without mode presence",
+			yaml: agentYAML("sip: bob", "mode: always", "source: dialog"),
+			want: []string{`t.yaml:11: widgets[0].agents[0].source is only used with mode presence, not always`},
+		},
+		{
 			name: "not a whole number",
 			yaml: sipYAML() + "limits:\n  max_sessions: lots\n",
 			want: []string{`t.yaml:6: limits.max_sessions: "lots" is not a whole number`},
@@ -49,6 +59,36 @@ func TestParseProblems(t *testing.T) {
 			name: "keepalive interval out of range",
 			yaml: sipYAML("  keepalive_interval: 500ms"),
 			want: []string{`t.yaml:5: sip.keepalive_interval: 500ms is outside 1s to 10m0s`},
+		},
+		{
+			name: "subscribe rate off",
+			yaml: sipYAML("  subscribe_rate: off"),
+			want: []string{`t.yaml:5: sip.subscribe_rate: cannot be off: the PBX must be protected from bursts; write it as count/period, such as 50/s`},
+		},
+		{
+			name: "subscribe rate too high",
+			yaml: sipYAML("  subscribe_rate: 5000/s"),
+			want: []string{`t.yaml:5: sip.subscribe_rate: 5000/s is more than 1000 per second`},
+		},
+		{
+			name: "subscribe rate too low",
+			yaml: sipYAML("  subscribe_rate: 1/2h"),
+			want: []string{`t.yaml:5: sip.subscribe_rate: 1/2h0m0s is less than one a minute`},
+		},
+		{
+			name: "backoff cap out of range",
+			yaml: sipYAML("  subscribe_backoff_max: 5s"),
+			want: []string{`t.yaml:5: sip.subscribe_backoff_max: 5s is outside 10s to 24h0m0s`},
+		},
+		{
+			name: "refused retry out of range",
+			yaml: sipYAML("  refused_retry: 48h"),
+			want: []string{`t.yaml:5: sip.refused_retry: 48h0m0s is outside 10s to 24h0m0s`},
+		},
+		{
+			name: "bad resource list",
+			yaml: sipYAML("  resource_list:", "    dialog: \"sip:\""),
+			want: []string{`t.yaml:6: sip.resource_list.dialog: "sip:" has no user part`},
 		},
 		{
 			name: "duplicate key",

@@ -100,6 +100,12 @@ var (
 		PerIP:      Rate{Count: 6, Per: time.Minute},
 		PerAgent:   Rate{Count: 12, Per: time.Minute},
 	}
+	// DefaultTranscriptRates: per_agent counts per recipient address.
+	DefaultTranscriptRates = ContactRates{
+		PerSession: Rate{Count: 2, Per: 10 * time.Minute},
+		PerIP:      Rate{Count: 5, Per: time.Hour},
+		PerAgent:   Rate{Count: 3, Per: time.Hour},
+	}
 	DefaultMessageLeftRates = ContactRates{
 		PerSession: Rate{Count: 2, Per: 10 * time.Minute},
 		PerIP:      Rate{Count: 5, Per: 10 * time.Minute},

@@ -9,7 +9,8 @@ type Config struct {
 	SIP SIP `yaml:"sip"`
 	// HTTP is the web server that serves the Widget-API and the widget assets.
 	HTTP HTTP `yaml:"http"`
-	// Admin is the operators' listener: liveness, readiness, health, metrics.
+	// Admin is the operators' listener: liveness, readiness, health, metrics
+	// and the admin view.
 	Admin Admin `yaml:"admin"`
 	// ICE lists the STUN and TURN servers handed to visitors' browsers.
 	ICE ICE `yaml:"ice"`
@@ -21,9 +22,15 @@ type Config struct {
 	Chat Chat `yaml:"chat"`
 	// Widgets are the contact widgets websites embed, each with its agents.
 	Widgets []Widget `yaml:"widgets"`
+	// Doctor is what `frontdesk doctor` may use beyond the agents: who
+	// agreed to a test message and a test call.
+	Doctor Doctor `yaml:"doctor"`
 	// Cluster, when present, joins this node to a cluster of gateways that
 	// share state in NATS JetStream; without it the gateway runs alone.
 	Cluster *Cluster `yaml:"cluster"`
+	// SMTP is the mail server that sends visitors the transcript of their
+	// chat (widgets[].transcript); without it none is offered.
+	SMTP *SMTP `yaml:"smtp"`
 
 	// Source is the file the config was read from ("" for the embedded default).
 	Source string `yaml:"-"`
@@ -54,7 +61,7 @@ type SIP struct {
 	PasswordFile string `yaml:"password_file"`
 	// OutboundProxy, when set, receives every request (host[:port] or URI).
 	OutboundProxy string `yaml:"outbound_proxy"`
-	// Transport is udp, tcp or tls.
+	// Transport is udp, tcp or tls (default udp; tls with a sips: registrar).
 	Transport string `yaml:"transport"`
 	// Listen is the local address the SIP stack binds (default 0.0.0.0:5060;
 	// port 0 picks a free port).
@@ -69,15 +76,49 @@ type SIP struct {
 	// KeepaliveInterval is how often the gateway checks that the PBX is
 	// there and still holds its registration (default 10s, 1s to 10m).
 	KeepaliveInterval time.Duration `yaml:"keepalive_interval"`
+	// SubscribeRate bounds the SUBSCRIBEs sent to the PBX, however many
+	// agents (default 50/s; they are spread evenly, never sent in a burst).
+	SubscribeRate Rate `yaml:"subscribe_rate"`
+	// SubscribeBackoffMax caps the wait between attempts after a
+	// subscription failed (default 1h; doubling from 1s, with jitter).
+	SubscribeBackoffMax time.Duration `yaml:"subscribe_backoff_max"`
+	// RefusedRetry is the wait before asking again after the PBX refused
+	// by policy: 403, 404 or 489 to a SUBSCRIBE, a subscription terminated
+	// as rejected or noresource, a REGISTER answered 403 or 404 (default 1h).
+	RefusedRetry time.Duration `yaml:"refused_retry"`
+	// ResourceList names resource lists (RFC 4662) on the PBX that hold
+	// the agents, so that one subscription per event package covers them
+	// all (default none: one subscription per agent and package). One
+	// value means the same list for both packages.
+	ResourceList ResourceList `yaml:"resource_list"`
 	// TrustedSources are addresses or CIDRs allowed to send requests to the
 	// gateway (default: the registrar's and outbound proxy's resolved addresses).
 	TrustedSources []string `yaml:"trusted_sources"`
+	// TLSCA is a PEM file of the CA certificates that issue the PBX's TLS
+	// certificate (default: the system's roots).
+	TLSCA string `yaml:"tls_ca"`
+	// TLSCert and TLSKey are the gateway's own certificate and key (PEM):
+	// presented when the PBX asks for a client certificate, and served by
+	// a TLS listener on listen so the PBX can connect to the gateway.
+	// Renewed files are picked up without a restart.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
 	// TLSInsecure skips verification of the PBX's TLS certificate (tests only).
 	TLSInsecure bool `yaml:"tls_insecure"`
 
 	// ResolvedPassword is the password after reading Password, PasswordEnv or
 	// PasswordFile. It is never logged.
 	ResolvedPassword string `yaml:"-"`
+}
+
+// ResourceList is a resource list URI per event package: a sip: URI,
+// user@domain or a user of the SIP domain. In the file a single value
+// stands for both.
+type ResourceList struct {
+	// Presence is the list subscribed to with Event: presence.
+	Presence string `yaml:"presence"`
+	// Dialog is the list subscribed to with Event: dialog.
+	Dialog string `yaml:"dialog"`
 }
 
 // HTTP configures the web server.
@@ -118,9 +159,44 @@ type HTTP struct {
 
 // Admin configures the listener for operators and monitoring.
 type Admin struct {
-	// Listen is where /livez, /readyz, /healthz and /metrics are served
-	// (default 127.0.0.1:9480; 127.0.0.1:0 when http.listen's port is 0).
+	// Listen is where /livez, /readyz, /healthz, /metrics and the admin
+	// view (/admin/) are served (default 127.0.0.1:9480; 127.0.0.1:0 when
+	// http.listen's port is 0).
 	Listen string `yaml:"listen"`
+	// TokenEnv names an environment variable holding the admin view's
+	// token (at least 16 characters); TokenFile a file holding it.
+	TokenEnv  string `yaml:"token_env"`
+	TokenFile string `yaml:"token_file"`
+	// TLSCert and TLSKey are PEM files; with both set the admin listener
+	// speaks HTTPS (renewed files are served without a restart).
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// ClientCA is a PEM file of CA certificates: a client certificate they
+	// issued opens the admin view (needs tls_cert and tls_key).
+	ClientCA string `yaml:"client_ca"`
+
+	// ResolvedToken is the token after reading TokenEnv or TokenFile. It
+	// is never logged.
+	ResolvedToken string `yaml:"-"`
+}
+
+// Protected reports whether the admin view asks for a token or a client
+// certificate.
+func (a Admin) Protected() bool { return a.ResolvedToken != "" || a.ClientCA != "" }
+
+// Doctor configures `frontdesk doctor`'s opt-in tests.
+type Doctor struct {
+	// TestAgent is an agent (sip: URI, user@domain or a user of the SIP
+	// domain) who agreed to receive a test MESSAGE.
+	TestAgent string `yaml:"test_agent"`
+	// TestExtension is an extension that agreed to take a test call (an
+	// echo service or a phone that answers): early media, answer, codecs,
+	// hold, DTMF both ways and BYE are checked.
+	TestExtension string `yaml:"test_extension"`
+
+	// TestAgentURI and TestExtensionURI are normalized like Agent.URI.
+	TestAgentURI     string `yaml:"-"`
+	TestExtensionURI string `yaml:"-"`
 }
 
 // ICE lists the servers a browser uses to find a media path.
@@ -173,6 +249,9 @@ type Limits struct {
 	// MaxWaiting bounds the visitors waiting in line for busy agents on
 	// this node, all widgets together (default 1000).
 	MaxWaiting int `yaml:"max_waiting"`
+	// Transcripts bounds chat transcripts sent by email; per_agent counts
+	// per recipient address.
+	Transcripts ContactRates `yaml:"transcripts"`
 }
 
 // Calls configures the media bridge between browsers and the PBX.
@@ -206,6 +285,11 @@ type Calls struct {
 	CandidateNetworks []string `yaml:"candidate_networks"`
 	// SRTP toward the PBX: off (default) or sdes.
 	SRTP string `yaml:"srtp"`
+	// WebRTCStack carries voice calls with browsers: pion (default, a
+	// PeerConnection per call) or lite (every voice call on one UDP socket
+	// per webrtc_ips address, the first port of webrtc_ports, as an ICE-lite
+	// agent; much less CPU per packet). Calls with video always use pion.
+	WebRTCStack string `yaml:"webrtc_stack"`
 	// RTPTimeout ends a call when no media arrived from either side for this
 	// long, hold excepted (default 30s).
 	RTPTimeout time.Duration `yaml:"rtp_timeout"`
@@ -273,6 +357,30 @@ type Cluster struct {
 	// ResolvedPassword is the NATS password after reading PasswordEnv.
 	ResolvedPassword string `yaml:"-"`
 }
+
+// SMTP is a mail submission server.
+type SMTP struct {
+	// Host and Port of the server (default port 587).
+	Host string `yaml:"host"`
+	Port int    `yaml:"port"`
+	// User and PasswordEnv authenticate (AUTH PLAIN, only over TLS);
+	// without a user no AUTH is sent.
+	User        string `yaml:"user"`
+	PasswordEnv string `yaml:"password_env"`
+	// From is the sender, e.g. "Example shop <support@example.com>".
+	From string `yaml:"from"`
+	// RequireTLS refuses to send unless the server takes STARTTLS and its
+	// certificate verifies (default true).
+	RequireTLS *bool `yaml:"require_tls"`
+	// TLSCA verifies the server's certificate (default: the system roots).
+	TLSCA string `yaml:"tls_ca"`
+
+	// ResolvedPassword is the password after reading PasswordEnv.
+	ResolvedPassword string `yaml:"-"`
+}
+
+// TLSRequired reports whether mail goes out only over STARTTLS.
+func (s *SMTP) TLSRequired() bool { return s.RequireTLS == nil || *s.RequireTLS }
 
 // Fallback is where "leave a message" goes when nobody is available.
 type Fallback struct {
@@ -356,6 +464,23 @@ type Widget struct {
 	// ContactUs is the group the sidebar's "contact us" calls (default:
 	// every agent, in order, or at random with equal_priority).
 	ContactUs string `yaml:"contact_us"`
+	// Form is what the widget asks before a call or chat: the visitor's
+	// name, email and topic, each required, optional or off.
+	Form Form `yaml:"form"`
+	// SendPageURL says what the agent learns of the page the visitor is
+	// on: path (default: its address without query and fragment), full
+	// (with the query) or off.
+	SendPageURL PageURL `yaml:"send_page_url"`
+	// AlertInfo, when set, is the Alert-Info header of the widget's calls,
+	// so that phones can ring differently for them, e.g.
+	// "<urn:alert:service:normal>" or "<http://pbx.example.com/ring2.wav>".
+	AlertInfo string `yaml:"alert_info"`
+	// Rating asks the visitor after a call or chat to rate it (1 to 5 and
+	// a comment); ratings go to fallback.webhook and the metrics.
+	Rating bool `yaml:"rating"`
+	// Transcript offers the visitor, after a chat, its transcript by email
+	// (with their consent; smtp must be set).
+	Transcript bool `yaml:"transcript"`
 	// Strings override UI strings per language: lang -> key -> text.
 	Strings map[string]map[string]string `yaml:"strings"`
 	// Agents in display order.
@@ -408,6 +533,44 @@ const (
 	OrderRandom     = "random"
 )
 
+// Form is a widget's pre-contact form. Its answers reach the agent with
+// the call or chat and the webhook with a left message.
+type Form struct {
+	// Name is required (default), optional or off; caller_name skips it.
+	Name FormField `yaml:"name" json:"name"`
+	// Email is off (default), optional or required.
+	Email FormField `yaml:"email" json:"email"`
+	// Topic is off (default), optional or required: a line the visitor
+	// types, or one of Topics (which makes it optional when not set).
+	Topic FormField `yaml:"topic" json:"topic"`
+	// Topics are what the topic is chosen from (at most 20, each a line
+	// of at most 60 characters); empty: the visitor types it.
+	Topics []string `yaml:"topics" json:"topics,omitempty"`
+}
+
+// FormField says whether a form asks for something.
+type FormField string
+
+const (
+	FormFieldUnknown FormField = ""
+	FormOff          FormField = "off"
+	FormOptional     FormField = "optional"
+	FormRequired     FormField = "required"
+)
+
+// Asked reports whether the form shows the field.
+func (f FormField) Asked() bool { return f == FormOptional || f == FormRequired }
+
+// PageURL says how much of the visitor's page address reaches the agent.
+type PageURL string
+
+const (
+	PageURLUnknown PageURL = ""
+	PageURLPath    PageURL = "path" // scheme, host and path
+	PageURLFull    PageURL = "full" // with the query string
+	PageURLOff     PageURL = "off"
+)
+
 // Contact holds a company's contact details.
 type Contact struct {
 	Company string `yaml:"company" json:"company,omitempty"`
@@ -458,6 +621,23 @@ const (
 	ModeInactive Mode = "inactive" // never available
 )
 
+// Source says which SIP event packages a presence-mode agent's
+// availability comes from.
+type Source string
+
+const (
+	SourceUnknown Source = ""
+	// SourceBoth: presence and dialog state (a PBX that refuses one
+	// package gets the other alone).
+	SourceBoth Source = "both"
+	// SourcePresence: the presence document alone; busy only as far as
+	// it says so (RPID activities, notes such as "On the phone").
+	SourcePresence Source = "presence"
+	// SourceDialog: dialog state alone; available while no call is set up,
+	// ringing or connected.
+	SourceDialog Source = "dialog"
+)
+
 // Agent is one person (or group, or queue) a widget offers.
 type Agent struct {
 	// ID is the agent's id in the Widget-API, unique within the widget
@@ -483,6 +663,9 @@ type Agent struct {
 	Media []Medium `yaml:"media"`
 	// Mode is where availability comes from (default presence).
 	Mode Mode `yaml:"mode"`
+	// Source is which SIP event packages a presence-mode agent's
+	// availability comes from: both (default), presence or dialog.
+	Source Source `yaml:"source"`
 	// Boolean is the boolean object's SIP URI, with mode boolean.
 	Boolean string `yaml:"boolean"`
 	// Hours are the agent's opening hours, in place of the widget's:

@@ -17,6 +17,11 @@ const (
 	DefaultKeepalive        = 10 * time.Second
 	MinKeepalive            = time.Second
 	MaxKeepalive            = 10 * time.Minute
+	DefaultSubscribeBackoff = time.Hour
+	DefaultRefusedRetry     = time.Hour
+	MinBackoffCap           = 10 * time.Second
+	MaxBackoffCap           = 24 * time.Hour
+	MaxSubscribeRate        = 1000 // per second
 	DefaultHTTPListen       = ":8080"
 	DefaultAdminListen      = "127.0.0.1:9480"
 	DefaultTURNTTL          = time.Hour
@@ -50,9 +55,12 @@ func (v *validator) config(c *Config) {
 	if c.Calls.PBXMediaIP = pbxMediaIP(c.SIP.PublicAddress, c.Calls.PublicIP); c.SIP.PublicAddress != "" && c.Calls.PBXMediaIP == "" {
 		v.p.warnf("sip.public_address", "is a host name and calls.public_ip is not set: SDP toward the PBX names the local RTP address")
 	}
+	v.sdesOverTLS(c)
 	v.chat(&c.Chat)
 	v.widgets(c)
+	v.doctor(&c.Doctor, c)
 	v.cluster(c.Cluster)
+	v.smtp(c)
 }
 
 // pbxMediaIP is the address the PBX sends media to when it reaches the
@@ -75,10 +83,17 @@ func pbxMediaIP(sipPublic, publicIP string) string {
 
 func (v *validator) sip(s *SIP) {
 	const path = "sip"
+	secure := sipsServer(s.Registrar) || sipsServer(s.OutboundProxy)
 	switch s.Transport = strings.ToLower(s.Transport); s.Transport {
 	case "":
 		s.Transport = "udp"
+		if secure {
+			s.Transport = "tls"
+		}
 	case "udp", "tcp", "tls":
+		if secure && s.Transport != "tls" {
+			v.p.errf(path+".transport", "%s with a sips: registrar or outbound proxy: sips: needs tls", s.Transport)
+		}
 	default:
 		v.p.errf(path+".transport", "%s", oneOf(s.Transport, "udp", "tcp", "tls"))
 	}
@@ -125,12 +140,58 @@ func (v *validator) sip(s *SIP) {
 	case k < MinKeepalive || k > MaxKeepalive:
 		v.p.errf(path+".keepalive_interval", "%v is outside %v to %v", k, MinKeepalive, MaxKeepalive)
 	}
+	v.subscribePacing(path, s)
+	for _, l := range []struct {
+		key string
+		uri *string
+	}{{"presence", &s.ResourceList.Presence}, {"dialog", &s.ResourceList.Dialog}} {
+		if *l.uri == "" {
+			continue
+		}
+		uri, _, err := normalizeSIP(*l.uri, s.Domain)
+		if err != nil {
+			v.p.errf(path+".resource_list."+l.key, "%v", err)
+			continue
+		}
+		*l.uri = uri
+	}
 	for i, src := range s.TrustedSources {
 		if _, _, err := net.ParseCIDR(src); err != nil && !isHost(src) {
 			v.p.errf(indexPath(path+".trusted_sources", i), "%q is not an IP address, CIDR or host name", src)
 		}
 	}
+	v.sipTLS(s)
 	v.password(s)
+}
+
+// DefaultSubscribeRate is sip.subscribe_rate when unset.
+var DefaultSubscribeRate = Rate{Count: 50, Per: time.Second}
+
+// subscribePacing checks how fast the gateway may subscribe and how long it
+// waits after failures and refusals.
+func (v *validator) subscribePacing(path string, s *SIP) {
+	switch r := s.SubscribeRate; {
+	case r == Rate{}:
+		s.SubscribeRate = DefaultSubscribeRate
+	case !r.Limited():
+		v.p.errf(path+".subscribe_rate", "cannot be off: the PBX must be protected from bursts; write it as count/period, such as 50/s")
+	case float64(r.Count)/r.Per.Seconds() > MaxSubscribeRate:
+		v.p.errf(path+".subscribe_rate", "%s is more than %d per second", r, MaxSubscribeRate)
+	case r.Per/time.Duration(r.Count) > time.Minute:
+		v.p.errf(path+".subscribe_rate", "%s is less than one a minute", r)
+	}
+	s.SubscribeBackoffMax = v.backoffCap(path+".subscribe_backoff_max", s.SubscribeBackoffMax, DefaultSubscribeBackoff)
+	s.RefusedRetry = v.backoffCap(path+".refused_retry", s.RefusedRetry, DefaultRefusedRetry)
+}
+
+func (v *validator) backoffCap(path string, d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < MinBackoffCap || d > MaxBackoffCap:
+		v.p.errf(path, "%v is outside %v to %v", d, MinBackoffCap, MaxBackoffCap)
+	}
+	return d
 }
 
 func (v *validator) expiry(path string, d time.Duration) time.Duration {
@@ -312,8 +373,9 @@ func (v *validator) admin(a *Admin, h *HTTP) {
 	if a.Listen == h.Listen && port != "0" {
 		v.p.errf(path, "%q is http.listen too: the admin listener needs a port of its own", a.Listen)
 	}
+	v.adminAccess(a)
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		v.p.warnf(path, "%q is not a loopback address: health details and metrics are reachable from the network; firewall it", a.Listen)
+		v.p.warnf(path, "%q is not a loopback address: health details and metrics are reachable from the network; firewall it%s", a.Listen, unprotectedNote(a))
 	}
 }
 
@@ -448,4 +510,5 @@ func (v *validator) limits(l *Limits) {
 	fillRates(&l.Calls, DefaultCallRates)
 	fillRates(&l.Chats, DefaultChatRates)
 	fillRates(&l.MessagesLeft, DefaultMessageLeftRates)
+	fillRates(&l.Transcripts, DefaultTranscriptRates)
 }

@@ -91,6 +91,17 @@ func (v *validator) calls(c *Calls) {
 	default:
 		v.p.errf(path+".srtp", "%s", oneOf(c.SRTP, "off", "sdes"))
 	}
+	switch c.WebRTCStack = strings.ToLower(c.WebRTCStack); c.WebRTCStack {
+	case "":
+		c.WebRTCStack = "pion"
+	case "pion":
+	case "lite":
+		if len(c.WebRTCIPs) == 0 {
+			v.p.errf(path+".webrtc_stack", "lite needs webrtc_ips: the addresses its sockets listen on and announce")
+		}
+	default:
+		v.p.errf(path+".webrtc_stack", "%s", oneOf(c.WebRTCStack, "pion", "lite"))
+	}
 	v.duration(path+".rtp_timeout", &c.RTPTimeout, DefaultRTPTimeout, 5*time.Second)
 	v.duration(path+".ring_timeout", &c.RingTimeout, DefaultRingTimeout, 5*time.Second)
 	v.count(path+".max_calls", &c.MaxCalls, DefaultMaxCalls)

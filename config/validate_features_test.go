@@ -19,7 +19,7 @@ func TestCallsAndChatDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Calls{WebRTCPorts: DefaultWebRTCPorts, RTPPorts: DefaultRTPPorts, SRTP: "off",
+	want := Calls{WebRTCPorts: DefaultWebRTCPorts, RTPPorts: DefaultRTPPorts, SRTP: "off", WebRTCStack: "pion",
 		RTPTimeout: DefaultRTPTimeout, RingTimeout: DefaultRingTimeout, MaxCalls: DefaultMaxCalls, MaxCallsPerAgent: 1}
 	if !reflect.DeepEqual(c.Calls, want) {
 		t.Errorf("calls = %+v, want %+v", c.Calls, want)
@@ -43,6 +43,8 @@ func TestCallsChatFallbackProblems(t *testing.T) {
 		{name: "srtp", yaml: "calls: {srtp: dtls}\n", want: "calls.srtp: \"dtls\" is not one of off, sdes"},
 		{name: "public ip", yaml: "calls: {public_ip: gw.example.com}\n", want: "calls.public_ip: \"gw.example.com\" is not an IP address"},
 		{name: "webrtc ips", yaml: "calls: {webrtc_ips: [127.0.0.1, localhost]}\n", want: "calls.webrtc_ips[1]: \"localhost\" is not an IP address"},
+		{name: "webrtc stack", yaml: "calls: {webrtc_stack: ortc}\n", want: "calls.webrtc_stack: \"ortc\" is not one of pion, lite"},
+		{name: "lite needs ips", yaml: "calls: {webrtc_stack: lite}\n", want: "calls.webrtc_stack: lite needs webrtc_ips"},
 		{name: "candidate networks", yaml: "calls: {candidate_networks: [127.0.0.0/8, 10.0.0.0/33, lan]}\n", want: "calls.candidate_networks[1]: \"10.0.0.0/33\" is not an IP address or CIDR"},
 		{name: "short timeout", yaml: "calls: {rtp_timeout: 1s}\n", want: "calls.rtp_timeout: 1s is shorter than 5s"},
 		{name: "negative calls", yaml: "calls: {max_calls: -1}\n", want: "calls.max_calls: -1 is negative"},

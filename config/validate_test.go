@@ -22,6 +22,9 @@ func TestDefaults(t *testing.T) {
 		{name: "register expiry", got: c.SIP.RegisterExpiry, want: 600 * time.Second},
 		{name: "subscribe expiry", got: c.SIP.SubscribeExpiry, want: 600 * time.Second},
 		{name: "keepalive interval", got: c.SIP.KeepaliveInterval, want: 10 * time.Second},
+		{name: "subscribe rate", got: c.SIP.SubscribeRate, want: Rate{Count: 50, Per: time.Second}},
+		{name: "subscribe backoff max", got: c.SIP.SubscribeBackoffMax, want: time.Hour},
+		{name: "refused retry", got: c.SIP.RefusedRetry, want: time.Hour},
 		{name: "password", got: c.SIP.ResolvedPassword, want: "x"},
 		{name: "http listen", got: c.HTTP.Listen, want: ":8080"},
 		{name: "public url", got: c.HTTP.PublicURL, want: "http://127.0.0.1:8080"},
@@ -39,6 +42,7 @@ func TestDefaults(t *testing.T) {
 		{name: "agent id", got: c.Widgets[0].Agents[0].ID, want: "bob"},
 		{name: "agent name", got: c.Widgets[0].Agents[0].Name, want: "bob"},
 		{name: "agent mode", got: c.Widgets[0].Agents[0].Mode, want: ModePresence},
+		{name: "agent source", got: c.Widgets[0].Agents[0].Source, want: SourceBoth},
 		{name: "agent line", got: c.Widgets[0].Agents[0].Line, want: 9},
 		{name: "source", got: c.Source, want: "t.yaml"},
 	}
@@ -239,6 +243,12 @@ func TestEnums(t *testing.T) {
 		{name: "medium unknown", parse: wrap(ParseMedium), in: "fax"},
 		{name: "mode", parse: wrap(ParseMode), in: "inactive", ok: true},
 		{name: "mode empty", parse: wrap(ParseMode), in: ""},
+		{name: "source", parse: wrap(ParseSource), in: "dialog", ok: true},
+		{name: "source empty", parse: wrap(ParseSource), in: ""},
+		{name: "form field", parse: wrap(ParseFormField), in: "required", ok: true},
+		{name: "form field unknown", parse: wrap(ParseFormField), in: "yes"},
+		{name: "page url", parse: wrap(ParsePageURL), in: "full", ok: true},
+		{name: "page url unknown", parse: wrap(ParsePageURL), in: "query"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -309,5 +319,22 @@ func TestRateConfig(t *testing.T) {
 	errs := strings.Join(problemStrings(t, err), "\n")
 	if !strings.Contains(errs, "t.yaml:6: limits.chats.per_ip:") || !strings.Contains(errs, "count/period") {
 		t.Errorf("errors = %s", errs)
+	}
+}
+
+// TestResourceList: one value names the list of both event packages, a
+// mapping one per package; both are normalized like agents' addresses.
+func TestResourceList(t *testing.T) {
+	c, _ := mustParse(t, sipYAML("  resource_list: agents"), "")
+	if got, want := c.SIP.ResourceList, (ResourceList{Presence: "sip:agents@pbx.test", Dialog: "sip:agents@pbx.test"}); got != want {
+		t.Errorf("one value: %+v, want %+v", got, want)
+	}
+	c, _ = mustParse(t, sipYAML("  resource_list:", "    presence: sip:team-p@Lists.PBX.test;transport=tcp"), "")
+	if got, want := c.SIP.ResourceList, (ResourceList{Presence: "sip:team-p@lists.pbx.test"}); got != want {
+		t.Errorf("mapping: %+v, want %+v", got, want)
+	}
+	c, _ = mustParse(t, sipYAML(), "")
+	if c.SIP.ResourceList != (ResourceList{}) {
+		t.Errorf("default %+v, want none", c.SIP.ResourceList)
 	}
 }

@@ -91,6 +91,7 @@ func (v *validator) widget(path string, w *Widget, c *Config) {
 	if w.Queue != nil {
 		v.queue(path+".queue", w.Queue)
 	}
+	v.contactContext(path, w)
 	v.agents(path, w, c)
 	v.groups(path, w, c)
 }
@@ -271,6 +272,18 @@ func (v *validator) mode(path string, a *Agent, c *Config) {
 	default:
 		v.p.errf(path+".mode", "%s", oneOf(a.Mode, modes...))
 		return
+	}
+	switch a.Source {
+	case SourceUnknown:
+		if a.Mode == ModePresence {
+			a.Source = SourceBoth
+		}
+	case SourceBoth, SourcePresence, SourceDialog:
+		if a.Mode != ModePresence {
+			v.p.errf(path+".source", "is only used with mode presence, not %s", a.Mode)
+		}
+	default:
+		v.p.errf(path+".source", "%s", oneOf(a.Source, sources...))
 	}
 	switch {
 	case a.Mode == ModeBoolean && a.Boolean == "":

@@ -311,7 +311,13 @@ func TestBrowserStates(t *testing.T) {
 		tb.press(kb.Enter)
 		// After three refusals the next attempt waits at least 6 s.
 		tb.waitJS("connected again at once", fmt.Sprintf(`fdHost(%q).getAttribute('data-frontdesk-state') === 'connected' && !shown(fd(%q).querySelector('.lost'))`, w, w), 3*time.Second)
-		tb.flowWaitJS("the offers live again", fmt.Sprintf(`(() => { const b = %s; return !!b && !b.hasAttribute('aria-disabled'); })()`, flowButtonJS(w, ".callv .alts", "Try again")))
+		// Connected again, the widget asks after its call (CallResume): the
+		// gateway says it was lost, and the first way on is to call again.
+		tb.waitAttr(w, "call-reason", "lost")
+		tb.flowWaitText(w, ".callv .cst", "The call was lost.")
+		tb.flowWaitJS("the offers live again", fmt.Sprintf(`(() => { const b = %s; return !!b && !b.hasAttribute('aria-disabled') && b.classList.contains('pri'); })()`, flowButtonJS(w, ".callv .alts", "Call again")))
+		tb.axe("call lost, connected again")
+		tb.screenshots("call-lost-reconnected")
 		tb.click(w, tb.flowButton(w, ".callv", "Close"))
 		tb.waitAttr(w, "view", "home")
 

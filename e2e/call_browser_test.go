@@ -57,7 +57,7 @@ const (
 	cbWait = 20 * time.Second
 )
 
-func callBrowserConfig(pbx, transport, site string) string {
+func callBrowserConfig(pbx, transport, stack, site string) string {
 	return fmt.Sprintf(`sip:
   registrar: %s
   domain: frontdesk.test
@@ -71,6 +71,7 @@ func callBrowserConfig(pbx, transport, site string) string {
 calls:
   webrtc_ips: [127.0.0.1] # media with visitors stays on loopback
   candidate_networks: [127.0.0.0/8] # and visitors' ICE candidates on this host are probed
+  webrtc_stack: %s
 %shttp:
   listen: 127.0.0.1:0
   allowed_origins: [%q]
@@ -82,7 +83,7 @@ widgets:
       - {id: alice, sip: alice, name: Alice, media: [voice, chat]}
       - {id: bob, sip: bob, name: Bob, media: [voice, video]}
       - {id: valerie, sip: valerie, name: Valerie, media: [voice, video]}
-`, pbx, transport, loopbackLimits, site, cbWidget)
+`, pbx, transport, stack, loopbackLimits, site, cbWidget)
 }
 
 // callBrowserEnv is the test bed, the site serving the call page, and
@@ -103,10 +104,15 @@ type cbGateway struct {
 // startGateway runs a gateway that reaches the PBX over transport (udp or
 // tcp) and waits until it registered and subscribed to the three agents.
 func (env *callBrowserEnv) startGateway(t *testing.T, transport string) *cbGateway {
+	return env.startGatewayStack(t, transport, "pion")
+}
+
+// startGatewayStack is startGateway with calls.webrtc_stack set.
+func (env *callBrowserEnv) startGatewayStack(t *testing.T, transport, stack string) *cbGateway {
 	t.Helper()
 	t.Setenv("FD_E2E_PASSWORD", gwPassword)
 	cfgPath := filepath.Join(t.TempDir(), "frontdesk.yaml")
-	writeConfig(t, cfgPath, callBrowserConfig(env.bed.Addr(), transport, env.site.URL))
+	writeConfig(t, cfgPath, callBrowserConfig(env.bed.Addr(), transport, stack, env.site.URL))
 	gw := startGateway(t, cfgPath)
 	gw.waitHealth("registered, presence and dialog of three agents subscribed", 20*time.Second, func(code int, h map[string]any) bool {
 		s, _ := h["sip"].(map[string]any)
@@ -847,6 +853,10 @@ func TestCallBrowserEndToEnd(t *testing.T) {
 			testCallsThrough(t, shared.startGateway(t, transport))
 		})
 	}
+	// Voice calls on the shared ICE-lite socket; video calls stay on pion.
+	t.Run("sip over udp, webrtc_stack lite", func(t *testing.T) {
+		testCallsThrough(t, shared.startGatewayStack(t, "udp", "lite"))
+	})
 }
 
 func testCallsThrough(t *testing.T, env *cbGateway) {

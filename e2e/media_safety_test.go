@@ -46,6 +46,13 @@ func mediaConfig(pbx string, agents []string, calls, limits string) string {
 // in baresip) and the gateway with SIP trace.
 func startMediaEnv(t *testing.T, agents []string, baresip []testbed.AgentSpec, calls, limits string) *callEnv {
 	t.Helper()
+	return startMediaEnvOn(t, agents, baresip, calls, limits, nil)
+}
+
+// startMediaEnvOn is startMediaEnv with the gateway reaching Kamailio over
+// TLS with pki's certificates (nil: over UDP).
+func startMediaEnvOn(t *testing.T, agents []string, baresip []testbed.AgentSpec, calls, limits string, pki *sipPKI) *callEnv {
+	t.Helper()
 	if err := testbed.CheckBinaries(len(baresip) > 0); err != nil {
 		t.Fatalf("test bed unavailable (run testbed/install.sh): %v", err)
 	}
@@ -58,12 +65,16 @@ func startMediaEnv(t *testing.T, agents []string, baresip []testbed.AgentSpec, c
 	for _, a := range baresip {
 		names = append(names, a.Name)
 	}
-	tb, err := testbed.Start(ctx, testbed.Options{
+	opts := testbed.Options{
 		Dir:    t.TempDir(),
 		Users:  users,
 		Agents: baresip,
 		Log:    slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	}
+	if pki != nil {
+		opts.TLS = pki.testbedTLS(false)
+	}
+	tb, err := testbed.Start(ctx, opts)
 	if err != nil {
 		t.Fatalf("start test bed: %v", err)
 	}
@@ -77,7 +88,11 @@ func startMediaEnv(t *testing.T, agents []string, baresip []testbed.AgentSpec, c
 	})
 	t.Setenv("FD_E2E_PASSWORD", gwPassword)
 	cfgPath := filepath.Join(t.TempDir(), "frontdesk.yaml")
-	writeConfig(t, cfgPath, mediaConfig(tb.Addr(), names, calls, limits))
+	cfg := mediaConfig(tb.Addr(), names, calls, limits)
+	if pki != nil {
+		cfg = withSIPKeys(t, mediaConfig(tb.TLSAddr(), names, calls, limits), pki.gatewayKeys())
+	}
+	writeConfig(t, cfgPath, cfg)
 	gw := startGateway(t, cfgPath, "--sip-trace")
 	gw.waitHealth("registered", 20*time.Second, func(code int, h map[string]any) bool { return code == 200 })
 	return &callEnv{tb: tb, gw: gw, ctx: ctx}
@@ -217,8 +232,8 @@ func (h *hostileSender) close() {
 // from before the call is answered and all through it, faster than the
 // PBX, neither hears the visitor nor is heard: the call keeps its audio both
 // ways, and /metrics counts the refused packets. Plain RTP with sipp echoing
-// the visitor's audio, and SDES-SRTP with a baresip phone that plays a tone
-// and records what it hears.
+// the visitor's audio, and SDES-SRTP (over SIP over TLS, which SDES needs)
+// with a baresip phone that plays a tone and records what it hears.
 func TestHostileRTPSender(t *testing.T) {
 	t.Run("plain RTP", func(t *testing.T) {
 		e := startMediaEnv(t, []string{"raced"}, nil, "", "")
@@ -251,8 +266,8 @@ func TestHostileRTPSender(t *testing.T) {
 	})
 
 	t.Run("SDES", func(t *testing.T) {
-		e := startMediaEnv(t, nil, []testbed.AgentSpec{{Name: "secure", Password: "secure-pw", AnswerCalls: true, SRTP: true, Record: true}},
-			"  srtp: sdes\n", "")
+		e := startMediaEnvOn(t, nil, []testbed.AgentSpec{{Name: "secure", Password: "secure-pw", AnswerCalls: true, SRTP: true, Record: true}},
+			"  srtp: sdes\n", "", newSIPPKI(t, "Frontdesk SIP test CA", "127.0.0.1"))
 		agent := e.tb.Agent("secure")
 		p := e.phone(t, phoneOptions{ToneHz: cbMicHz})
 		p.dial("secure", false)
@@ -465,9 +480,6 @@ func TestMassHangupBYENeverAnswered(t *testing.T) {
 	for _, p := range phones {
 		p.hangUp()
 	}
-	for _, p := range phones {
-		p.close()
-	}
 	deadline := time.Now().Add(callWait)
 	var firstBYE time.Time
 	for n := e.byes("mass"); n < calls; n = e.byes("mass") {
@@ -478,6 +490,11 @@ func TestMassHangupBYENeverAnswered(t *testing.T) {
 			t.Fatalf("BYEs sent for %d of %d calls within %v", n, calls, callWait)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// Only once every hangup was taken (its BYE is out): a browser closing
+	// its media first would end the call as media-failed instead.
+	for _, p := range phones {
+		p.close()
 	}
 	if firstBYE.IsZero() {
 		firstBYE = time.Now()

@@ -13,8 +13,13 @@
 //
 // Store keeps the latest state per monitored URI: ApplyPresence and
 // ApplyDialog take NOTIFY bodies (an empty body means "no information"),
-// Reset forgets an event's state when its subscription ends, and
-// Availability answers for a config.Agent by its mode. Version increments on
+// Reset forgets an event's state when its subscription ends, Refuse when
+// the PBX refuses the package (then the other one alone decides, until a
+// document of the refused one arrives), and Availability answers for a
+// config.Agent by its mode and source. Presence alone reads busy from RPID
+// and from the notes PBXs write (Status.NoteSaysBusy); dialog state alone
+// is available while no dialog is active. Explain says why: the state held and
+// the rule that decided, in words, for operators. Version increments on
 // every change.
 //
 // Hub coalesces rapid changes and signals watchers without ever blocking on a

@@ -22,7 +22,8 @@ type Hub struct {
 type Watcher struct {
 	hub *Hub
 	c   chan struct{}
-	idx int // position in hub.watchers, -1 once closed; guarded by hub.mu
+	fn  func() // WatchFunc's callback; nil for a channel watcher
+	idx int    // position in hub.watchers, -1 once closed; guarded by hub.mu
 }
 
 // NewHub returns a Hub that coalesces changes over window (e.g. 20ms; zero
@@ -78,6 +79,10 @@ func (h *Hub) broadcast() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, w := range h.watchers {
+		if w.fn != nil {
+			w.fn()
+			continue
+		}
 		select {
 		case w.c <- struct{}{}:
 		default:
@@ -96,6 +101,18 @@ func (h *Hub) Watch() *Watcher {
 	return w
 }
 
+// WatchFunc registers a watcher that is told about changes by a call of f
+// instead of a channel, so a watcher needs no goroutine waiting on it. f
+// runs on the hub's loop, once per broadcast, and must not block.
+func (h *Hub) WatchFunc(f func()) *Watcher {
+	w := &Watcher{hub: h, fn: f}
+	h.mu.Lock()
+	w.idx = len(h.watchers)
+	h.watchers = append(h.watchers, w)
+	h.mu.Unlock()
+	return w
+}
+
 // Len returns the number of open watchers.
 func (h *Hub) Len() int {
 	h.mu.Lock()
@@ -104,7 +121,7 @@ func (h *Hub) Len() int {
 }
 
 // C is signalled (holds one value) when something changed since the last
-// receive. It is never closed.
+// receive. It is never closed; nil for a WatchFunc watcher.
 func (w *Watcher) C() <-chan struct{} { return w.c }
 
 // Close unregisters the watcher. It is idempotent and safe to call at any

@@ -3,6 +3,7 @@ package presence
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -153,4 +154,39 @@ func TestHubChangedWithoutRun(t *testing.T) {
 	defer w.Close()
 	startHub(t, h) // the pending change is delivered once Run starts
 	waitSignal(t, w, "pending change")
+}
+
+// TestHubWatchFunc: a callback watcher is called once per broadcast, next
+// to channel watchers, and no more once closed.
+func TestHubWatchFunc(t *testing.T) {
+	h := NewHub(0)
+	startHub(t, h)
+	var calls atomic.Int64
+	called := make(chan struct{}, 16)
+	fw := h.WatchFunc(func() {
+		calls.Add(1)
+		select {
+		case called <- struct{}{}:
+		default:
+		}
+	})
+	cw := h.Watch()
+	defer cw.Close()
+	h.Changed()
+	select {
+	case <-called:
+	case <-time.After(5 * time.Second):
+		t.Fatal("callback watcher not called after a change")
+	}
+	waitSignal(t, cw, "channel watcher")
+	if fw.C() != nil {
+		t.Errorf("callback watcher has a channel")
+	}
+	fw.Close()
+	before := calls.Load()
+	h.Changed()
+	waitSignal(t, cw, "channel watcher after the callback watcher closed")
+	if got := calls.Load(); got != before {
+		t.Errorf("closed callback watcher called %d more times", got-before)
+	}
 }

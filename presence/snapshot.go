@@ -13,6 +13,9 @@ type Snapshot struct {
 	Presence Status `json:"presence,omitzero"`
 	// Dialogs are the active dialogs by id (dialog event only).
 	Dialogs map[string]DialogState `json:"dialogs,omitempty"`
+	// Refused is set when the PBX refused the event package: availability
+	// comes from the other package alone (see Store.Refuse).
+	Refused bool `json:"refused,omitempty"`
 }
 
 // Snapshot returns what is known of event ("presence" or "dialog") for
@@ -29,10 +32,12 @@ func (s *Store) Snapshot(uri, event string) Snapshot {
 		if u.presence != nil {
 			return Snapshot{Known: true, Presence: *u.presence}
 		}
+		return Snapshot{Refused: u.presenceRefused}
 	case EventDialog:
 		if u.hasDialog {
 			return Snapshot{Known: true, Dialogs: maps.Clone(u.dialogs)}
 		}
+		return Snapshot{Refused: u.dialogRefused}
 	}
 	return Snapshot{}
 }
@@ -42,7 +47,10 @@ func (s *Store) Snapshot(uri, event string) Snapshot {
 // document count starts again, so the first NOTIFY of a subscription this
 // Store's own node makes later is taken whatever its version.
 func (s *Store) Restore(uri, event string, sn Snapshot) (changed bool) {
-	if !sn.Known {
+	switch {
+	case sn.Refused:
+		return s.Refuse(uri, event)
+	case !sn.Known:
 		return s.Reset(uri, event)
 	}
 	s.mu.Lock()

@@ -40,3 +40,33 @@ func TestSnapshotRestore(t *testing.T) {
 		t.Errorf("an unknown snapshot did not forget the presence: %q", dst.Availability(agent))
 	}
 }
+
+// TestSnapshotCarriesRefusal: in a cluster the node holding a subscription
+// hears the PBX refuse a package; every node's store must fall back to the
+// other package as the holder's does.
+func TestSnapshotCarriesRefusal(t *testing.T) {
+	const uri = "sip:bob@pbx.test"
+	agent := config.Agent{Mode: config.ModePresence, URI: uri}
+	src, dst := NewStore(), NewStore()
+	if _, err := src.ApplyPresence(uri, "application/pidf+xml", []byte(`<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:bob@pbx.test"><tuple id="t"><status><basic>open</basic></status></tuple></presence>`)); err != nil {
+		t.Fatal(err)
+	}
+	src.Refuse(uri, EventDialog)
+	sn := src.Snapshot(uri, EventDialog)
+	if !sn.Refused || sn.Known {
+		t.Fatalf("snapshot of a refused package = %+v", sn)
+	}
+	dst.Restore(uri, EventPresence, src.Snapshot(uri, EventPresence))
+	if !dst.Restore(uri, EventDialog, sn) {
+		t.Fatal("restoring a refusal reported no change")
+	}
+	if got, want := dst.Availability(agent), src.Availability(agent); got != want {
+		t.Errorf("restored availability %q, holder's %q", got, want)
+	}
+	if !dst.Snapshot(uri, EventDialog).Refused {
+		t.Error("the restored store does not know the package was refused")
+	}
+	if !dst.Restore(uri, EventDialog, Snapshot{}) {
+		t.Error("an unknown snapshot after a refusal reported no change")
+	}
+}

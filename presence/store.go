@@ -29,9 +29,13 @@ type uriState struct {
 	hasDialog     bool
 	dialogVersion int
 	dialogs       map[string]DialogState // active dialogs by id
+	// the PBX refuses that package for this URI (Refuse)
+	presenceRefused, dialogRefused bool
 }
 
-func (u *uriState) empty() bool { return u.presence == nil && !u.hasDialog }
+func (u *uriState) empty() bool {
+	return u.presence == nil && !u.hasDialog && !u.presenceRefused && !u.dialogRefused
+}
 
 // NewStore returns an empty Store.
 func NewStore() *Store {
@@ -75,8 +79,13 @@ func (s *Store) ApplyPresence(uri, contentType string, body []byte) (changed boo
 	defer s.mu.Unlock()
 	u := s.state(uri)
 	defer s.dropIfEmpty(uri)
+	refused := u.presenceRefused
+	u.presenceRefused = false
 	if equalStatus(u.presence, next) {
-		return false, nil
+		if refused {
+			s.version.Add(1)
+		}
+		return refused, nil
 	}
 	u.presence = next
 	s.version.Add(1)
@@ -120,8 +129,8 @@ func (s *Store) ApplyDialog(uri string, body []byte) (changed bool, err error) {
 			delete(next, d.ID)
 		}
 	}
-	changed = !u.hasDialog || !maps.Equal(u.dialogs, next)
-	u.hasDialog, u.dialogVersion, u.dialogs = true, info.Version, next
+	changed = !u.hasDialog || u.dialogRefused || !maps.Equal(u.dialogs, next)
+	u.hasDialog, u.dialogVersion, u.dialogs, u.dialogRefused = true, info.Version, next, false
 	if changed {
 		s.version.Add(1)
 	}
@@ -131,20 +140,31 @@ func (s *Store) ApplyDialog(uri string, body []byte) (changed bool, err error) {
 // Reset forgets what is known of event ("presence" or "dialog") for uri,
 // when its subscription is lost or restarted. It reports whether anything
 // was known.
-func (s *Store) Reset(uri, event string) (changed bool) {
+func (s *Store) Reset(uri, event string) (changed bool) { return s.forget(uri, event, false) }
+
+// Refuse forgets what is known of event for uri and records that the PBX
+// refuses it (no such package, or its policy says no): the agent's
+// availability then comes from the other package alone, until a document
+// of event arrives again. It reports whether availability may have changed.
+func (s *Store) Refuse(uri, event string) (changed bool) { return s.forget(uri, event, true) }
+
+func (s *Store) forget(uri, event string, refused bool) (changed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.uris[uri]
 	if u == nil {
-		return false
+		if !refused {
+			return false
+		}
+		u = s.state(uri)
 	}
 	switch event {
 	case EventPresence:
-		changed = u.presence != nil
-		u.presence = nil
+		changed = u.presence != nil || u.presenceRefused != refused
+		u.presence, u.presenceRefused = nil, refused
 	case EventDialog:
-		changed = u.hasDialog
-		u.hasDialog, u.dialogVersion, u.dialogs = false, 0, nil
+		changed = u.hasDialog || u.dialogRefused != refused
+		u.hasDialog, u.dialogVersion, u.dialogs, u.dialogRefused = false, 0, nil, refused
 	}
 	s.dropIfEmpty(uri)
 	if changed {

@@ -1,6 +1,10 @@
 package sip
 
-import "time"
+import (
+	"time"
+
+	"github.com/frontdesk-gw/frontdesk/internal/tlscert"
+)
 
 // Event is a SIP event package the UA subscribes to.
 type Event string
@@ -70,7 +74,7 @@ type Status struct {
 	RegisteredAt  time.Time
 	Expires       time.Time
 	Subscriptions int // wanted
-	Active        int // with an active or pending dialog
+	Active        int // with an active or pending dialog, or from a working resource list
 	// Warning says what an operator should know that does not stop the UA,
 	// e.g. "restart required: sip.listen changed; …" after Reconfigure
 	// returned ErrRestartRequired. "" when there is nothing.
@@ -84,4 +88,31 @@ type Status struct {
 	// Rejected counts incoming SIP dropped or refused, by reason (every one
 	// of RejectReasons() is present).
 	Rejected map[string]int64
+	// SubscribeFailures counts failed subscription attempts by reason
+	// (every one of SubscribeFailureReasons() is present).
+	SubscribeFailures map[string]int64
+	// Degraded lists the subscriptions failing now, sorted by URI and
+	// event; a failing resource list is listed under its own URI.
+	Degraded []Degraded
+	// Lists are the resource list subscriptions (sip.resource_list), by
+	// event package.
+	Lists []ListStatus
+	// TLSCert is the gateway's own certificate (sip.tls_cert: subject,
+	// expiry, renewals, a renewal refused); nil without one.
+	TLSCert *tlscert.Status
+}
+
+// Degraded is a wanted subscription that is failing: why, since when, and
+// when the UA asks again.
+type Degraded struct {
+	Target Target
+	// Reason is one of SubscribeFailureReasons().
+	Reason string
+	// Error is what went wrong, e.g. "SUBSCRIBE: 489 Bad Event".
+	Error string
+	// Refused: by the PBX's policy or for lack of the package; asked again
+	// only every sip.refused_retry.
+	Refused bool
+	// Since is the first failure in a row, Retry the next attempt.
+	Since, Retry time.Time
 }

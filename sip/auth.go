@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"hash"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -24,6 +26,9 @@ type digestAnswers struct {
 	creds  map[string][]string // Authorization / Proxy-Authorization values
 	tried  map[string]bool
 	rounds int
+	// the last challenge answered, for challengeCache
+	lastCode   int
+	lastChosen []challenge
 }
 
 // answer computes the credentials that answer the challenges of res (a 401
@@ -53,10 +58,53 @@ func (d *digestAnswers) answer(res *sip.Response, user, password string, method 
 	d.rounds++
 	vals := make([]string, 0, len(chosen))
 	for _, c := range chosen {
-		vals = append(vals, c.authorization(user, password, string(method), uri, ""))
+		vals = append(vals, c.authorization(user, password, string(method), uri, "", 1))
 	}
 	d.creds[credName] = vals
+	d.lastCode, d.lastChosen = res.StatusCode, chosen
 	return nil
+}
+
+// challengeReuse is how long a challenge is answered in advance. PBXs
+// accept a nonce for a while (Asterisk 32 s by default, Kamailio 5 min);
+// one they no longer take is challenged again, as stale, and answered.
+const challengeReuse = 30 * time.Second
+
+// challengeCache keeps the PBX's latest challenge to a SUBSCRIBE for
+// challengeReuse, so that the SUBSCRIBEs of a start-up or a recovery carry
+// credentials at once instead of each being challenged first: half the
+// requests for the same work. With qop the nonce count goes up on each use.
+type challengeCache struct {
+	mu     sync.Mutex
+	code   int // 401 or 407
+	chosen []challenge
+	at     time.Time
+	nc     uint32 // uses of this nonce so far
+}
+
+func (c *challengeCache) remember(code int, chosen []challenge) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.code, c.chosen, c.at, c.nc = code, chosen, time.Now(), 1
+}
+
+// apply adds credentials for the cached challenge to req, if it is recent.
+func (c *challengeCache) apply(req *sip.Request, user, password string) {
+	c.mu.Lock()
+	if len(c.chosen) == 0 || time.Since(c.at) > challengeReuse {
+		c.mu.Unlock()
+		return
+	}
+	c.nc++
+	code, chosen, nc := c.code, c.chosen, c.nc
+	c.mu.Unlock()
+	name := "Authorization"
+	if code == sip.StatusProxyAuthRequired {
+		name = "Proxy-Authorization"
+	}
+	for _, ch := range chosen {
+		req.AppendHeader(sip.NewHeader(name, ch.authorization(user, password, string(req.Method), req.Recipient.String(), "", nc)))
+	}
 }
 
 // apply adds the credentials collected so far to req.
@@ -191,8 +239,9 @@ func newHash(alg string) func() hash.Hash {
 }
 
 // authorization computes the credentials answering c (RFC 2617, RFC 7616,
-// RFC 8760) for one request. cnonce is random when empty.
-func (c challenge) authorization(user, password, method, uri, cnonce string) string {
+// RFC 8760) for one request, the nc-th with this nonce. cnonce is random
+// when empty.
+func (c challenge) authorization(user, password, method, uri, cnonce string, nc uint32) string {
 	h := newHash(c.Algorithm)
 	if h == nil {
 		return ""
@@ -209,7 +258,7 @@ func (c challenge) authorization(user, password, method, uri, cnonce string) str
 			cnonce = randomHex(8)
 		}
 	}
-	const nc = "00000001" // every challenge is answered once
+	ncHex := fmt.Sprintf("%08x", nc)
 	ha1 := hx(user, c.Realm, password)
 	if strings.HasSuffix(c.Algorithm, "-SESS") {
 		ha1 = hx(ha1, c.Nonce, cnonce)
@@ -217,7 +266,7 @@ func (c challenge) authorization(user, password, method, uri, cnonce string) str
 	ha2 := hx(method, uri)
 	var resp string
 	if qop != "" {
-		resp = hx(ha1, c.Nonce, nc, cnonce, qop, ha2)
+		resp = hx(ha1, c.Nonce, ncHex, cnonce, qop, ha2)
 	} else {
 		resp = hx(ha1, c.Nonce, ha2)
 	}
@@ -232,7 +281,7 @@ func (c challenge) authorization(user, password, method, uri, cnonce string) str
 		b.WriteString(", opaque=" + quote(c.Opaque))
 	}
 	if qop != "" {
-		b.WriteString(", qop=" + qop + ", nc=" + nc + ", cnonce=" + quote(cnonce))
+		b.WriteString(", qop=" + qop + ", nc=" + ncHex + ", cnonce=" + quote(cnonce))
 	}
 	return b.String()
 }

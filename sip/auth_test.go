@@ -101,7 +101,7 @@ func TestAuthorizationVectors(t *testing.T) {
 			if len(cs) != 1 {
 				t.Fatalf("chose %+v", cs)
 			}
-			got := cs[0].authorization("Mufasa", tc.password, "GET", "/dir/index.html", tc.cnonce)
+			got := cs[0].authorization("Mufasa", tc.password, "GET", "/dir/index.html", tc.cnonce, 1)
 			for _, part := range []string{tc.want, `username="Mufasa"`, "qop=auth", "nc=00000001", `cnonce="` + tc.cnonce + `"`} {
 				if !strings.Contains(got, part) {
 					t.Errorf("%s lacks %s", got, part)

@@ -34,6 +34,10 @@ type CallRequest struct {
 	Target      string // the agent's SIP URI, from config (never from a visitor)
 	DisplayName string // the visitor's name; sanitized before it goes into From
 	SDP         []byte // our offer
+	// Headers are added to the INVITE: only Subject, Call-Info and
+	// Alert-Info, each once, one line of at most 1024 bytes without control
+	// characters; Call refuses others with ErrBadHeader (call_headers.go).
+	Headers []Header
 }
 
 // CallEvents receives what happens in a leg. All methods are called on the
@@ -76,6 +80,8 @@ type Leg struct {
 	key  legKey
 	ruri sip.Uri
 	from *sip.FromHeader // with our tag; the same in every request
+	// extra are the CallRequest's headers, checked, for every INVITE.
+	extra []sip.Header
 	// dialog is set once answered (call_handoff.go), read from any goroutine.
 	dialog atomic.Pointer[DialogID]
 
@@ -96,15 +102,17 @@ type legKey struct{ callID, localTag string }
 
 // legCmd is a request from the API to the leg's goroutine.
 type legCmd struct {
-	hangup bool
-	digit  byte
-	dur    time.Duration
-	reply  chan legReply // buffered
+	hangup  bool
+	digit   byte
+	dur     time.Duration
+	reoffer []byte        // a new offer of ours (Reinvite)
+	reply   chan legReply // buffered
 }
 
 type legReply struct {
-	tx  sip.ClientTransaction
-	err error
+	tx     sip.ClientTransaction
+	answer []byte // the PBX's answer to a Reinvite
+	err    error
 }
 
 // Call sends an INVITE to req.Target from the registered identity and
@@ -125,10 +133,14 @@ func (u *UA) Call(ctx context.Context, req CallRequest, ev CallEvents) (*Leg, er
 	if ev == nil || len(req.SDP) == 0 {
 		return nil, fmt.Errorf("call %s: events and an SDP offer are required", target.String())
 	}
+	extra, err := callHeaders(req.Headers)
+	if err != nil {
+		return nil, fmt.Errorf("call %s: %w", target.String(), err)
+	}
 	s := u.settings()
 	from := &sip.FromHeader{DisplayName: callerName(req.DisplayName), Address: s.aor, Params: sip.NewParams()}
 	l := &Leg{
-		u: u, s: s, ev: ev, ruri: target, from: from,
+		u: u, s: s, ev: ev, ruri: target, from: from, extra: extra,
 		key:    legKey{callID: newCallID(), localTag: newTag()},
 		inbox:  make(chan inbound),
 		cmds:   make(chan legCmd),
@@ -242,6 +254,37 @@ func (l *Leg) SendDTMF(ctx context.Context, digit byte, d time.Duration) error {
 		return statusError("INFO", res)
 	}
 	return nil
+}
+
+// Reinvite sends a new offer of ours in a re-INVITE (hold: a=sendonly,
+// resume: a=sendrecv, a new address) and returns the PBX's answer from the
+// 2xx, which the leg has ACKed; digest challenges are answered. A refusal
+// (488, 491 while the PBX has an exchange of its own under way) returns a
+// *StatusError and keeps the call with the previous SDP; no answer in time
+// ends the call. Reanswer is not called for it.
+func (l *Leg) Reinvite(ctx context.Context, sdp []byte) ([]byte, error) {
+	if len(sdp) == 0 {
+		return nil, errors.New("re-INVITE: an SDP offer is required")
+	}
+	reply := make(chan legReply, 1)
+	select {
+	case l.cmds <- legCmd{reoffer: append([]byte(nil), sdp...), reply: reply}:
+	case <-l.done:
+		return nil, ErrLegEnded
+	case <-ctx.Done():
+		return nil, fmt.Errorf("re-INVITE: %w", ctx.Err())
+	}
+	select {
+	case r := <-reply:
+		if r.err != nil {
+			return nil, fmt.Errorf("re-INVITE: %w", r.err)
+		}
+		return r.answer, nil
+	case <-l.done:
+		return nil, ErrLegEnded
+	case <-ctx.Done():
+		return nil, fmt.Errorf("re-INVITE: %w", ctx.Err())
+	}
 }
 
 // await waits, at most requestTimeout, for the final response of tx and

@@ -38,6 +38,9 @@ func (l *Leg) sendInvite(ctx context.Context) error {
 	req.AppendHeader(sip.NewHeader("Supported", "timer"))
 	req.AppendHeader(sip.NewHeader("Session-Expires", seconds(st.askSE)))
 	req.AppendHeader(sip.NewHeader("Min-SE", seconds(l.u.tm.minSE)))
+	for _, h := range l.extra {
+		req.AppendHeader(h)
+	}
 	st.auth.apply(req)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(st.localSDP)

@@ -75,6 +75,9 @@ type legState struct {
 
 	inReinvite *pendingReinvite
 	session    sessionTimer
+	// reoffer is a Reinvite under way: our offer and who waits for the
+	// answer; the re-INVITE is the refresh transaction (call_timer.go).
+	reoffer *pendingReoffer
 
 	cause  EndCause
 	code   int
@@ -203,6 +206,10 @@ func (l *Leg) onCmd(c legCmd) {
 			err = ErrLegEnded
 		}
 		c.reply <- legReply{err: err}
+		return
+	}
+	if c.reoffer != nil {
+		l.startReoffer(c)
 		return
 	}
 	req := l.request(sip.INFO)

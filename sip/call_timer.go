@@ -131,17 +131,20 @@ func (l *Leg) onSessionTimer() {
 }
 
 // refresh sends a session refresh: UPDATE without SDP when the PBX allows
-// it, else a re-INVITE with the SDP we last sent.
+// it, else a re-INVITE with the SDP we last sent. A Reinvite under way
+// (st.reoffer) is always a re-INVITE, with the new SDP.
 func (l *Leg) refresh() {
 	st := &l.st
 	method := sip.INVITE
-	if strings.Contains(st.peerAllow, "UPDATE") && !st.session.noUpdate {
+	if st.reoffer == nil && strings.Contains(st.peerAllow, "UPDATE") && !st.session.noUpdate {
 		method = sip.UPDATE
 	}
 	req := l.request(method)
 	st.refreshAuth.apply(req)
-	req.AppendHeader(sip.NewHeader("Supported", "timer"))
-	req.AppendHeader(sip.NewHeader("Session-Expires", seconds(st.session.interval)+";refresher=uac"))
+	if st.session.interval > 0 {
+		req.AppendHeader(sip.NewHeader("Supported", "timer"))
+		req.AppendHeader(sip.NewHeader("Session-Expires", seconds(st.session.interval)+";refresher=uac"))
+	}
 	if method == sip.INVITE {
 		req.AppendHeader(sip.NewHeader("Allow", allowed))
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
@@ -150,7 +153,9 @@ func (l *Leg) refresh() {
 	tx, err := l.u.startTx(context.Background(), req)
 	if err != nil {
 		l.log.Warn("sip session refresh not sent", "error", err)
-		st.session.t = time.NewTimer(st.session.interval / 4)
+		if !l.finishReoffer(nil, err) {
+			st.session.t = time.NewTimer(st.session.interval / 4)
+		}
 		return
 	}
 	if method == sip.INVITE {
@@ -180,6 +185,17 @@ func (l *Leg) onRefreshResponse(res *sip.Response) {
 	if !isChallenge(res) {
 		st.refreshAuth = digestAnswers{}
 	}
+	if !isChallenge(res) && !res.IsSuccess() && l.finishReoffer(nil, statusError("INVITE", res)) {
+		// Our new offer was refused: the call goes on with the SDP it
+		// had, unless the dialog is gone.
+		switch code {
+		case sip.StatusCallTransactionDoesNotExists:
+			l.endAs(EndFailed, code, "re-INVITE: dialog gone")
+		case sip.StatusRequestTimeout:
+			l.bye(EndFailed, code, "re-INVITE timed out")
+		}
+		return
+	}
 	switch {
 	case isChallenge(res):
 		// A PBX may challenge in-dialog requests too: answer like any other
@@ -187,15 +203,23 @@ func (l *Leg) onRefreshResponse(res *sip.Response) {
 		if err := st.refreshAuth.answer(res, l.s.authUser, l.s.cfg.ResolvedPassword, o.req.Method, o.req.Recipient.String()); err != nil {
 			l.log.Warn("sip session refresh challenge not answered", "code", code, "error", err)
 			st.refreshAuth = digestAnswers{}
-			st.session.t = time.NewTimer(st.session.interval / 4)
+			if !l.finishReoffer(nil, err) {
+				st.session.t = time.NewTimer(st.session.interval / 4)
+			}
 			return
 		}
 		l.refresh()
 	case res.IsSuccess():
 		if isInvite {
 			l.ack(res.CSeq().SeqNo, nil)
-			if sdp := sdpOf(res); sdp != nil && !bytes.Equal(sdp, st.remoteSDP) {
+			sdp := sdpOf(res)
+			changed := sdp != nil && !bytes.Equal(sdp, st.remoteSDP)
+			if changed {
 				st.remoteSDP = sdp
+			}
+			// The caller of Reinvite takes its answer; a refresh's new
+			// SDP goes to Reanswer.
+			if !l.finishReoffer(sdp, nil) && changed {
 				l.ev.Reanswer(sdp)
 			}
 		}
@@ -223,5 +247,6 @@ func (l *Leg) onRefreshResponse(res *sip.Response) {
 
 func (l *Leg) onRefreshGone() {
 	l.st.refreshTx = nil
+	l.finishReoffer(nil, ErrNoResponse)
 	l.bye(EndFailed, sip.StatusRequestTimeout, "session refresh: no response")
 }

@@ -29,6 +29,9 @@ type dialog struct {
 	epoch     uint64 // UA.epoch when made: renewals end older dialogs
 	confirmed bool   // a 2xx or a NOTIFY was received
 	closing   bool   // being unsubscribed: answer NOTIFYs, report nothing
+	// list follows the RLMI versions of a resource list dialog; nil until
+	// its first list NOTIFY (list.go).
+	list *listVersions
 }
 
 func (d *dialog) key() dialogKey { return dialogKey{d.callID, d.localTag} }

@@ -3,7 +3,10 @@
 // A UA registers the gateway's address of record to the PBX with digest
 // authentication and keeps it registered (refresh at half the granted
 // expiry, exponential backoff with jitter after failures, recovery after a
-// PBX restart or outage within seconds). It keeps one subscription per
+// PBX restart or outage within seconds). The granted expiry is the one on
+// our own Contact among those the 2xx lists (else its Expires header); a
+// 423's Min-Expires is asked for from then on; a 403 or 404 is asked again
+// only after sip.refused_retry or a Reconfigure. It keeps one subscription per
 // monitored URI and event package however many widgets use that URI, and
 // reports what it hears to a Handler. It accepts requests only from trusted
 // PBX source addresses. With tracing on, every SIP message is logged.
@@ -75,8 +78,51 @@
 // Call-ID and our From tag, so a NOTIFY that beats the SUBSCRIBE's 2xx is
 // accepted. A terminated NOTIFY, a failed refresh (481, timeout, any
 // non-2xx) or a refused initial SUBSCRIBE reports SubscriptionLost and
-// subscribes again with backoff, never sooner than Retry-After. NOTIFY
-// bodies are bounded (64 KiB, else 413); out-of-order NOTIFYs get 500.
+// subscribes again later. NOTIFY bodies are bounded (64 KiB, else 413);
+// out-of-order NOTIFYs get 500.
+//
+// Backoff (backoff.go), per Target: a refusal by policy or for lack of the
+// package (403, 404, 489 to the SUBSCRIBE; terminated as rejected,
+// noresource or invariant) is asked again only after sip.refused_retry (an
+// hour) and reported with ErrRefused; other failures (no answer, 4xx, 5xx,
+// giveup, probation) wait 1 s doubling up to sip.subscribe_backoff_max (an
+// hour), with jitter; terminated as deactivated or timeout subscribes again
+// at once, then backs off if it keeps happening. Retry-After is honoured up
+// to the cap. A failure is logged and reported to the Handler when it
+// differs from the last one (a refusal after a refusal does not), so a
+// refusal is logged once however often it is asked again. Status.Degraded
+// lists the failing subscriptions and why; Status.SubscribeFailures counts
+// failures by reason. Every SUBSCRIBE the UA sends (initial, refresh,
+// unsubscribe, digest retry) takes a slot of one pacer per UA, at least
+// 1/sip.subscribe_rate after the previous one went out, so however many
+// targets start, refresh or recover together the PBX never sees more than
+// the rate; refreshes come at 40-50 % of the granted expiry, so
+// subscriptions made together drift apart. The PBX's latest challenge to a
+// SUBSCRIBE is answered in advance for 30 s (auth.go challengeCache), so a
+// burst of subscriptions costs one request each, not two. At shutdown each
+// unsubscribe waits at most 2 s for its slot; the rest expire at the PBX.
+//
+// Resource lists (list.go, RFC 4662): with sip.resource_list the UA keeps
+// one subscription per event package to the list URI (Supported:
+// eventlist; a 2xx without Require: eventlist means the PBX has no such
+// list) and splits its multipart/related NOTIFYs (package eventlist) into a
+// Notification per Target, matched by address (sipaddr.Key). Until the
+// first full state has settled (a grace of 2 s for servers that split full
+// state over several NOTIFYs) every Target of that package counts as
+// covered; then a wanted Target the list does not name, or whose instance
+// the list server reports terminated, is subscribed on its own, and one the
+// list names later moves back onto it (its own dialog is unsubscribed
+// quietly). While the list fails (refused, not a list, no full state within
+// 10 s, terminated, unreadable bodies) every Target has its own
+// subscription and the list is asked again with the usual backoff; a
+// refusal of the list is not a refusal of the agents' packages. List
+// NOTIFYs are taken in any CSeq order: each resource keeps the state of the
+// highest RLMI version that named it, and a version still missing a grace
+// after a later one makes the UA refresh the list for full state. List
+// bodies are bounded at 1 MiB (others at 64 KiB), 4096 parts and resources,
+// sub-lists three deep. A list counts once for sip.subscribe_rate and is
+// renewed as one after a PBX restart. Status.Lists shows each list's state
+// and members.
 //
 // Ordering (deliver.go): sipgo handles each request on a goroutine of its
 // own, so what the Handler hears about a Target goes through one queue per
@@ -87,18 +133,39 @@
 // again when it comes back.
 //
 // Transports: UDP and TCP listen on cfg.Listen (port 0 picks one; see
-// LocalAddr). On UDP requests are sent from the listening socket. TLS is
-// client-only: nothing is bound and the PBX must reach the gateway over the
-// connection the gateway opened. Contact and Via carry cfg.PublicAddress,
-// else the bound address (or, when bound to 0.0.0.0, the local address
-// toward the registrar); Via carries rport.
+// LocalAddr). On UDP requests are sent from the listening socket. Contact
+// and Via carry cfg.PublicAddress, else the bound address (or, when bound
+// to 0.0.0.0, the local address toward the registrar); Via carries rport.
+//
+// TLS (tls.go): the PBX's certificate is verified in VerifyConnection
+// against sip.tls_ca (else the system's roots) and the name the PBX is
+// configured by, the outbound proxy's host, else the registrar's, as the
+// settings say at each handshake (Reconfigure changes it): in-dialog
+// requests go to the addresses a Record-Route or Contact names, not to the
+// name in the certificate. sip.tls_insecure skips this. With sip.tls_cert
+// the UA listens for TLS on cfg.Listen (trust checked before the
+// handshake, which is bounded at 5 s), its Contact names the listener, and
+// the certificate is also presented when the PBX asks for a client
+// certificate; internal/tlscert takes renewed files into use, and
+// Status.TLSCert shows the one in use. Without a certificate nothing is
+// bound and the PBX must reach the gateway over the connection the gateway
+// opened (the Contact has no port). A REGISTER over TLS that got no SIP
+// answer is explained by a TLSError (untrusted CA, wrong name, expired, a
+// client certificate missing or refused): since TLS 1.3 servers refuse a
+// client certificate only after the client's handshake, the UA opens one
+// connection of its own (diagnoseTLS) and reads what the PBX says. With a
+// sips: registrar the UA's address of record, the REGISTER's Request-URI
+// and the Contact are sips: URIs (transport TLS, no transport parameter);
+// targets keep their own scheme. The keepalive probes keep the TLS
+// connection in use; sipgo answers CRLF pings (RFC 5626).
 //
 // Call legs: UA.Call places an outgoing call (the INVITE client side of
 // the B2BUA) and returns a Leg once the INVITE is sent; the call that
 // bridges media (package bridge) owns the Leg and hears about it through
 // CallEvents, always on the leg's own goroutine, which owns all of its
 // state. The INVITE comes from the registered identity with the visitor's
-// sanitized name as From display name, is routed like every other request
+// sanitized name as From display name and the CallRequest's headers (only
+// Subject, Call-Info and Alert-Info, one line each; call_headers.go), is routed like every other request
 // (outbound proxy, else the registrar's address), answers digest
 // challenges and 422, offers session timers (RFC 4028; a 2xx interval below
 // our Min-SE of 90 s is taken as 90 s, a PBX refresh below it gets 422, a
@@ -114,7 +181,12 @@
 // an EndCause mapped from the SIP status (see call_cause.go). When Run's
 // context ends every live leg is hung up, bounded, before unregistering.
 // CallEvents methods must not call Hangup or SendDTMF themselves: the leg's
-// goroutine is the one running them.
+// goroutine is the one running them. Reinvite sends a new offer of ours
+// (hold, resume) in a re-INVITE and returns the answer; it travels as the
+// leg's refresh transaction, so it never crosses a session refresh.
+//
+// Options sends an OPTIONS to the registrar or to a user's address (the
+// doctor's reachability checks).
 //
 // Hand-off (call_handoff.go): an answered Leg's Dialog returns its
 // identifiers (Call-ID, tags, URIs, remote target, route set, last local
@@ -123,4 +195,6 @@
 //
 // Tracing (Options.Trace) hooks this UA's transport read path and its own
 // send path rather than sipgo's process-wide sip.SIPDebug; see trace.go.
+// SetTraceTap hands the same messages to a function (the admin view's live
+// trace) while one is set, with or without Options.Trace.
 package sip

@@ -26,6 +26,13 @@ var (
 	// ErrPBXUnreachable is the registration error and the SubscriptionLost
 	// error while the PBX answers no keepalive.
 	ErrPBXUnreachable = errors.New("sip: PBX not answering keepalive requests")
+	// ErrRefused wraps the SubscriptionLost error of a subscription the
+	// PBX refused by policy or for lack of the event package (403, 404 or
+	// 489 to the SUBSCRIBE, terminated as rejected, noresource or
+	// invariant): the UA asks again only after sip.refused_retry. The
+	// state of the other event package of the same URI is then all there
+	// is.
+	ErrRefused = errors.New("sip: refused by the PBX")
 	// ErrAlreadyRun is returned by a second call to Run.
 	ErrAlreadyRun = errors.New("sip: UA already run")
 )

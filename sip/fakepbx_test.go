@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -22,7 +23,7 @@ import (
 type fakePBX struct {
 	t       *testing.T
 	addr    string
-	network string // "udp" or "tcp"
+	network string // "udp", "tcp" or "tls"
 	cli     *sipgo.Client
 	reqs    chan *sip.Request // every request received, in arrival order
 
@@ -40,7 +41,14 @@ func newFakePBX(t *testing.T, host string) *fakePBX {
 // its requests over TCP too.
 func newFakePBXOn(t *testing.T, host, network string) *fakePBX {
 	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("fakepbx"),
+	return newFakePBXWith(t, host, network, nil, nil)
+}
+
+// newFakePBXWith is newFakePBXOn; for network "tls" it serves with
+// server and sends its own requests over TLS with client.
+func newFakePBXWith(t *testing.T, host, network string, server, client *tls.Config) *fakePBX {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("fakepbx"), sipgo.WithUserAgenTLSConfig(client),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(testLogger())),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(testLogger())))
 	if err != nil {
@@ -55,13 +63,20 @@ func newFakePBXOn(t *testing.T, host, network string) *fakePBX {
 		serve  func() error
 		addr   string
 	)
-	if network == "tcp" {
+	switch network {
+	case "tcp":
 		l, err := net.Listen("tcp", host+":0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		closer, addr, serve = l, l.Addr().String(), func() error { return srv.ServeTCP(l) }
-	} else {
+	case "tls":
+		l, err := tls.Listen("tcp", host+":0", server)
+		if err != nil {
+			t.Fatal(err)
+		}
+		closer, addr, serve = l, l.Addr().String(), func() error { return srv.ServeTLS(l) }
+	default:
 		pc, err := net.ListenPacket("udp", host+":0")
 		if err != nil {
 			t.Fatal(err)
@@ -163,8 +178,11 @@ func (f *fakePBX) send(req *sip.Request) int {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if f.network == "tcp" {
+	switch f.network {
+	case "tcp":
 		req.SetTransport("TCP")
+	case "tls":
+		req.SetTransport("TLS")
 	}
 	res, err := f.cli.Do(ctx, req)
 	if err != nil {
@@ -240,6 +258,8 @@ func fakeConfig(f *fakePBX) config.SIP {
 		Registrar: f.addr, Domain: "example.test", Username: "frontdesk", AuthUser: "fd-auth",
 		ResolvedPassword: "s3cret-pw", Transport: "udp", Listen: "127.0.0.1:0",
 		RegisterExpiry: 60 * time.Second, SubscribeExpiry: 60 * time.Second,
+		SubscribeRate:       config.Rate{Count: 1000, Per: time.Second},
+		SubscribeBackoffMax: 200 * time.Millisecond, RefusedRetry: 300 * time.Millisecond,
 	}
 }
 
@@ -256,7 +276,8 @@ func runUA(t *testing.T, cfg config.SIP, h Handler, opts Options, requestTimeout
 		requestTimeout: requestTimeout, closeTimeout: 500 * time.Millisecond,
 		linger: 50 * time.Millisecond, minRefresh: 10 * time.Millisecond, minSE: time.Second,
 		keepaliveTimeout: 300 * time.Millisecond, keepaliveRetry: 20 * time.Millisecond, keepaliveFailures: 2,
-		renewSpacing: 5 * time.Millisecond, renewWindow: 100 * time.Millisecond}
+		renewSpacing: 5 * time.Millisecond, renewWindow: 100 * time.Millisecond,
+		listGrace: 200 * time.Millisecond, listFirstNotify: 500 * time.Millisecond}
 	for _, f := range tune {
 		f(&u.tm)
 	}

@@ -96,10 +96,7 @@ func (u *UA) readFilter(p sip.TransportReadProps, data []byte) ([]byte, error) {
 			return nil, nil
 		}
 	}
-	if u.opts.Trace {
-		u.log.Info(TraceLogMessage, "dir", "in", "transport", p.Transport,
-			"remote", addrString(p.RemoteAddr), "local", addrString(p.LocalAddr), "sip", string(data))
-	}
+	u.traceIn(p, data)
 	return data, nil
 }
 

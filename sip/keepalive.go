@@ -147,7 +147,7 @@ func (u *UA) probe(ctx context.Context, q *bindingQuery) probeResult {
 		}
 		return probeAlive
 	}
-	ruri := sip.Uri{Scheme: "sip", Host: s.registrar.Host, Port: s.registrar.Port}
+	ruri := sip.Uri{Scheme: s.aor.Scheme, Host: s.registrar.Host, Port: s.registrar.Port}
 	req := u.outOfDialog(s, sip.OPTIONS, ruri, ruri, newCallID(), newTag(), 1)
 	req.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	if _, err := u.roundTrip(ctx, req); err != nil { // any final response: the PBX is there
@@ -180,8 +180,8 @@ func (u *UA) pbxUnreachable() {
 	u.log.Warn("sip PBX not answering: registration and subscriptions marked lost", "probes", u.tm.keepaliveFailures)
 	u.setReg(RegFailed, ErrPBXUnreachable, 0)
 	u.mu.Lock()
-	targets := make([]Target, 0, len(u.subs))
-	for t := range u.subs {
+	targets := make([]Target, 0, len(u.wanted))
+	for t := range u.wanted { // those resource lists cover too
 		targets = append(targets, t)
 	}
 	for _, t := range targets {
@@ -229,8 +229,11 @@ func (u *UA) renewSubscriptions() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.epoch++
-	subs := make([]*subscription, 0, len(u.subs))
+	subs := make([]*subscription, 0, len(u.subs)+len(u.lists))
 	for _, sub := range u.subs {
+		subs = append(subs, sub)
+	}
+	for _, sub := range u.lists { // one SUBSCRIBE renews a whole list
 		subs = append(subs, sub)
 	}
 	if len(subs) == 0 {

@@ -11,5 +11,6 @@ import (
 // and their reader goroutines may still be winding down when a loaded
 // machine gets here. The UA's own goroutines are checked as everywhere.
 func TestMain(m *testing.M) {
+	allowLargeMessages() // as New does, but before the fake PBXs' transports exist
 	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*TransportUDP).readUDPConnection"))
 }

@@ -15,14 +15,23 @@ import (
 // up to this size over UDP; operators who prefer TCP set sip.transport: tcp.
 const maxUDPMessage = 8 << 10
 
-var raiseUDPLimit sync.Once
+var raiseLimits sync.Once
 
-// allowLargeUDP lifts sipgo's limit. sipgo keeps it in a package variable,
-// so it is set once for the process, before the first transport exists.
-func allowLargeUDP() {
-	raiseUDPLimit.Do(func() {
+// allowLargeMessages lifts sipgo's limits: sending up to maxUDPMessage
+// over UDP, reading whole 64 KiB datagrams (sipgo reads 32 KiB), and
+// messages up to maxListNotifyBody plus headers over TCP and TLS, which
+// resource list NOTIFYs of a few hundred agents need. Only trusted sources
+// get to send over TCP (inbound.go). sipgo keeps these in package
+// variables, so they are set once for the process, before the first
+// transport exists.
+func allowLargeMessages() {
+	raiseLimits.Do(func() {
 		if sip.UDPMTUSize < maxUDPMessage+200 {
 			sip.UDPMTUSize = maxUDPMessage + 200
+		}
+		sip.TransportBufferReadSize = 65535
+		if sip.ParseMaxMessageLength < maxListNotifyBody+16<<10 {
+			sip.ParseMaxMessageLength = maxListNotifyBody + 16<<10
 		}
 	})
 }

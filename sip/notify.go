@@ -7,15 +7,18 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/frontdesk-gw/frontdesk/sip/eventlist"
 )
 
-// maxNotifyBody bounds a NOTIFY body; presence and dialog documents are small.
+// maxNotifyBody bounds a NOTIFY body; presence and dialog documents are
+// small. Resource list NOTIFYs may carry up to maxListNotifyBody.
 const maxNotifyBody = 64 << 10
 
 // onNotify answers a NOTIFY and delivers it to the Handler when it belongs
 // to a subscription the UA holds.
 func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
-	if len(req.Body()) > maxNotifyBody {
+	if len(req.Body()) > maxListNotifyBody {
 		u.log.Warn("sip NOTIFY body too large", "source", req.Source(), "bytes", len(req.Body()))
 		u.respond(tx, req, sip.StatusRequestEntityTooLarge, "Request Entity Too Large")
 		return
@@ -31,12 +34,25 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	ev := eventPackage(firstValue(req, "Event"))
+	ctype := mediaType(firstValue(req, "Content-Type"))
+	// A resource list body is read before taking the lock: it may be large.
+	var list *eventlist.Notification
+	var listErr error
+	if ctype == eventlist.ContentTypeMultipart && len(req.Body()) > 0 {
+		list, listErr = eventlist.Parse(firstValue(req, "Content-Type"), req.Body(), eventlist.DefaultLimits)
+	}
 
 	u.mu.Lock()
 	d := u.dialogs[key]
 	if d == nil {
 		u.mu.Unlock()
 		u.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
+		return
+	}
+	if d.sub.list == nil && len(req.Body()) > maxNotifyBody {
+		u.mu.Unlock()
+		u.log.Warn("sip NOTIFY body too large", "source", req.Source(), "bytes", len(req.Body()))
+		u.respond(tx, req, sip.StatusRequestEntityTooLarge, "Request Entity Too Large")
 		return
 	}
 	if ev != string(d.sub.t.Event) {
@@ -48,12 +64,26 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	// 12.2.2 answers a lower CSeq with 500) and the accepted ones reach the
 	// Handler through the Target's delivery queue, in the order accepted.
 	cseq := req.CSeq()
-	if cseq == nil || (d.remoteSeq != 0 && cseq.SeqNo <= d.remoteSeq) {
+	// A resource list's NOTIFYs may be taken out of order: they carry RLMI
+	// versions, which order what they say per resource (list.go).
+	if cseq == nil || (d.remoteSeq != 0 && cseq.SeqNo <= d.remoteSeq && d.sub.list == nil) {
 		u.mu.Unlock()
 		u.respond(tx, req, sip.StatusInternalServerError, "CSeq Out Of Order")
 		return
 	}
 	sub := d.sub
+	if sub.list != nil {
+		if d.sub.d == d && list == nil && listErr == nil && len(req.Body()) > 0 {
+			listErr = fmt.Errorf("content type %q: %w", ctype, eventlist.ErrContentType)
+		}
+		code, reason, drain := u.onListNotifyLocked(d, req, st, list, listErr)
+		u.mu.Unlock()
+		u.respond(tx, req, code, reason)
+		for _, t := range drain {
+			u.drain(t)
+		}
+		return
+	}
 	if u.pendingLocked(sub.t) >= maxPendingNotifies {
 		u.mu.Unlock()
 		u.log.Warn("sip NOTIFY refused: earlier ones still being applied", "uri", sub.t.URI, "event", string(sub.t.Event))
@@ -63,11 +93,14 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	d.remoteSeq = cseq.SeqNo
 	d.updateFromNotify(req)
 	deliver := !d.closing && sub.d == d
+	if deliver && st.state == SubActive {
+		sub.workingLocked()
+	}
 	if deliver {
 		ev := event{note: &Notification{
 			Target:      sub.t,
 			State:       st.state,
-			ContentType: mediaType(firstValue(req, "Content-Type")),
+			ContentType: ctype,
 			Body:        append([]byte(nil), req.Body()...),
 		}}
 		if st.state == SubTerminated {

@@ -59,7 +59,7 @@ func FuzzParseChallenges(f *testing.F) {
 			// The credentials quote the challenge's values so that they read
 			// back as exactly those values: nothing a PBX puts in a nonce or
 			// realm can add a parameter of its own.
-			authz := c.authorization("fd", "pw", "REGISTER", "sip:pbx.test", "0a4f113b")
+			authz := c.authorization("fd", "pw", "REGISTER", "sip:pbx.test", "0a4f113b", 1)
 			back := parseChallenges([]string{authz})
 			if len(back) != 1 || back[0].Realm != c.Realm || back[0].Nonce != c.Nonce || back[0].Opaque != c.Opaque || back[0].Algorithm != c.Algorithm {
 				t.Fatalf("credentials %q for %+v read back as %+v", authz, c, back)

@@ -46,6 +46,7 @@ func (u *UA) Reconfigure(cfg config.SIP) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.set = ns
+	u.tls.setServerName(ns.tlsName())
 	if u.started.Load() {
 		u.trust.Store(trust)
 	}
@@ -64,6 +65,10 @@ func (u *UA) Reconfigure(cfg config.SIP) error {
 			sub.cancel() // the loop unsubscribes with its old dialog
 			delete(u.subs, t)
 		}
+		for ev, sub := range u.lists {
+			u.stopListLocked(sub)
+			delete(u.lists, ev)
+		}
 		u.reconcileLocked()
 	}
 	return nil
@@ -78,5 +83,5 @@ func regChanged(a, b settings) bool {
 func subChanged(a, b settings) bool {
 	return a.aor.String() != b.aor.String() || a.registrar.String() != b.registrar.String() || !reflect.DeepEqual(a.proxy, b.proxy) ||
 		a.authUser != b.authUser || a.cfg.ResolvedPassword != b.cfg.ResolvedPassword ||
-		a.subExpiry != b.subExpiry || a.cfg.DisplayName != b.cfg.DisplayName
+		a.subExpiry != b.subExpiry || a.cfg.DisplayName != b.cfg.DisplayName || !reflect.DeepEqual(a.cfg.ResourceList, b.cfg.ResourceList)
 }

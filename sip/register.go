@@ -2,7 +2,9 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -17,10 +19,13 @@ type registration struct {
 	callID string
 	tag    string
 	cseq   uint32
+	// expiry is what is asked for: sip.register_expiry, or the registrar's
+	// Min-Expires after a 423 (kept for the refreshes).
+	expiry time.Duration
 }
 
 func newRegistration(s settings) *registration {
-	return &registration{s: s, callID: newCallID(), tag: newTag()}
+	return &registration{s: s, callID: newCallID(), tag: newTag(), expiry: s.regExpiry}
 }
 
 // runRegister keeps the UA registered until ctx ends, then unregisters.
@@ -30,15 +35,24 @@ func (u *UA) runRegister(ctx context.Context) {
 	bound := false // the registrar may hold our binding
 	u.setReg(RegRegistering, nil, 0)
 	for {
-		granted, err := u.register(ctx, r, r.s.regExpiry)
+		granted, err := u.register(ctx, r)
 		var wait time.Duration
 		switch {
 		case ctx.Err() != nil:
 			bound = true // the request may have reached the registrar
+		case registerRefused(err):
+			// The account is refused: asking again soon changes nothing,
+			// a changed config does (regReconf below).
+			bound = false
+			u.regFailures.Add(1)
+			wait = max(r.s.refusedRetry-rand.N(r.s.refusedRetry/10+1), retryAfter(err))
+			u.setReg(RegFailed, fmt.Errorf("%w (refused by the PBX: asking again after sip.refused_retry, %v, or when the SIP settings change)",
+				err, r.s.refusedRetry), 0)
+			attempt++
 		case err != nil:
 			bound = false
 			u.regFailures.Add(1)
-			u.setReg(RegFailed, err, 0)
+			u.setReg(RegFailed, u.explainTLS(ctx, r.s, err), 0)
 			wait = u.backoff(attempt, retryAfter(err))
 			attempt++
 		default:
@@ -85,17 +99,20 @@ func (u *UA) reregisterSoon() {
 	}
 }
 
-// register sends one REGISTER (with auth) and returns the granted expiry.
-func (u *UA) register(ctx context.Context, r *registration, expiry time.Duration) (time.Duration, error) {
+// register sends one REGISTER (with auth) for r.expiry and returns the
+// granted expiry. A 423 Interval Too Brief raises r.expiry to the
+// registrar's Min-Expires, for this request and the refreshes.
+func (u *UA) register(ctx context.Context, r *registration) (time.Duration, error) {
 	for range 2 { // a second round only after 423 Interval Too Brief
-		res, err := u.exchange(ctx, r.s, func() *sip.Request { return u.registerRequest(r, expiry) })
+		res, err := u.exchange(ctx, r.s, func() *sip.Request { return u.registerRequest(r, r.expiry) })
 		if err != nil {
 			return 0, fmt.Errorf("register %s: %w", r.s.aor.String(), err)
 		}
 		if res.StatusCode == sip.StatusIntervalToBrief {
 			if h := res.GetHeader("Min-Expires"); h != nil {
-				if me := parseSeconds(h.Value()); me > expiry {
-					expiry = me
+				if me := parseSeconds(h.Value()); me > r.expiry {
+					u.log.Info("sip registrar asks for a longer registration", "asked", r.expiry.String(), "min_expires", me.String())
+					r.expiry = me
 					continue
 				}
 			}
@@ -103,7 +120,7 @@ func (u *UA) register(ctx context.Context, r *registration, expiry time.Duration
 		if !res.IsSuccess() {
 			return 0, fmt.Errorf("register %s: %w", r.s.aor.String(), statusError("REGISTER", res))
 		}
-		granted, visible := u.grantedExpiry(res, r.s, expiry)
+		granted, visible := u.grantedExpiry(res, r.s, r.expiry)
 		u.registrations.Add(1)
 		u.mu.Lock()
 		u.bindingVisible = visible
@@ -111,6 +128,14 @@ func (u *UA) register(ctx context.Context, r *registration, expiry time.Duration
 		return granted, nil
 	}
 	return 0, fmt.Errorf("register %s: registrar keeps rejecting the expiry", r.s.aor.String())
+}
+
+// registerRefused reports a REGISTER the registrar refused for the
+// account itself (403 Forbidden, 404 Not Found): asking again soon would
+// only hammer it.
+func registerRefused(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && (se.Code == sip.StatusForbidden || se.Code == sip.StatusNotFound)
 }
 
 // unregister removes our binding (Expires: 0), bounded by closeTimeout.
@@ -137,7 +162,7 @@ func (u *UA) registerRequest(r *registration, expiry time.Duration) *sip.Request
 // registerURI is the Request-URI of REGISTER: the domain, with the
 // registrar's port when the registrar is the domain's host.
 func registerURI(s settings) sip.Uri {
-	ruri := sip.Uri{Scheme: "sip", Host: s.aor.Host}
+	ruri := sip.Uri{Scheme: s.aor.Scheme, Host: s.aor.Host}
 	if s.aor.Host == s.registrar.Host {
 		ruri.Port = s.registrar.Port
 	}

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -137,7 +139,7 @@ func TestRegisterFailureThenRecovery(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if n++; n <= 2 {
-			return sip.NewResponseFromRequest(req, 403, "Forbidden", nil)
+			return sip.NewResponseFromRequest(req, 503, "Service Unavailable", nil)
 		}
 		return okWithTag(req)
 	})
@@ -146,11 +148,11 @@ func TestRegisterFailureThenRecovery(t *testing.T) {
 
 	ev := waitFor(t, rec.regs, "failed", func(e regEvent) bool { return e.state == RegFailed })
 	var se *StatusError
-	if !errors.As(ev.err, &se) || se.Code != 403 {
-		t.Fatalf("failure error %v, want a 403 StatusError", ev.err)
+	if !errors.As(ev.err, &se) || se.Code != 503 {
+		t.Fatalf("failure error %v, want a 503 StatusError", ev.err)
 	}
 	waitFor(t, rec.regs, "registered", func(e regEvent) bool { return e.state == RegRegistered })
-	if st := u.Status(); st.RegisterFailures != 2 || st.Registration != RegRegistered || !strings.Contains(st.LastError, "403") {
+	if st := u.Status(); st.RegisterFailures != 2 || st.Registration != RegRegistered || !strings.Contains(st.LastError, "503") {
 		t.Errorf("status %+v", st)
 	}
 }
@@ -202,6 +204,138 @@ func TestReconfigure(t *testing.T) {
 	if reg.From().Address.User != "reception" || reg.GetHeader("Expires").Value() == "0" {
 		t.Errorf("new registration: From %s Expires %s", reg.From().Address.String(), reg.GetHeader("Expires").Value())
 	}
+}
+
+// registerAnswers answers REGISTERs with answer; other requests get 200.
+// It returns what REGISTERs with a Contact came so far.
+func registerAnswers(f *fakePBX, answer func(req *sip.Request) *sip.Response) (got func() []*sip.Request) {
+	var mu sync.Mutex
+	var reqs []*sip.Request
+	f.setAnswer(func(req *sip.Request) *sip.Response {
+		if req.Method != sip.REGISTER || req.Contact() == nil {
+			return nil // binding queries: 200 without bindings
+		}
+		mu.Lock()
+		reqs = append(reqs, req)
+		mu.Unlock()
+		return answer(req)
+	})
+	return func() []*sip.Request {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(reqs)
+	}
+}
+
+// grant answers req with 200 listing its Contact with expires=secs after
+// the other contacts given.
+func grant(req *sip.Request, secs int, others ...string) *sip.Response {
+	res := okWithTag(req)
+	for _, o := range others {
+		res.AppendHeader(sip.NewHeader("Contact", o))
+	}
+	c := req.Contact().Clone()
+	c.Params = sip.NewParams()
+	c.Params.Add("expires", fmt.Sprint(secs))
+	res.AppendHeader(c)
+	res.AppendHeader(sip.NewHeader("Expires", "3600"))
+	return res
+}
+
+// TestRegisterMinExpiresKept: a 423 with Min-Expires is answered at once
+// with that expiry, and the refreshes ask for it too instead of meeting a
+// 423 each time.
+func TestRegisterMinExpiresKept(t *testing.T) {
+	f := newFakePBX(t, "127.0.0.1")
+	got := registerAnswers(f, func(req *sip.Request) *sip.Response {
+		if req.GetHeader("Expires").Value() != "0" && parseSeconds(req.GetHeader("Expires").Value()) < 120*time.Second {
+			res := sip.NewResponseFromRequest(req, 423, "Interval Too Brief", nil)
+			res.AppendHeader(sip.NewHeader("Min-Expires", "120"))
+			return res
+		}
+		return grant(req, 2) // refresh soon
+	})
+	rec := newRecorder()
+	startUA(t, f, rec, nil, Options{})
+	waitFor(t, rec.regs, "registered", func(e regEvent) bool { return e.state == RegRegistered })
+	deadline := time.Now().Add(3 * time.Second)
+	for len(got()) < 4 && time.Now().Before(deadline) {
+		f.next(sip.REGISTER)
+	}
+	if len(got()) < 4 {
+		t.Fatalf("%d REGISTERs, want a refresh after 1 s", len(got()))
+	}
+	var expires []string
+	for _, r := range got()[:4] {
+		expires = append(expires, r.GetHeader("Expires").Value())
+	}
+	if want := []string{"60", "120", "120", "120"}; !slices.Equal(expires, want) {
+		t.Errorf("REGISTER Expires %v, want %v (one 423, then Min-Expires kept)", expires, want)
+	}
+}
+
+// TestRegisterGrantOfOurContact: the registrar's answer lists other
+// devices of the account and ours with a shorter expiry than asked (and an
+// Expires header of an hour): the gateway keeps to its own contact's
+// expiry.
+func TestRegisterGrantOfOurContact(t *testing.T) {
+	f := newFakePBX(t, "127.0.0.1")
+	registerAnswers(f, func(req *sip.Request) *sip.Response {
+		return grant(req, 4, "<sip:frontdesk@192.0.2.7:5060>;expires=1", "<sip:frontdesk@127.0.0.1:1>;expires=3600")
+	})
+	rec := newRecorder()
+	u, _ := startUA(t, f, rec, nil, Options{})
+	waitFor(t, rec.regs, "registered", func(e regEvent) bool { return e.state == RegRegistered })
+	st := u.Status()
+	if left := time.Until(st.Expires); left < 3*time.Second || left > 4*time.Second {
+		t.Errorf("registration expires in %v, want the 4 s granted to our contact", left)
+	}
+	// Refreshed at half of it, not after half an hour nor every second.
+	begin := time.Now()
+	f.next(sip.REGISTER)
+	if took := time.Since(begin); took > 2500*time.Millisecond {
+		t.Errorf("refresh after %v, want about 2 s", took)
+	}
+}
+
+// TestRegisterForbiddenAskedRarely: a REGISTER answered 403 is asked again
+// only after sip.refused_retry, the status says why, and a config change
+// registers at once.
+func TestRegisterForbiddenAskedRarely(t *testing.T) {
+	f := newFakePBX(t, "127.0.0.1")
+	var mu sync.Mutex
+	forbid := true
+	got := registerAnswers(f, func(req *sip.Request) *sip.Response {
+		mu.Lock()
+		defer mu.Unlock()
+		if forbid {
+			return sip.NewResponseFromRequest(req, 403, "Forbidden", nil)
+		}
+		return grant(req, 60)
+	})
+	rec := newRecorder()
+	var cfg config.SIP
+	u, _ := startUA(t, f, rec, func(c *config.SIP) { c.RefusedRetry = 5 * time.Second; cfg = *c }, Options{})
+	ev := waitFor(t, rec.regs, "failed", func(e regEvent) bool { return e.state == RegFailed })
+	if !strings.Contains(ev.err.Error(), "403") || !strings.Contains(ev.err.Error(), "refused by the PBX") {
+		t.Errorf("failure %q does not say the PBX refused", ev.err)
+	}
+	time.Sleep(time.Second) // the backoff would have asked 5 times by now
+	n := len(got())
+	mu.Lock()
+	forbid = false
+	mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d REGISTERs within 1 s of a 403, want 1", n)
+	}
+	if st := u.Status(); st.Registration != RegFailed || !strings.Contains(st.LastError, "refused") {
+		t.Errorf("status %+v", st)
+	}
+	cfg.ResolvedPassword = "fixed"
+	if err := u.Reconfigure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, rec.regs, "registered after the config change", func(e regEvent) bool { return e.state == RegRegistered })
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent log writes.

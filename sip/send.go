@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -33,17 +32,62 @@ func (u *UA) exchange(ctx context.Context, s settings, mk func() *sip.Request) (
 	}
 }
 
+// subscribeExchange is exchange for SUBSCRIBE: every request sent waits for
+// its slot within sip.subscribe_rate, and the first one carries credentials
+// for the PBX's latest challenge when it is recent (see challengeCache),
+// which spares a challenge round per subscription.
+func (u *UA) subscribeExchange(ctx context.Context, s settings, mk func() *sip.Request) (*sip.Response, error) {
+	var auth digestAnswers
+	for first := true; ; first = false {
+		req := mk()
+		if first {
+			u.subChallenges.apply(req, s.authUser, s.cfg.ResolvedPassword)
+		}
+		auth.apply(req)
+		res, err := u.roundTripPaced(ctx, req, &pacedSend{p: &u.subPacer, spacing: s.subSpacing})
+		if err != nil {
+			return nil, err
+		}
+		if !isChallenge(res) {
+			if auth.rounds > 0 {
+				u.subChallenges.remember(auth.lastCode, auth.lastChosen)
+			}
+			return res, nil
+		}
+		if err := auth.answer(res, s.authUser, s.cfg.ResolvedPassword, req.Method, req.Recipient.String()); err != nil {
+			return res, err
+		}
+	}
+}
+
 // roundTrip sends one request in a client transaction and waits, at most
 // requestTimeout, for its final response.
 func (u *UA) roundTrip(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	return u.roundTripPaced(ctx, req, nil)
+}
+
+// roundTripPaced is roundTrip that, with a pacer, sends only in the
+// pacer's next slot (the request is on the wire when the slot ends).
+func (u *UA) roundTripPaced(ctx context.Context, req *sip.Request, pace *pacedSend) (*sip.Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, u.tm.requestTimeout)
 	defer cancel()
 	if err := sipgo.ClientRequestBuild(u.cli, req); err != nil {
 		return nil, fmt.Errorf("build %s: %w", req.Method, err)
 	}
+	if pace != nil {
+		release, err := pace.p.acquire(ctx, pace.spacing)
+		if err != nil {
+			return nil, fmt.Errorf("send %s to %s: %w", req.Method, req.Destination(), err)
+		}
+		defer release() // idempotent; released right after the send below
+		pace.release = release
+	}
 	u.traceOut(req, req.Destination())
 	// Already built: the option only fills what is still missing.
 	tx, err := u.cli.TransactionRequest(ctx, req, sipgo.ClientRequestBuild)
+	if pace != nil {
+		pace.release()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("send %s to %s: %w", req.Method, req.Destination(), err)
 	}
@@ -100,15 +144,11 @@ func headerValues(m sip.Message, name string) []string {
 func newCallID() string { return uuid.NewString() }
 func newTag() string    { return sip.GenerateTagN(16) }
 
-// backoff is the wait before retry number attempt (from 0): doubling from
-// backoffMin up to backoffMax, with jitter, and never below floor.
+// backoff is the wait before registration retry number attempt (from 0):
+// doubling from backoffMin up to backoffMax, with jitter, and never below
+// floor.
 func (u *UA) backoff(attempt int, floor time.Duration) time.Duration {
-	d := u.tm.backoffMax
-	if attempt < 20 {
-		d = min(u.tm.backoffMin<<attempt, u.tm.backoffMax)
-	}
-	d = d/2 + rand.N(d/2+1)
-	return max(d, floor)
+	return u.backoffUpTo(attempt, u.tm.backoffMax, floor)
 }
 
 // sleep waits d or until ctx ends; it reports whether d passed.

@@ -14,8 +14,11 @@ import (
 )
 
 const (
-	defaultRegisterExpiry  = 600 * time.Second
-	defaultSubscribeExpiry = 600 * time.Second
+	defaultRegisterExpiry   = 600 * time.Second
+	defaultSubscribeExpiry  = 600 * time.Second
+	defaultSubscribeSpacing = time.Second / 50 // sip.subscribe_rate 50/s
+	defaultSubscribeBackoff = time.Hour
+	defaultRefusedRetry     = time.Hour
 )
 
 // settings is config.SIP parsed into what requests are built from.
@@ -29,12 +32,24 @@ type settings struct {
 	regExpiry time.Duration
 	subExpiry time.Duration
 	keepalive time.Duration
+	// subSpacing is the least time between two SUBSCRIBEs (subscribe_rate).
+	subSpacing    time.Duration
+	subBackoffMax time.Duration
+	refusedRetry  time.Duration
+	// lists are the resource list URIs by event (sip.resource_list).
+	lists map[Event]sip.Uri
 }
 
 func parseSettings(c config.SIP) (settings, error) {
 	s := settings{cfg: c, regExpiry: c.RegisterExpiry, subExpiry: c.SubscribeExpiry, authUser: c.AuthUser}
+	sips := strings.HasPrefix(strings.ToLower(strings.TrimSpace(c.Registrar)), "sips:")
 	switch strings.ToLower(c.Transport) {
-	case "", "udp":
+	case "":
+		s.transport = "UDP"
+		if sips {
+			s.transport = "TLS"
+		}
+	case "udp":
 		s.transport = "UDP"
 	case "tcp":
 		s.transport = "TCP"
@@ -64,6 +79,12 @@ func parseSettings(c config.SIP) (settings, error) {
 		domain = reg.Host
 	}
 	s.aor = sip.Uri{Scheme: "sip", User: c.Username, Host: domain}
+	if sips {
+		if s.transport != "TLS" {
+			return s, fmt.Errorf("registrar %q is a sips: URI: transport must be tls", c.Registrar)
+		}
+		s.aor.Scheme = "sips"
+	}
 	if s.authUser == "" {
 		s.authUser = c.Username
 	}
@@ -75,6 +96,31 @@ func parseSettings(c config.SIP) (settings, error) {
 	}
 	if s.keepalive = c.KeepaliveInterval; s.keepalive <= 0 {
 		s.keepalive = defaultKeepalive
+	}
+	s.subSpacing = defaultSubscribeSpacing
+	if r := c.SubscribeRate; r.Limited() {
+		s.subSpacing = r.Per / time.Duration(r.Count)
+	}
+	if s.subBackoffMax = c.SubscribeBackoffMax; s.subBackoffMax <= 0 {
+		s.subBackoffMax = defaultSubscribeBackoff
+	}
+	if s.refusedRetry = c.RefusedRetry; s.refusedRetry <= 0 {
+		s.refusedRetry = defaultRefusedRetry
+	}
+	s.lists = map[Event]sip.Uri{}
+	for ev, v := range map[Event]string{EventPresence: c.ResourceList.Presence, EventDialog: c.ResourceList.Dialog} {
+		if v == "" {
+			continue
+		}
+		a, err := sipaddr.ParseUser(v, domain)
+		if err != nil {
+			return s, fmt.Errorf("resource list for %s: %w", ev, err)
+		}
+		var uri sip.Uri
+		if err := sip.ParseUri(a.String(), &uri); err != nil {
+			return s, fmt.Errorf("resource list for %s: %w", ev, err)
+		}
+		s.lists[ev] = uri
 	}
 	return s, nil
 }
@@ -111,8 +157,14 @@ func transportChanges(a, b config.SIP) []string {
 	if a.PublicAddress != b.PublicAddress {
 		out = append(out, "sip.public_address")
 	}
-	if a.TLSInsecure != b.TLSInsecure {
-		out = append(out, "sip.tls_insecure")
+	for _, k := range []struct {
+		key  string
+		a, b any
+	}{{"sip.tls_insecure", a.TLSInsecure, b.TLSInsecure}, {"sip.tls_ca", a.TLSCA, b.TLSCA},
+		{"sip.tls_cert", a.TLSCert, b.TLSCert}, {"sip.tls_key", a.TLSKey, b.TLSKey}} {
+		if k.a != k.b {
+			out = append(out, k.key)
+		}
 	}
 	return out
 }

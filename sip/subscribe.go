@@ -25,6 +25,13 @@ type subscription struct {
 	lost   chan lostEvent   // buffered: the current dialog was terminated
 	renew  chan renewSignal // buffered: the PBX forgot our dialogs (keepalive.go)
 	d      *dialog          // current dialog or nil; guarded by UA.mu
+	// failing is the current run of failures, nil while the subscription
+	// works; guarded by UA.mu. Its reason was logged and reported: the
+	// same reason again is neither.
+	failing *Degraded
+	// list is set for a resource list subscription (list.go), whose Target
+	// is the list's URI; guarded by UA.mu.
+	list *listState
 }
 
 // renewError ends a dialog the PBX forgot: subscribe anew after delay,
@@ -42,7 +49,7 @@ type lostEvent struct {
 // one per (URI, Event); new ones are subscribed, removed ones unsubscribed
 // (Expires: 0), unchanged ones left alone. It may be called before Run.
 func (u *UA) SetSubscriptions(want []Target) {
-	set := make(map[Target]struct{}, len(want))
+	set := make(map[Target]string, len(want))
 	for _, t := range want {
 		t = Target{URI: strings.TrimSpace(t.URI), Event: Event(strings.ToLower(string(t.Event)))}
 		var uri sip.Uri
@@ -54,7 +61,7 @@ func (u *UA) SetSubscriptions(want []Target) {
 			u.log.Warn("sip subscription target skipped: unknown event", "uri", t.URI, "event", t.Event)
 			continue
 		}
-		set[t] = struct{}{}
+		set[t] = addressKey(t.URI)
 	}
 	u.mu.Lock()
 	u.wanted = set
@@ -65,35 +72,52 @@ func (u *UA) SetSubscriptions(want []Target) {
 	}
 }
 
-// reconcileLocked starts and stops subscription loops to match u.wanted.
-// For each removed Target it queues SubscriptionLost with
-// ErrSubscriptionRemoved, so that what the Handler knew of it is dropped;
-// it returns them for the caller to drain after unlocking u.mu.
+// reconcileLocked starts and stops subscription loops to match u.wanted:
+// a resource list subscription per event package with sip.resource_list,
+// and one of its own for each Target no list covers. For each removed
+// Target it queues SubscriptionLost with ErrSubscriptionRemoved, so that
+// what the Handler knew of it is dropped; it returns them for the caller to
+// drain after unlocking u.mu. A Target that moves onto a list is stopped
+// quietly: the list's NOTIFYs carry its state from then on.
 func (u *UA) reconcileLocked() (removed []Target) {
 	if u.runCtx == nil || u.stopping {
 		return nil
 	}
+	u.reconcileListsLocked()
 	for t, sub := range u.subs {
-		if _, ok := u.wanted[t]; !ok {
-			sub.cancel()
-			delete(u.subs, t)
+		_, wanted := u.wanted[t]
+		if wanted && !u.coveredLocked(t) {
+			continue
+		}
+		sub.cancel()
+		if sub.d != nil {
+			sub.d.closing = true // nothing more from it reaches the Handler
+		}
+		delete(u.subs, t)
+		if !wanted {
 			u.enqueueLocked(t, event{lost: ErrSubscriptionRemoved})
 			removed = append(removed, t)
 		}
 	}
 	for t := range u.wanted {
-		if _, ok := u.subs[t]; ok {
+		if _, ok := u.subs[t]; ok || u.coveredLocked(t) {
 			continue
 		}
-		sub := &subscription{t: t, lost: make(chan lostEvent, 1), renew: make(chan renewSignal, 1)}
-		_ = sip.ParseUri(t.URI, &sub.uri) // validated by SetSubscriptions
-		ctx, cancel := context.WithCancel(u.runCtx)
-		sub.cancel = cancel
-		u.subs[t] = sub
-		u.subWG.Add(1)
-		go u.runSub(ctx, sub)
+		u.subs[t] = u.newSubscriptionLocked(t)
 	}
 	return removed
+}
+
+// newSubscriptionLocked starts the loop of a new subscription to t. The
+// caller holds u.mu.
+func (u *UA) newSubscriptionLocked(t Target) *subscription {
+	sub := &subscription{t: t, lost: make(chan lostEvent, 1), renew: make(chan renewSignal, 1)}
+	_ = sip.ParseUri(t.URI, &sub.uri) // validated by SetSubscriptions or parseSettings
+	ctx, cancel := context.WithCancel(u.runCtx)
+	sub.cancel = cancel
+	u.subWG.Add(1)
+	go u.runSub(ctx, sub)
+	return sub
 }
 
 // runSub keeps sub subscribed until ctx ends, then unsubscribes.
@@ -111,16 +135,19 @@ func (u *UA) runSub(ctx context.Context, sub *subscription) {
 			}
 			return
 		}
-		if d != nil {
+		var abandon *abandonError
+		switch {
+		case d != nil && errors.As(err, &abandon):
+			u.unsubscribe(ctx, d) // given up on by us: tell the PBX
+		case d != nil:
 			u.dropDialog(d) // the PBX forgot it or ended it: nothing to unsubscribe
 		}
-		wait := u.backoff(attempt, retryAfter(err))
+		var wait time.Duration
 		var renew *renewError
 		if errors.As(err, &renew) {
 			attempt, wait = 0, renew.delay
 		} else {
-			u.log.Info("sip subscription lost", "uri", sub.t.URI, "event", string(sub.t.Event), "error", err)
-			u.reportLost(sub.t, err)
+			wait = u.subscriptionFailed(sub, err, attempt)
 			attempt++
 		}
 		if !u.waitRetry(ctx, sub, wait) {
@@ -128,6 +155,59 @@ func (u *UA) runSub(ctx context.Context, sub *subscription) {
 		}
 	}
 }
+
+// subscriptionFailed counts and records a failed attempt of sub, logs it
+// and tells the Handler unless it failed the same way last time, and
+// returns the wait before the next attempt.
+func (u *UA) subscriptionFailed(sub *subscription, err error, attempt int) time.Duration {
+	s := u.settings()
+	f := classifyFailure(err)
+	wait := u.retryWait(s, f, attempt, retryAfter(err))
+	u.subFailures.add(f.reason)
+	now := time.Now()
+	u.mu.Lock()
+	// A refusal after a refusal says nothing new (a subscription ended as
+	// rejected, then 403 to the next SUBSCRIBE).
+	repeated := sub.failing != nil && (sub.failing.Reason == f.reason || sub.failing.Refused && f.refused)
+	since := now
+	if sub.failing != nil {
+		since = sub.failing.Since
+	}
+	sub.failing = &Degraded{Target: sub.t, Reason: f.reason, Error: err.Error(), Refused: f.refused, Since: since, Retry: now.Add(wait)}
+	var onTheirOwn []Target
+	if sub.list != nil {
+		onTheirOwn = u.listFailedLocked(sub, err)
+	}
+	u.mu.Unlock()
+	attrs := []any{"uri", sub.t.URI, "event", string(sub.t.Event), "reason", f.reason, "error", err, "retry_in", wait.Round(time.Millisecond).String()}
+	if sub.list != nil {
+		// The agents' own subscriptions take over; the list is asked again
+		// like any subscription (a refusal only every sip.refused_retry).
+		if !repeated {
+			u.log.Warn("sip resource list subscription failed; each agent is subscribed to on its own meanwhile", attrs...)
+		}
+		for _, t := range onTheirOwn {
+			u.drain(t)
+		}
+		return wait
+	}
+	switch {
+	case repeated:
+		u.log.Debug("sip subscription failed again", attrs...)
+		return wait
+	case f.refused:
+		u.log.Warn("sip subscription refused by the PBX; asking again only after sip.refused_retry", attrs...)
+		err = refusedError(err)
+	default:
+		u.log.Info("sip subscription lost", attrs...)
+	}
+	u.reportLost(sub.t, err)
+	return wait
+}
+
+// workingLocked records that sub works again (an active NOTIFY or a
+// refresh accepted). The caller holds u.mu.
+func (sub *subscription) workingLocked() { sub.failing = nil }
 
 // waitRetry waits d before subscribing again, or less when the PBX turned
 // out to have lost our state (then the renewal's delay); it reports false
@@ -156,17 +236,23 @@ func (u *UA) subscribeNew(ctx context.Context, sub *subscription) (*dialog, time
 	u.dialogs[d.key()] = d
 	sub.d = d
 	u.mu.Unlock()
-	res, err := u.exchange(ctx, s, func() *sip.Request {
+	res, err := u.subscribeExchange(ctx, s, func() *sip.Request {
 		u.mu.Lock()
 		d.localSeq++
 		seq := d.localSeq
 		u.mu.Unlock()
 		req := u.outOfDialog(s, sip.SUBSCRIBE, sub.uri, sub.uri, d.callID, d.localTag, seq)
-		addSubscribeHeaders(req, sub.t.Event, s.subExpiry)
+		addSubscribeHeaders(req, sub, s.subExpiry)
 		return req
 	})
 	if err == nil && !res.IsSuccess() {
 		err = statusError("SUBSCRIBE", res)
+	}
+	if err == nil && sub.list != nil && !requiresEventlist(res) {
+		u.mu.Lock()
+		d.establishFrom2xx(res)
+		u.mu.Unlock()
+		return d, 0, &abandonError{fmt.Errorf("subscribe %s %s: %w", sub.t.Event, sub.t.URI, errNotAList)}
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -181,14 +267,36 @@ func (u *UA) subscribeNew(ctx context.Context, sub *subscription) (*dialog, time
 	return d, expiresOf(res, s.subExpiry), nil
 }
 
-// keepSub refreshes d before it expires until it is lost or ctx ends.
+// keepSub refreshes d before it expires until it is lost or ctx ends. A
+// list subscription is refreshed at once when a NOTIFY was missed, and
+// given up when no full state came within timing.listFirstNotify.
 func (u *UA) keepSub(ctx context.Context, sub *subscription, d *dialog, expires time.Duration, attempt *int) error {
+	var refreshNow chan struct{}
+	var firstNotify <-chan time.Time
+	if sub.list != nil {
+		refreshNow = sub.list.refreshNow
+		ft := time.NewTimer(u.tm.listFirstNotify)
+		defer ft.Stop()
+		firstNotify = ft.C
+	}
 	for {
-		t := time.NewTimer(u.refreshIn(expires))
+		t := time.NewTimer(u.subRefreshIn(expires))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return ctx.Err()
+		case <-firstNotify:
+			t.Stop()
+			firstNotify = nil
+			u.mu.Lock()
+			seen := d.list != nil
+			u.mu.Unlock()
+			if !seen {
+				return &abandonError{fmt.Errorf("subscribe %s %s: %w", sub.t.Event, sub.t.URI, errNoFullState)}
+			}
+			continue
+		case <-refreshNow:
+			t.Stop()
 		case ev := <-sub.lost:
 			t.Stop()
 			if ev.d != d {
@@ -206,28 +314,41 @@ func (u *UA) keepSub(ctx context.Context, sub *subscription, d *dialog, expires 
 			return &renewError{delay: sig.delay}
 		case <-t.C:
 		}
-		s := u.settings()
-		res, err := u.exchange(ctx, s, func() *sip.Request {
-			u.mu.Lock()
-			defer u.mu.Unlock()
-			req := u.inDialogRequest(s, d, sip.SUBSCRIBE, sub.uri)
-			addSubscribeHeaders(req, sub.t.Event, s.subExpiry)
-			return req
-		})
-		if err == nil && !res.IsSuccess() {
-			err = statusError("SUBSCRIBE", res)
-			if res.StatusCode == sip.StatusCallTransactionDoesNotExists {
-				// The notifier forgot this dialog; if it forgot everything
-				// (a restart), every subscription needs renewing.
-				u.probeSoon("a subscription refresh was answered 481")
-			}
+		if err := u.refreshSub(ctx, sub, d, &expires); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("refresh %s %s: %w", sub.t.Event, sub.t.URI, err)
-		}
-		expires = expiresOf(res, s.subExpiry)
 		*attempt = 0
 	}
+}
+
+// refreshSub refreshes d in its dialog and updates the granted expiry.
+func (u *UA) refreshSub(ctx context.Context, sub *subscription, d *dialog, expires *time.Duration) error {
+	s := u.settings()
+	res, err := u.subscribeExchange(ctx, s, func() *sip.Request {
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		req := u.inDialogRequest(s, d, sip.SUBSCRIBE, sub.uri)
+		addSubscribeHeaders(req, sub, s.subExpiry)
+		return req
+	})
+	if err == nil && !res.IsSuccess() {
+		err = statusError("SUBSCRIBE", res)
+		if res.StatusCode == sip.StatusCallTransactionDoesNotExists {
+			// The notifier forgot this dialog; if it forgot everything
+			// (a restart), every subscription needs renewing.
+			u.probeSoon("a subscription refresh was answered 481")
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("refresh %s %s: %w", sub.t.Event, sub.t.URI, err)
+	}
+	*expires = expiresOf(res, s.subExpiry)
+	if sub.list == nil {
+		u.mu.Lock()
+		sub.workingLocked()
+		u.mu.Unlock()
+	}
+	return nil
 }
 
 // unsubscribe ends d with SUBSCRIBE Expires: 0, then keeps it around for a
@@ -240,11 +361,11 @@ func (u *UA) unsubscribe(ctx context.Context, d *dialog) {
 	if confirmed {
 		s := u.settings()
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), u.tm.closeTimeout)
-		res, err := u.exchange(cctx, s, func() *sip.Request {
+		res, err := u.subscribeExchange(cctx, s, func() *sip.Request {
 			u.mu.Lock()
 			defer u.mu.Unlock()
 			req := u.inDialogRequest(s, d, sip.SUBSCRIBE, d.sub.uri)
-			addSubscribeHeaders(req, d.sub.t.Event, 0)
+			addSubscribeHeaders(req, d.sub, 0)
 			return req
 		})
 		cancel()
@@ -275,9 +396,13 @@ func (u *UA) dropDialog(d *dialog) {
 	}
 }
 
-func addSubscribeHeaders(req *sip.Request, ev Event, expiry time.Duration) {
+func addSubscribeHeaders(req *sip.Request, sub *subscription, expiry time.Duration) {
+	ev := sub.t.Event
 	req.AppendHeader(sip.NewHeader("Event", string(ev)))
 	req.AppendHeader(sip.NewHeader("Accept", accept[ev]))
+	if sub.list != nil {
+		addListHeaders(req, ev)
+	}
 	exp := sip.ExpiresHeader(uint32(expiry / time.Second))
 	req.AppendHeader(&exp)
 }

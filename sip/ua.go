@@ -1,13 +1,15 @@
 package sip
 
 import (
+	"cmp"
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +45,15 @@ type timing struct {
 	keepaliveFailures int           // unanswered probes in a row that mean the PBX is gone
 	renewSpacing      time.Duration // at most this between two renewed subscriptions
 	renewWindow       time.Duration // and all of them within this
+
+	// listGrace is how long after a full-state NOTIFY the resources it
+	// lacks may still come in partial ones (a list server that splits its
+	// full state over several NOTIFYs, as Kamailio's rls does with
+	// max_notify_body_length) before they count as not in the list.
+	listGrace time.Duration
+	// listFirstNotify bounds the wait for the first full-state NOTIFY
+	// after a list SUBSCRIBE was accepted.
+	listFirstNotify time.Duration
 }
 
 func defaultTiming() timing {
@@ -60,6 +71,9 @@ func defaultTiming() timing {
 		keepaliveFailures: 2,
 		renewSpacing:      50 * time.Millisecond,
 		renewWindow:       10 * time.Second,
+
+		listGrace:       2 * time.Second,
+		listFirstNotify: 10 * time.Second,
 	}
 }
 
@@ -75,6 +89,7 @@ type UA struct {
 
 	sua *sipgo.UserAgent
 	srv *sipgo.Server
+	tls *tlsSetup     // verification, client certificate, listener (tls.go)
 	cli *sipgo.Client // set by Run before ready is closed; see client
 
 	started atomic.Bool
@@ -84,9 +99,10 @@ type UA struct {
 	set       settings
 	status    Status
 	localAddr string
-	contact   sip.Uri // set by Run before Ready, then read-only
-	wanted    map[Target]struct{}
+	contact   sip.Uri           // set by Run before Ready, then read-only
+	wanted    map[Target]string // the address key (sipaddr.Key) of each URI
 	subs      map[Target]*subscription
+	lists     map[Event]*subscription // resource list subscriptions (list.go)
 	dialogs   map[dialogKey]*dialog
 	// deliveries queue what the Handler hears per Target (deliver.go)
 	deliveries map[Target]*delivery
@@ -105,7 +121,12 @@ type UA struct {
 	renewDue         bool
 	epoch            uint64
 
-	trust         atomic.Pointer[trustList] // nil until Run; read per datagram
+	subPacer      pacer          // spaces SUBSCRIBEs (sip.subscribe_rate)
+	subChallenges challengeCache // answers SUBSCRIBE challenges in advance
+	subFailures   failureCounts
+
+	trust         atomic.Pointer[trustList]         // nil until Run; read per datagram
+	tap           atomic.Pointer[func(TraceRecord)] // live trace (trace.go); nil: none
 	rejected      rejects
 	notifies      atomic.Int64
 	regFailures   atomic.Int64
@@ -116,7 +137,7 @@ type UA struct {
 
 // New builds a UA from cfg. Nothing is bound or sent until Run.
 func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
-	allowLargeUDP()
+	allowLargeMessages()
 	s, err := parseSettings(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sip config: %w", err)
@@ -134,13 +155,19 @@ func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
 		resolver:   net.DefaultResolver,
 		ready:      make(chan struct{}),
 		set:        s,
-		wanted:     map[Target]struct{}{},
+		wanted:     map[Target]string{},
 		subs:       map[Target]*subscription{},
+		lists:      map[Event]*subscription{},
 		dialogs:    map[dialogKey]*dialog{},
 		deliveries: map[Target]*delivery{},
 		regReconf:  make(chan settings, 1),
 		regNow:     make(chan struct{}, 1),
 		probeNow:   make(chan string, 1),
+
+		subFailures: newFailureCounts(),
+	}
+	if u.tls, err = newTLSSetup(cfg, s, log); err != nil {
+		return nil, fmt.Errorf("sip config: %w", err)
 	}
 	// sipgo logs through these loggers only at debug level for normal
 	// traffic; what it logs of bad input is cut short (inbound.go).
@@ -150,7 +177,7 @@ func New(cfg config.SIP, h Handler, opts Options) (*UA, error) {
 	u.sua, err = sipgo.NewUA(
 		sipgo.WithUserAgent(agent),
 		sipgo.WithUserAgentHostname(s.aor.Host),
-		sipgo.WithUserAgenTLSConfig(&tls.Config{InsecureSkipVerify: cfg.TLSInsecure, MinVersion: tls.VersionTLS12}),
+		sipgo.WithUserAgenTLSConfig(u.tls.client),
 		sipgo.WithUserAgentTransportLayerOptions(tpOpts...),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipgoLog),
 			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
@@ -196,16 +223,42 @@ func (u *UA) Status() Status {
 	st := u.status
 	st.Subscriptions = len(u.wanted)
 	st.Active = 0
+	unreachable := u.unreachable.Load()
 	for _, sub := range u.subs {
-		if d := sub.d; d != nil && d.confirmed && !d.closing && !u.unreachable.Load() {
+		if d := sub.d; d != nil && d.confirmed && !d.closing && !unreachable {
 			st.Active++
 		}
+		if sub.failing != nil {
+			st.Degraded = append(st.Degraded, *sub.failing)
+		}
 	}
+	for _, sub := range u.lists {
+		if sub.failing != nil {
+			st.Degraded = append(st.Degraded, *sub.failing)
+		}
+		if d := sub.d; d == nil || d.list == nil || d.closing || unreachable {
+			continue
+		}
+		for t := range u.wanted { // the Targets the working list speaks for
+			if t.Event == sub.list.event && u.subs[t] == nil && u.coveredLocked(t) {
+				st.Active++
+			}
+		}
+	}
+	st.Lists = u.listStatusLocked()
 	u.mu.Unlock()
+	slices.SortFunc(st.Degraded, func(a, b Degraded) int {
+		return cmp.Or(strings.Compare(a.Target.URI, b.Target.URI), strings.Compare(string(a.Target.Event), string(b.Target.Event)))
+	})
+	st.SubscribeFailures = u.subFailures.snapshot()
 	st.NotifiesReceived = u.notifies.Load()
 	st.RegisterFailures = u.regFailures.Load()
 	st.Rejected = u.rejected.snapshot()
 	st.PBXLost = u.pbxLost.Load()
+	if u.tls.cert != nil {
+		cs := u.tls.cert.Status()
+		st.TLSCert = &cs
+	}
 	return st
 }
 
@@ -237,7 +290,13 @@ func (u *UA) Run(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	regDone, kaDone := make(chan struct{}), make(chan struct{})
+	regDone, kaDone, certDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(certDone)
+		if u.tls.cert != nil { // renewed files are taken into use
+			u.tls.cert.Run(runCtx)
+		}
+	}()
 	go func() {
 		defer close(regDone)
 		u.runRegister(runCtx)
@@ -266,6 +325,7 @@ func (u *UA) Run(ctx context.Context) error {
 	cancel()
 	<-kaDone
 	<-regDone
+	<-certDone
 	u.subWG.Wait()
 	stopServe()
 	if serveErr == nil {
@@ -274,6 +334,12 @@ func (u *UA) Run(ctx context.Context) error {
 	u.mu.Lock()
 	clear(u.dialogs)
 	clear(u.subs)
+	for _, sub := range u.lists {
+		if sub.list.settle != nil {
+			sub.list.settle.Stop()
+		}
+	}
+	clear(u.lists)
 	u.mu.Unlock()
 	return serveErr
 }
@@ -304,26 +370,37 @@ func (u *UA) listen(ctx context.Context, s settings) (stop func(), serveDone <-c
 		}
 		closer, bound = l, l.Addr()
 		go func() { done <- u.srv.ServeTCP(trustedListener{Listener: l, u: u}) }()
-	default:
-		// TLS needs a certificate to listen; the PBX reaches us over the
-		// connection we opened, so nothing is bound.
-		bound = &net.TCPAddr{IP: net.IPv4zero}
-		close(done)
+	case "TLS":
+		if u.tls.cert == nil {
+			// A TLS listener needs a certificate: without sip.tls_cert the
+			// PBX reaches us over the connection we opened. Nothing is
+			// served, and nothing stops before stop.
+			bound = &net.TCPAddr{IP: net.IPv4zero}
+			closer = closerFunc(func() error { done <- nil; return nil })
+			break
+		}
+		l, err := lc.Listen(ctx, "tcp", s.cfg.Listen)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listen tls %s: %w", s.cfg.Listen, err)
+		}
+		closer, bound = l, l.Addr()
+		tl := tlsListener{Listener: trustedListener{Listener: l, u: u}, conf: u.tls.serverConfig(), log: u.log}
+		go func() { done <- u.srv.ServeTLS(tl) }()
 	}
 	if err := u.setContact(ctx, s, bound); err != nil {
-		if closer != nil {
-			_ = closer.Close()
-			<-done
-		}
+		_ = closer.Close()
+		<-done
 		return nil, nil, err
 	}
-	stop = func() {
-		if closer != nil {
-			_ = closer.Close()
-		}
-	}
+	var once sync.Once
+	stop = func() { once.Do(func() { _ = closer.Close() }) }
 	return stop, done, nil
 }
+
+// closerFunc is a func as an io.Closer.
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
 
 // waitUDPServing waits until sipgo has put the listening socket in its pool:
 // requests sent before that would go out from a fresh ephemeral socket.
@@ -384,10 +461,10 @@ func (u *UA) setContact(ctx context.Context, s settings, bound net.Addr) error {
 	u.cli = cli
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if s.transport != "TLS" {
+	if boundPort != 0 { // TLS without a certificate binds nothing
 		u.localAddr = bound.String()
 	}
-	u.contact = sip.Uri{Scheme: "sip", Host: host, Port: port}
+	u.contact = sip.Uri{Scheme: s.aor.Scheme, Host: host, Port: port}
 	return nil
 }
 
@@ -415,6 +492,8 @@ func (u *UA) settings() settings {
 func (u *UA) contactHeader(s settings) *sip.ContactHeader {
 	c := u.contact
 	c.User = s.cfg.Username
-	c.UriParams = sip.HeaderParams{{K: "transport", V: sip.NetworkToLower(s.transport)}}
+	if !isSIPS(c.Scheme) { // sips: means TLS already (RFC 5630)
+		c.UriParams = sip.HeaderParams{{K: "transport", V: sip.NetworkToLower(s.transport)}}
+	}
 	return &sip.ContactHeader{Address: c}
 }

@@ -31,7 +31,8 @@ const cssPlaceholder = `"__FRONTDESK_CSS__"`
 // (websocket, backoff, send queue), the team (agents, availability, who
 // "contact us" reaches), loading parts on demand, and the views: agent
 // cards, launcher, home, panel, the name form, the ways on after a
-// failure, chat and leave-a-message. The Widget in frontdesk.js holds them.
+// failure, chat, leave-a-message and what follows a contact (rating,
+// transcript). The Widget in frontdesk.js holds them.
 // eslint.config.mjs lints the joined script; jstest holds unit tests of
 // the parts that run under Node.
 const partsPlaceholder = `/*__FRONTDESK_PARTS__*/`
@@ -39,7 +40,7 @@ const partsPlaceholder = `/*__FRONTDESK_PARTS__*/`
 var scriptParts = []string{
 	"assets/helpers.js", "assets/storage.js", "assets/connection.js", "assets/team.js", "assets/loader.js",
 	"assets/cards.js", "assets/launcher.js", "assets/home.js", "assets/panel.js", "assets/name.js",
-	"assets/offers.js", "assets/chat.js", "assets/leave.js",
+	"assets/offers.js", "assets/chat.js", "assets/leave.js", "assets/after.js",
 }
 
 // Parts the widget loads on demand are scripts of their own: the call

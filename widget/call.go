@@ -27,6 +27,9 @@ type callState struct {
 	video   bool
 	release func() // frees the call-limit slots, once
 	conn    *bridge.Connection
+	context callContext // what the agent learns besides the name
+	// connected: the agent answered, so the visitor may rate the call.
+	connected bool
 	// hunt is set for a call to a group: its members are tried one at a
 	// time (hunt.go); agent and release are the current member's.
 	hunt *hunt
@@ -43,6 +46,7 @@ func (o callObserver) State(st bridge.State, answer string) {
 		if o.s.call != o.cs {
 			return nil
 		}
+		o.cs.connected = o.cs.connected || st == bridge.StateConnected
 		m := callInfoMsg{MT: mtCallInfo, State: string(st)}
 		if answer != "" {
 			m.Cmd, m.SDP = "SELECT", answer
@@ -58,6 +62,7 @@ func (o callObserver) Ended(r bridge.Reason) {
 			return nil
 		}
 		o.s.call = nil
+		o.s.callEnded(o.cs)
 		return o.s.writeJSON(callInfoMsg{MT: mtCallInfo, State: string(bridge.StateTerminated), Reason: string(r)})
 	})
 }
@@ -125,6 +130,10 @@ func (s *session) createCall(m inbound) (ErrorCode, error) {
 	if code != CodeUnknown {
 		return code, err
 	}
+	x, code, err := s.contactContext(w, m, true)
+	if code != CodeUnknown {
+		return code, err
+	}
 	cfg := s.srv.state.Load().cfg
 	if code, err := s.allowContact("calls", cfg.Limits.Calls, a.URI); code != CodeUnknown {
 		return code, err
@@ -143,7 +152,8 @@ func (s *session) createCall(m inbound) (ErrorCode, error) {
 		free()
 		lines.wake() // the agent may be free for someone waiting
 	}
-	s.call = &callState{agent: *a, name: s.visitorName(w, m.DN), video: m.Video, release: release}
+	name := s.visitorName(w, m.DN)
+	s.call = &callState{agent: *a, name: name, video: m.Video, release: release, context: newCallContext(w, a, name, x)}
 	s.endWait() // the call it waited for, if any
 	return CodeUnknown, nil
 }
@@ -179,6 +189,7 @@ func (s *session) placeCall(m inbound) (ErrorCode, error) {
 		cs.hunt.offer = m.SDP
 		return CodeUnknown, s.nextAttempt(cs)
 	}
+	s.announceCall(cs.context)
 	conn, err := s.connect(cs, &cs.agent, m.SDP, s.srv.state.Load().cfg.Calls.RingTimeout, callObserver{s: s, cs: cs})
 	if err != nil {
 		cs.release()
@@ -229,3 +240,7 @@ func (s *session) callResume() (ErrorCode, error) {
 
 // Calls returns the number of running calls.
 func (s *Server) Calls() int { return s.calls.inUse() }
+
+// CallsByAgent returns the running calls per agent address
+// (config.Agent.URI), for the admin view.
+func (s *Server) CallsByAgent() map[string]int { return s.calls.byKey() }

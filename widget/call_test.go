@@ -146,6 +146,9 @@ func TestCallLimitPerAgent(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	if by := f.srv.CallsByAgent(); len(by) != 1 || by["sip:voiceonly@example.com"] != 1 {
+		t.Errorf("CallsByAgent() = %v", by)
+	}
 	b.send(`{"mt":"CreateCall","dest":"voiceonly","dn":"B"}`)
 	if m := b.expect("Error"); m["code"] != string(CodeTooManyCalls) {
 		t.Fatalf("got %v", m)

@@ -64,11 +64,13 @@ func (s *session) handleChat(m inbound) (ErrorCode, error) {
 			return CodeUnknown, s.chatMoved()
 		}
 	case mtChatClose:
+		st := s.chat
 		s.chat = nil
 		s.srv.lines.wake() // the agent may be free for someone waiting
 		if errors.Is(att.Close(), chat.ErrMoved) {
 			return CodeUnknown, s.writeJSON(chatEndedMsg{MT: mtChatEnded, Reason: "moved"})
 		}
+		s.chatEnded(st)
 		return CodeUnknown, s.writeJSON(chatEndedMsg{MT: mtChatEnded, Reason: "ended-by-visitor"})
 	}
 	return CodeUnknown, nil
@@ -79,6 +81,10 @@ func (s *session) chatOpen(mgr *chat.Manager, m inbound) (ErrorCode, error) {
 		return CodeChatInProgress, errors.New("a chat is already open")
 	}
 	w, a, code, err := s.chatAgent(mgr, m.Dest)
+	if code != CodeUnknown {
+		return code, err
+	}
+	x, code, err := s.contactContext(w, m, true)
 	if code != CodeUnknown {
 		return code, err
 	}
@@ -93,6 +99,7 @@ func (s *session) chatOpen(mgr *chat.Manager, m inbound) (ErrorCode, error) {
 		AgentID:    a.ID,
 		AgentURI:   a.URI,
 		Session:    s.label,
+		Context:    x,
 	}, sink)
 	if errors.Is(err, chat.ErrAgentBusy) {
 		return CodeAgentBusy, err
@@ -179,6 +186,7 @@ func (s *session) chatEvent(k *chatSink, ev chat.Event) error {
 	case chat.EventMoved:
 		return s.chatMoved()
 	case chat.EventEnded:
+		s.chatEnded(s.chat)
 		s.chat = nil
 		s.srv.lines.wake()
 		reason := "agent-unavailable"
@@ -208,7 +216,8 @@ func (s *session) leaveMessage(mgr *chat.Manager, m inbound) (ErrorCode, error) 
 	}
 	s.leaving = true
 	fallback, widgetID, id := w.Fallback, w.ID, m.ID
-	msg := chat.LeftMessage{Name: s.visitorName(w, m.Name), Contact: m.Contact, Text: m.Text}
+	x, _, _ := s.contactContext(w, m, false)
+	msg := chat.LeftMessage{Name: s.visitorName(w, m.Name), Contact: m.Contact, Text: m.Text, WidgetName: w.Name, Context: x}
 	s.srv.wg.Add(1)
 	go func() {
 		defer s.srv.wg.Done()

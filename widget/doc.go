@@ -3,11 +3,14 @@
 // joined, see assets.go), the call part it loads on the first call
 // (/frontdesk-call.js), the preview page and the call window.
 //
-// A Server owns the visitor sessions. Each session is one websocket, run by
-// one goroutine that owns its state (session.run); a reader goroutine only
-// decodes messages and enforces the message rate. Presence and config
-// changes reach sessions through the presence Hub; calls go to a Calls
-// implementation (the bridge engine), chats to a chat.Manager.
+// A Server owns the visitor sessions. Each session is one websocket; an idle
+// one holds a single goroutine (session.run), blocked reading, so tens of
+// thousands of idle visitors cost little memory. Visitor messages, presence
+// and config changes (a presence Hub WatchFunc), call and chat events (the
+// session's mailbox), pings and shutdown are events that start the
+// session's worker, a goroutine that handles what is pending and ends; at
+// most one runs at a time, so the session's state has one owner. Calls go to
+// a Calls implementation (the bridge engine), chats to a chat.Manager.
 //
 // What a visitor may do is bounded before anything reaches the PBX:
 //   - Origins: a session starts only from a page origin the widget allows,

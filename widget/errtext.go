@@ -42,6 +42,7 @@ var codeTexts = map[ErrorCode]string{
 	CodeNoQueue:          "this widget lets nobody wait in line",
 	CodeQueueFull:        "the line for this contact is full",
 	CodeAlreadyWaiting:   "this session waits in line already",
+	CodeBadForm:          "the contact form's answers are not complete",
 }
 
 // visitorError is an error whose text may be shown to the visitor; err,

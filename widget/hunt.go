@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/frontdesk-gw/frontdesk/bridge"
+	"github.com/frontdesk-gw/frontdesk/chat"
 	"github.com/frontdesk-gw/frontdesk/config"
 	"github.com/frontdesk-gw/frontdesk/presence"
 )
@@ -75,6 +76,8 @@ type hunt struct {
 	medium   config.Medium
 	ringTime time.Duration
 	offer    string // the browser's offer, for every attempt
+	// context is what the visitor's form answered, told to each member.
+	context chat.Context
 	// attempt numbers the attempts; events of an earlier one are dropped.
 	attempt  int
 	early    string // the current member's early-media answer, held back
@@ -138,6 +141,10 @@ func (s *session) createGroupCall(w *config.Widget, g *huntGroup, m inbound) (Er
 	case !anyone:
 		return CodeAgentUnavailable, fmt.Errorf("nobody in group %s is available", g.id)
 	}
+	x, code, err := s.contactContext(w, m, true)
+	if code != CodeUnknown {
+		return code, err
+	}
 	// The session's and address's rates count the group call once; each
 	// member it rings counts against the member's own (nextAttempt).
 	rates := s.srv.state.Load().cfg.Limits.Calls
@@ -149,7 +156,7 @@ func (s *session) createGroupCall(w *config.Widget, g *huntGroup, m inbound) (Er
 		rand.Shuffle(len(members), func(i, j int) { members[i], members[j] = members[j], members[i] })
 	}
 	s.call = &callState{name: s.visitorName(w, m.DN), video: m.Video, release: func() {},
-		hunt: &hunt{group: g.id, left: members, medium: medium, ringTime: g.ringTime}}
+		hunt: &hunt{group: g.id, left: members, medium: medium, ringTime: g.ringTime, context: x}}
 	s.endWait()
 	return CodeUnknown, nil
 }
@@ -190,10 +197,12 @@ func (s *session) nextAttempt(cs *callState) error {
 		h.attempt++
 		h.early, h.answered = "", false
 		cs.agent, cs.release = *a, release
+		cs.context = newCallContext(w, a, cs.name, h.context)
 		if err := s.writeJSON(callInfoMsg{MT: mtCallInfo, State: callTrying, Dest: a.ID}); err != nil {
 			release()
 			return err
 		}
+		s.announceCall(cs.context)
 		conn, err := s.connect(cs, a, h.offer, h.ringTime, huntObserver{s: s, cs: cs, attempt: h.attempt, release: release})
 		if err != nil {
 			release()
@@ -268,6 +277,7 @@ func (o huntObserver) State(st bridge.State, answer string) {
 				answer = h.early
 			}
 			h.answered = true
+			o.cs.connected = true
 		}
 		m := callInfoMsg{MT: mtCallInfo, State: string(st)}
 		if answer != "" {
@@ -294,6 +304,7 @@ func (o huntObserver) Ended(r bridge.Reason) {
 			return o.s.nextAttempt(cs)
 		}
 		o.s.call = nil
+		o.s.callEnded(cs)
 		return o.s.writeJSON(callInfoMsg{MT: mtCallInfo, State: string(bridge.StateTerminated), Reason: string(r)})
 	})
 }
@@ -310,6 +321,7 @@ func (s *session) connect(cs *callState, a *config.Agent, offer string, ringTime
 		BrowserOffer: offer,
 		AllowVideo:   cs.video && takes(a, config.MediumVideo),
 		RingTimeout:  ringTime,
+		Headers:      cs.context.headers,
 	}, obs)
 	if err != nil {
 		return nil, err

@@ -7,38 +7,31 @@ import "sync"
 const mailboxLimit = 1024
 
 // mailbox carries work from other goroutines (call and chat events) to a
-// session's own goroutine. Posting never blocks: chat and SIP goroutines must
-// not wait on a slow visitor.
+// session's worker. Posting never blocks: chat and SIP goroutines must not
+// wait on a slow visitor.
 type mailbox struct {
 	mu       sync.Mutex
 	queue    []func() error
 	overflow bool
-	wake     chan struct{}
+	wake     func() // tells the session there is work; must not block
 }
 
-func newMailbox() *mailbox { return &mailbox{wake: make(chan struct{}, 1)} }
+func newMailbox(wake func()) *mailbox { return &mailbox{wake: wake} }
 
-// post queues fn to run on the session goroutine. It reports false when the
+// post queues fn to run on the session's worker. It reports false when the
 // mailbox overflowed; the session then ends.
 func (m *mailbox) post(fn func() error) bool {
 	m.mu.Lock()
 	if len(m.queue) >= mailboxLimit {
 		m.overflow = true
 		m.mu.Unlock()
-		m.signal()
+		m.wake()
 		return false
 	}
 	m.queue = append(m.queue, fn)
 	m.mu.Unlock()
-	m.signal()
+	m.wake()
 	return true
-}
-
-func (m *mailbox) signal() {
-	select {
-	case m.wake <- struct{}{}:
-	default:
-	}
 }
 
 // drain takes everything queued, in order.

@@ -28,6 +28,9 @@ const (
 	mtLeaveMsg   = "LeaveMessage"
 	mtWait       = "Wait"
 	mtWaitCancel = "WaitCancel"
+	// After a contact (aftercontact.go).
+	mtRate           = "Rate"
+	mtSendTranscript = "SendTranscript"
 
 	// Gateway to visitor.
 	mtSession   = "Session"
@@ -46,6 +49,9 @@ const (
 	mtMessageLeft  = "MessageLeft"
 	mtWaitInfo     = "WaitInfo"
 	mtWaitEnded    = "WaitEnded"
+	// After a contact.
+	mtRated          = "Rated"
+	mtTranscriptSent = "TranscriptSent"
 )
 
 // ErrorCode is the machine-readable reason in an Error message.
@@ -86,6 +92,9 @@ const (
 	CodeNoQueue        ErrorCode = "no-queue"
 	CodeQueueFull      ErrorCode = "queue-full"
 	CodeAlreadyWaiting ErrorCode = "already-waiting"
+	// CodeBadForm refuses a call or chat whose form answers the widget's
+	// form does not take: a required one missing, an email that is none.
+	CodeBadForm ErrorCode = "bad-form"
 )
 
 // errorCodes lists every code, for docs and tests.
@@ -95,7 +104,7 @@ var errorCodes = []ErrorCode{
 	CodeWidgetRemoved, CodeOverloaded, CodeTimeout, CodeShuttingDown,
 	CodeMediumNotAllowed, CodeAgentUnavailable, CodeCallInProgress, CodeNoCall, CodeTooManyCalls,
 	CodeChatInProgress, CodeAgentBusy, CodeNoChat, CodeChatExpired, CodeNoFallback,
-	CodeRetryLater, CodeDTMFQueueFull, CodeNoQueue, CodeQueueFull, CodeAlreadyWaiting,
+	CodeRetryLater, CodeDTMFQueueFull, CodeBadForm, CodeNoQueue, CodeQueueFull, CodeAlreadyWaiting,
 }
 
 // fatal reports whether the gateway closes the websocket after this error.
@@ -103,7 +112,7 @@ func (c ErrorCode) fatal() bool {
 	switch c {
 	case CodeUnknownMessage, CodeUnknownAgent, CodeMediumNotAllowed, CodeAgentUnavailable,
 		CodeCallInProgress, CodeNoCall, CodeTooManyCalls, CodeChatInProgress, CodeAgentBusy,
-		CodeNoChat, CodeChatExpired, CodeNoFallback, CodeRetryLater, CodeDTMFQueueFull,
+		CodeNoChat, CodeChatExpired, CodeNoFallback, CodeRetryLater, CodeDTMFQueueFull, CodeBadForm,
 		CodeNoQueue, CodeQueueFull, CodeAlreadyWaiting:
 		return false
 	}
@@ -134,6 +143,16 @@ type inbound struct {
 	Seq     uint64 `json:"seq,omitempty"`
 	Name    string `json:"name,omitempty"`    // LeaveMessage
 	Contact string `json:"contact,omitempty"` // LeaveMessage
+	// The form's answers and the page the visitor is on (CreateCall,
+	// ChatOpen; LeaveMessage: topic and page), checked in context.go.
+	Email string `json:"email,omitempty"`
+	Topic string `json:"topic,omitempty"`
+	Page  string `json:"page,omitempty"`
+	// Rate: 1 to 5 and an optional comment; SendTranscript: the visitor's
+	// consent (and Email).
+	Score   int    `json:"score,omitempty"`
+	Comment string `json:"comment,omitempty"`
+	Consent bool   `json:"consent,omitempty"`
 	// Medium is what the visitor waits for (Wait): voice, video or chat.
 	Medium string `json:"medium,omitempty"`
 }
@@ -219,6 +238,14 @@ func decodeInbound(data []byte) (inbound, ErrorCode, error) {
 		if m.ID == "" || len(m.ID) > maxClientID {
 			return m, CodeBadJSON, refusal("LeaveMessage needs an id of at most %d bytes", maxClientID)
 		}
+	case mtRate:
+		if m.ID == "" || len(m.ID) > maxClientID || m.Score < 1 || m.Score > 5 || len(m.Comment) > maxCommentBytes {
+			return m, CodeBadJSON, refusal("Rate needs an id of at most %d bytes, a score from 1 to 5 and a comment of at most %d bytes", maxClientID, maxCommentBytes)
+		}
+	case mtSendTranscript:
+		if m.ID == "" || len(m.ID) > maxClientID {
+			return m, CodeBadJSON, refusal("SendTranscript needs an id of at most %d bytes", maxClientID)
+		}
 	case "":
 		return m, CodeBadJSON, refusal("the message has no mt")
 	default:
@@ -247,6 +274,16 @@ type sessionMsg struct {
 	ExpectedReply string `json:"expectedReply,omitempty"`
 	// LeaveMessage says the widget has a fallback for LeaveMessage.
 	LeaveMessage bool `json:"leaveMessage"`
+	// Form is what the widget asks before a call or chat.
+	Form config.Form `json:"form"`
+	// Page says how much of the page's address the widget sends with a
+	// contact: "path" or "full"; absent: none.
+	Page string `json:"page,omitempty"`
+	// Rating: after a call or chat the widget asks for a rating (Rate).
+	Rating bool `json:"rating,omitempty"`
+	// Transcript: after a chat the widget offers its transcript by email
+	// (SendTranscript).
+	Transcript bool `json:"transcript,omitempty"`
 	// Closed: the widget's hours are closed now; Opens is when they open
 	// next (RFC 3339, UTC; absent when not within a year).
 	Closed bool   `json:"closed,omitempty"`
@@ -409,4 +446,21 @@ type waitEndedMsg struct {
 	Hold int `json:"hold,omitempty"`
 	// Confirm: the visitor waited long; ask before starting (ready).
 	Confirm bool `json:"confirm,omitempty"`
+}
+
+// ratedMsg answers Rate.
+type ratedMsg struct {
+	MT     string `json:"mt"`
+	ID     string `json:"id"`
+	OK     bool   `json:"ok"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// transcriptSentMsg answers SendTranscript once the mail server took the
+// mail, or did not.
+type transcriptSentMsg struct {
+	MT     string `json:"mt"`
+	ID     string `json:"id"`
+	OK     bool   `json:"ok"`
+	Reason string `json:"reason,omitempty"`
 }

@@ -57,14 +57,16 @@ var outboundTypes = map[string]func() any{
 	mtPong:      func() any { return &pongMsg{} },
 	mtCallInfo:  func() any { return &callInfoMsg{} },
 	// ChatTyping is sent both ways; the gateway's form is chatTypingMsg.
-	mtChatTyping:   func() any { return &chatTypingMsg{} },
-	mtChatOpened:   func() any { return &chatOpenedMsg{} },
-	mtChatDelivery: func() any { return &chatDeliveryMsg{} },
-	mtChatMessage:  func() any { return &chatMessageMsg{} },
-	mtChatEnded:    func() any { return &chatEndedMsg{} },
-	mtMessageLeft:  func() any { return &messageLeftMsg{} },
-	mtWaitInfo:     func() any { return &waitInfoMsg{} },
-	mtWaitEnded:    func() any { return &waitEndedMsg{} },
+	mtChatTyping:     func() any { return &chatTypingMsg{} },
+	mtChatOpened:     func() any { return &chatOpenedMsg{} },
+	mtChatDelivery:   func() any { return &chatDeliveryMsg{} },
+	mtChatMessage:    func() any { return &chatMessageMsg{} },
+	mtChatEnded:      func() any { return &chatEndedMsg{} },
+	mtMessageLeft:    func() any { return &messageLeftMsg{} },
+	mtRated:          func() any { return &ratedMsg{} },
+	mtTranscriptSent: func() any { return &transcriptSentMsg{} },
+	mtWaitInfo:       func() any { return &waitInfoMsg{} },
+	mtWaitEnded:      func() any { return &waitEndedMsg{} },
 }
 
 // TestProtocolDocExamples keeps docs/protocol.md and the code in step: every
@@ -114,7 +116,8 @@ func TestProtocolDocExamples(t *testing.T) {
 		}
 	}
 	for _, mt := range []string{mtStart, mtGetPicture, mtPing, mtCreateCall, mtChannels, mtClearCall, mtCallResume, mtDtmf,
-		mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtChatAck, mtLeaveMsg, mtWait, mtWaitCancel} {
+		mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtChatAck, mtLeaveMsg, mtRate, mtSendTranscript,
+		mtWait, mtWaitCancel} {
 		if !seen[mt] {
 			t.Errorf("protocol.md has no example of %s", mt)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/frontdesk-gw/frontdesk/config"
 	"github.com/frontdesk-gw/frontdesk/internal/clientaddr"
 	"github.com/frontdesk-gw/frontdesk/internal/ratelimit"
+	"github.com/frontdesk-gw/frontdesk/mailer"
 	"github.com/frontdesk-gw/frontdesk/presence"
 )
 
@@ -49,6 +50,8 @@ type Options struct {
 	// Cluster holds start rates and calls per agent across the nodes of a
 	// cluster; nil: this node counts alone.
 	Cluster ClusterLimits
+	// Mail sends chat transcripts; default mailer.SMTP, the configured server.
+	Mail Mailer
 }
 
 // Server serves the Widget-API and the widget's web assets.
@@ -69,6 +72,7 @@ type Server struct {
 	// limiter bounds how often calls, chats and left messages start.
 	limiter *ratelimit.Limiter
 	refused refusals
+	ratings ratingCounts
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -78,6 +82,10 @@ type Server struct {
 	// sessions without a call end, sessions with one end with it.
 	drain     chan struct{}
 	drainOnce sync.Once
+	// drainCtx is done when drain is closed, for sessions that wait on it
+	// without a goroutine (context.AfterFunc).
+	drainCtx  context.Context
+	stopDrain context.CancelFunc
 	open      atomic.Int64
 	// hoursEpoch moves when opening hours open or close (runHours), so
 	// views are rebuilt; hoursKick wakes runHours for a new config.
@@ -110,6 +118,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if opts.PingInterval <= 0 {
 		opts.PingInterval = 30 * time.Second
 	}
+	if opts.Mail == nil {
+		opts.Mail = mailer.SMTP{Now: opts.Now}
+	}
 	cat, err := loadCatalog()
 	if err != nil {
 		return nil, err
@@ -136,6 +147,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	s.drain = make(chan struct{})
 	s.hoursKick = make(chan struct{}, 1)
+	s.drainCtx, s.stopDrain = context.WithCancel(context.Background())
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.state.Store(&cfgState{cfg: cfg, version: 1})
 	s.lines.init()
@@ -274,7 +286,10 @@ func (s *Server) draining() bool {
 // with a running call have ended too, or ctx is done. Close ends what is
 // left.
 func (s *Server) Drain(ctx context.Context) {
-	s.drainOnce.Do(func() { close(s.drain) })
+	s.drainOnce.Do(func() {
+		close(s.drain)
+		s.stopDrain()
+	})
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for s.open.Load() > 0 {

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
+	"github.com/frontdesk-gw/frontdesk/presence"
 	"github.com/gorilla/websocket"
 )
 
@@ -21,8 +23,13 @@ const (
 	msgBurst = 30.0
 )
 
-// session is one visitor's websocket. Its state belongs to run's goroutine;
-// the reader goroutine only decodes and hands messages over.
+// session is one visitor's websocket. While idle it holds one goroutine:
+// run, blocked reading the websocket. Everything else that happens to the
+// session (a visitor message, a presence change, a call or chat event, the
+// ping timer, shutdown) is an event that kick hands to the session's worker,
+// a goroutine started on demand that handles the events pending and ends.
+// There is at most one worker at a time, so the session's state has one
+// owner at any moment: the worker while it runs, run once the session ends.
 type session struct {
 	srv    *Server
 	conn   *websocket.Conn
@@ -35,63 +42,274 @@ type session struct {
 	sentSess uint64            // hash of the last Session sent
 	sent     map[string]uint64 // agent id → hash of the last Info sent
 
-	in      chan request
-	readErr chan readFailure
-	mail    *mailbox
+	mail *mailbox
 
 	call    *callState // nil when no call
 	chat    *chatState // nil when no chat
 	wait    *waiter    // nil when not waiting in line
 	leaving bool       // a LeaveMessage is being delivered
+	// after is the last call or chat that ended, for Rate and
+	// SendTranscript (aftercontact.go); nil when none.
+	after *afterContact
+
+	// Worker-owned.
+	watcher *presence.Watcher // from Start on
+	ping    *time.Timer       // from Start on
+	drained bool              // the server drains: end once no call runs
+	ended   bool              // end was called; run tears the session down
+	endCode ErrorCode
+	endErr  error
+	over    chan struct{} // closed by end
+
+	// kickMu guards the hand-over to the worker.
+	kickMu  sync.Mutex
+	pending events
+	inbox   []byte // the visitor message of evMessage
+	working bool   // a worker runs
+	stopped bool   // run is tearing down: no more workers
+	workers sync.WaitGroup
+	// taken tells run the worker took its message, so it may read the next
+	// (one message waits at most, as a one-slot queue would).
+	taken chan struct{}
+
+	// deadlineMu orders extending the read deadline (pongs, messages)
+	// against interrupting the read when the session ends.
+	deadlineMu  sync.Mutex
+	interrupted bool
 }
 
-// request is one decoded visitor message, or the non-fatal reason it could
-// not be decoded.
-type request struct {
-	m    inbound
-	code ErrorCode
-	err  error
-}
+// events are what kick asks the worker to handle; several coalesce.
+type events uint8
 
-type readFailure struct {
-	code ErrorCode
-	err  error
-}
+const (
+	evMessage      events = 1 << iota // a visitor message is in inbox
+	evMail                            // the mailbox has work
+	evRefresh                         // presence or config changed
+	evPing                            // time to ping
+	evStartTimeout                    // Start did not come in time
+	evShutdown                        // the server closes
+	evDrain                           // the server drains
+)
 
 func newSession(srv *Server, conn *websocket.Conn, ip, origin string) *session {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return &session{
-		srv:     srv,
-		conn:    conn,
-		ip:      ip,
-		origin:  origin,
-		label:   hex.EncodeToString(b[:]),
-		in:      make(chan request, 1),
-		readErr: make(chan readFailure, 1),
-		mail:    newMailbox(),
+	s := &session{
+		srv:    srv,
+		conn:   conn,
+		ip:     ip,
+		origin: origin,
+		label:  hex.EncodeToString(b[:]),
+		taken:  make(chan struct{}, 1),
+		over:   make(chan struct{}),
+	}
+	s.mail = newMailbox(func() { s.kick(evMail) })
+	return s
+}
+
+// kick hands events to the worker, starting one unless it runs. It reports
+// false once the session is tearing down (the events are dropped).
+func (s *session) kick(ev events) bool { return s.hand(ev, nil) }
+
+// hand is kick with the visitor message of evMessage.
+func (s *session) hand(ev events, msg []byte) bool {
+	s.kickMu.Lock()
+	defer s.kickMu.Unlock()
+	if s.stopped {
+		return false
+	}
+	if msg != nil {
+		s.inbox = msg
+	}
+	s.pending |= ev
+	if !s.working {
+		s.working = true
+		s.workers.Add(1)
+		go s.work()
+	}
+	return true
+}
+
+// work handles pending events until there are none.
+func (s *session) work() {
+	defer s.workers.Done()
+	for {
+		s.kickMu.Lock()
+		ev := s.pending
+		s.pending = 0
+		var msg []byte
+		if ev&evMessage != 0 {
+			msg, s.inbox = s.inbox, nil
+		}
+		if ev == 0 || s.ended {
+			s.working = false
+			s.kickMu.Unlock()
+			return
+		}
+		s.kickMu.Unlock()
+		if msg != nil {
+			s.taken <- struct{}{} // run may read the next one meanwhile
+		}
+		s.handleEvents(ev, msg)
 	}
 }
 
-// run owns the session until the visitor leaves, the widget disappears, or
-// the server closes.
+// handleEvents runs on the worker.
+func (s *session) handleEvents(ev events, msg []byte) {
+	switch {
+	case ev&evShutdown != 0:
+		s.end(CodeShuttingDown, nil)
+		return
+	case ev&evStartTimeout != 0 && s.widgetID == "":
+		s.end(CodeTimeout, errors.New("no Start received in time"))
+		return
+	}
+	if ev&evDrain != 0 {
+		s.drained = true
+	}
+	if msg != nil {
+		s.extendReadDeadline()
+		if !s.onMessage(msg) {
+			return
+		}
+	}
+	if ev&evMail != 0 {
+		fns, overflow := s.mail.drain()
+		if overflow {
+			s.end(CodeOverloaded, errors.New("session mailbox overflowed"))
+			return
+		}
+		for _, fn := range fns {
+			if err := fn(); err != nil {
+				s.end(codeOf(err))
+				return
+			}
+		}
+	}
+	if s.widgetID == "" {
+		return
+	}
+	if ev&evRefresh != 0 {
+		if err := s.refresh(); err != nil {
+			s.end(codeOf(err))
+			return
+		}
+	}
+	if ev&evPing != 0 {
+		if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
+			s.end(CodeUnknown, err)
+			return
+		}
+		s.ping.Reset(s.srv.opts.PingInterval)
+	}
+	if s.drained && s.call == nil {
+		s.end(CodeShuttingDown, nil) // draining, and no call runs
+	}
+}
+
+// onMessage handles one visitor message; false when the session ended.
+func (s *session) onMessage(data []byte) bool {
+	m, code, err := decodeInbound(data)
+	if code != CodeUnknown && code.fatal() {
+		s.end(code, err)
+		return false
+	}
+	if code == CodeUnknown {
+		if s.widgetID == "" {
+			code, err = s.handleBeforeStart(m)
+			if code == CodeUnknown && err == nil && s.widgetID != "" {
+				if err = s.started(); err != nil {
+					code, err = codeOf(err)
+					s.end(code, err)
+					return false
+				}
+			}
+		} else {
+			code, err = s.handle(m)
+		}
+	}
+	if code != CodeUnknown {
+		if code.fatal() {
+			s.end(code, err)
+			return false
+		}
+		if err := s.writeJSON(newErrorMsg(code, err)); err != nil {
+			s.end(CodeUnknown, err)
+			return false
+		}
+	} else if err != nil {
+		s.end(CodeUnknown, err)
+		return false
+	}
+	return true
+}
+
+// started follows a successful Start: presence and config changes from now
+// on, what the widget shows, IceConfig, and the keep-alive pings.
+func (s *session) started() error {
+	s.watcher = s.srv.opts.Hub.WatchFunc(func() { s.kick(evRefresh) })
+	if err := s.refresh(); err != nil {
+		return err
+	}
+	ice := iceConfig(s.srv.state.Load().cfg.ICE, s.label, s.srv.opts.Now())
+	if err := s.writeJSON(ice); err != nil {
+		return err
+	}
+	s.ping = time.AfterFunc(s.srv.opts.PingInterval, func() { s.kick(evPing) })
+	s.extendReadDeadline()
+	return nil
+}
+
+// end records why the session ends, once, and interrupts run's read so it
+// tears the session down.
+func (s *session) end(code ErrorCode, err error) {
+	if s.ended {
+		return
+	}
+	s.ended, s.endCode, s.endErr = true, code, err
+	close(s.over)
+	s.deadlineMu.Lock()
+	s.interrupted = true
+	_ = s.conn.SetReadDeadline(time.Now())
+	s.deadlineMu.Unlock()
+}
+
+// run reads the visitor's messages until the session ends, then tears it
+// down: it owns the session until the visitor leaves, the widget
+// disappears, or the server closes.
 func (s *session) run(ctx context.Context) {
 	cfg := s.srv.state.Load().cfg
 	s.conn.SetReadLimit(int64(cfg.Limits.MaxMessageBytes))
+	s.conn.SetPongHandler(func(string) error { s.extendReadDeadline(); return nil })
+	startTimer := time.AfterFunc(cfg.Limits.StartTimeout, func() { s.kick(evStartTimeout) })
+	stopShutdown := context.AfterFunc(ctx, func() { s.kick(evShutdown) })
+	stopDrain := context.AfterFunc(s.srv.drainCtx, func() { s.kick(evDrain) })
 
-	done := make(chan struct{})
-	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		s.read(done)
-	}()
-	defer func() {
-		close(done)
-		_ = s.conn.Close()
-		<-readerDone
-	}()
+	code, err := s.read()
 
-	code, err := s.serve(ctx)
+	startTimer.Stop()
+	stopShutdown()
+	stopDrain()
+	s.kickMu.Lock()
+	s.stopped = true
+	s.kickMu.Unlock()
+	s.workers.Wait()
+	// From here on run owns the session.
+	if s.watcher != nil {
+		s.watcher.Close()
+	}
+	if s.ping != nil {
+		s.ping.Stop()
+	}
+	if s.ended {
+		code, err = s.endCode, s.endErr
+	}
+	s.finish(code, err)
+	_ = s.conn.Close()
+}
+
+// finish ends the call and chat and tells the visitor why the session ends.
+func (s *session) finish(code ErrorCode, err error) {
 	s.endFeatures(code)
 	switch {
 	case code == CodeUnknown && err == nil:
@@ -129,104 +347,14 @@ func newErrorMsg(code ErrorCode, err error) errorMsg {
 	return m
 }
 
-// serve runs the protocol. It returns the error code to report before
-// closing, or CodeUnknown with a nil error when the visitor left.
-func (s *session) serve(ctx context.Context) (ErrorCode, error) {
-	cfg := s.srv.state.Load().cfg
-	startTimer := time.NewTimer(cfg.Limits.StartTimeout)
-	defer startTimer.Stop()
-
-	// Wait for Start.
-	for s.widgetID == "" {
-		select {
-		case <-ctx.Done():
-			return CodeShuttingDown, nil
-		case <-startTimer.C:
-			return CodeTimeout, errors.New("no Start received in time")
-		case f := <-s.readErr:
-			return f.code, f.err
-		case r := <-s.in:
-			code, err := r.code, r.err
-			if code == CodeUnknown {
-				code, err = s.handleBeforeStart(r.m)
-			}
-			if code != CodeUnknown {
-				if code.fatal() {
-					return code, err
-				}
-				if err := s.writeJSON(newErrorMsg(code, err)); err != nil {
-					return CodeUnknown, err
-				}
-			}
-		}
-	}
-
-	watcher := s.srv.opts.Hub.Watch()
-	defer watcher.Close()
-	if err := s.refresh(); err != nil {
-		return codeOf(err)
-	}
-	ice := iceConfig(s.srv.state.Load().cfg.ICE, s.label, s.srv.opts.Now())
-	if err := s.writeJSON(ice); err != nil {
-		return CodeUnknown, err
-	}
-
-	ping := time.NewTicker(s.srv.opts.PingInterval)
-	defer ping.Stop()
-	s.extendReadDeadline()
-	s.conn.SetPongHandler(func(string) error { s.extendReadDeadline(); return nil })
-	drain := s.srv.drain
-	for {
-		if drain == nil && s.call == nil {
-			return CodeShuttingDown, nil // draining, and the call has ended
-		}
-		select {
-		case <-drain:
-			drain = nil // seen; the check above ends the session once no call runs
-		case <-ctx.Done():
-			return CodeShuttingDown, nil
-		case f := <-s.readErr:
-			return f.code, f.err
-		case <-watcher.C():
-			if err := s.refresh(); err != nil {
-				return codeOf(err)
-			}
-		case <-s.mail.wake:
-			fns, overflow := s.mail.drain()
-			if overflow {
-				return CodeOverloaded, errors.New("session mailbox overflowed")
-			}
-			for _, fn := range fns {
-				if err := fn(); err != nil {
-					return codeOf(err)
-				}
-			}
-		case r := <-s.in:
-			s.extendReadDeadline()
-			code, err := r.code, r.err
-			if code == CodeUnknown {
-				code, err = s.handle(r.m)
-			}
-			if code != CodeUnknown {
-				if code.fatal() {
-					return code, err
-				}
-				if err := s.writeJSON(newErrorMsg(code, err)); err != nil {
-					return CodeUnknown, err
-				}
-			} else if err != nil {
-				return CodeUnknown, err
-			}
-		case <-ping.C:
-			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
-				return CodeUnknown, err
-			}
-		}
-	}
-}
-
+// extendReadDeadline gives the visitor until the next ping's pong, unless
+// the session is ending.
 func (s *session) extendReadDeadline() {
-	_ = s.conn.SetReadDeadline(time.Now().Add(pongWaitFactor*s.srv.opts.PingInterval + writeTimeout))
+	s.deadlineMu.Lock()
+	defer s.deadlineMu.Unlock()
+	if !s.interrupted {
+		_ = s.conn.SetReadDeadline(time.Now().Add(pongWaitFactor*s.srv.opts.PingInterval + writeTimeout))
+	}
 }
 
 // protoError carries an error code through refresh.
@@ -293,6 +421,8 @@ func (s *session) handle(m inbound) (ErrorCode, error) {
 		return s.handleChat(m)
 	case mtWait, mtWaitCancel:
 		return s.handleWait(m)
+	case mtRate, mtSendTranscript:
+		return s.handleAfter(m)
 	}
 	return CodeUnknownMessage, fmt.Errorf("unexpected %s", m.MT)
 }
@@ -355,47 +485,37 @@ func (s *session) writeJSON(v any) error {
 	return s.conn.WriteMessage(websocket.TextMessage, data)
 }
 
-// read decodes visitor messages and hands them to run until the connection
-// fails or done is closed. It enforces the message rate.
-func (s *session) read(done <-chan struct{}) {
+// read reads visitor messages and hands each to the worker, enforcing the
+// message rate, until the connection fails or the session ends. It returns
+// why it stopped (end's reason, when the worker ended the session, takes
+// precedence).
+func (s *session) read() (ErrorCode, error) {
 	tokens, last := msgBurst, time.Now()
-	fail := func(code ErrorCode, err error) {
-		select {
-		case s.readErr <- readFailure{code: code, err: err}:
-		default:
-		}
-	}
 	for {
 		typ, data, err := s.conn.ReadMessage()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
-				fail(CodeTooLarge, err)
-			} else {
-				fail(CodeUnknown, err)
+				return CodeTooLarge, err
 			}
-			return
+			return CodeUnknown, err
 		}
 		now := time.Now()
 		tokens = min(msgBurst, tokens+now.Sub(last).Seconds()*msgRate)
 		last = now
 		if tokens < 1 {
-			fail(CodeRateLimited, errors.New("too many messages"))
-			return
+			return CodeRateLimited, errors.New("too many messages")
 		}
 		tokens--
 		if typ != websocket.TextMessage {
-			fail(CodeBadJSON, refusal("binary frames are not part of the protocol"))
-			return
+			return CodeBadJSON, refusal("binary frames are not part of the protocol")
 		}
-		m, code, err := decodeInbound(data)
-		if code != CodeUnknown && code.fatal() {
-			fail(code, err)
-			return
+		if !s.hand(evMessage, data) {
+			return CodeUnknown, nil
 		}
 		select {
-		case s.in <- request{m: m, code: code, err: err}:
-		case <-done:
-			return
+		case <-s.taken:
+		case <-s.over: // the worker ended the session; run reads why
+			return CodeUnknown, nil
 		}
 	}
 }

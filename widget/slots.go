@@ -1,6 +1,9 @@
 package widget
 
-import "sync"
+import (
+	"maps"
+	"sync"
+)
 
 // slots counts things in use, in total and per key (sessions per client
 // address, calls per agent), against limits.
@@ -48,4 +51,11 @@ func (l *slots) count(key string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.perKey[key]
+}
+
+// byKey returns the slots taken per key.
+func (l *slots) byKey() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return maps.Clone(l.perKey)
 }

@@ -223,6 +223,10 @@ func (v *view) session(cat catalog, lang string) (encoded, error) {
 		Opens:         v.opens,
 		Queue:         queueOf(w),
 		ContactUs:     contactUsOf(w),
+		Form:          w.Form,
+		Page:          sessionPage(w.SendPageURL),
+		Rating:        w.Rating,
+		Transcript:    w.Transcript,
 	})
 	if err != nil {
 		return encoded{}, err
@@ -238,4 +242,12 @@ func expectedReply(w *config.Widget, lang string) string {
 		return r
 	}
 	return w.ExpectedReply[w.Lang]
+}
+
+// sessionPage is Session.page for a widget's send_page_url.
+func sessionPage(p config.PageURL) string {
+	if p == config.PageURLPath || p == config.PageURLFull {
+		return string(p)
+	}
+	return ""
 }

@@ -46,18 +46,26 @@ type CallsOptions struct {
 	MaxRTT    time.Duration // a step whose round-trip p99 exceeds it ends the ramp
 	Timeout   time.Duration // bound on the whole run
 	Dir       string        // working directory; "" uses a temporary one
-	Log       *slog.Logger
+	System    string        // systemFrontdesk or systemJanus
+	Pin       bool          // the system on a core of its own, the tool and far end on the others
+	// WebRTCStack is frontdesk's calls.webrtc_stack: lite or pion.
+	WebRTCStack string
+	pin         pinning // what Pin did; set by runCalls, or by runCompare for both runs
+	Log         *slog.Logger
 }
 
 func defaultCallsOptions() CallsOptions {
 	return CallsOptions{
-		Steps:   []int{10, 50, 100, 200},
-		Hold:    20 * time.Second,
-		Rate:    20,
-		Settle:  3 * time.Second,
-		MaxLoss: 1,
-		MaxRTT:  50 * time.Millisecond,
-		Timeout: 20 * time.Minute,
+		Steps:       []int{10, 50, 100, 200},
+		Hold:        20 * time.Second,
+		Rate:        20,
+		Settle:      3 * time.Second,
+		MaxLoss:     1,
+		MaxRTT:      50 * time.Millisecond,
+		Timeout:     20 * time.Minute,
+		System:      systemFrontdesk,
+		WebRTCStack: "lite",
+		pin:         noPinning,
 	}
 }
 
@@ -77,6 +85,12 @@ func (o CallsOptions) validate() error {
 		return fmt.Errorf("--max-rtt %v: want more than 0 and at most 1m", o.MaxRTT)
 	case o.Timeout <= 0 || o.Timeout > 2*time.Hour:
 		return fmt.Errorf("--timeout %v: want more than 0 and at most 2h", o.Timeout)
+	}
+	if err := validSystem(o.System); err != nil {
+		return err
+	}
+	if o.WebRTCStack != "lite" && o.WebRTCStack != "pion" {
+		return fmt.Errorf("--webrtc-stack %q: want lite or pion", o.WebRTCStack)
 	}
 	prev := 0
 	for _, n := range o.Steps {
@@ -104,7 +118,7 @@ func parseSteps(s string) ([]int, error) {
 // callsGatewayConfig is the gateway's config for the calls measurement: one
 // cards widget with one always-available agent, the echo UAS, and limits
 // above maxCalls.
-func callsGatewayConfig(registrar string, maxCalls int) string {
+func callsGatewayConfig(registrar string, maxCalls int, stack string) string {
 	return fmt.Sprintf(`# frontdesk-load calls: gateway config for the loopback test bed
 sip:
   registrar: %s
@@ -123,6 +137,7 @@ limits:
 calls:
   webrtc_ips: [127.0.0.1] # media with the visitors stays on loopback
   candidate_networks: [127.0.0.0/8] # and visitors' ICE candidates on this host are probed
+  webrtc_stack: %s
   rtp_ports: %s
   webrtc_ports: %s
   max_calls: %d
@@ -133,14 +148,14 @@ widgets:
     name: Load calls
     agents:
       - {id: %s, sip: %s, name: Echo, department: Load, mode: always, media: [voice]}
-`, registrar, gwUser, passwdEnv, origin, callsRTPPorts, callsWebRTCPorts, maxCalls, maxCalls,
+`, registrar, gwUser, passwdEnv, origin, stack, callsRTPPorts, callsWebRTCPorts, maxCalls, maxCalls,
 		callsWidgetID, echoUser, echoUser)
 }
 
 // callFleet is every visitor opened so far.
 type callFleet struct {
-	va    *visitorAPI
-	url   string
+	vn    *visitorNet
+	sut   underTest
 	base  time.Time
 	calls []*visitor
 	ended int // visitors counted as dropped so far
@@ -184,7 +199,7 @@ func (f *callFleet) ramp(ctx context.Context, target, rate int) rampResult {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			v, err := openCall(ctx, f.va, f.url, id, f.base)
+			v, err := openCall(ctx, f.vn, f.sut.newSignal(id), id, f.base)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -252,13 +267,13 @@ func (f *callFleet) hangupAll() (confirmed int) {
 	return int(ok.Load())
 }
 
-// runCalls runs the test bed, the echo UAS and the gateway, then ramps the
-// calls through o.Steps and measures each step.
+// runCalls runs the test bed, the far end and the system under test, then
+// ramps the calls through o.Steps and measures each step.
 func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	log := logger(o.Log)
+	log := logger(o.Log).With("system", o.System)
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
@@ -269,12 +284,21 @@ func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error)
 	defer finish(&err)
 
 	top := o.Steps[len(o.Steps)-1]
-	res = &CallsResult{Hold: o.Hold.Seconds(), Rate: o.Rate, MaxLoss: o.MaxLoss, MaxRTT: msOf(o.MaxRTT), Steps: []stepResult{}}
+	res = &CallsResult{System: o.System, WebRTCStack: o.WebRTCStack, Hold: o.Hold.Seconds(), Rate: o.Rate, MaxLoss: o.MaxLoss, MaxRTT: msOf(o.MaxRTT), Steps: []stepResult{}}
 	if _, err = raiseNoFile(uint64(top)*16 + 512); err != nil {
 		return nil, err
 	}
+	if o.Pin && o.pin.system < 0 {
+		if o.pin, err = pinSystemApart(); err != nil {
+			return nil, err
+		}
+	}
+	pin := o.pin
+	if o.Pin {
+		res.Pinning = fmt.Sprintf("%s on CPU %d; visitors, far end and Kamailio on CPUs %v", o.System, pin.system, pin.tool)
+	}
 	bin := o.Frontdesk
-	if bin == "" {
+	if bin == "" && o.System == systemFrontdesk {
 		log.Info("building the gateway")
 		if bin, err = buildGateway(ctx, dir); err != nil {
 			return nil, err
@@ -293,7 +317,7 @@ func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error)
 			log.Warn("closing the test bed", "err", cerr)
 		}
 	}()
-	echo, err := startEcho(logger(nil))
+	echo, err := startEcho(filepath.Join(dir, "echo"))
 	if err != nil {
 		return nil, err
 	}
@@ -302,54 +326,47 @@ func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error)
 		return nil, err
 	}
 	if err := tb.Register(ctx, echoUser, echoPassword, echo.Addr(), 3600); err != nil {
-		return nil, fmt.Errorf("register the echo UAS: %w", err)
+		return nil, fmt.Errorf("register the echo far end: %w", err)
 	}
 
-	cfgDir := filepath.Join(dir, "config")
-	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
-		return nil, fmt.Errorf("config directory: %w", err)
-	}
-	cfgPath := filepath.Join(cfgDir, "frontdesk.yaml")
-	if err := os.WriteFile(cfgPath, []byte(callsGatewayConfig(tb.Addr(), top+10)), 0o600); err != nil {
-		return nil, fmt.Errorf("write gateway config: %w", err)
-	}
-	gw, err := startGateway(ctx, bin, cfgPath, filepath.Join(dir, "frontdesk.log"), "info")
+	sut, err := startSystem(ctx, o, dir, bin, tb.Addr(), top, pin.system)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = gw.stop(15 * time.Second) }() // no-op once stopped below
-	res.GatewayPID = gw.pid
-	if err := gw.waitReady(ctx, 0, readyTimeout); err != nil {
-		return nil, err
-	}
-	if _, h, err := gw.health(ctx); err != nil || !h.CallsEnabled {
-		return nil, fmt.Errorf("gateway has calls disabled (health %+v, err %v); see %s", h, err, gw.logPath)
-	}
-	log.Info("gateway ready", "pid", gw.pid, "url", gw.baseURL, "echo", echo.Addr())
+	stopped := false
+	defer func() {
+		if !stopped {
+			sut.stop()
+		}
+	}()
+	res.SystemPID = sut.pid()
+	log.Info("system ready", "pid", sut.pid(), "echo", echo.Addr())
 
-	va, err := newVisitorAPI()
+	base := time.Now()
+	vn, err := newVisitorNet(base)
 	if err != nil {
 		return nil, err
 	}
-	fleet := &callFleet{va: va, url: gw.wsURL(), base: time.Now()}
+	defer vn.close()
+	fleet := &callFleet{vn: vn, sut: sut, base: base}
 	defer func() {
 		if fleet != nil {
 			fleet.hangupAll()
 		}
 	}()
-	if res.Baseline, err = gw.settledSample(ctx, metricsGap); err != nil {
+	if res.Baseline, err = settled(ctx, sut, metricsGap); err != nil {
 		return nil, err
 	}
 	ruStart := toolCPU()
 
 	for _, n := range o.Steps {
 		log.Info("ramping", "to", n, "rate", o.Rate)
-		st, err := measureStep(ctx, o, gw, echo, fleet, n, res.Baseline)
+		st, err := measureStep(ctx, o, sut, fleet, n, res.Baseline)
 		if err != nil {
 			return res, err
 		}
 		res.Steps = append(res.Steps, st)
-		log.Info("step", "calls", st.Calls, "setup_p50_ms", st.SetupP50, "cpu_per_call_s", fmt.Sprintf("%.4f", st.CPUPerCallSecond),
+		log.Info("step", "calls", st.Calls, "setup_p50_ms", st.SetupP50, "setup_p99_ms", st.SetupP99, "cpu_per_call_s", fmt.Sprintf("%.4f", st.CPUPerCallSecond),
 			"loss_pct", fmt.Sprintf("%.3f", st.LossPercent), "rtt_p50_ms", st.RTTP50, "rtt_p99_ms", st.RTTP99, "healthy", st.Healthy)
 		if st.Healthy {
 			res.LargestHealthy = st.Calls
@@ -366,27 +383,61 @@ func runCalls(ctx context.Context, o CallsOptions) (res *CallsResult, err error)
 	}
 	res.HungUp = fleet.hangupAll()
 	fleet = nil
-	s, err := waitMetric(ctx, gw, "calls", func(s sample) float64 { return s.Calls }, 0, 30*time.Second)
+	res.SystemCallsAfter = -1
+	if o.System == systemFrontdesk {
+		s, err := waitMetric(ctx, sut.(frontdeskUnderTest).gw, "calls", func(s sample) float64 { return s.Calls }, 0, 30*time.Second)
+		if err != nil {
+			log.Warn("gateway did not end every call", "err", err)
+		}
+		res.SystemCallsAfter = s.Calls
+	}
+	es, err := echo.waitStats(ctx, 30*time.Second, func(s echoStats) bool { return s.Current == 0 && s.Incoming == int64(res.Opened) })
 	if err != nil {
-		log.Warn("gateway did not end every call", "err", err)
+		log.Warn("far end statistics", "err", err)
 	}
-	res.GatewayCallsAfter = s.Calls
-	for i := 0; i < 50 && echo.active() > 0; i++ {
-		_ = sleep(ctx, 100*time.Millisecond)
-	}
-	res.EchoInvites, res.EchoByes, res.EchoRejected = echo.invites.Load(), echo.byes.Load(), echo.rejected.Load()
-	res.EchoPackets = echo.echoed.Load()
-	res.EchoActiveAfter = echo.active()
-	res.GatewayExit = "exit 0"
-	if err := gw.stop(15 * time.Second); err != nil {
-		res.GatewayExit = err.Error()
-	}
+	res.Echo = es
+	res.SystemExit = sut.stop()
+	stopped = true
 	res.ToolCPU = toolCPU() - ruStart
 	return res, nil
 }
 
+// startSystem starts the system under test, configured for top calls, and
+// waits until it is ready to take them.
+func startSystem(ctx context.Context, o CallsOptions, dir, bin, registrar string, top, cpu int) (underTest, error) {
+	if o.System == systemJanus {
+		j, err := startJanus(ctx, filepath.Join(dir, "janus"), cpu)
+		if err != nil {
+			return nil, err
+		}
+		return janusUnderTest{j: j, proxy: "sip:" + registrar}, nil
+	}
+	cfgDir := filepath.Join(dir, "config")
+	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
+		return nil, fmt.Errorf("config directory: %w", err)
+	}
+	cfgPath := filepath.Join(cfgDir, "frontdesk.yaml")
+	if err := os.WriteFile(cfgPath, []byte(callsGatewayConfig(registrar, top+10, o.WebRTCStack)), 0o600); err != nil {
+		return nil, fmt.Errorf("write gateway config: %w", err)
+	}
+	gw, err := startGateway(ctx, bin, cfgPath, filepath.Join(dir, "frontdesk.log"), "info", cpu)
+	if err != nil {
+		return nil, err
+	}
+	sut := frontdeskUnderTest{gw: gw}
+	if err := gw.waitReady(ctx, 0, readyTimeout); err != nil {
+		sut.stop()
+		return nil, err
+	}
+	if _, h, err := gw.health(ctx); err != nil || !h.CallsEnabled {
+		sut.stop()
+		return nil, fmt.Errorf("gateway has calls disabled (health %+v, err %v); see %s", h, err, gw.logPath)
+	}
+	return sut, nil
+}
+
 // measureStep ramps to n calls, lets them settle, and measures for o.Hold.
-func measureStep(ctx context.Context, o CallsOptions, gw *gateway, echo *echoUAS, f *callFleet, n int, baseline sample) (stepResult, error) {
+func measureStep(ctx context.Context, o CallsOptions, sut underTest, f *callFleet, n int, baseline sample) (stepResult, error) {
 	st := stepResult{Target: n}
 	rr := f.ramp(ctx, n, o.Rate)
 	if ctx.Err() != nil {
@@ -401,14 +452,43 @@ func measureStep(ctx context.Context, o CallsOptions, gw *gateway, echo *echoUAS
 	if err := sleep(ctx, o.Settle); err != nil {
 		return st, err
 	}
+	// A shared host's other work on the system's core disturbs the step
+	// (its latency and the CPU it can get): measure the hold again, with
+	// the same calls up, a bounded number of times.
+	dropped := 0
+	for attempt := 1; ; attempt++ {
+		h, err := hold(ctx, o, sut, f, n, baseline, st, dropped)
+		if err != nil {
+			return h, err
+		}
+		h.Attempts = attempt
+		h.Disturbance = max(0, h.SystemCoreBusy-h.GatewayCores)
+		if o.pin.system < 0 || h.Disturbance <= maxDisturbance || attempt > maxRetries {
+			return h, nil
+		}
+		dropped = h.Dropped
+		logger(o.Log).Info("step disturbed by other work on the system's core; measuring again",
+			"calls", n, "other_on_core", fmt.Sprintf("%.2f", h.Disturbance), "attempt", attempt)
+	}
+}
 
+// Re-measuring a disturbed step.
+const (
+	maxDisturbance = 0.25 // of the system's core used by other processes
+	maxRetries     = 2
+)
+
+// hold measures one hold window of a step whose ramp st describes;
+// droppedBefore are calls already counted as dropped in earlier windows.
+func hold(ctx context.Context, o CallsOptions, sut underTest, f *callFleet, n int, baseline sample, st stepResult, droppedBefore int) (stepResult, error) {
 	live := f.live()
 	starts := make([]uint32, len(live))
-	s0, err := gw.scrape(ctx)
+	s0, err := sut.sample(ctx)
 	if err != nil {
 		return st, err
 	}
-	m0, t0, e0 := machineCPU(), toolCPU(), echo.echoed.Load()
+	m0, c0, t0 := machineCPU(), cpuCPU(o.pin.system), toolCPU()
+	o0 := cpusCPU(o.pin.tool)
 	for i, v := range live {
 		starts[i] = v.next.Load()
 	}
@@ -421,11 +501,12 @@ func measureStep(ctx context.Context, o CallsOptions, gw *gateway, echo *echoUAS
 		ends[i] = v.next.Load()
 	}
 	window := time.Since(began)
-	s1, err := gw.scrape(ctx)
+	s1, err := sut.sample(ctx)
 	if err != nil {
 		return st, err
 	}
-	m1, t1, e1 := machineCPU(), toolCPU(), echo.echoed.Load()
+	m1, c1, t1 := machineCPU(), cpuCPU(o.pin.system), toolCPU()
+	o1 := cpusCPU(o.pin.tool)
 	if err := sleep(ctx, drainWait); err != nil {
 		return st, err
 	}
@@ -460,16 +541,18 @@ func measureStep(ctx context.Context, o CallsOptions, gw *gateway, echo *echoUAS
 	st.GatewayCores = st.GatewayCPUSeconds / held
 	st.ToolCores = (t1 - t0) / held
 	st.MachineBusy = m1.busyFraction(m0)
+	st.SystemCoreBusy = c1.busyFraction(c0)
+	st.ToolCoresBusy = o1.busyFraction(o0)
 	st.OtherCores = max(0, st.MachineBusy*float64(runtime.NumCPU())-st.GatewayCores-st.ToolCores)
 	st.GatewayCalls = s1.Calls
 	st.RSS = s1.RSS
 	st.RSSPerCall = (s1.RSS - baseline.RSS) / float64(max(st.Calls, 1))
 	st.HeapInuse, st.StackInuse, st.Goroutines = s1.HeapInuse, s1.StackInuse, s1.Goroutines
-	if st.Calls > 0 {
+	if st.Calls > 0 && s1.Goroutines >= 0 {
 		st.GoroutinesPerCall = (s1.Goroutines - baseline.Goroutines) / float64(st.Calls)
 	}
-	st.EchoPackets = e1 - e0
 	st.Dropped, st.DropReasons = f.newlyEnded()
+	st.Dropped += droppedBefore
 
 	var problems []string
 	if st.SetupFailed > 0 {
@@ -507,35 +590,57 @@ func toolCPU() float64 {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
-// cpuTimes is the first line of /proc/stat: all cores, in clock ticks.
+// cpuTimes is a line of /proc/stat, in clock ticks: "cpu" (all cores) or
+// "cpuN" (one core).
 type cpuTimes struct{ busy, total uint64 }
 
-func machineCPU() cpuTimes {
+// machineCPU reads all cores, cpuCPU one (cpu < 0: none).
+func machineCPU() cpuTimes { return procStatCPU("cpu") }
+
+func cpuCPU(cpu int) cpuTimes {
+	if cpu < 0 {
+		return cpuTimes{}
+	}
+	return procStatCPU("cpu" + strconv.Itoa(cpu))
+}
+
+// cpusCPU sums the given cores.
+func cpusCPU(cpus []int) cpuTimes {
+	var t cpuTimes
+	for _, c := range cpus {
+		ct := cpuCPU(c)
+		t.busy += ct.busy
+		t.total += ct.total
+	}
+	return t
+}
+
+func procStatCPU(name string) cpuTimes {
 	f, err := os.Open("/proc/stat")
 	if err != nil {
 		return cpuTimes{}
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
-	if !sc.Scan() {
-		return cpuTimes{}
-	}
-	fields := strings.Fields(sc.Text())
-	if len(fields) < 5 || fields[0] != "cpu" {
-		return cpuTimes{}
-	}
-	var t cpuTimes
-	for i, s := range fields[1:] {
-		v, _ := strconv.ParseUint(s, 10, 64)
-		if i >= 8 { // guest time is already in user
-			break
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 || fields[0] != name {
+			continue
 		}
-		t.total += v
-		if i != 3 && i != 4 && i != 7 { // idle, iowait, steal
-			t.busy += v
+		var t cpuTimes
+		for i, s := range fields[1:] {
+			v, _ := strconv.ParseUint(s, 10, 64)
+			if i >= 8 { // guest time is already in user
+				break
+			}
+			t.total += v
+			if i != 3 && i != 4 && i != 7 { // idle, iowait, steal
+				t.busy += v
+			}
 		}
+		return t
 	}
-	return t
+	return cpuTimes{}
 }
 
 // busyFraction is the share of all cores busy between before and t.

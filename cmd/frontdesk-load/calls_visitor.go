@@ -1,32 +1,29 @@
 package main
 
-// The visitors of the calls measurement: each one is a Widget-API session
-// (websocket) and a pion PeerConnection offering PCMU only. Once the call is
-// connected it sends one 20 ms PCMU packet per tick whose payload starts
-// with the send time and a sequence number, and reads the echo that comes
-// back through the gateway.
+// The visitors of the calls measurement: each one is a call signaling
+// session (Widget-API or Janus) and a WebRTC media session offering PCMU
+// only. Each visitor has a UDP socket of its own, as a browser would (the
+// system tells its peers apart by address), with internal/webrtclite for ICE
+// checks, DTLS-SRTP and SRTP; all visitors share one sender loop, so the
+// load costs little CPU next to the system it measures. Once the call is connected each visitor sends one
+// 20 ms PCMU packet per tick whose payload starts with the send time and a
+// sequence number, and the echo that comes back through the system is timed.
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/frontdesk-gw/frontdesk/internal/webrtclite"
 	"github.com/gorilla/websocket"
-	"github.com/pion/ice/v4"
 	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
+	"github.com/pion/sdp/v3"
 )
 
 const (
@@ -36,92 +33,139 @@ const (
 	// (monotonic ns since the run's base) and sequence number.
 	stampBytes = 12
 
-	callSetupTimeout = 20 * time.Second // CreateCall until connected and ICE/DTLS up
-	hangupWait       = 10 * time.Second // ClearCall until CallInfo terminated
-	gatherTimeout    = 5 * time.Second
+	callSetupTimeout = 20 * time.Second // call request until answered and ICE/DTLS up
+	hangupWait       = 10 * time.Second // hangup until the system confirms it
+	// senderSlots spreads the visitors' packets over the 20 ms interval:
+	// the sender loop wakes every packetInterval/senderSlots and sends for
+	// one slot's visitors, so the load is smooth, not a burst every 20 ms.
+	senderSlots = 20
 )
 
-// visitorPorts is the UDP range of the visitors' PeerConnections; it must
-// not overlap the gateway's webrtc_ports or rtp_ports.
-const visitorPortLo, visitorPortHi = 50000, 53999
+// visitorNet is the media side shared by all visitors: the sender loop.
+type visitorNet struct {
+	base time.Time
 
-// visitorAPI is the pion side shared by all visitors: one API (PCMU only,
-// loopback host candidates only, the visitor port range, no interceptors)
-// and one DTLS certificate, so a new visitor costs no key generation.
-type visitorAPI struct {
-	api  *webrtc.API
-	cert webrtc.Certificate
+	mu    sync.Mutex
+	slots [senderSlots][]*visitor // sending visitors, by slot
+	next  int                     // slot of the next visitor
+
+	stop chan struct{}
+	done chan struct{}
 }
 
-func newVisitorAPI() (*visitorAPI, error) {
-	se := webrtc.SettingEngine{}
-	if err := se.SetEphemeralUDPPortRange(visitorPortLo, visitorPortHi); err != nil {
-		return nil, fmt.Errorf("visitor port range: %w", err)
-	}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1},
-		PayloadType:        0,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, fmt.Errorf("register PCMU: %w", err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("visitor DTLS key: %w", err)
-	}
-	cert, err := webrtc.GenerateCertificate(key)
-	if err != nil {
-		return nil, fmt.Errorf("visitor DTLS certificate: %w", err)
-	}
-	return &visitorAPI{api: webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me)), cert: *cert}, nil
+func newVisitorNet(base time.Time) (*visitorNet, error) {
+	n := &visitorNet{base: base, stop: make(chan struct{}), done: make(chan struct{})}
+	go n.sendLoop()
+	return n, nil
 }
 
-var pcmuCapability = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1}
+// close stops the sender.
+func (n *visitorNet) close() {
+	close(n.stop)
+	<-n.done
+}
+
+// add makes v send from now on.
+func (n *visitorNet) add(v *visitor) {
+	n.mu.Lock()
+	n.slots[n.next] = append(n.slots[n.next], v)
+	n.next = (n.next + 1) % senderSlots
+	n.mu.Unlock()
+}
+
+// remove stops v's packets.
+func (n *visitorNet) remove(v *visitor) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for i, s := range n.slots {
+		for j, o := range s {
+			if o == v {
+				n.slots[i] = append(s[:j], s[j+1:]...)
+				return
+			}
+		}
+	}
+}
+
+// sendLoop sends one packet per sending visitor per packetInterval, one
+// slot at a time. Slots are due by the clock, not by ticks: a late wake-up
+// catches up, so every visitor sends 50 packets a second.
+func (n *visitorNet) sendLoop() {
+	defer close(n.done)
+	slot := packetInterval / senderSlots
+	tick := time.NewTicker(slot)
+	defer tick.Stop()
+	start := time.Now()
+	var batch []*visitor
+	for done := 0; ; {
+		select {
+		case <-n.stop:
+			return
+		case <-tick.C:
+		}
+		for due := int(time.Since(start) / slot); done < due; done++ {
+			n.mu.Lock()
+			batch = append(batch[:0], n.slots[done%senderSlots]...)
+			n.mu.Unlock()
+			for _, v := range batch {
+				v.sendOne()
+			}
+		}
+	}
+}
 
 // visitor is one caller.
 type visitor struct {
 	id   int
 	base time.Time // send stamps are offsets from base (monotonic)
 
-	conn  *websocket.Conn
-	wmu   sync.Mutex // websocket writes
-	pc    *webrtc.PeerConnection
-	track *webrtc.TrackLocalStaticRTP
+	sig  signaling // the system's call signaling (Widget-API or Janus)
+	net  *visitorNet
+	tr   *webrtclite.Transport // the visitor's own socket
+	sess *webrtclite.Session
 
-	// Filled by the websocket reader.
-	answer      chan string   // the SDP answer, once
-	connectedAt atomic.Int64  // offset from base when CallInfo connected arrived; 0 before
-	connected   chan struct{} // closed at CallInfo connected
-	ended       chan struct{} // closed at CallInfo terminated, an Error or a lost websocket
+	// Filled by the signaling's reader.
+	answer      chan string // the SDP answer, once
+	answerOnce  sync.Once
+	connectedAt atomic.Int64  // offset from base when the call was answered; 0 before
+	connected   chan struct{} // closed when the call was answered
+	connOnce    sync.Once
+	ended       chan struct{} // closed when the call ended, on an error or a lost connection
 	endOnce     sync.Once
 	endMu       sync.Mutex
 	endReason   string
-	hangingUp   atomic.Bool // ended by the tool's ClearCall
-	readerDone  chan struct{}
-	pcConnected chan struct{} // ICE+DTLS up
-	pcOnce      sync.Once
-	pcFailed    chan struct{}
-	pcFailOnce  sync.Once
+	hangingUp   atomic.Bool // ended by the tool's hangup
 
-	// Sender.
-	next      atomic.Uint32 // sequence number of the next packet
-	sendErrs  atomic.Int64
-	stopSend  chan struct{}
-	stopOnce  sync.Once
-	sending   atomic.Bool // the sender was started
-	senderEnd chan struct{}
+	// Sender, run by the visitorNet's loop.
+	next     atomic.Uint32 // sequence number of the next packet
+	sendErrs atomic.Int64
+	sending  atomic.Bool // added to the sender loop
+	pkt      [12 + pcmuPayload]byte
 
 	// Receiver: rtt[seq] is the round trip in µs + 1 (0: not received).
 	mu      sync.Mutex
 	rtt     []uint32
 	recvBad atomic.Int64 // packets too short, or with a stamp or sequence never sent
 
-	setup      time.Duration // CreateCall sent until CallInfo connected
-	mediaReady time.Duration // CreateCall sent until the PeerConnection is connected
+	setup      time.Duration // call request sent until answered
+	mediaReady time.Duration // call request sent until ICE and DTLS are up
+}
+
+// signaling is how a visitor places its call on the system under test: the
+// Widget-API of frontdesk, or the Janus SIP plugin's API.
+type signaling interface {
+	// open connects and gets ready to call (a widget session up to
+	// IceConfig; a Janus session, SIP handle and guest registration), then
+	// keeps reading, reporting to v (gotAnswer, answered, end).
+	open(ctx context.Context, v *visitor) error
+	// call sends the call request with the complete SDP offer.
+	call(offer string) error
+	// hangup asks the system to end the call.
+	hangup() error
+	// hungUpReason is the end reason that confirms our own hangup.
+	hungUpReason() string
+	// close ends the connection and waits (bounded) for its reader.
+	close()
 }
 
 // wsMessage is the part of a gateway message a visitor looks at.
@@ -138,17 +182,15 @@ var (
 	dialer         = &websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 4096}
 )
 
-// openCall connects one visitor: Start, a PeerConnection with a complete
-// offer, CreateCall + Channels, the answer, ICE and DTLS; then the sender
-// starts. On error everything the visitor opened is closed.
-func openCall(ctx context.Context, va *visitorAPI, wsURL string, id int, base time.Time) (v *visitor, err error) {
+// openCall connects one visitor: the signaling, a media session with a
+// complete offer, the call request, the answer, ICE and DTLS; then the
+// visitor starts sending. On error everything it opened is closed.
+func openCall(ctx context.Context, vn *visitorNet, sig signaling, id int, base time.Time) (v *visitor, err error) {
 	ctx, cancel := context.WithTimeout(ctx, callSetupTimeout)
 	defer cancel()
 	v = &visitor{
-		id: id, base: base,
+		id: id, base: base, sig: sig, net: vn,
 		answer: make(chan string, 1), connected: make(chan struct{}), ended: make(chan struct{}),
-		readerDone: make(chan struct{}), pcConnected: make(chan struct{}), pcFailed: make(chan struct{}),
-		stopSend: make(chan struct{}), senderEnd: make(chan struct{}),
 	}
 	defer func() {
 		if err != nil {
@@ -156,62 +198,28 @@ func openCall(ctx context.Context, va *visitorAPI, wsURL string, id int, base ti
 			v = nil
 		}
 	}()
-	conn, _, err := dialer.DialContext(ctx, wsURL, http.Header{"Origin": {origin}})
-	if err != nil {
-		close(v.readerDone)
-		return v, fmt.Errorf("visitor %d: dial: %w", id, err)
-	}
-	v.conn = conn
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Now()) })
-	if err := v.write(map[string]string{"mt": "Start", "uuid": callsWidgetID}); err != nil {
-		stop()
-		close(v.readerDone)
-		return v, fmt.Errorf("visitor %d: send Start: %w", id, err)
-	}
-	if err := awaitIceConfig(conn); err != nil {
-		stop()
-		close(v.readerDone)
+	if err := sig.open(ctx, v); err != nil {
 		return v, fmt.Errorf("visitor %d: %w", id, err)
 	}
-	if !stop() {
-		close(v.readerDone)
-		return v, fmt.Errorf("visitor %d: start: %w", id, ctx.Err())
-	}
-	_ = conn.SetReadDeadline(time.Time{})
-	go v.read()
-
-	if err := v.newPeer(va); err != nil {
-		return v, fmt.Errorf("visitor %d: %w", id, err)
-	}
-	offer, err := v.pc.CreateOffer(nil)
+	v.tr, err = webrtclite.Listen(webrtclite.Options{Listen: netip.MustParseAddrPort("127.0.0.1:0"),
+		Allow: func(a netip.Addr) bool { return a.IsLoopback() }, Keepalive: 2 * time.Second})
 	if err != nil {
-		return v, fmt.Errorf("visitor %d: create offer: %w", id, err)
+		return v, fmt.Errorf("visitor %d: media socket: %w", id, err)
 	}
-	gathered := webrtc.GatheringCompletePromise(v.pc)
-	if err := v.pc.SetLocalDescription(offer); err != nil {
-		return v, fmt.Errorf("visitor %d: set local description: %w", id, err)
+	v.sess, err = v.tr.NewSession(webrtclite.Config{Role: webrtclite.Controlling, OnRTP: v.receive})
+	if err != nil {
+		return v, fmt.Errorf("visitor %d: media session: %w", id, err)
 	}
-	select {
-	case <-gathered:
-	case <-time.After(gatherTimeout):
-		return v, fmt.Errorf("visitor %d: ICE gathering not complete within %v", id, gatherTimeout)
-	case <-ctx.Done():
-		return v, fmt.Errorf("visitor %d: gathering: %w", id, ctx.Err())
-	}
-
 	t0 := time.Now()
-	if err := v.write(map[string]any{"mt": "CreateCall", "dest": echoUser, "dn": "Load " + strconv.Itoa(id)}); err != nil {
-		return v, fmt.Errorf("visitor %d: send CreateCall: %w", id, err)
-	}
-	if err := v.write(map[string]string{"mt": "Channels", "cmd": "PROPOSAL", "sdp": v.pc.LocalDescription().SDP}); err != nil {
-		return v, fmt.Errorf("visitor %d: send Channels: %w", id, err)
+	if err := sig.call(v.offer()); err != nil {
+		return v, fmt.Errorf("visitor %d: %w", id, err)
 	}
 	select {
 	case <-v.connected:
 	case <-v.ended:
 		return v, fmt.Errorf("visitor %d: call ended before connected: %s", id, v.reason())
 	case <-ctx.Done():
-		return v, fmt.Errorf("visitor %d: no CallInfo connected within %v", id, callSetupTimeout)
+		return v, fmt.Errorf("visitor %d: not answered within %v", id, callSetupTimeout)
 	}
 	v.setup = time.Duration(v.connectedAt.Load()) - t0.Sub(base)
 	var answer string
@@ -220,127 +228,118 @@ func openCall(ctx context.Context, va *visitorAPI, wsURL string, id int, base ti
 	default:
 		return v, fmt.Errorf("visitor %d: connected without an SDP answer", id)
 	}
-	if err := v.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
-		return v, fmt.Errorf("visitor %d: set remote description: %w", id, err)
+	peer, err := peerOf(answer)
+	if err != nil {
+		return v, fmt.Errorf("visitor %d: answer: %w", id, err)
 	}
+	v.sess.SetPeer(peer)
+	connected := make(chan error, 1)
+	go func() { connected <- v.sess.Connect(ctx) }()
 	select {
-	case <-v.pcConnected:
-	case <-v.pcFailed:
-		return v, fmt.Errorf("visitor %d: PeerConnection failed", id)
+	case err := <-connected:
+		if err != nil {
+			return v, fmt.Errorf("visitor %d: media: %w", id, err)
+		}
 	case <-v.ended:
+		cancel()
+		<-connected
 		return v, fmt.Errorf("visitor %d: call ended before media: %s", id, v.reason())
-	case <-ctx.Done():
-		return v, fmt.Errorf("visitor %d: PeerConnection not connected within %v", id, callSetupTimeout)
 	}
 	v.mediaReady = time.Since(t0)
 	v.sending.Store(true)
-	go v.send()
+	vn.add(v)
 	return v, nil
 }
 
-// awaitIceConfig reads the answers to Start up to IceConfig.
-func awaitIceConfig(conn *websocket.Conn) error {
-	for range 1000 {
-		_, msg, err := conn.ReadMessage()
-		if err != nil {
-			return fmt.Errorf("read before IceConfig: %w", err)
-		}
-		switch {
-		case bytes.HasPrefix(msg, prefixIce):
-			return nil
-		case bytes.HasPrefix(msg, prefixError):
-			return fmt.Errorf("gateway answered Start with %s", msg)
-		}
-	}
-	return errors.New("no IceConfig in 1000 messages")
+// offer is the visitor's complete SDP offer: PCMU only, one host candidate
+// (the shared socket), bundle and rtcp-mux, DTLS role open.
+func (v *visitor) offer() string {
+	local := v.tr.LocalAddr()
+	id := strconv.Itoa(v.id)
+	return "v=0\r\n" +
+		"o=- " + strconv.Itoa(1000+v.id) + " 2 IN IP4 127.0.0.1\r\n" +
+		"s=-\r\nt=0 0\r\n" +
+		"a=group:BUNDLE 0\r\n" +
+		"a=msid-semantic: WMS visitor-" + id + "\r\n" +
+		"m=audio 9 UDP/TLS/RTP/SAVPF 0\r\n" +
+		"c=IN IP4 0.0.0.0\r\n" +
+		"a=rtcp:9 IN IP4 0.0.0.0\r\n" +
+		"a=ice-ufrag:" + v.sess.LocalUfrag() + "\r\n" +
+		"a=ice-pwd:" + v.sess.LocalPwd() + "\r\n" +
+		"a=fingerprint:sha-256 " + v.tr.Fingerprint() + "\r\n" +
+		"a=setup:actpass\r\n" +
+		"a=mid:0\r\n" +
+		"a=sendrecv\r\n" +
+		"a=rtcp-mux\r\n" +
+		"a=rtpmap:0 PCMU/8000\r\n" +
+		"a=ssrc:" + strconv.Itoa(v.id+1) + " cname:visitor-" + id + "\r\n" +
+		"a=ssrc:" + strconv.Itoa(v.id+1) + " msid:visitor-" + id + " audio\r\n" +
+		"a=candidate:1 1 udp 2130706431 " + local.Addr().String() + " " + strconv.Itoa(int(local.Port())) + " typ host\r\n" +
+		"a=end-of-candidates\r\n"
 }
 
-func (v *visitor) newPeer(va *visitorAPI) error {
-	pc, err := va.api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{va.cert}})
-	if err != nil {
-		return fmt.Errorf("new PeerConnection: %w", err)
+// peerOf reads what the media session needs from the system's answer: ICE
+// credentials, fingerprint, DTLS role and the IPv4 UDP host candidates of
+// the audio m-line.
+func peerOf(answer string) (webrtclite.Peer, error) {
+	var p webrtclite.Peer
+	var s sdp.SessionDescription
+	if err := s.UnmarshalString(answer); err != nil {
+		return p, err
 	}
-	v.pc = pc
-	track, err := webrtc.NewTrackLocalStaticRTP(pcmuCapability, "audio", "visitor-"+strconv.Itoa(v.id))
-	if err != nil {
-		return fmt.Errorf("new track: %w", err)
-	}
-	v.track = track
-	sender, err := pc.AddTrack(track)
-	if err != nil {
-		return fmt.Errorf("add track: %w", err)
-	}
-	// RTCP from the gateway is read and dropped so its buffer never fills.
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := sender.Read(buf); err != nil {
-				return
+	attr := func(key string, m *sdp.MediaDescription) string {
+		if m != nil {
+			if v, ok := m.Attribute(key); ok {
+				return v
 			}
 		}
-	}()
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		switch s {
-		case webrtc.PeerConnectionStateConnected:
-			v.pcOnce.Do(func() { close(v.pcConnected) })
-		case webrtc.PeerConnectionStateFailed:
-			v.pcFailOnce.Do(func() { close(v.pcFailed) })
+		v, _ := s.Attribute(key)
+		return v
+	}
+	var audio *sdp.MediaDescription
+	for _, m := range s.MediaDescriptions {
+		if m.MediaName.Media == "audio" && m.MediaName.Port.Value != 0 {
+			audio = m
+			break
 		}
+	}
+	if audio == nil {
+		return p, fmt.Errorf("no audio m-line")
+	}
+	p.Ufrag, p.Pwd, p.Fingerprint = attr("ice-ufrag", audio), attr("ice-pwd", audio), attr("fingerprint", audio)
+	p.DTLSServer = attr("setup", audio) == "active"
+	for _, a := range audio.Attributes {
+		if a.Key != "candidate" {
+			continue
+		}
+		f := strings.Fields(a.Value)
+		if len(f) < 8 || !strings.EqualFold(f[2], "udp") || f[1] != "1" {
+			continue
+		}
+		addr, err := netip.ParseAddr(f[4])
+		port, perr := strconv.Atoi(f[5])
+		if err != nil || perr != nil || !addr.Is4() {
+			continue
+		}
+		p.Candidates = append(p.Candidates, netip.AddrPortFrom(addr, uint16(port)))
+	}
+	if p.Ufrag == "" || p.Pwd == "" || p.Fingerprint == "" || len(p.Candidates) == 0 {
+		return p, fmt.Errorf("answer lacks ICE credentials, fingerprint or an IPv4 UDP candidate")
+	}
+	return p, nil
+}
+
+// gotAnswer hands over the SDP answer (the first one counts).
+func (v *visitor) gotAnswer(sdp string) {
+	v.answerOnce.Do(func() { v.answer <- sdp })
+}
+
+// answered records that the call was answered, once.
+func (v *visitor) answered() {
+	v.connOnce.Do(func() {
+		v.connectedAt.Store(int64(max(time.Since(v.base), 1)))
+		close(v.connected)
 	})
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { v.receive(tr) })
-	return nil
-}
-
-// write sends one JSON message.
-func (v *visitor) write(m any) error {
-	data, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	v.wmu.Lock()
-	defer v.wmu.Unlock()
-	_ = v.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	return v.conn.WriteMessage(websocket.TextMessage, data)
-}
-
-// read follows the session until the websocket closes.
-func (v *visitor) read() {
-	defer close(v.readerDone)
-	defer v.end("websocket closed")
-	sentAnswer := false
-	for {
-		_, msg, err := v.conn.ReadMessage()
-		if err != nil {
-			return
-		}
-		var m wsMessage
-		switch {
-		case bytes.HasPrefix(msg, prefixCallInfo):
-			if err := json.Unmarshal(msg, &m); err != nil {
-				v.end("bad CallInfo: " + err.Error())
-				return
-			}
-		case bytes.HasPrefix(msg, prefixError):
-			_ = json.Unmarshal(msg, &m)
-			v.end("Error " + m.Code)
-			continue
-		default:
-			continue
-		}
-		if m.SDP != "" && !sentAnswer {
-			sentAnswer = true
-			v.answer <- m.SDP
-		}
-		switch m.State {
-		case "connected":
-			if v.connectedAt.Load() == 0 {
-				v.connectedAt.Store(int64(max(time.Since(v.base), 1)))
-				close(v.connected)
-			}
-		case "terminated":
-			v.end(m.Reason)
-		}
-	}
 }
 
 // end records why the call ended (the first reason wins).
@@ -369,68 +368,55 @@ func (v *visitor) isEnded() bool {
 	}
 }
 
-// send writes one packet every 20 ms until stopped or the call ends.
-func (v *visitor) send() {
-	defer close(v.senderEnd)
-	ssrc := uint32(v.id) + 1
-	pkt := rtp.Packet{
-		Header:  rtp.Header{Version: 2, PayloadType: 0, SSRC: ssrc},
-		Payload: bytes.Repeat([]byte{0xff}, pcmuPayload), // µ-law silence after the stamp
+// sendOne writes the visitor's next packet (on the sender loop).
+func (v *visitor) sendOne() {
+	if v.isEnded() {
+		return
 	}
-	tick := time.NewTicker(packetInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-tick.C:
-		case <-v.stopSend:
-			return
-		case <-v.ended:
-			return
-		}
-		seq := v.next.Load()
-		// Counted before the write, so an echo can never be ahead of it.
-		v.next.Store(seq + 1)
-		binary.BigEndian.PutUint64(pkt.Payload, uint64(time.Since(v.base)))
-		binary.BigEndian.PutUint32(pkt.Payload[8:], seq)
-		pkt.SequenceNumber = uint16(seq)
-		pkt.Timestamp = seq * pcmuPayload
-		pkt.Marker = seq == 0
-		if err := v.track.WriteRTP(&pkt); err != nil {
-			v.sendErrs.Add(1)
-		}
+	seq := v.next.Load()
+	// Counted before the write, so an echo can never be ahead of it.
+	v.next.Store(seq + 1)
+	p := v.pkt[:]
+	h := rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: uint16(seq), Timestamp: seq * pcmuPayload,
+		SSRC: uint32(v.id) + 1, Marker: seq == 0}
+	if _, err := h.MarshalTo(p); err != nil {
+		v.sendErrs.Add(1)
+		return
+	}
+	payload := p[12:]
+	binary.BigEndian.PutUint64(payload, uint64(time.Since(v.base)))
+	binary.BigEndian.PutUint32(payload[8:], seq)
+	for i := stampBytes; i < len(payload); i++ {
+		payload[i] = 0xff // µ-law silence after the stamp
+	}
+	if err := v.sess.WriteRTP(p); err != nil {
+		v.sendErrs.Add(1)
 	}
 }
 
-// receive reads the echoed packets from the gateway.
-func (v *visitor) receive(tr *webrtc.TrackRemote) {
-	buf := make([]byte, 1500)
+// receive takes one echoed packet (on the visitors' socket reader).
+func (v *visitor) receive(pkt []byte) {
+	now := time.Since(v.base)
 	var h rtp.Header
-	for {
-		n, _, err := tr.Read(buf)
-		if err != nil {
-			return
-		}
-		now := time.Since(v.base)
-		hl, err := h.Unmarshal(buf[:n])
-		if err != nil || n-hl < stampBytes {
-			v.recvBad.Add(1)
-			continue
-		}
-		p := buf[hl:n]
-		sent := time.Duration(binary.BigEndian.Uint64(p))
-		seq := binary.BigEndian.Uint32(p[8:])
-		if seq >= v.next.Load() || sent <= 0 || sent > now {
-			v.recvBad.Add(1)
-			continue
-		}
-		us := uint32(min((now-sent)/time.Microsecond, 1<<31)) + 1
-		v.mu.Lock()
-		for int(seq) >= len(v.rtt) {
-			v.rtt = append(v.rtt, make([]uint32, max(256, len(v.rtt)))...)
-		}
-		v.rtt[seq] = us
-		v.mu.Unlock()
+	hl, err := h.Unmarshal(pkt)
+	if err != nil || len(pkt)-hl < stampBytes {
+		v.recvBad.Add(1)
+		return
 	}
+	p := pkt[hl:]
+	sent := time.Duration(binary.BigEndian.Uint64(p))
+	seq := binary.BigEndian.Uint32(p[8:])
+	if seq >= v.next.Load() || sent <= 0 || sent > now {
+		v.recvBad.Add(1)
+		return
+	}
+	us := uint32(min((now-sent)/time.Microsecond, 1<<31)) + 1
+	v.mu.Lock()
+	for int(seq) >= len(v.rtt) {
+		v.rtt = append(v.rtt, make([]uint32, max(256, len(v.rtt)))...)
+	}
+	v.rtt[seq] = us
+	v.mu.Unlock()
 }
 
 // window reports, for the packets with sequence numbers in [from, to), how
@@ -447,45 +433,40 @@ func (v *visitor) window(from, to uint32, rtts []time.Duration) (received int64,
 	return received, rtts
 }
 
-// hangup sends ClearCall and waits (bounded) for CallInfo terminated. It
-// reports whether the gateway confirmed the end.
+// hangup asks the system to end the call and waits (bounded) for the
+// end. It reports whether the system confirmed it as our hangup.
 func (v *visitor) hangup() bool {
-	v.stopOnce.Do(func() { close(v.stopSend) })
+	v.stopSending()
 	if v.isEnded() {
 		return false
 	}
 	v.hangingUp.Store(true)
-	if err := v.write(map[string]string{"mt": "ClearCall"}); err != nil {
+	if err := v.sig.hangup(); err != nil {
 		return false
 	}
 	select {
 	case <-v.ended:
-		return v.reason() == "ended-by-visitor"
+		return v.reason() == v.sig.hungUpReason()
 	case <-time.After(hangupWait):
 		return false
 	}
 }
 
-// close releases everything the visitor holds and waits for its goroutines.
+// stopSending takes the visitor off the sender loop.
+func (v *visitor) stopSending() {
+	if v.sending.CompareAndSwap(true, false) {
+		v.net.remove(v)
+	}
+}
+
+// close releases everything the visitor holds and waits for its reader.
 func (v *visitor) close() {
-	v.stopOnce.Do(func() { close(v.stopSend) })
-	if v.pc != nil {
-		_ = v.pc.Close()
+	v.stopSending()
+	if v.sess != nil {
+		_ = v.sess.Close()
 	}
-	if v.conn != nil {
-		v.wmu.Lock()
-		_ = v.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-		v.wmu.Unlock()
-		_ = v.conn.Close()
+	if v.tr != nil {
+		_ = v.tr.Close()
 	}
-	select {
-	case <-v.readerDone:
-	case <-time.After(5 * time.Second):
-	}
-	if v.sending.Load() {
-		select {
-		case <-v.senderEnd: // at the next tick at the latest
-		case <-time.After(5 * time.Second):
-		}
-	}
+	v.sig.close()
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -57,12 +58,15 @@ func flipPresence(msg []byte) (string, bool) {
 
 // fleet is the set of open sessions and what they saw.
 type fleet struct {
-	urls   []string      // sessions go to these in turn
-	next   atomic.Uint64 // the next session's index into urls
-	dialer *websocket.Dialer
-	header http.Header
-	base   time.Time // receive times are offsets from base (monotonic)
-	rounds int
+	urls []string // sessions go to these in turn
+	next atomic.Uint64
+	// dialers spread the sessions over source addresses 127.0.0.1,
+	// 127.0.0.2, … so that no address runs out of ephemeral ports.
+	dialers []*websocket.Dialer
+	nextDlr atomic.Uint64
+	header  http.Header
+	base    time.Time // receive times are offsets from base (monotonic)
+	rounds  int
 
 	cur     atomic.Int32    // round being timed; -1 before the first
 	t0      []time.Duration // per round: PUBLISH about to be sent, offset from base
@@ -88,15 +92,13 @@ type client struct {
 	infos   atomic.Int64   // the flipped agent's Infos after the initial ones
 }
 
-func newFleet(urls []string, rounds int) *fleet {
+// sessionsPerSource is how many sessions one source address takes: well
+// inside Linux's ephemeral port range (28,000 ports by default).
+const sessionsPerSource = 20000
+
+func newFleet(urls []string, rounds, sessions int) *fleet {
 	f := &fleet{
-		urls: urls,
-		dialer: &websocket.Dialer{
-			HandshakeTimeout: 10 * time.Second,
-			ReadBufferSize:   1024,
-			WriteBufferSize:  256,
-			WriteBufferPool:  &sync.Pool{},
-		},
+		urls:   urls,
 		header: http.Header{"Origin": {origin}},
 		base:   time.Now(),
 		rounds: rounds,
@@ -106,6 +108,17 @@ func newFleet(urls []string, rounds int) *fleet {
 	}
 	for r := range f.done {
 		f.done[r] = make(chan struct{})
+	}
+	pool := &sync.Pool{}
+	for i := range (sessions + sessionsPerSource - 1) / sessionsPerSource {
+		nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i))}}
+		f.dialers = append(f.dialers, &websocket.Dialer{
+			NetDialContext:   nd.DialContext,
+			HandshakeTimeout: 10 * time.Second,
+			ReadBufferSize:   1024,
+			WriteBufferSize:  256,
+			WriteBufferPool:  pool,
+		})
 	}
 	f.cur.Store(-1)
 	return f
@@ -117,7 +130,8 @@ func (f *fleet) open(ctx context.Context) (*client, error) {
 	ctx, cancel := context.WithTimeout(ctx, openTimeout)
 	defer cancel()
 	url := f.urls[(f.next.Add(1)-1)%uint64(len(f.urls))]
-	conn, _, err := f.dialer.DialContext(ctx, url, f.header)
+	d := f.dialers[f.nextDlr.Add(1)%uint64(len(f.dialers))]
+	conn, _, err := d.DialContext(ctx, url, f.header)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", url, err)
 	}

@@ -55,7 +55,7 @@ func startCluster(ctx context.Context, bin, dir, registrar string, n int) ([]*ga
 		if err := os.WriteFile(cfgPath, []byte(clusterGatewayConfig(registrar, ns.URL(), i)), 0o600); err != nil {
 			return gws, ns, fmt.Errorf("write node config: %w", err)
 		}
-		gw, err := startGatewayTo(ctx, bin, cfgPath, filepath.Join(dir, fmt.Sprintf("frontdesk-node%d.log", i+1)), "debug", changes)
+		gw, err := startGatewayTo(ctx, bin, cfgPath, filepath.Join(dir, fmt.Sprintf("frontdesk-node%d.log", i+1)), "debug", -1, changes)
 		if err != nil {
 			return gws, ns, err
 		}

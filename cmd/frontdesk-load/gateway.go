@@ -62,7 +62,7 @@ http:
   listen: 127.0.0.1:0
   allowed_origins: [%q]
 limits:
-  max_sessions: 50000
+  max_sessions: 150000
   max_sessions_per_ip: 50000
 widgets:
   - id: %s
@@ -113,19 +113,19 @@ type gateway struct {
 // startGateway runs `frontdesk serve` with the config at cfgPath and log
 // level level, and returns once its HTTP server listens (the address comes
 // from its JSON log).
-func startGateway(ctx context.Context, bin, cfgPath, logPath, level string) (*gateway, error) {
-	return startGatewayTo(ctx, bin, cfgPath, logPath, level, make(chan time.Time, 4*maxRounds))
+func startGateway(ctx context.Context, bin, cfgPath, logPath, level string, cpu int) (*gateway, error) {
+	return startGatewayTo(ctx, bin, cfgPath, logPath, level, cpu, make(chan time.Time, 4*maxRounds))
 }
 
 // startGatewayTo is startGateway with the channel the flipped agent's
 // presence changes go to (the nodes of a cluster share one: whichever holds
 // the subscription applies the NOTIFY).
-func startGatewayTo(ctx context.Context, bin, cfgPath, logPath, level string, changes chan time.Time) (*gateway, error) {
+func startGatewayTo(ctx context.Context, bin, cfgPath, logPath, level string, cpu int, changes chan time.Time) (*gateway, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("gateway log: %w", err)
 	}
-	cmd := exec.Command(bin, "serve", "--config", cfgPath, "--log-format", "json", "--log-level", level)
+	cmd := pinnedCommand(cpu, bin, "serve", "--config", cfgPath, "--log-format", "json", "--log-level", level)
 	cmd.Env = append(os.Environ(), passwdEnv+"="+gwPassword)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -2,7 +2,8 @@
 // loopback test bed (Kamailio on 127.0.0.1) and a real `frontdesk serve`.
 //
 //	frontdesk-load sessions [--sessions 10000] [--rounds 20] [--nodes 3] [--json]
-//	frontdesk-load calls [--steps 10,50,100,200] [--hold 20s] [--json]
+//	frontdesk-load calls [--system frontdesk|janus] [--pin] [--steps 10,50,100,200] [--hold 20s] [--json]
+//	frontdesk-load compare [--steps 50,100,200] [--hold 20s] [--json]
 //
 // See `frontdesk-load --help` and docs/performance.md.
 package main
@@ -26,6 +27,7 @@ const usage = `frontdesk-load — load measurements for the frontdesk gateway
 Usage:
   frontdesk-load sessions [flags]
   frontdesk-load calls [flags]
+  frontdesk-load compare [flags]
 
 Commands:
   sessions  start the loopback test bed and a real 'frontdesk serve', open N idle
@@ -35,7 +37,9 @@ Commands:
   calls     start the loopback test bed, an echo far end and a real 'frontdesk serve',
             ramp up concurrent visitor calls (pion, PCMU 20 ms) through the Widget-API
             and report per step: gateway CPU per call-second, RSS, loss, round trip
-            and setup time
+            and setup time; --system janus measures Janus's SIP plugin instead
+  compare   the calls ladder for frontdesk, then for Janus, back to back, each pinned
+            to a core of its own, and one table of the ratios
 
 Run 'frontdesk-load COMMAND --help' for its flags. Everything runs on 127.0.0.1.
 `
@@ -54,7 +58,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "sessions":
 		return cmdSessions(args[1:], stdout, stderr)
 	case "calls":
-		return cmdCalls(args[1:], stdout, stderr)
+		return cmdCalls(args[1:], stdout, stderr, false)
+	case "compare":
+		return cmdCalls(args[1:], stdout, stderr, true)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -115,15 +121,25 @@ func cmdSessions(args []string, stdout, stderr io.Writer) int {
 	return report(stdout, stderr, "sessions", res, func() { printTable(stdout, res) }, *asJSON, err)
 }
 
-func cmdCalls(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("calls", flag.ContinueOnError)
+// cmdCalls runs `calls` or, with compare, `compare`.
+func cmdCalls(args []string, stdout, stderr io.Writer, compare bool) int {
+	mode := "calls"
+	if compare {
+		mode = "compare"
+	}
+	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: frontdesk-load calls [flags]\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: frontdesk-load %s [flags]\n\nFlags:\n", mode)
 		fs.PrintDefaults()
 	}
 	def := defaultCallsOptions()
 	o := def
+	fs.StringVar(&o.WebRTCStack, "webrtc-stack", def.WebRTCStack, "frontdesk's calls.webrtc_stack: lite or pion")
+	if !compare {
+		fs.StringVar(&o.System, "system", def.System, "system under test: frontdesk, or janus (Janus's SIP plugin, Debian's janus package)")
+		fs.BoolVar(&o.Pin, "pin", false, "pin the system under test to the first CPU and this tool, the far end and Kamailio to the others")
+	}
 	steps := fs.String("steps", "10,50,100,200", fmt.Sprintf("concurrent calls per step, increasing, each at most %d; calls stay up from step to step", maxCallsStep))
 	fs.StringVar(&o.Frontdesk, "frontdesk", "", "gateway binary (default: build ./cmd/frontdesk of this module into a temporary directory)")
 	fs.DurationVar(&o.Hold, "hold", def.Hold, "measuring time per step, with all of the step's calls up")
@@ -151,7 +167,7 @@ func cmdCalls(args []string, stdout, stderr io.Writer) int {
 		err = o.validate()
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "frontdesk-load calls:", err)
+		fmt.Fprintf(stderr, "frontdesk-load %s: %v\n", mode, err)
 		return 2
 	}
 	level := slog.LevelInfo
@@ -163,12 +179,12 @@ func cmdCalls(args []string, stdout, stderr io.Writer) int {
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
-			fmt.Fprintln(stderr, "frontdesk-load calls:", err)
+			fmt.Fprintf(stderr, "frontdesk-load %s: %v\n", mode, err)
 			return 1
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(stderr, "frontdesk-load calls:", err)
+			fmt.Fprintf(stderr, "frontdesk-load %s: %v\n", mode, err)
 			return 1
 		}
 		defer pprof.StopCPUProfile()
@@ -176,11 +192,18 @@ func cmdCalls(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if compare {
+		res, err := runCompare(ctx, o)
+		if res == nil {
+			return report(stdout, stderr, mode, nil, nil, *asJSON, err)
+		}
+		return report(stdout, stderr, mode, res, func() { printCompare(stdout, res) }, *asJSON, err)
+	}
 	res, err := runCalls(ctx, o)
 	if res == nil {
-		return report(stdout, stderr, "calls", nil, nil, *asJSON, err)
+		return report(stdout, stderr, mode, nil, nil, *asJSON, err)
 	}
-	return report(stdout, stderr, "calls", res, func() { printCalls(stdout, res) }, *asJSON, err)
+	return report(stdout, stderr, mode, res, func() { printCalls(stdout, res) }, *asJSON, err)
 }
 
 // report prints a run's result (a table, then JSON when asked) and its

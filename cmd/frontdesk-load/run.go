@@ -114,7 +114,7 @@ func runSessions(ctx context.Context, o Options) (res *Result, err error) {
 	if res.Before, err = gw.settledSample(ctx, metricsGap); err != nil {
 		return nil, err
 	}
-	fl := newFleet(urls, o.Rounds)
+	fl := newFleet(urls, o.Rounds, o.Sessions)
 	defer func() { _ = fl.closeAll(30 * time.Second) }() // no-op once closed below
 	log.Info("opening sessions", "n", o.Sessions, "per_second", o.Ramp)
 	began := time.Now()
@@ -230,7 +230,7 @@ func startGateways(ctx context.Context, o Options, bin, dir string, tb *testbed.
 		return nil, stopNATS, fmt.Errorf("write gateway config: %w", err)
 	}
 	// Debug level for the "presence changed" line, which times the NOTIFY.
-	gw, err := startGateway(ctx, bin, cfgPath, filepath.Join(dir, "frontdesk.log"), "debug")
+	gw, err := startGateway(ctx, bin, cfgPath, filepath.Join(dir, "frontdesk.log"), "debug", -1)
 	if err != nil {
 		return nil, stopNATS, err
 	}
@@ -361,6 +361,14 @@ func raiseNoFile(need uint64) (string, error) {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return "", fmt.Errorf("get RLIMIT_NOFILE: %w", err)
+	}
+	if lim.Max < need && os.Geteuid() == 0 {
+		// Root (with CAP_SYS_RESOURCE) may raise the hard limit too; the
+		// gateway started from here inherits it.
+		raised := syscall.Rlimit{Cur: need, Max: need}
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised); err == nil {
+			lim = raised
+		}
 	}
 	if lim.Cur < lim.Max {
 		lim.Cur = lim.Max

@@ -89,6 +89,10 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
+	if _, _, err := loadAdminTLS(cfg.Admin, slog.New(slog.DiscardHandler)); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	}
 	agents := 0
 	for _, w := range cfg.Widgets {
 		agents += len(w.Agents)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/frontdesk-gw/frontdesk/admin"
 	"github.com/frontdesk-gw/frontdesk/bridge"
 	"github.com/frontdesk-gw/frontdesk/chat"
 	"github.com/frontdesk-gw/frontdesk/cluster"
@@ -38,6 +40,12 @@ type gateway struct {
 	clientAddr *clientaddr.Resolver
 	// cert is the visitor port's TLS certificate (nil: plain HTTP).
 	cert *tlscert.Cert
+	// The admin view, what it knows of the subscriptions, and the admin
+	// listener's certificate and client CAs (nil: plain HTTP, none).
+	adminView *admin.Server
+	tracker   *admin.Tracker
+	adminCert *tlscert.Cert
+	adminCAs  *x509.CertPool
 
 	cfg      atomic.Pointer[config.Config]
 	notifies atomic.Uint64
@@ -65,9 +73,10 @@ type gatewayOptions struct {
 
 func newGateway(cfg *config.Config, opts gatewayOptions) (*gateway, error) {
 	g := &gateway{
-		log:   opts.Logger,
-		store: presence.NewStore(),
-		hub:   presence.NewHub(20 * time.Millisecond),
+		log:     opts.Logger,
+		store:   presence.NewStore(),
+		hub:     presence.NewHub(20 * time.Millisecond),
+		tracker: admin.NewTracker(),
 	}
 	g.cfg.Store(cfg)
 	ua, err := sip.New(cfg.SIP, g, sip.Options{
@@ -126,6 +135,9 @@ func newGateway(cfg *config.Config, opts gatewayOptions) (*gateway, error) {
 		return nil, fmt.Errorf("create widget server: %w", err)
 	}
 	g.web = web
+	if err := g.setupAdmin(cfg, opts.Logger); err != nil {
+		return nil, err
+	}
 	return g, nil
 }
 
@@ -155,6 +167,7 @@ func (g *gateway) Registration(state sip.RegState, err error) {
 // Notify implements sip.Handler.
 func (g *gateway) Notify(n sip.Notification) {
 	g.notifies.Add(1)
+	g.tracker.Notified(n)
 	var changed bool
 	var err error
 	switch n.Target.Event {
@@ -183,21 +196,40 @@ func (g *gateway) Message(m sip.IncomingMessage) int { return g.chat.Message(m) 
 // SubscriptionLost implements sip.Handler: what was known of the target is
 // forgotten, also when a reload removed it (an agent added again later starts
 // unknown, not with the state it had before).
+//
+// A refusal (no such package, or the PBX's policy) makes the agent's
+// availability come from the other package alone until the refused one
+// works again.
 func (g *gateway) SubscriptionLost(t sip.Target, err error) {
-	if errors.Is(err, sip.ErrSubscriptionRemoved) {
+	g.tracker.Lost(t, err)
+	forget := g.store.Reset
+	switch {
+	case errors.Is(err, sip.ErrSubscriptionRemoved):
 		g.log.Debug("subscription removed", "uri", t.URI, "event", t.Event)
-	} else {
+	case errors.Is(err, sip.ErrRefused):
+		forget = g.store.Refuse
+		g.log.Warn("subscription refused: availability from the other event package alone", "uri", t.URI, "event", t.Event,
+			"fallback", fallbackOf(t.Event), "err", err)
+	default:
 		g.log.Warn("subscription lost", "uri", t.URI, "event", t.Event, "err", err)
 	}
 	if g.keepsRemoved(t, err) {
 		return
 	}
-	if g.store.Reset(t.URI, string(t.Event)) {
+	if forget(t.URI, string(t.Event)) {
 		g.hub.Changed()
 		if g.cluster != nil {
 			g.cluster.Changed(t)
 		}
 	}
+}
+
+// fallbackOf says what availability is left when event is refused.
+func fallbackOf(refused sip.Event) string {
+	if refused == sip.EventDialog {
+		return "presence only: busy detection limited"
+	}
+	return "dialog only: available while idle; a phone that is switched off is not seen"
 }
 
 // targets lists the subscriptions cfg needs.
@@ -229,7 +261,7 @@ func (g *gateway) apply(old, cfg *config.Config) {
 		g.chat.SetConfig(cfg.Chat)
 	}
 	if ch.Calls {
-		g.log.Warn("calls settings changed: port ranges and addresses take effect after a restart; limits, timeouts and candidate networks at once")
+		g.log.Warn("calls settings changed: port ranges, addresses and the WebRTC stack take effect after a restart; limits, timeouts and candidate networks at once")
 		if g.media != nil {
 			if err := g.media.SetCandidateNetworks(cfg.Calls.CandidateNetworks); err != nil {
 				g.log.Error("calls.candidate_networks not applied", "err", err)
@@ -326,6 +358,16 @@ func (g *gateway) run(ctx context.Context, httpLn, adminLn net.Listener, watcher
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    8 << 10,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		TLSConfig:         g.adminTLSConfig(),
+	}
+	// Trace streams last until their page leaves: end them on shutdown.
+	adminSrv.RegisterOnShutdown(g.adminView.Close)
+	if g.adminCert != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.adminCert.Run(ctx)
+		}()
 	}
 	if g.cert != nil {
 		// Every handshake gets the certificate in use; renewed files are
@@ -371,7 +413,13 @@ func (g *gateway) run(ctx context.Context, httpLn, adminLn net.Listener, watcher
 	}()
 	go func() {
 		defer wg.Done()
-		if err := adminSrv.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if adminSrv.TLSConfig != nil {
+			err = adminSrv.ServeTLS(adminLn, "", "")
+		} else {
+			err = adminSrv.Serve(adminLn)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			fail(fmt.Errorf("admin server: %w", err))
 		}
 	}()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/frontdesk-gw/frontdesk/bridge"
 	"github.com/frontdesk-gw/frontdesk/cluster"
+	"github.com/frontdesk-gw/frontdesk/config"
 	"github.com/frontdesk-gw/frontdesk/sip"
 	"github.com/frontdesk-gw/frontdesk/widget"
 )
@@ -25,6 +26,7 @@ func (g *gateway) adminRoutes() http.Handler {
 	mux.HandleFunc("GET /readyz", g.serveReady)
 	mux.HandleFunc("GET /healthz", g.serveHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics(), promhttp.HandlerOpts{}))
+	g.adminView.Register(mux) // /admin/: asks for its own credentials
 	return mux
 }
 
@@ -62,6 +64,67 @@ type healthSIP struct {
 	Error         string       `json:"error,omitempty"`
 	Subscriptions int          `json:"subscriptions"`
 	Active        int          `json:"active"`
+	// Degraded lists the agents' subscriptions that fail now, and why.
+	Degraded []healthDegraded `json:"degraded,omitempty"`
+	// Lists are the resource list subscriptions (sip.resource_list).
+	Lists []healthList `json:"lists,omitempty"`
+	// TLS is the gateway's own SIP certificate (sip.tls_cert).
+	TLS *healthTLS `json:"tls,omitempty"`
+}
+
+// healthList is one resource list subscription (sip.ListStatus).
+type healthList struct {
+	Event   sip.Event `json:"event"`
+	URI     string    `json:"uri"`
+	State   string    `json:"state"`
+	Members int       `json:"members"`
+}
+
+func listsOf(st sip.Status) []healthList {
+	var out []healthList
+	for _, l := range st.Lists {
+		out = append(out, healthList{Event: l.Event, URI: l.URI, State: l.State, Members: l.Members})
+	}
+	return out
+}
+
+// healthDegraded is one failing subscription (sip.Degraded).
+type healthDegraded struct {
+	URI     string    `json:"uri"`
+	Event   sip.Event `json:"event"`
+	Reason  string    `json:"reason"`
+	Error   string    `json:"error"`
+	Refused bool      `json:"refused,omitempty"`
+	Since   time.Time `json:"since"`
+	Retry   time.Time `json:"retry"`
+	// Fallback says what the agent's availability rests on meanwhile,
+	// for a refusal while the other event package works.
+	Fallback string `json:"fallback,omitempty"`
+}
+
+func degradedOf(st sip.Status, cfg *config.Config) []healthDegraded {
+	failing := map[sip.Target]bool{}
+	for _, d := range st.Degraded {
+		failing[d.Target] = true
+	}
+	wanted := map[sip.Target]bool{}
+	for _, t := range targets(cfg) {
+		wanted[t] = true
+	}
+	var out []healthDegraded
+	for _, d := range st.Degraded {
+		h := healthDegraded{URI: d.Target.URI, Event: d.Target.Event, Reason: d.Reason,
+			Error: d.Error, Refused: d.Refused, Since: d.Since, Retry: d.Retry}
+		other := sip.Target{URI: d.Target.URI, Event: sip.EventDialog}
+		if d.Target.Event == sip.EventDialog {
+			other.Event = sip.EventPresence
+		}
+		if d.Refused && wanted[other] && !failing[other] {
+			h.Fallback = fallbackOf(d.Target.Event)
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 type healthConfig struct {
@@ -80,7 +143,7 @@ func (g *gateway) health() (h health, ready bool) {
 	h = health{
 		Status: "ok",
 		SIP: healthSIP{Registration: st.Registration, Error: g.regErr,
-			Subscriptions: st.Subscriptions, Active: st.Active},
+			Subscriptions: st.Subscriptions, Active: st.Active, Degraded: degradedOf(st, g.cfg.Load()), Lists: listsOf(st)},
 		Config:       healthConfig{Source: g.cfg.Load().Source, ReloadedAt: g.reloadAt},
 		Sessions:     g.web.Sessions(),
 		Calls:        g.web.Calls(),
@@ -98,6 +161,15 @@ func (g *gateway) health() (h health, ready bool) {
 	}
 	if st.Warning != "" { // SIP settings in the file that need a restart
 		h.Warnings = append(h.Warnings, st.Warning)
+	}
+	if c := st.TLSCert; c != nil {
+		h.SIP.TLS = &healthTLS{Subject: c.Subject, DNSNames: c.DNSNames, NotAfter: c.NotAfter, LoadedAt: c.LoadedAt}
+		if c.Err != nil {
+			h.SIP.TLS.ReloadError = c.Err.Error()
+		}
+		for _, w := range certWarnings(*c, time.Now()) {
+			h.Warnings = append(h.Warnings, "sip.tls_cert: "+w)
+		}
 	}
 	g.clusterHealth(&h)
 	if !h.CallsEnabled {
@@ -221,6 +293,7 @@ func (g *gateway) metrics() *prometheus.Registry {
 			ConstLabels: prometheus.Labels{"reason": reason},
 		}, func() float64 { return float64(g.web.Refused(reason)) }))
 	}
+	r.MustRegister(newRatingsCollector(g.web.Ratings))
 	gauge("frontdesk_calls", "Running calls.", func() float64 {
 		return float64(g.web.Calls())
 	})
@@ -239,6 +312,13 @@ func (g *gateway) metrics() *prometheus.Registry {
 			Help:        "Incoming SIP dropped or refused: from an untrusted source, not SIP, or a chat reply over UDP while the gateway uses TCP/TLS.",
 			ConstLabels: prometheus.Labels{"reason": reason},
 		}, func() float64 { return float64(g.ua.Status().Rejected[reason]) }))
+	}
+	for _, reason := range sip.SubscribeFailureReasons() {
+		r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "frontdesk_sip_subscription_failures_total",
+			Help:        "Failed subscription attempts, by reason: no answer, refused by the PBX (bad-event, forbidden, not-found, rejected, noresource), or another error.",
+			ConstLabels: prometheus.Labels{"reason": reason},
+		}, func() float64 { return float64(g.ua.Status().SubscribeFailures[reason]) }))
 	}
 	counter("frontdesk_sip_pbx_lost_total", "Times the PBX stopped answering or forgot the registration; each is followed by registering and subscribing again.", func() float64 {
 		return float64(g.ua.Status().PBXLost)

@@ -55,10 +55,19 @@ func get(t *testing.T, h http.Handler, path string) (int, string) {
 func TestAdminEndpointsOnlyOnTheAdminListener(t *testing.T) {
 	g := testGateway(t)
 	visitor, admin := g.web.Handler(), g.adminRoutes()
-	for _, path := range []string{"/metrics", "/healthz", "/readyz", "/livez"} {
+	for _, path := range []string{"/metrics", "/healthz", "/readyz", "/livez", "/admin/", "/admin/api/state", "/admin/api/trace", "/admin/login"} {
 		if code, _ := get(t, visitor, path); code != http.StatusNotFound {
 			t.Errorf("visitor port %s: %d, want 404", path, code)
 		}
+	}
+	// The config's admin listener is on loopback without a token: the
+	// view is served there, to loopback.
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:9480/admin/api/state", nil)
+	req.RemoteAddr = "127.0.0.1:40000"
+	admin.ServeHTTP(rec, req)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"mode": "loopback only"`) {
+		t.Errorf("/admin/api/state: %d %.200s", rec.Code, rec.Body.String())
 	}
 	if code, body := get(t, admin, "/livez"); code != 200 || body != "ok\n" {
 		t.Errorf("/livez: %d %q", code, body)

@@ -13,6 +13,7 @@ const usage = `frontdesk — website contact widgets in front of any SIP PBX
 Usage:
   frontdesk serve   [--config FILE] [--sip-trace] [--log-level LEVEL] [--log-format text|json]
   frontdesk check   [--config FILE]
+  frontdesk doctor  [--config FILE] [--test-agent SIP] [--test-extension SIP] [--trace FILE]
   frontdesk snippet [--config FILE] WIDGET-ID
   frontdesk new     [sidebar|cards]
   frontdesk version
@@ -22,6 +23,10 @@ Commands:
            the config file is reloaded when it changes
   check    validate a config file; prints file:line: problem for each problem and
            exits 1 if there is any
+  doctor   check the configured PBX step by step (DNS, REGISTER, each agent's
+           SUBSCRIBEs, a test MESSAGE and call to those who agreed) with the SIP
+           trace kept in a file; exits 1 if a check failed. It registers with a
+           Contact of its own, so a running gateway is not disturbed
   snippet  print the HTML a website pastes to embed a widget
   new      print a config stanza for a new widget with a fresh id
   version  print the version
@@ -49,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdServe(args[1:], stdout, stderr)
 	case "check":
 		return cmdCheck(args[1:], stdout, stderr)
+	case "doctor":
+		return cmdDoctor(args[1:], stdout, stderr)
 	case "snippet":
 		return cmdSnippet(args[1:], stdout, stderr)
 	case "new":

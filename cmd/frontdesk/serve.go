@@ -87,7 +87,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	log.Info("admin listening", "addr", adminLn.Addr().String(),
-		"endpoints", "/livez /readyz /healthz /metrics")
+		"endpoints", "/livez /readyz /healthz /metrics /admin/", "tls", cfg.Admin.TLSCert != "",
+		"admin_view", adminViewAccess(cfg.Admin, adminLn.Addr()))
 	for _, w := range cfg.Widgets {
 		log.Info("widget", "id", w.ID, "type", w.Type, "name", w.Name, "agents", len(w.Agents),
 			"preview", strings.TrimRight(publicURL, "/")+"/preview/"+w.ID)

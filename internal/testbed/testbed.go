@@ -8,6 +8,13 @@
 // them. Every process is started by this package and ended by its PID in
 // Close.
 //
+// Options.Faults misconfigure the PBX on purpose (no dialog event package,
+// SUBSCRIBEs refused) for tests of what the gateway and frontdesk doctor
+// say about such a PBX.
+//
+// With Options.TLS Kamailio also speaks SIP over TLS (its tls module) with
+// a certificate the test made, optionally requiring client certificates.
+//
 // For tests of real networks, Network builds network namespaces joined by
 // veth links (ip netns, iptables inside them), and StartTURN runs coturn
 // with use-auth-secret (the TURN REST credentials the gateway mints).
@@ -61,6 +68,39 @@ type Options struct {
 	// StartTimeout bounds each readiness wait in Start (Kamailio answering
 	// OPTIONS, each agent registering). 0 means 10 seconds.
 	StartTimeout time.Duration
+
+	// ResourceLists, when set, load Kamailio's rls module with these lists.
+	ResourceLists []ResourceList
+	// Faults misconfigure the PBX on purpose.
+	Faults Faults
+
+	// TLS, when set, makes Kamailio also listen for SIP over TLS (see
+	// TLSAddr).
+	TLS *TLS
+}
+
+// Faults make the test bed's PBX misconfigured on purpose, for tests of
+// what the gateway and frontdesk doctor say about such a PBX.
+type Faults struct {
+	// NoDialogEvents leaves out the dialog event package (Kamailio's
+	// presence_dialoginfo and pua_dialoginfo): a SUBSCRIBE with Event:
+	// dialog is answered 489 Bad Event.
+	NoDialogEvents bool
+	// RefuseSubscribe answers every SUBSCRIBE 403 (after authentication),
+	// as a PBX whose policy does not let the user subscribe.
+	RefuseSubscribe bool
+}
+
+// ResourceList is a resource list (RFC 4662) on the test bed's Kamailio
+// (its rls module, an rls-services document in the xcap table): Owner, a
+// user of the test bed, subscribes to sip:Name@frontdesk.test with Event
+// presence or dialog and Supported: eventlist, and one subscription gives
+// the state of every member. Kamailio looks the list up among the
+// subscriber's own documents: only Owner can use it.
+type ResourceList struct {
+	Name    string
+	Owner   string
+	Members []string // users of the test bed
 }
 
 // User is a SIP account on the test bed: sip:Name@frontdesk.test.
@@ -99,6 +139,9 @@ type Testbed struct {
 	dir    string
 	host   string
 	port   int
+	faults Faults
+	rls    bool         // Kamailio runs with the rls module
+	tls    *tlsTemplate // Kamailio also listens for TLS; nil without
 	log    *slog.Logger
 	kam    *proc
 	agents []*Agent
@@ -154,7 +197,7 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 		}
 	}
 
-	tb = &Testbed{dir: dir, host: host, port: port, log: opts.Log, byName: map[string]*Agent{}}
+	tb = &Testbed{dir: dir, host: host, port: port, faults: opts.Faults, log: opts.Log, byName: map[string]*Agent{}, rls: len(opts.ResourceLists) > 0}
 	defer func() {
 		if err != nil {
 			_ = tb.Close()
@@ -162,8 +205,19 @@ func Start(ctx context.Context, opts Options) (tb *Testbed, err error) {
 		}
 	}()
 
+	if opts.TLS != nil {
+		o := *opts.TLS
+		if o.Port == 0 {
+			if o.Port, err = freePort(host, false); err != nil {
+				return tb, err
+			}
+		}
+		if tb.tls, err = writeTLSFiles(dir, &o); err != nil {
+			return tb, err
+		}
+	}
 	began := time.Now()
-	if err := createDB(ctx, filepath.Join(dir, "kamailio.db"), users); err != nil {
+	if err := createDB(ctx, filepath.Join(dir, "kamailio.db"), users, opts.ResourceLists); err != nil {
 		return tb, err
 	}
 	if tb.sip, err = newSIPClient(host, opts.Log); err != nil {
@@ -212,6 +266,13 @@ func collectUsers(opts Options) ([]User, error) {
 	for _, u := range opts.Users {
 		if err := add(u); err != nil {
 			return nil, err
+		}
+	}
+	for _, l := range opts.ResourceLists {
+		for _, name := range append([]string{l.Name, l.Owner}, l.Members...) {
+			if !userNameRE.MatchString(name) {
+				return nil, fmt.Errorf("testbed: resource list %q: invalid user name %q", l.Name, name)
+			}
 		}
 	}
 	for _, a := range opts.Agents {

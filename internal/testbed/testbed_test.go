@@ -420,4 +420,14 @@ func TestRenderKamailioConfig(t *testing.T) {
 	if strings.Contains(s, "{{") {
 		t.Error("unrendered template action left")
 	}
+	if !strings.Contains(s, `loadmodule "presence_dialoginfo.so"`) || strings.Contains(s, `"403", "Subscriptions Not Allowed"`) {
+		t.Error("the working config lacks the dialog package or refuses SUBSCRIBEs")
+	}
+	faulty, err := renderKamailioConfig("127.0.0.1", 15060, "/tmp/x/kamailio.db", false, Faults{NoDialogEvents: true, RefuseSubscribe: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := string(faulty); strings.Contains(f, `loadmodule "presence_dialoginfo.so"`) || strings.Contains(f, `modparam("pua_dialoginfo"`) || !strings.Contains(f, `sl_send_reply("403", "Subscriptions Not Allowed")`) {
+		t.Errorf("faulty config:\n%s", f)
+	}
 }

@@ -57,13 +57,20 @@ func (ca *CA) Pool() *x509.CertPool {
 	return p
 }
 
-// Leaf describes a server certificate to issue.
+// Leaf describes a certificate to issue: a server's, or one good for
+// clients too.
 type Leaf struct {
 	// Names are DNS names or IP addresses the certificate is for.
 	Names []string
 	// NotBefore and NotAfter default to an hour ago and 90 days from now
 	// (as Let's Encrypt issues).
 	NotBefore, NotAfter time.Time
+	// Client, when set, makes a client certificate (TLS client
+	// authentication) with this common name instead.
+	Client string
+	// ClientAuth makes the certificate good for TLS client authentication
+	// too (extended key usage clientAuth besides serverAuth).
+	ClientAuth bool
 }
 
 // Issued is a certificate and its private key, PEM encoded.
@@ -79,7 +86,8 @@ type Issued struct {
 	SPKIHash string
 }
 
-// Issue makes a server certificate signed by the CA, with a fresh key.
+// Issue makes a server (or client) certificate signed by the CA, with a
+// fresh key.
 func (ca *CA) Issue(leaf Leaf) (*Issued, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -99,6 +107,9 @@ func (ca *CA) Issue(leaf Leaf) (*Issued, error) {
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
+	if leaf.ClientAuth {
+		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
+	}
 	for _, n := range leaf.Names {
 		if ip := net.ParseIP(n); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
@@ -108,6 +119,10 @@ func (ca *CA) Issue(leaf Leaf) (*Issued, error) {
 	}
 	if len(leaf.Names) > 0 {
 		tmpl.Subject.CommonName = leaf.Names[0]
+	}
+	if leaf.Client != "" {
+		tmpl.Subject.CommonName = leaf.Client
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {

@@ -96,6 +96,12 @@ func (c *Cert) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	return c.current.Load().pair, nil
 }
 
+// GetClientCertificate is for tls.Config of a client: when a server asks
+// for a client certificate, every handshake gets the certificate in use.
+func (c *Cert) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	return c.current.Load().pair, nil
+}
+
 // Status reports the certificate in use and the last refused change.
 func (c *Cert) Status() Status {
 	l := c.current.Load()

@@ -109,7 +109,9 @@
           w.label(cw.lbl, 'closeWindow');
           after.append(cw);
         }
-        v.append(who, vids, this.status, this.timer, this.note, this.heldNote, this.digits, ctl, pad, devs, this.alternatives, after);
+        // The rating of an answered call, when the widget asks (AfterView).
+        this.afterBox = el('div');
+        v.append(who, vids, this.status, this.timer, this.note, this.heldNote, this.digits, ctl, pad, devs, this.alternatives, this.afterBox, after);
         return v;
       }
 
@@ -224,6 +226,7 @@
         setText(this.digits, '');
         // The ways on after the call before are gone with it.
         this.widget.waysOn.fill(this.alternatives, '');
+        this.widget.afterView.hide();
         this.widget.mark('call-audio-only', '0');
         return c;
       }
@@ -231,6 +234,11 @@
       callInfo(m) {
         const w = this.widget;
         const c = this.current;
+        // Reason lost answers CallResume, never a running call.
+        if (m.reason === 'lost') {
+          this.lost();
+          return;
+        }
         if (!c || !c.sent || c.state === 'ended') return;
         if (w.pending === 'call') w.pending = '';
         if (m.cmd === 'SELECT' && typeof m.sdp === 'string' && m.sdp && !c.answered) {
@@ -288,10 +296,47 @@
         this.endCall(code === 'agent-unavailable' ? 'unavailable' : code === 'agent-busy' ? 'busy' : code === 'too-many-calls' || code === 'retry-later' ? code : 'failed');
       }
 
-      // connectionLost: the gateway ends the call with its websocket.
+      // connectionLost: the gateway ends the call with its websocket. A
+      // call the gateway knew of is asked after on the next connection
+      // (resume).
       connectionLost() {
         const c = this.current;
-        if (c && c.state !== 'ended') this.endCall('connection-lost');
+        if (!c || c.state === 'ended') return;
+        c.resume = !!c.sent;
+        this.endCall('connection-lost');
+      }
+
+      // resume asks the gateway, once connected again, what became of the
+      // call the lost connection carried (CallResume); the answer is a
+      // CallInfo with reason lost (see lost).
+      resume() {
+        const c = this.current;
+        if (!c || !c.resume) return;
+        c.resume = false;
+        c.resuming = true;
+        this.widget.send({ mt: 'CallResume' });
+      }
+
+      // lost takes the answer to CallResume: the call did not survive the
+      // lost connection (nor the gateway node that carried it), and the
+      // visitor may call again.
+      lost() {
+        const c = this.current;
+        if (!c || !c.resuming) return;
+        c.resuming = false;
+        c.reason = 'lost';
+        c.offerFor = c.agent;
+        this.widget.mark('call-reason', 'lost');
+        this.offerWays();
+        this.callUI();
+        emit('call', { widget: this.widget.id, agent: c.agent, state: 'ended', reason: 'lost', video: c.video });
+      }
+
+      // offerWays fills the ways on after a call that did not work: after a
+      // lost call the first is to call again.
+      offerWays() {
+        const c = this.current;
+        this.widget.waysOn.fill(this.alternatives, c ? c.offerFor : '', 'call', c && c.video, !!c && c.reason === 'lost');
       }
 
       // clear forgets an ended call (the visitor left its view).
@@ -350,7 +395,8 @@
         w.mark('call-reason', reason);
         // After a call that did not work, offer other ways to reach someone.
         c.offerFor = NORMAL_END.indexOf(reason) >= 0 ? '' : c.agent;
-        w.waysOn.fill(this.alternatives, c.offerFor, 'call', c.video);
+        this.offerWays();
+        if (c.t0) w.afterView.show(this.afterBox, 'call');
         this.setCall('ended');
         if (w.panel.view === 'call' && w.shadow.activeElement) focus(this.focusTarget());
       }

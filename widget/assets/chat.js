@@ -123,7 +123,9 @@
       this.hereButton.append(this.hereButton.why);
       row.append(this.endButton, this.hereButton, this.doneButton);
       this.alternatives = el('div', 'alts');
-      v.append(log, this.typingNote, f, this.alternatives, row);
+      // The rating and transcript of a chat that ended (AfterView).
+      this.afterBox = el('div');
+      v.append(log, this.typingNote, f, this.alternatives, this.afterBox, row);
       return v;
     }
 
@@ -161,6 +163,7 @@
       this.current = { agent: id, dn: agentName(a), items: [], state: '' };
       this.log.textContent = '';
       this.alternatives.textContent = '';
+      this.widget.afterView.hide();
       this.input.value = text ? String(text) : '';
       this.widget.panel.open('chat', from);
       this.setChat('opening');
@@ -314,6 +317,7 @@
       this.widget.mark('chat-reason', reason);
       h.offerFor = reason === 'ended-by-visitor' || reason === 'moved' ? '' : h.agent;
       this.widget.waysOn.fill(this.alternatives, h.offerFor, 'chat');
+      if (h.token && reason !== 'moved' && reason !== 'expired') this.widget.afterView.show(this.afterBox, 'chat');
       this.setChat('ended');
       if (this.widget.panel.view === 'chat' && this.widget.shadow.activeElement) focus(reason === 'moved' ? this.hereButton : this.doneButton);
     }

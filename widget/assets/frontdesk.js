@@ -42,7 +42,9 @@
   const CALL_ERR = ['call-in-progress', 'too-many-calls', 'no-call'];
   const CHAT_ERR = ['chat-in-progress', 'no-chat', 'chat-expired'];
   const WAIT_ERR = ['no-queue', 'queue-full', 'already-waiting'];
-  const GENERIC = ['medium-not-allowed', 'agent-unavailable', 'agent-busy', 'unknown-agent', 'unknown-message', 'retry-later'];
+  const GENERIC = ['medium-not-allowed', 'agent-unavailable', 'agent-busy', 'unknown-agent', 'unknown-message', 'retry-later', 'bad-form'];
+  // Requests that reach someone: they carry the form's answers and the page.
+  const CONTACTS = ['CreateCall', 'ChatOpen', 'LeaveMessage'];
   // Session.style keys and the custom properties frontdesk.css reads.
   const VARS = {
     fontFamily: '--fd-font', fontSize: '--fd-size', foreground: '--fd-fg', background: '--fd-bg',
@@ -144,6 +146,7 @@
       this.waysOn = new WaysOn(this);
       this.chats = new ChatPart(this);
       this.leave = new LeavePart(this);
+      this.afterView = new AfterView(this);
       this.calls = null; // the CallPart, once loaded (callPart)
       this.waits = null; // the WaitPart, once loaded (waitPart)
       this.chats.restore(storage.load('chat:' + id));
@@ -239,6 +242,7 @@
     // --- the gateway's messages ---
 
     send(m) {
+      if (CONTACTS.indexOf(m.mt) >= 0) m = Object.assign(this.nameForm.context(m.mt === 'LeaveMessage'), m);
       this.connection.send(m);
     }
 
@@ -261,6 +265,8 @@
         case 'ChatEnded': this.chats.chatEnded(m.reason || 'ended'); break;
         case 'MessageLeft': this.leave.left(m); break;
         case 'WaitInfo': case 'WaitEnded': if (this.waits) this.waits.receive(m); break;
+        case 'Rated': this.afterView.rated(m); break;
+        case 'TranscriptSent': this.afterView.transcriptSent(m); break;
         case 'Error': this.onError(m); break;
       }
     }
@@ -284,7 +290,10 @@
       this.team.agents.forEach((a) => this.cards.render(a));
       this.signals.emit('connection');
       this.signals.emit('team');
-      if (fresh) this.chats.resume();
+      if (fresh) {
+        this.chats.resume();
+        if (this.calls) this.calls.resume();
+      }
     }
 
     onInfo(m) {
@@ -336,6 +345,8 @@
       const kind = CALL_ERR.indexOf(code) >= 0 ? 'call' : CHAT_ERR.indexOf(code) >= 0 ? 'chat' : WAIT_ERR.indexOf(code) >= 0 ? 'wait'
         : code === 'no-fallback' ? 'leave' : GENERIC.indexOf(code) >= 0 ? this.pending : '';
       if (kind && kind === this.pending) this.pending = '';
+      // The gateway did not take the form's answers: ask them again.
+      if (code === 'bad-form') this.nameForm.forget();
       // retry-later: started too often; the words say how long to wait.
       const wait = code === 'retry-later' ? this.t('retryLater').replace('{time}', inTime(+m.retryAfter || 60, this.session && this.session.lang)) : '';
       if (kind === 'call') {
@@ -346,11 +357,13 @@
         this.leave.left({ ok: false }, wait);
       } else if (kind === 'wait' && this.waits) {
         this.waits.refused(code);
+      } else if (kind === 'after') {
+        this.afterView.transcriptSent({ ok: false }, wait);
       }
     }
 
     // lost ends what cannot survive a lost connection: the gateway ends the
-    // call; a chat waits to be resumed.
+    // call (the next connection asks after it); a chat waits to be resumed.
     lost() {
       this.welcomed = false;
       if (this.dead) return;
@@ -397,6 +410,8 @@
       this.type = type;
       this.panel.opened = false;
       this.labels = [];
+      // Views built into the old shadow root are built again.
+      this.afterView.root = null;
       const host = (this.host = el('div'));
       // The first click or key press in the widget allows it to store state.
       const touch = () => { storage.allow(); };
@@ -471,7 +486,7 @@
       this.homeView.update();
       const c = this.call;
       const h = this.chat;
-      if (c && c.state === 'ended' && c.offerFor) this.waysOn.fill(this.calls.alternatives, c.offerFor, 'call', c.video);
+      if (c && c.state === 'ended' && c.offerFor) this.calls.offerWays();
       if (h && h.state === 'ended' && h.offerFor) this.waysOn.fill(this.chats.alternatives, h.offerFor, 'chat');
       if (this.type !== 'sidebar') return;
       const online = this.team.anyAvailable();

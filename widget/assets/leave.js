@@ -44,7 +44,9 @@
       this.widget.label(cancel.lbl, 'cancel');
       row.append(this.sendButton, cancel);
       this.fields = el('div', 'flds');
-      this.fields.append(this.widget.field('yourName', name), this.widget.field('contact', contact), this.widget.field('message', text));
+      // The topic, when the widget's form asks one (see topicField).
+      this.topicSlot = el('div', 'fgrp');
+      this.fields.append(this.widget.field('yourName', name), this.widget.field('contact', contact), this.topicSlot, this.widget.field('message', text));
       this.closeButton = button('btn pri', null, () => this.widget.home());
       this.widget.label(this.closeButton.lbl, 'dismiss');
       f.append(intro, this.fields, this.status, row, this.closeButton);
@@ -64,11 +66,35 @@
       setText(this.status, '');
       this.status.classList.remove('err');
       if (!this.nameInput.value) this.nameInput.value = (this.widget.session && this.widget.session.callerName) || this.widget.visitor || storage.load('name') || '';
+      this.topicField();
       this.update();
       this.widget.panel.open('leave', from);
     }
+    // topicField shows the topic field the widget's form asks, with the
+    // topic the visitor gave before.
+    topicField() {
+      const w = this.widget;
+      const spec = formSpec(w.session);
+      const sig = spec.topic + '|' + spec.topics.join('|');
+      if (sig !== this.topicSig) {
+        this.topicSig = sig;
+        this.topicSlot.textContent = '';
+        this.topicInput = null;
+        if (spec.topic !== 'off') {
+          const input = (this.topicInput = topicInput(spec, w.t('chooseTopic')));
+          input.required = spec.topic === 'required';
+          this.topicSlot.append(w.field('topic', input));
+          setText(this.topicSlot.querySelector('span'), w.t('topic'));
+        }
+      }
+      this.topicSlot.hidden = !this.topicInput;
+      const known = w.nameForm.context(true).topic;
+      if (this.topicInput && !this.topicInput.value && known) this.topicInput.value = known;
+    }
+
     submit() {
       const f = [this.nameInput, this.contactInput, this.textInput];
+      if (this.topicInput && this.topicInput.required) f.splice(2, 0, this.topicInput);
       let bad = null;
       f.forEach((x) => {
         const empty = !x.value.trim();
@@ -92,7 +118,9 @@
       this.sendButton.disabled = true;
       setText(this.status, this.widget.t('sending'));
       this.widget.pending = 'leave';
-      this.widget.send({ mt: 'LeaveMessage', id: this.sentId, name, contact: this.contactInput.value.trim(), text: this.textInput.value.trim() });
+      const m = { mt: 'LeaveMessage', id: this.sentId, name, contact: this.contactInput.value.trim(), text: this.textInput.value.trim() };
+      if (this.topicInput && this.topicInput.value.trim()) m.topic = this.topicInput.value.trim();
+      this.widget.send(m);
     }
     // left shows a left message's fate; text overrides the words.
     left(m, text) {

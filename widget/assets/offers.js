@@ -11,8 +11,9 @@
     }
 
     // fill fills box after a failed call or chat (failed: 'call' or
-    // 'chat') with agent id; id '' empties it.
-    fill(box, id, failed, video) {
+    // 'chat') with agent id; id '' empties it. After a lost call (lost)
+    // the same again is "Call again".
+    fill(box, id, failed, video, lost) {
       const w = this.widget;
       const a = id && w.team.get(id);
       if (!a || !w.session || w.type === 'pop') {
@@ -38,7 +39,7 @@
         offer('clock', fill(w.t('waitFor'), { name: agentName(a) }), () => w.waitFor(id, failed === 'call' ? (video ? 'video' : 'voice') : 'chat'));
       }
       if (failed === 'call') {
-        if (can(a, 'voice') && callable) offer('retry', w.t('tryAgain'), () => w.startCall(id, !!video));
+        if (can(a, 'voice') && callable) offer('retry', w.t(lost ? 'callAgain' : 'tryAgain'), () => w.startCall(id, !!video));
         if (can(a, 'chat')) offer('chat', fill(w.t('chatWith'), { name: agentName(a) }), () => w.chats.openChat(id));
         const b = callable && other('voice');
         if (b) offer('phone', fill(w.t('callAgent'), { name: agentName(b) }), () => w.startCall(b.id, false));

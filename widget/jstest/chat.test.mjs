@@ -18,7 +18,7 @@ const setup = () => {
     id: 'w1', signals: new Signals(), session: { lang: 'en' }, pending: '', unread: 0, connected: true,
     label: (n) => n, t: (k) => k, mark: (k, v) => { marks[k] = v; }, send: (m) => sent.push(JSON.parse(JSON.stringify(m))), online: () => w.connected,
     panel: { opened: true, view: 'chat', open() {} }, team: { get: (id) => ({ id, info: { id, dn: 'Alice Adams' }, chatBusyUntil: 0 }) },
-    nameForm: { ask: async () => 'Vera' }, blocker: () => '', cards: { render() {} }, waysOn: { fill(box, id) { box.offeredFor = id; } },
+    nameForm: { ask: async () => 'Vera' }, blocker: () => '', cards: { render() {} }, waysOn: { fill(box, id) { box.offeredFor = id; } }, afterView: { show() {}, hide() {} },
     shadow: { activeElement: null }, home() {}
   };
   const chats = new ChatPart(w);
