@@ -257,16 +257,8 @@ func (m *Manager) Open(v Visitor, s Sink) (*Attachment, error) {
 		return nil, fmt.Errorf("open chat with %s: %w", agent, ErrNotRunning)
 	}
 	mode := m.cfg.ReplyRouting
-	limit := m.cfg.MaxPerAgent
+	limit := m.agentLimitLocked(agent)
 	chats := m.byAgent[agent]
-	for _, c := range chats {
-		if c.mode == routingAgent {
-			limit = 1 // replies are told apart by the agent alone
-		}
-	}
-	if mode == routingAgent {
-		limit = 1
-	}
 	if len(chats) >= limit {
 		return nil, fmt.Errorf("open chat with %s: %w", agent, ErrAgentBusy)
 	}
@@ -309,6 +301,31 @@ func (m *Manager) Open(v Visitor, s Sink) (*Attachment, error) {
 	go c.run(context.WithoutCancel(m.runCtx))
 	m.log.Info("chat opened", "chat", id, "agent", agent, "widget", v.WidgetID, "session", v.Session, "routing", mode, "handover", c.hold)
 	return &Attachment{c: c, gen: c.gen}, nil
+}
+
+// agentLimitLocked is how many chats agent may have at once: one while
+// replies are told apart by the agent alone (agent routing, or a chat of
+// the agent that began with it), else chat.max_per_agent.
+func (m *Manager) agentLimitLocked(agent string) int {
+	if m.cfg.ReplyRouting == routingAgent {
+		return 1
+	}
+	for _, c := range m.byAgent[agent] {
+		if c.mode == routingAgent {
+			return 1
+		}
+	}
+	return m.cfg.MaxPerAgent
+}
+
+// AgentBusy reports whether Open would refuse a chat with agentURI
+// because the agent's chats on this node are at their limit (in a cluster
+// a chat on another node may fill it too; Open asks the cluster).
+func (m *Manager) AgentBusy(agentURI string) bool {
+	agent := normalizeAOR(agentURI)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.byAgent[agent]) >= m.agentLimitLocked(agent)
 }
 
 // openShared claims one of the agent's slots across the cluster and saves

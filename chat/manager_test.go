@@ -64,7 +64,13 @@ func TestDeliveryResults(t *testing.T) {
 
 func TestAgentModeOneVisitorPerAgent(t *testing.T) {
 	h := start(t, config.Chat{ReplyRouting: "agent"})
+	if h.m.AgentBusy(agentURI) {
+		t.Fatal("AgentBusy before any chat")
+	}
 	first, s1 := h.open(t, "Ann", agentURI)
+	if !h.m.AgentBusy("sip:101@PBX.test:5060;transport=udp") || h.m.AgentBusy("sip:102@pbx.test") {
+		t.Error("AgentBusy: want the agent in a chat busy (in any spelling), another not")
+	}
 	if _, err := h.m.Open(Visitor{Name: "Bob", AgentURI: "sip:101@PBX.test:5060;transport=udp"}, newSink()); !errors.Is(err, ErrAgentBusy) {
 		t.Fatalf("second visitor: %v, want ErrAgentBusy", err)
 	}
@@ -80,6 +86,9 @@ func TestAgentModeOneVisitorPerAgent(t *testing.T) {
 	first.Close()
 	if m := h.snd.next(t); !strings.HasPrefix(string(m.Body), "[The visitor ended the chat") {
 		t.Fatalf("sent %q, want the end notice", m.Body)
+	}
+	if h.m.AgentBusy(agentURI) {
+		t.Error("AgentBusy after the chat ended")
 	}
 	third, _ := h.open(t, "Bob", agentURI) // the slot is free again
 	third.Close()
@@ -98,7 +107,13 @@ func TestAgentModeOneVisitorPerAgent(t *testing.T) {
 func TestSubaddressRepliesReachTheRightVisitor(t *testing.T) {
 	h := start(t, config.Chat{ReplyRouting: "subaddress", MaxPerAgent: 2})
 	a, sa := h.open(t, "Ann", agentURI)
+	if h.m.AgentBusy(agentURI) {
+		t.Error("AgentBusy with one of two chats")
+	}
 	b, sb := h.open(t, "Bob", agentURI)
+	if !h.m.AgentBusy(agentURI) {
+		t.Error("AgentBusy false with both chats taken")
+	}
 	if _, err := h.m.Open(Visitor{Name: "Cid", AgentURI: agentURI}, newSink()); !errors.Is(err, ErrAgentBusy) {
 		t.Fatalf("third visitor: %v, want ErrAgentBusy", err)
 	}

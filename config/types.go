@@ -246,6 +246,9 @@ type Limits struct {
 	// MessagesLeft bounds "leave a message" requests (each a MESSAGE and a
 	// webhook call); per_agent counts per fallback address.
 	MessagesLeft ContactRates `yaml:"messages_left"`
+	// MaxWaiting bounds the visitors waiting in line for busy agents on
+	// this node, all widgets together (default 1000).
+	MaxWaiting int `yaml:"max_waiting"`
 	// Transcripts bounds chat transcripts sent by email; per_agent counts
 	// per recipient address.
 	Transcripts ContactRates `yaml:"transcripts"`
@@ -448,6 +451,19 @@ type Widget struct {
 	ExpectedReply map[string]string `yaml:"expected_reply"`
 	// Fallback receives "leave a message" requests when nobody is available.
 	Fallback *Fallback `yaml:"fallback"`
+	// Hours are the widget's opening hours, for every agent without hours
+	// of its own (default: always open).
+	Hours *Hours `yaml:"hours"`
+	// Queue lets visitors wait in line for a busy agent (default: no
+	// waiting).
+	Queue *Queue `yaml:"queue"`
+	// Groups are hunt groups of this widget's agents, offered like agents:
+	// a call to a group rings its members one after another (or at random)
+	// until one answers.
+	Groups []Group `yaml:"groups"`
+	// ContactUs is the group the sidebar's "contact us" calls (default:
+	// every agent, in order, or at random with equal_priority).
+	ContactUs string `yaml:"contact_us"`
 	// Form is what the widget asks before a call or chat: the visitor's
 	// name, email and topic, each required, optional or off.
 	Form Form `yaml:"form"`
@@ -473,6 +489,49 @@ type Widget struct {
 	// Line is where the widget starts in Source (for messages).
 	Line int `yaml:"-"`
 }
+
+// Queue is how visitors wait in line for a busy agent: when the agent is
+// free, the first in line has the agent held for a while to start the
+// call or chat.
+type Queue struct {
+	// MaxWait is how long a visitor waits before the widget gives up and
+	// offers to leave a message (default 10m, 30s to 2h).
+	MaxWait time.Duration `yaml:"max_wait"`
+	// MaxWaiting bounds the visitors waiting for one agent (default 5).
+	MaxWaiting int `yaml:"max_waiting"`
+	// ConfirmAfter: a visitor who waited longer is asked to confirm before
+	// the call or chat starts, else it starts at once (default 2m; 0s
+	// asks always).
+	ConfirmAfter *time.Duration `yaml:"confirm_after"`
+	// Hold is how long a freed agent is kept for the visitor whose turn it
+	// is (default 30s, 10s to 5m); then the next in line gets the turn.
+	Hold time.Duration `yaml:"hold"`
+}
+
+// Group is a hunt group: a call to it rings one member at a time, moving
+// on after no answer, busy or decline, until someone answers.
+type Group struct {
+	// ID is the group's id in the Widget-API, distinct from the widget's
+	// agent ids (letters, digits, '.', '_' and '-').
+	ID string `yaml:"id"`
+	// Name is shown on the group's card (default: id).
+	Name string `yaml:"name"`
+	// Department is shown under the name.
+	Department string `yaml:"department"`
+	// Members are agent ids of this widget, in order (default: every agent).
+	Members []string `yaml:"members"`
+	// Order is sequential (default: members in order) or random.
+	Order string `yaml:"order"`
+	// RingTime is how long each member rings before the next is tried
+	// (default 20s; at most calls.ring_timeout and calls.rtp_timeout).
+	RingTime time.Duration `yaml:"ring_time"`
+}
+
+// Group orders.
+const (
+	OrderSequential = "sequential"
+	OrderRandom     = "random"
+)
 
 // Form is a widget's pre-contact form. Its answers reach the agent with
 // the call or chat and the webhook with a left message.
@@ -609,6 +668,10 @@ type Agent struct {
 	Source Source `yaml:"source"`
 	// Boolean is the boolean object's SIP URI, with mode boolean.
 	Boolean string `yaml:"boolean"`
+	// Hours are the agent's opening hours, in place of the widget's:
+	// outside them the agent is not available, within them its mode
+	// decides (default: the widget's hours).
+	Hours *Hours `yaml:"hours"`
 
 	// URI is SIP normalized to a full sip: URI without parameters.
 	URI string `yaml:"-"`

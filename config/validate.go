@@ -506,6 +506,7 @@ func (v *validator) limits(l *Limits) {
 	case l.StartTimeout < 0:
 		v.p.errf(path+".start_timeout", "%v is negative", l.StartTimeout)
 	}
+	positive("max_waiting", &l.MaxWaiting, DefaultMaxWaiting)
 	fillRates(&l.Calls, DefaultCallRates)
 	fillRates(&l.Chats, DefaultChatRates)
 	fillRates(&l.MessagesLeft, DefaultMessageLeftRates)

@@ -85,8 +85,15 @@ func (v *validator) widget(path string, w *Widget, c *Config) {
 	if w.Fallback != nil {
 		v.fallback(path+".fallback", w.Fallback, c)
 	}
+	if w.Hours != nil {
+		v.hours(path+".hours", w.Hours, "")
+	}
+	if w.Queue != nil {
+		v.queue(path+".queue", w.Queue)
+	}
 	v.contactContext(path, w)
 	v.agents(path, w, c)
+	v.groups(path, w, c)
 }
 
 func (v *validator) contact(path string, ct *Contact) {
@@ -148,6 +155,13 @@ func (v *validator) agents(wpath string, w *Widget, c *Config) {
 		a := &w.Agents[i]
 		a.Line = v.p.line(path)
 		v.agent(path, a, c)
+		if a.Hours != nil {
+			zone := ""
+			if w.Hours != nil {
+				zone = w.Hours.TimeZone
+			}
+			v.hours(path+".hours", a.Hours, zone)
+		}
 		if a.ID == "" {
 			continue
 		}

@@ -155,6 +155,7 @@ func startFlowsEnvWith(t *testing.T, config func(pbx, site string) string, subs 
 //	/leave   the sidebar with a fallback (carol, dora)
 //	/states  the state tests' sidebar, on a page styled like a small shop
 //	/states-cut  the same through env.cut, a proxy the test can cut
+//	/w/<id>  widget id (a cards widget's container is on the page too)
 func (env *browserEnv) serveFlowPage(w http.ResponseWriter, r *http.Request) {
 	gw := env.gw.httpURL
 	if r.URL.Path == "/states-cut" {
@@ -176,8 +177,14 @@ func (env *browserEnv) serveFlowPage(w http.ResponseWriter, r *http.Request) {
 		body = `<h2>Kettles</h2><p>Welcome to our shop. Browse our products; help is one click away.</p>` +
 			`<ul><li>Blue kettle, 1.7 l</li><li>Red kettle, 1.2 l</li><li>Travel kettle, 0.5 l</li></ul>` + script(statesWidget)
 	default:
-		http.NotFound(w, r)
-		return
+		id, ok := strings.CutPrefix(r.URL.Path, "/w/")
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		// /w/<widget>: any widget of the config, on a plain shop page.
+		head = shopStyle
+		body = `<h2>Contact</h2><p>Welcome to our shop.</p><div data-frontdesk-cards="` + id + `"></div>` + script(id)
 	}
 	w.Header().Set("Content-Security-Policy", env.cspFor(gw))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -43,15 +43,22 @@ var scriptParts = []string{
 	"assets/offers.js", "assets/chat.js", "assets/leave.js", "assets/after.js",
 }
 
-// The call part (WebRTC and the call view, assets/call.js) is a script of
-// its own, which the widget loads from callPartPath on the first call (or
-// when the visitor points at a call button): most visitors never call.
-// callPartPlaceholder in frontdesk.js is replaced by its path with its
-// version, so that a widget script always loads the call part it was
-// served with.
-const (
-	callPartPath        = "/frontdesk-call.js"
-	callPartPlaceholder = `"__FRONTDESK_CALL_PART__"`
+// Parts the widget loads on demand are scripts of their own: the call
+// part (WebRTC and the call view, assets/call.js) on the first call (or
+// when the visitor points at a call button), the wait part (waiting in
+// line, assets/wait.js) when the visitor first waits: most visitors never
+// do either. Each placeholder in frontdesk.js is replaced by the part's
+// path with its version, so that a widget script always loads the parts
+// it was served with.
+type onDemandPart struct {
+	file, path, placeholder string
+}
+
+var (
+	callPart = onDemandPart{"assets/call.js", "/frontdesk-call.js", `"__FRONTDESK_CALL_PART__"`}
+	waitPart = onDemandPart{"assets/wait.js", "/frontdesk-wait.js", `"__FRONTDESK_WAIT_PART__"`}
+
+	onDemandParts = []onDemandPart{callPart, waitPart}
 )
 
 // asset is a file served with a strong ETag and a pre-compressed variant.
@@ -98,24 +105,28 @@ func (a *asset) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
-// callScript returns the call part as served.
-func callScript() ([]byte, error) {
-	js, err := assetsFS.ReadFile("assets/call.js")
+// script returns the part as served.
+func (p onDemandPart) script() ([]byte, error) {
+	js, err := assetsFS.ReadFile(p.file)
 	if err != nil {
-		return nil, fmt.Errorf("read widget call part: %w", err)
+		return nil, fmt.Errorf("read widget part %s: %w", p.file, err)
 	}
 	return stripLineComments(js), nil
 }
 
+// callScript and waitScript return the call and wait parts as served.
+func callScript() ([]byte, error) { return callPart.script() }
+func waitScript() ([]byte, error) { return waitPart.script() }
+
 // contentVersion names an asset's content, for its ETag and for the URL
-// the widget loads the call part by.
+// the widget loads a part by.
 func contentVersion(body []byte) string {
 	sum := sha256.Sum256(body)
 	return hex.EncodeToString(sum[:8])
 }
 
 // widgetScript returns frontdesk.js with its parts joined, the stylesheet
-// inlined and the call part's versioned path.
+// inlined and the on-demand parts' versioned paths.
 func widgetScript() ([]byte, error) {
 	js, err := assetsFS.ReadFile("assets/frontdesk.js")
 	if err != nil {
@@ -129,15 +140,19 @@ func widgetScript() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("quote widget stylesheet: %w", err)
 	}
-	call, err := callScript()
-	if err != nil {
-		return nil, err
+	placeholders := []string{cssPlaceholder, partsPlaceholder}
+	paths := map[string][]byte{}
+	for _, p := range onDemandParts {
+		part, err := p.script()
+		if err != nil {
+			return nil, err
+		}
+		if paths[p.placeholder], err = json.Marshal(p.path + "?v=" + contentVersion(part)); err != nil {
+			return nil, fmt.Errorf("quote widget part path %s: %w", p.path, err)
+		}
+		placeholders = append(placeholders, p.placeholder)
 	}
-	callPath, err := json.Marshal(callPartPath + "?v=" + contentVersion(call))
-	if err != nil {
-		return nil, fmt.Errorf("quote widget call part path: %w", err)
-	}
-	for _, p := range []string{cssPlaceholder, partsPlaceholder, callPartPlaceholder} {
+	for _, p := range placeholders {
 		if !bytes.Contains(js, []byte(p)) {
 			return nil, fmt.Errorf("widget script lacks the %s placeholder", p)
 		}
@@ -151,7 +166,10 @@ func widgetScript() ([]byte, error) {
 		parts = append(parts, part...)
 	}
 	js = bytes.Replace(js, []byte(partsPlaceholder), parts, 1)
-	js = bytes.Replace(stripLineComments(js), []byte(callPartPlaceholder), callPath, 1)
+	js = stripLineComments(js)
+	for placeholder, path := range paths {
+		js = bytes.Replace(js, []byte(placeholder), path, 1)
+	}
 	return bytes.Replace(js, []byte(cssPlaceholder), quoted, 1), nil
 }
 
@@ -191,12 +209,14 @@ func (s *Server) registerAssets(mux *http.ServeMux) {
 		return
 	}
 	mux.Handle("GET /frontdesk.js", script)
-	if call, err := callScript(); err != nil {
-		s.log.Error("widget call part unavailable", "err", err)
-	} else if asset, err := newAsset(call, "text/javascript; charset=utf-8"); err != nil {
-		s.log.Error("widget call part unavailable", "err", err)
-	} else {
-		mux.Handle("GET "+callPartPath, asset)
+	for _, p := range onDemandParts {
+		if part, err := p.script(); err != nil {
+			s.log.Error("widget part unavailable", "part", p.path, "err", err)
+		} else if asset, err := newAsset(part, "text/javascript; charset=utf-8"); err != nil {
+			s.log.Error("widget part unavailable", "part", p.path, "err", err)
+		} else {
+			mux.Handle("GET "+p.path, asset)
+		}
 	}
 	mux.HandleFunc("GET /preview/{id}", s.servePreview)
 	mux.HandleFunc("GET /call/{id}", s.servePopout)

@@ -13,6 +13,7 @@ import (
 const (
 	maxWidgetGzip   = 30 * 1024
 	maxCallPartGzip = 10 * 1024
+	maxWaitPartGzip = 4 * 1024
 )
 
 func TestWidgetScriptSize(t *testing.T) {
@@ -20,7 +21,7 @@ func TestWidgetScriptSize(t *testing.T) {
 		name   string
 		script func() ([]byte, error)
 		limit  int
-	}{{"widget script", widgetScript, maxWidgetGzip}, {"call part", callScript, maxCallPartGzip}} {
+	}{{"widget script", widgetScript, maxWidgetGzip}, {"call part", callScript, maxCallPartGzip}, {"wait part", waitScript, maxWaitPartGzip}} {
 		js, err := s.script()
 		if err != nil {
 			t.Fatal(err)

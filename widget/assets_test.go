@@ -8,10 +8,10 @@ import (
 	"testing"
 )
 
-// TestCallPartServed: the widget script names the call part by a path with
-// its version, and the gateway serves the part there, compressed, as a
-// script any site may load, with its ETag.
-func TestCallPartServed(t *testing.T) {
+// TestPartsServed: the widget script names the call and wait parts by a
+// path with their version, and the gateway serves each part there,
+// compressed, as a script any site may load, with its ETag.
+func TestPartsServed(t *testing.T) {
 	f := newFixture(t, testYAML)
 	get := func(path string, header http.Header) (*http.Response, string) {
 		t.Helper()
@@ -33,21 +33,30 @@ func TestCallPartServed(t *testing.T) {
 		return resp, string(b)
 	}
 	_, main := get("/frontdesk.js", nil)
-	m := regexp.MustCompile(`"(/frontdesk-call\.js\?v=([0-9a-f]{16}))"`).FindStringSubmatch(main)
-	if m == nil {
-		t.Fatal("the widget script names no versioned call part")
+	for _, part := range []string{"call", "wait"} {
+		m := regexp.MustCompile(`"(/frontdesk-` + part + `\.js\?v=([0-9a-f]{16}))"`).FindStringSubmatch(main)
+		if m == nil {
+			t.Fatalf("the widget script names no versioned %s part", part)
+		}
+		checkPart(t, part, m[1], m[2], get)
 	}
-	resp, body := get(m[1], nil)
+}
+
+// checkPart checks that the part the widget script names at url is served
+// with its version as ETag, compressed and revalidated.
+func checkPart(t *testing.T, part, url, version string, get func(string, http.Header) (*http.Response, string)) {
+	t.Helper()
+	resp, body := get(url, nil)
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
-		t.Fatalf("call part: status %d, headers %v", resp.StatusCode, resp.Header)
+		t.Fatalf("%s part: status %d, headers %v", part, resp.StatusCode, resp.Header)
 	}
-	if !strings.Contains(body, "definePart(") || resp.Header.Get("ETag") != `"`+m[2]+`"` {
-		t.Errorf("call part: ETag %s for version %s, body starts %.80q", resp.Header.Get("ETag"), m[2], body)
+	if !strings.Contains(body, "definePart(") || resp.Header.Get("ETag") != `"`+version+`"` {
+		t.Errorf("%s part: ETag %s for version %s, body starts %.80q", part, resp.Header.Get("ETag"), version, body)
 	}
-	if resp, _ := get(m[1], http.Header{"Accept-Encoding": {"gzip"}}); resp.Header.Get("Content-Encoding") != "gzip" {
-		t.Errorf("call part not compressed for a browser that takes gzip: %v", resp.Header)
+	if resp, _ := get(url, http.Header{"Accept-Encoding": {"gzip"}}); resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Errorf("%s part not compressed for a browser that takes gzip: %v", part, resp.Header)
 	}
-	if resp, _ := get(m[1], http.Header{"If-None-Match": {`"` + m[2] + `"`}}); resp.StatusCode != http.StatusNotModified {
-		t.Errorf("call part with its ETag: status %d, want 304", resp.StatusCode)
+	if resp, _ := get(url, http.Header{"If-None-Match": {`"` + version + `"`}}); resp.StatusCode != http.StatusNotModified {
+		t.Errorf("%s part with its ETag: status %d, want 304", part, resp.StatusCode)
 	}
 }

@@ -30,6 +30,9 @@ type callState struct {
 	context callContext // what the agent learns besides the name
 	// connected: the agent answered, so the visitor may rate the call.
 	connected bool
+	// hunt is set for a call to a group: its members are tried one at a
+	// time (hunt.go); agent and release are the current member's.
+	hunt *hunt
 }
 
 // callObserver hands a connection's progress to its session.
@@ -66,15 +69,14 @@ func (o callObserver) Ended(r bridge.Reason) {
 
 // handleCall serves the call messages of the Widget-API.
 func (s *session) handleCall(m inbound) (ErrorCode, error) {
-	calls := s.srv.opts.Calls
-	if calls == nil {
+	if s.srv.opts.Calls == nil {
 		return CodeMediumNotAllowed, errors.New("calls are not enabled on this gateway")
 	}
 	switch m.MT {
 	case mtCreateCall:
 		return s.createCall(m)
 	case mtChannels:
-		return s.placeCall(calls, m)
+		return s.placeCall(m)
 	case mtCallResume:
 		return s.callResume()
 	}
@@ -83,6 +85,9 @@ func (s *session) handleCall(m inbound) (ErrorCode, error) {
 	}
 	switch m.MT {
 	case mtClearCall:
+		if s.call.hunt != nil {
+			s.call.hunt.stopped = true // no next member
+		}
 		if s.call.conn == nil {
 			s.call.release()
 			s.call = nil
@@ -112,6 +117,11 @@ func (s *session) createCall(m inbound) (ErrorCode, error) {
 	if s.call != nil {
 		return CodeCallInProgress, errors.New("a call is already running")
 	}
+	if w := s.srv.state.Load().cfg.Widget(s.widgetID); w != nil {
+		if g := groupOf(w, m.Dest, s.srv.state.Load().cfg.Calls); g != nil {
+			return s.createGroupCall(w, g, m)
+		}
+	}
 	medium := config.MediumVoice
 	if m.Video {
 		medium = config.MediumVideo
@@ -136,8 +146,15 @@ func (s *session) createCall(m inbound) (ErrorCode, error) {
 	if release, ok = s.clusterCallSlot(release, a.URI, limits.MaxCallsPerAgent); !ok {
 		return CodeTooManyCalls, fmt.Errorf("call limit reached for %s across the cluster", a.ID)
 	}
+	lines := &s.srv.lines
+	free := release
+	release = func() {
+		free()
+		lines.wake() // the agent may be free for someone waiting
+	}
 	name := s.visitorName(w, m.DN)
 	s.call = &callState{agent: *a, name: name, video: m.Video, release: release, context: newCallContext(w, a, name, x)}
+	s.endWait() // the call it waited for, if any
 	return CodeUnknown, nil
 }
 
@@ -163,23 +180,17 @@ func (s *session) clusterCallSlot(release func(), agent string, perAgent int) (f
 }
 
 // placeCall takes the browser's offer and places the call.
-func (s *session) placeCall(calls Calls, m inbound) (ErrorCode, error) {
+func (s *session) placeCall(m inbound) (ErrorCode, error) {
 	if s.call == nil || s.call.conn != nil {
 		return CodeNoCall, errors.New("Channels without a new call")
 	}
 	cs := s.call
+	if cs.hunt != nil {
+		cs.hunt.offer = m.SDP
+		return CodeUnknown, s.nextAttempt(cs)
+	}
 	s.announceCall(cs.context)
-	ctx, cancel := context.WithTimeout(s.srv.ctx, connectTimeout)
-	defer cancel()
-	conn, err := calls.Connect(ctx, bridge.DialRequest{
-		ID:           s.label,
-		Target:       cs.agent.URI,
-		DisplayName:  cs.name,
-		BrowserOffer: m.SDP,
-		AllowVideo:   cs.video,
-		RingTimeout:  s.srv.state.Load().cfg.Calls.RingTimeout,
-		Headers:      cs.context.headers,
-	}, callObserver{s: s, cs: cs})
+	conn, err := s.connect(cs, &cs.agent, m.SDP, s.srv.state.Load().cfg.Calls.RingTimeout, callObserver{s: s, cs: cs})
 	if err != nil {
 		cs.release()
 		s.call = nil
@@ -191,13 +202,6 @@ func (s *session) placeCall(calls Calls, m inbound) (ErrorCode, error) {
 		return CodeUnknown, s.writeJSON(callInfoMsg{MT: mtCallInfo, State: string(bridge.StateTerminated), Reason: string(reason)})
 	}
 	cs.conn = conn
-	// The server waits for every call to end on both sides before it
-	// closes, so shutdown leaves nothing half-open.
-	s.srv.wg.Add(1)
-	go func() {
-		defer s.srv.wg.Done()
-		<-conn.Done()
-	}()
 	return CodeUnknown, nil
 }
 

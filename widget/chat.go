@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -65,6 +66,7 @@ func (s *session) handleChat(m inbound) (ErrorCode, error) {
 	case mtChatClose:
 		st := s.chat
 		s.chat = nil
+		s.srv.lines.wake() // the agent may be free for someone waiting
 		if errors.Is(att.Close(), chat.ErrMoved) {
 			return CodeUnknown, s.writeJSON(chatEndedMsg{MT: mtChatEnded, Reason: "moved"})
 		}
@@ -78,7 +80,7 @@ func (s *session) chatOpen(mgr *chat.Manager, m inbound) (ErrorCode, error) {
 	if s.chat != nil {
 		return CodeChatInProgress, errors.New("a chat is already open")
 	}
-	w, a, code, err := s.reachableAgent(m.Dest, config.MediumChat)
+	w, a, code, err := s.chatAgent(mgr, m.Dest)
 	if code != CodeUnknown {
 		return code, err
 	}
@@ -107,7 +109,39 @@ func (s *session) chatOpen(mgr *chat.Manager, m inbound) (ErrorCode, error) {
 	}
 	sink.att = att
 	s.chat = &chatState{att: att, agentID: a.ID}
+	s.endWait() // the chat it waited for, if any
 	return CodeUnknown, s.writeJSON(chatOpenedMsg{MT: mtChatOpened, Dest: a.ID, Token: att.Token()})
+}
+
+// chatAgent is the agent a ChatOpen to dest reaches: the agent, or for a
+// group the first member (in its order) free to chat now.
+func (s *session) chatAgent(mgr *chat.Manager, dest string) (*config.Widget, *config.Agent, ErrorCode, error) {
+	cfg := s.srv.state.Load().cfg
+	w := cfg.Widget(s.widgetID)
+	g := (*huntGroup)(nil)
+	if w != nil {
+		g = groupOf(w, dest, cfg.Calls)
+	}
+	if g == nil {
+		return s.reachableAgent(dest, config.MediumChat)
+	}
+	members := append([]string(nil), g.members...)
+	if g.random {
+		rand.Shuffle(len(members), func(i, j int) { members[i], members[j] = members[j], members[i] })
+	}
+	code := CodeAgentUnavailable
+	for _, id := range members {
+		a := agentByID(w, id)
+		if a == nil || !s.reachable(w, a, config.MediumChat) {
+			continue
+		}
+		if mgr.AgentBusy(a.URI) || s.srv.calls.count(a.URI) > 0 {
+			code = CodeAgentBusy // there, but in another conversation
+			continue
+		}
+		return w, a, CodeUnknown, nil
+	}
+	return nil, nil, code, fmt.Errorf("nobody in group %s is free to chat", g.id)
 }
 
 // chatResume takes the chat over: the widget session that held it is told
@@ -154,6 +188,7 @@ func (s *session) chatEvent(k *chatSink, ev chat.Event) error {
 	case chat.EventEnded:
 		s.chatEnded(s.chat)
 		s.chat = nil
+		s.srv.lines.wake()
 		reason := "agent-unavailable"
 		if ev.Reason == chat.ReasonShutdown {
 			reason = "shutting-down"
@@ -233,8 +268,11 @@ func (s *session) reachableAgent(id string, medium config.Medium) (*config.Widge
 		if !takes {
 			return nil, nil, CodeMediumNotAllowed, fmt.Errorf("agent %s does not take %s", a.ID, medium)
 		}
-		if s.srv.opts.Availability.Availability(*a) != presence.Available {
+		if s.srv.agentState(w, a, s.srv.opts.Now()).presence != presence.Available {
 			return nil, nil, CodeAgentUnavailable, fmt.Errorf("agent %s is not available", a.ID)
+		}
+		if code, err := s.mayReach(a); code != CodeUnknown {
+			return nil, nil, code, err
 		}
 		return w, a, CodeUnknown, nil
 	}
@@ -244,6 +282,7 @@ func (s *session) reachableAgent(id string, medium config.Medium) (*config.Widge
 // endFeatures ends the session's call and detaches its chat (which can be
 // resumed for the grace period) when the session ends.
 func (s *session) endFeatures(code ErrorCode) {
+	s.endWait()
 	if s.chat != nil {
 		s.chat.att.Detach()
 		s.chat = nil

@@ -39,6 +39,9 @@ var codeTexts = map[ErrorCode]string{
 	CodeNoFallback:       "this widget takes no messages",
 	CodeRetryLater:       "started too often; try again later",
 	CodeDTMFQueueFull:    "too many keys are waiting to be sent; this key was not sent",
+	CodeNoQueue:          "this widget lets nobody wait in line",
+	CodeQueueFull:        "the line for this contact is full",
+	CodeAlreadyWaiting:   "this session waits in line already",
 	CodeBadForm:          "the contact form's answers are not complete",
 }
 

@@ -26,6 +26,8 @@ const (
 	mtChatResume = "ChatResume"
 	mtChatAck    = "ChatAck"
 	mtLeaveMsg   = "LeaveMessage"
+	mtWait       = "Wait"
+	mtWaitCancel = "WaitCancel"
 	// After a contact (aftercontact.go).
 	mtRate           = "Rate"
 	mtSendTranscript = "SendTranscript"
@@ -45,6 +47,8 @@ const (
 	mtChatMessage  = "ChatMessage"
 	mtChatEnded    = "ChatEnded"
 	mtMessageLeft  = "MessageLeft"
+	mtWaitInfo     = "WaitInfo"
+	mtWaitEnded    = "WaitEnded"
 	// After a contact.
 	mtRated          = "Rated"
 	mtTranscriptSent = "TranscriptSent"
@@ -83,6 +87,11 @@ const (
 	// when to try again.
 	CodeRetryLater    ErrorCode = "retry-later"
 	CodeDTMFQueueFull ErrorCode = "dtmf-queue-full"
+	// Waiting in line (Wait): the widget lets nobody wait, the line is
+	// full, the session waits already.
+	CodeNoQueue        ErrorCode = "no-queue"
+	CodeQueueFull      ErrorCode = "queue-full"
+	CodeAlreadyWaiting ErrorCode = "already-waiting"
 	// CodeBadForm refuses a call or chat whose form answers the widget's
 	// form does not take: a required one missing, an email that is none.
 	CodeBadForm ErrorCode = "bad-form"
@@ -95,7 +104,7 @@ var errorCodes = []ErrorCode{
 	CodeWidgetRemoved, CodeOverloaded, CodeTimeout, CodeShuttingDown,
 	CodeMediumNotAllowed, CodeAgentUnavailable, CodeCallInProgress, CodeNoCall, CodeTooManyCalls,
 	CodeChatInProgress, CodeAgentBusy, CodeNoChat, CodeChatExpired, CodeNoFallback,
-	CodeRetryLater, CodeDTMFQueueFull, CodeBadForm,
+	CodeRetryLater, CodeDTMFQueueFull, CodeBadForm, CodeNoQueue, CodeQueueFull, CodeAlreadyWaiting,
 }
 
 // fatal reports whether the gateway closes the websocket after this error.
@@ -103,7 +112,8 @@ func (c ErrorCode) fatal() bool {
 	switch c {
 	case CodeUnknownMessage, CodeUnknownAgent, CodeMediumNotAllowed, CodeAgentUnavailable,
 		CodeCallInProgress, CodeNoCall, CodeTooManyCalls, CodeChatInProgress, CodeAgentBusy,
-		CodeNoChat, CodeChatExpired, CodeNoFallback, CodeRetryLater, CodeDTMFQueueFull, CodeBadForm:
+		CodeNoChat, CodeChatExpired, CodeNoFallback, CodeRetryLater, CodeDTMFQueueFull, CodeBadForm,
+		CodeNoQueue, CodeQueueFull, CodeAlreadyWaiting:
 		return false
 	}
 	return true
@@ -143,6 +153,8 @@ type inbound struct {
 	Score   int    `json:"score,omitempty"`
 	Comment string `json:"comment,omitempty"`
 	Consent bool   `json:"consent,omitempty"`
+	// Medium is what the visitor waits for (Wait): voice, video or chat.
+	Medium string `json:"medium,omitempty"`
 }
 
 // Bounds of what a visitor sends; docs/protocol.md lists them.
@@ -178,7 +190,7 @@ func decodeInbound(data []byte) (inbound, ErrorCode, error) {
 		if m.ID == "" {
 			return m, CodeBadJSON, refusal("GetPicture needs an id")
 		}
-	case mtPing, mtClearCall, mtChatClose, mtCallResume:
+	case mtPing, mtClearCall, mtChatClose, mtCallResume, mtWaitCancel:
 	case mtCreateCall, mtChatOpen:
 		if m.Dest == "" {
 			return m, CodeBadJSON, refusal("%s needs a dest", m.MT)
@@ -212,6 +224,15 @@ func decodeInbound(data []byte) (inbound, ErrorCode, error) {
 	case mtChatAck:
 		if m.Seq == 0 || m.Seq > maxSeq {
 			return m, CodeBadJSON, refusal("ChatAck needs a seq from 1 to %d", maxSeq)
+		}
+	case mtWait:
+		if m.Dest == "" {
+			return m, CodeBadJSON, refusal("Wait needs a dest")
+		}
+		switch config.Medium(m.Medium) {
+		case config.MediumVoice, config.MediumVideo, config.MediumChat:
+		default:
+			return m, CodeBadJSON, refusal("Wait medium must be voice, video or chat")
 		}
 	case mtLeaveMsg:
 		if m.ID == "" || len(m.ID) > maxClientID {
@@ -263,6 +284,21 @@ type sessionMsg struct {
 	// Transcript: after a chat the widget offers its transcript by email
 	// (SendTranscript).
 	Transcript bool `json:"transcript,omitempty"`
+	// Closed: the widget's hours are closed now; Opens is when they open
+	// next (RFC 3339, UTC; absent when not within a year).
+	Closed bool   `json:"closed,omitempty"`
+	Opens  string `json:"opens,omitempty"`
+	// Queue is present when visitors may wait in line for a busy agent.
+	Queue *sessionQueue `json:"queue,omitempty"`
+	// ContactUs is the dest the sidebar's "contact us" calls: a group's
+	// id, or "*" for every agent (sidebars only).
+	ContactUs string `json:"contactUs,omitempty"`
+}
+
+// sessionQueue is the widget's waiting line, as the widget shows it.
+type sessionQueue struct {
+	// MaxWait is how long a visitor waits at most, in seconds.
+	MaxWait int `json:"maxWait"`
 }
 
 // infoMsg describes one agent; sent for each agent after Session and again
@@ -283,6 +319,12 @@ type infoMsg struct {
 	// none: the widget asks GetPicture only when it has a tag it has not
 	// fetched yet.
 	Picture string `json:"picture"`
+	// Closed: the agent is outside its hours (presence is offline); Opens
+	// is when they open next (RFC 3339, UTC; absent when not within a year).
+	Closed bool   `json:"closed,omitempty"`
+	Opens  string `json:"opens,omitempty"`
+	// Members are the agent ids of a hunt group (set only for groups).
+	Members []string `json:"members,omitempty"`
 }
 
 type removeMsg struct {
@@ -333,8 +375,10 @@ func truncate(s string, n int) string {
 
 // callInfoMsg reports a call's state.
 type callInfoMsg struct {
-	MT     string `json:"mt"`
-	State  string `json:"state"`
+	MT    string `json:"mt"`
+	State string `json:"state"`
+	// Dest is the member a group call rings now (state trying).
+	Dest   string `json:"dest,omitempty"`
 	Cmd    string `json:"cmd,omitempty"`
 	SDP    string `json:"sdp,omitempty"`
 	Reason string `json:"reason,omitempty"`
@@ -382,6 +426,26 @@ type messageLeftMsg struct {
 	ID     string `json:"id"`
 	OK     bool   `json:"ok"`
 	Reason string `json:"reason,omitempty"`
+}
+
+// waitInfoMsg tells a waiting visitor their place in the agent's line
+// (1: next), again whenever it changes.
+type waitInfoMsg struct {
+	MT       string `json:"mt"`
+	Dest     string `json:"dest"`
+	Position int    `json:"position"`
+}
+
+// waitEndedMsg ends a wait: the agent is free for this visitor (ready),
+// or the wait is over without that.
+type waitEndedMsg struct {
+	MT     string `json:"mt"`
+	Dest   string `json:"dest"`
+	Reason string `json:"reason"`
+	// Hold is how long (seconds) the agent is kept for the visitor (ready).
+	Hold int `json:"hold,omitempty"`
+	// Confirm: the visitor waited long; ask before starting (ready).
+	Confirm bool `json:"confirm,omitempty"`
 }
 
 // ratedMsg answers Rate.

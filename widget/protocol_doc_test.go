@@ -65,6 +65,8 @@ var outboundTypes = map[string]func() any{
 	mtMessageLeft:    func() any { return &messageLeftMsg{} },
 	mtRated:          func() any { return &ratedMsg{} },
 	mtTranscriptSent: func() any { return &transcriptSentMsg{} },
+	mtWaitInfo:       func() any { return &waitInfoMsg{} },
+	mtWaitEnded:      func() any { return &waitEndedMsg{} },
 }
 
 // TestProtocolDocExamples keeps docs/protocol.md and the code in step: every
@@ -114,7 +116,8 @@ func TestProtocolDocExamples(t *testing.T) {
 		}
 	}
 	for _, mt := range []string{mtStart, mtGetPicture, mtPing, mtCreateCall, mtChannels, mtClearCall, mtCallResume, mtDtmf,
-		mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtChatAck, mtLeaveMsg, mtRate, mtSendTranscript} {
+		mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtChatAck, mtLeaveMsg, mtRate, mtSendTranscript,
+		mtWait, mtWaitCancel} {
 		if !seen[mt] {
 			t.Errorf("protocol.md has no example of %s", mt)
 		}

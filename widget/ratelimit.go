@@ -73,3 +73,19 @@ func (s *session) allowContact(what string, rates config.ContactRates, target st
 		"ip", s.ip, "target", target, "retry_after", wait.Round(time.Second))
 	return CodeRetryLater, &retryLaterError{what: what, scope: refused, wait: wait}
 }
+
+// allowAgent takes one of rates.PerAgent for target alone (a member a
+// group call is about to ring, the session's and address's rates having
+// been taken for the group); false when it is used up.
+func (s *session) allowAgent(what string, rates config.ContactRates, target string) bool {
+	check := ratelimit.Check{Scope: "agent", Key: what + " " + target, Rate: rates.PerAgent}
+	if cl := s.srv.opts.Cluster; cl != nil {
+		refused, _, err := cl.Allow(check)
+		if err == nil {
+			return refused == ""
+		}
+		s.srv.log.Debug("cluster limits out of reach; counting on this node", "err", err)
+	}
+	refused, _ := s.srv.limiter.Allow(check)
+	return refused == ""
+}

@@ -24,7 +24,7 @@ func TestServedScriptLints(t *testing.T) {
 	if _, err := os.Stat(eslintBin); err != nil {
 		t.Fatalf("eslint missing (run npm ci --prefix e2e, or scripts/setup.sh): %v", err)
 	}
-	for name, script := range map[string]func() ([]byte, error){"frontdesk.served.js": widgetScript, "frontdesk-call.served.js": callScript} {
+	for name, script := range map[string]func() ([]byte, error){"frontdesk.served.js": widgetScript, "frontdesk-call.served.js": callScript, "frontdesk-wait.served.js": waitScript} {
 		js, err := script()
 		if err != nil {
 			t.Fatal(err)

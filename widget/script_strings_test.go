@@ -29,7 +29,7 @@ func TestScriptStringsShipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	used := map[string]bool{}
-	for _, script := range []func() ([]byte, error){widgetScript, callScript} {
+	for _, script := range []func() ([]byte, error){widgetScript, callScript, waitScript} {
 		js, err := script()
 		if err != nil {
 			t.Fatal(err)

@@ -15,7 +15,7 @@ func TestServedScriptParses(t *testing.T) {
 	if err != nil {
 		t.Skip("node not installed: the served script's syntax is checked by the browser tests")
 	}
-	for name, script := range map[string]func() ([]byte, error){"frontdesk.js": widgetScript, "frontdesk-call.js": callScript} {
+	for name, script := range map[string]func() ([]byte, error){"frontdesk.js": widgetScript, "frontdesk-call.js": callScript, "frontdesk-wait.js": waitScript} {
 		js, err := script()
 		if err != nil {
 			t.Fatal(err)

@@ -36,6 +36,8 @@ type Options struct {
 	Hub *presence.Hub
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// After is the timer that goes with Now (tests); default time.After.
+	After func(time.Duration) <-chan time.Time
 	// PingInterval is how often idle sessions are pinged (default 30s).
 	PingInterval time.Duration
 	// Chat serves chats; nil disables chat.
@@ -85,6 +87,12 @@ type Server struct {
 	drainCtx  context.Context
 	stopDrain context.CancelFunc
 	open      atomic.Int64
+	// hoursEpoch moves when opening hours open or close (runHours), so
+	// views are rebuilt; hoursKick wakes runHours for a new config.
+	hoursEpoch atomic.Uint64
+	hoursKick  chan struct{}
+	// lines are the visitors waiting for busy agents.
+	lines waitLines
 }
 
 // cfgState is a config with the version the server numbered it with.
@@ -103,6 +111,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.After == nil {
+		opts.After = time.After
 	}
 	if opts.PingInterval <= 0 {
 		opts.PingInterval = 30 * time.Second
@@ -135,9 +146,14 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
 	s.drain = make(chan struct{})
+	s.hoursKick = make(chan struct{}, 1)
 	s.drainCtx, s.stopDrain = context.WithCancel(context.Background())
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.state.Store(&cfgState{cfg: cfg, version: 1})
+	s.lines.init()
+	s.wg.Add(2)
+	go s.runHours()
+	go s.runLines()
 	return s, nil
 }
 
@@ -146,6 +162,10 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 func (s *Server) SetConfig(cfg *config.Config) {
 	old := s.state.Load()
 	s.state.Store(&cfgState{cfg: cfg, version: old.version + 1})
+	select {
+	case s.hoursKick <- struct{}{}:
+	default: // a kick is pending; it reads the newest config
+	}
 }
 
 // SetListenURL tells the server the URL of the listener it serves on
@@ -177,16 +197,16 @@ func (s *Server) Languages() []string { return s.cat.languages() }
 // view returns the current view of widget id, or nil if no such widget.
 func (s *Server) view(id string) (*view, error) {
 	st := s.state.Load()
-	av := s.opts.Availability.Version()
+	key := viewKey{cfg: st.version, avail: s.opts.Availability.Version(), hours: s.hoursEpoch.Load(), lines: s.lines.epoch.Load()}
 	s.viewsMu.RLock()
 	v := s.views[id]
 	s.viewsMu.RUnlock()
-	if v != nil && v.cfgVersion == st.version && v.availVersion == av {
+	if v != nil && v.key == key {
 		return v, nil
 	}
 	s.viewsMu.Lock()
 	defer s.viewsMu.Unlock()
-	if v := s.views[id]; v != nil && v.cfgVersion == st.version && v.availVersion == av {
+	if v := s.views[id]; v != nil && v.key == key {
 		return v, nil
 	}
 	w := st.cfg.Widget(id)
@@ -194,14 +214,14 @@ func (s *Server) view(id string) (*view, error) {
 		delete(s.views, id)
 		return nil, nil
 	}
-	v, err := buildView(w, s.opts.Availability, st.version, av)
+	v, err := s.buildView(w, key)
 	if err != nil {
 		return nil, fmt.Errorf("build view of widget %s: %w", id, err)
 	}
 	s.views[id] = v
 	// Drop views of widgets that no longer exist.
 	for wid, old := range s.views {
-		if old.cfgVersion != st.version && st.cfg.Widget(wid) == nil {
+		if old.key.cfg != st.version && st.cfg.Widget(wid) == nil {
 			delete(s.views, wid)
 		}
 	}

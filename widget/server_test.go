@@ -113,14 +113,21 @@ func parseConfig(t *testing.T, yml string) *config.Config {
 	return cfg
 }
 
-func newFixture(t *testing.T, yml string) *fixture {
+func newFixture(t *testing.T, yml string) *fixture { return newFixtureWith(t, yml, nil) }
+
+// newFixtureWith is newFixture with options changed by opts (nil: none).
+func newFixtureWith(t *testing.T, yml string, opts func(*Options)) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	hub := presence.NewHub(5 * time.Millisecond)
 	done := make(chan struct{})
 	go func() { defer close(done); hub.Run(ctx) }()
 	avail := &fakeAvail{m: map[string]presence.Availability{"atlantis": presence.Available}}
-	srv, err := New(parseConfig(t, yml), Options{Availability: avail, Hub: hub, PingInterval: time.Second})
+	o := Options{Availability: avail, Hub: hub, PingInterval: time.Second}
+	if opts != nil {
+		opts(&o)
+	}
+	srv, err := New(parseConfig(t, yml), o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,7 @@ type session struct {
 
 	call    *callState // nil when no call
 	chat    *chatState // nil when no chat
+	wait    *waiter    // nil when not waiting in line
 	leaving bool       // a LeaveMessage is being delivered
 	// after is the last call or chat that ended, for Rate and
 	// SendTranscript (aftercontact.go); nil when none.
@@ -418,6 +419,8 @@ func (s *session) handle(m inbound) (ErrorCode, error) {
 		return s.handleCall(m)
 	case mtChatOpen, mtChatSend, mtChatTyping, mtChatClose, mtChatResume, mtChatAck, mtLeaveMsg:
 		return s.handleChat(m)
+	case mtWait, mtWaitCancel:
+		return s.handleWait(m)
 	case mtRate, mtSendTranscript:
 		return s.handleAfter(m)
 	}

@@ -46,6 +46,13 @@ func (l *slots) inUse() int {
 	return l.total
 }
 
+// count returns the slots taken for key.
+func (l *slots) count(key string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.perKey[key]
+}
+
 // byKey returns the slots taken per key.
 func (l *slots) byKey() map[string]int {
 	l.mu.Lock()

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/frontdesk-gw/frontdesk/config"
+	"github.com/frontdesk-gw/frontdesk/presence"
 )
 
 // encoded is one message, serialized once and shared by every session that
@@ -43,32 +45,47 @@ type agentView struct {
 	picture *encoded // nil when the agent has no picture
 }
 
-// view is a widget as visitors see it at one config version and one presence
-// version. Views are immutable except for the per-language Session messages,
-// which are built on first use.
+// viewKey names what a view was built from: a config version, a presence
+// version, an hours epoch (see runHours) and a lines epoch (holds of
+// agents for waiting visitors, see waitLines).
+type viewKey struct{ cfg, avail, hours, lines uint64 }
+
+// view is a widget as visitors see it at one viewKey. Views are immutable
+// except for the per-language Session messages, which are built on first
+// use.
 type view struct {
-	cfgVersion   uint64
-	availVersion uint64
-	widget       *config.Widget
-	agents       []agentView
-	byID         map[string]int
+	key    viewKey
+	widget *config.Widget
+	// closed and opens are the widget's own hours at build time.
+	closed bool
+	opens  string
+	agents []agentView
+	byID   map[string]int
 
 	mu       sync.Mutex
 	sessions map[string]encoded // by language
 }
 
 // buildView encodes every agent of w with its current availability.
-func buildView(w *config.Widget, avail Availabilities, cfgVersion, availVersion uint64) (*view, error) {
+func (s *Server) buildView(w *config.Widget, key viewKey) (*view, error) {
+	now := s.opts.Now()
 	v := &view{
-		cfgVersion:   cfgVersion,
-		availVersion: availVersion,
-		widget:       w,
-		agents:       make([]agentView, 0, len(w.Agents)),
-		byID:         make(map[string]int, len(w.Agents)),
-		sessions:     map[string]encoded{},
+		key:      key,
+		widget:   w,
+		agents:   make([]agentView, 0, len(w.Agents)+len(w.Groups)),
+		byID:     make(map[string]int, len(w.Agents)+len(w.Groups)),
+		sessions: map[string]encoded{},
 	}
+	if open, next := w.Hours.Open(now); !open {
+		v.closed, v.opens = true, wireTime(next)
+	}
+	states := make(map[string]presence.Availability, len(w.Agents))
 	for i := range w.Agents {
 		a := &w.Agents[i]
+		st := s.agentState(w, a, now)
+		if st.presence == presence.Available && s.lines.held(a.URI) {
+			st.presence = presence.Busy // the turn of a visitor who waited
+		}
 		info := infoMsg{
 			MT:          mtInfo,
 			ID:          a.ID,
@@ -77,7 +94,9 @@ func buildView(w *config.Widget, avail Availabilities, cfgVersion, availVersion 
 			PhoneNumber: a.Phone,
 			Email:       a.Email,
 			Company:     w.Contact,
-			Presence:    string(avail.Availability(*a)),
+			Presence:    string(st.presence),
+			Closed:      st.closed,
+			Opens:       wireTime(st.opens),
 			Media:       a.Media,
 			Order:       i,
 			Link:        a.Link,
@@ -101,8 +120,66 @@ func buildView(w *config.Widget, avail Availabilities, cfgVersion, availVersion 
 		}
 		v.byID[a.ID] = len(v.agents)
 		v.agents = append(v.agents, av)
+		states[a.ID] = st.presence
+	}
+	for i := range w.Groups {
+		g := &w.Groups[i]
+		ge, err := encode(groupInfo(w, g, len(w.Agents)+i, states))
+		if err != nil {
+			return nil, fmt.Errorf("group %s: %w", g.ID, err)
+		}
+		v.byID[g.ID] = len(v.agents)
+		v.agents = append(v.agents, agentView{id: g.ID, info: ge})
 	}
 	return v, nil
+}
+
+// groupInfo describes hunt group g as an agent of its own: available while
+// a member is, busy while none is but one is busy; its media are those of
+// its members that a group call or chat can use.
+func groupInfo(w *config.Widget, g *config.Group, order int, states map[string]presence.Availability) infoMsg {
+	p := presence.Offline
+	takes := map[config.Medium]bool{}
+	for _, id := range g.Members {
+		switch states[id] {
+		case presence.Available:
+			p = presence.Available
+		case presence.Busy:
+			if p == presence.Offline {
+				p = presence.Busy
+			}
+		}
+		if a := agentByID(w, id); a != nil {
+			for _, m := range a.Media {
+				takes[m] = true
+			}
+		}
+	}
+	media := []config.Medium{}
+	for _, m := range []config.Medium{config.MediumVoice, config.MediumVideo, config.MediumChat} {
+		if takes[m] {
+			media = append(media, m)
+		}
+	}
+	return infoMsg{MT: mtInfo, ID: g.ID, DN: g.Name, Department: g.Department, Company: w.Contact,
+		Presence: string(p), Media: media, Order: order, Members: g.Members}
+}
+
+// queueOf is w's waiting line as the widget shows it, nil without one.
+func queueOf(w *config.Widget) *sessionQueue {
+	if w.Queue == nil {
+		return nil
+	}
+	return &sessionQueue{MaxWait: int(w.Queue.MaxWait / time.Second)}
+}
+
+// wireTime is t as the Widget-API writes times (RFC 3339 in UTC), "" for
+// the zero time.
+func wireTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // pictureTag is a short content tag, so a widget refetches a picture only
@@ -142,6 +219,10 @@ func (v *view) session(cat catalog, lang string) (encoded, error) {
 		Teasers:       teasers,
 		ExpectedReply: expectedReply(w, lang),
 		LeaveMessage:  w.Fallback != nil,
+		Closed:        v.closed,
+		Opens:         v.opens,
+		Queue:         queueOf(w),
+		ContactUs:     contactUsOf(w),
 		Form:          w.Form,
 		Page:          sessionPage(w.SendPageURL),
 		Rating:        w.Rating,

@@ -300,6 +300,9 @@ func (g *gateway) metrics() *prometheus.Registry {
 	gauge("frontdesk_chats", "Live chats, including those waiting for their visitor to come back.", func() float64 {
 		return float64(g.chat.Chats())
 	})
+	gauge("frontdesk_waiting", "Visitors waiting in line for a busy agent on this node.", func() float64 {
+		return float64(g.web.Waiting())
+	})
 	counter("frontdesk_sip_notifies_total", "NOTIFY requests received for subscriptions.", func() float64 {
 		return float64(g.notifies.Load())
 	})

@@ -133,7 +133,10 @@
         emit('call', { widget: this.widget.id, agent: c.agent, state, reason: c.reason || '', video: c.video });
       }
 
-      async startCall(id, video, from) {
+      // startCall calls agent id, or dest when it names what to call
+      // instead (a group, or "contact us"; id is who the view shows until
+      // the gateway says whom it rings).
+      async startCall(id, video, from, dest) {
         const w = this.widget;
         const a = w.team.get(id);
         if (this.current && this.current.state !== 'ended') {
@@ -152,7 +155,7 @@
         if (w.blocker(a, video ? 'video' : 'voice')) return;
         const dn = await w.nameForm.ask(from);
         if (dn == null || (this.current && this.current.state !== 'ended')) return;
-        const c = this.begin({ agent: id, video, dn, state: '' });
+        const c = this.begin({ agent: id, dest: dest || id, video, dn, state: '', tries: 0 });
         w.panel.open('call', from);
         this.setCall('connecting');
         let stream = null;
@@ -212,7 +215,7 @@
         }
         c.sent = true;
         w.pending = 'call';
-        w.send({ mt: 'CreateCall', dest: id, dn, video: c.video });
+        w.send({ mt: 'CreateCall', dest: c.dest, dn, video: c.video });
         w.send({ mt: 'Channels', cmd: 'PROPOSAL', sdp: pc.localDescription.sdp });
       }
 
@@ -249,6 +252,13 @@
           });
         }
         switch (m.state) {
+          case 'trying':
+            // A group call rings this member now; after the first, the
+            // visitor hears that the next one is tried.
+            if (typeof m.dest === 'string' && m.dest) c.agent = m.dest;
+            this.ring(false);
+            this.setCall(++c.tries > 1 ? 'trying' : 'connecting');
+            break;
           case 'alerting':
             if (!c.answered) this.ring(true);
             this.setCall('ringing');
@@ -283,7 +293,7 @@
         const c = this.current;
         if (!c || c.state === 'ended') return;
         if (code === 'retry-later') c.retryAfter = Math.max(1, Math.ceil(retryAfter || 1));
-        this.endCall(code === 'agent-unavailable' ? 'unavailable' : code === 'too-many-calls' || code === 'retry-later' ? code : 'failed');
+        this.endCall(code === 'agent-unavailable' ? 'unavailable' : code === 'agent-busy' ? 'busy' : code === 'too-many-calls' || code === 'retry-later' ? code : 'failed');
       }
 
       // connectionLost: the gateway ends the call with its websocket. A
@@ -402,6 +412,8 @@
       words(c) {
         const w = this.widget;
         if (c.state !== 'ended') {
+          // After the first member of a group, the call tries the next.
+          if (c.tries > 1 && (c.state === 'trying' || c.state === 'ringing')) return w.t('tryingNext');
           return w.t(c.state === 'ringing' ? 'ringing' : c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : 'connecting');
         }
         const r = c.reason;
@@ -448,7 +460,8 @@
         if (this.padButton.hidden) this.pad.hidden = true;
         this.digits.hidden = this.pad.hidden || !this.digits.textContent;
         this.devicesButton.hidden = !running;
-        this.popButton.hidden = w.type === 'pop' || !(c.state === 'connecting' || c.state === 'ringing');
+        // A group call moves between members: it cannot move to a window.
+        this.popButton.hidden = w.type === 'pop' || c.tries > 0 || !(c.state === 'connecting' || c.state === 'ringing');
         this.padButton.setAttribute('aria-expanded', String(!this.pad.hidden));
         this.devicesButton.setAttribute('aria-expanded', String(!this.devices.hidden));
         if (w.type === 'pop') doc.title = name + ' – ' + text;

@@ -9,7 +9,7 @@
     constructor(widget) {
       this.widget = widget;
       this.box = null;
-      this.cards = new Map(); // agent id → {el, pic, ini, img, dn, dep, state, acts, why, buttons, sig}
+      this.cards = new Map(); // agent id → {el, pic, ini, img, dn, dep, state, acts, wait, why, buttons, sig}
       widget.signals.on('connection', () => this.updateAll());
     }
 
@@ -40,7 +40,8 @@
       c.dep.hidden = !i.department;
       const inChat = i.presence === 'online' && a.chatBusyUntil > Date.now();
       c.el.setAttribute('data-presence', inChat ? 'busy' : String(i.presence || 'offline'));
-      setText(c.state, w.t(inChat ? 'inChat' : presenceKey(i.presence)));
+      const back = i.closed && i.opens ? whenOf(i.opens, w.session.lang) : '';
+      setText(c.state, back ? fill(w.t('backAt'), { time: back }) : w.t(inChat ? 'inChat' : presenceKey(i.presence)));
       const pop = w.popout;
       c.el.hidden = (w.type === 'sidebar' && i.presence !== 'online' && !w.session.alwaysShow) ||
         (!!pop && !!pop.agent && pop.agent !== i.id);
@@ -51,6 +52,17 @@
         c.acts.append(...this.actions(a, c));
       }
       Object.keys(c.buttons).forEach((m) => disable(c.buttons[m], w.reasonText(a, m)));
+      // A busy agent can be waited for, where the widget has a line.
+      const waitable = !!w.session.queue && (i.presence === 'busy' || inChat) && ['voice', 'video', 'chat'].some((m) => has(i, m));
+      if (waitable && !c.wait) {
+        c.wait = button('btn pri', 'clock', () => w.waitFor(a.id, '', c.wait));
+        c.wait.setAttribute('data-action', 'wait');
+        c.acts.after(c.wait);
+      } else if (!waitable && c.wait) {
+        c.wait.remove();
+        c.wait = null;
+      }
+      if (c.wait) setText(c.wait.lbl, fill(w.t('waitFor'), { name }));
       if (!w.reasonText(a, 'chat')) setText(c.why, '');
       this.showPicture(a, c);
       this.place(a, c);

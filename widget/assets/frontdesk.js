@@ -23,6 +23,8 @@
   // Replaced by the call part's path on the gateway, with its version (so a
   // cached copy always matches this script); see loadPart.
   const CALL_PART = "__FRONTDESK_CALL_PART__";
+  // The wait part's path (waiting in line), likewise.
+  const WAIT_PART = "__FRONTDESK_WAIT_PART__";
 
   // English texts for a gateway that sends fewer strings than this script
   // knows (widget/i18n/en.json is the source of every string).
@@ -38,8 +40,9 @@
   // Error codes that answer a call or chat request, and those that answer
   // whichever request is pending.
   const CALL_ERR = ['call-in-progress', 'too-many-calls', 'no-call'];
-  const CHAT_ERR = ['chat-in-progress', 'agent-busy', 'no-chat', 'chat-expired'];
-  const GENERIC = ['medium-not-allowed', 'agent-unavailable', 'unknown-agent', 'unknown-message', 'retry-later', 'bad-form'];
+  const CHAT_ERR = ['chat-in-progress', 'no-chat', 'chat-expired'];
+  const WAIT_ERR = ['no-queue', 'queue-full', 'already-waiting'];
+  const GENERIC = ['medium-not-allowed', 'agent-unavailable', 'agent-busy', 'unknown-agent', 'unknown-message', 'retry-later', 'bad-form'];
   // Requests that reach someone: they carry the form's answers and the page.
   const CONTACTS = ['CreateCall', 'ChatOpen', 'LeaveMessage'];
   // Session.style keys and the custom properties frontdesk.css reads.
@@ -68,7 +71,8 @@
     min: 'M5 12h14',
     send: 'M4 12l16-8-6 16-2-6z',
     more: 'M5 12h.01M12 12h.01M19 12h.01',
-    retry: 'M20 11a8 8 0 1 0-2.3 5.7M20 5v6h-6'
+    retry: 'M20 11a8 8 0 1 0-2.3 5.7M20 5v6h-6',
+    clock: 'M12 7v5l3 2M21 12a9 9 0 1 1-18 0 9 9 0 0 1 18 0'
   };
   const PREFIX = 'frontdesk:';
 
@@ -89,7 +93,7 @@
   // The helpers the call part (loaded later, see loadPart) uses.
   const shared = {
     win, doc, nav, el, button, icon, setIcon, setText, fill, focus, sound, tone, stopAll, clock, endKey,
-    videoAnswered, gathered, canCall, showFace, agentName, emit, updateGuard: () => updateGuard()
+    videoAnswered, gathered, canCall, showFace, agentName, emit, updateGuard: () => updateGuard(), chime, has
   };
 
   // The page asks before it is left while a call runs (a call does not
@@ -144,6 +148,7 @@
       this.leave = new LeavePart(this);
       this.afterView = new AfterView(this);
       this.calls = null; // the CallPart, once loaded (callPart)
+      this.waits = null; // the WaitPart, once loaded (waitPart)
       this.chats.restore(storage.load('chat:' + id));
       this.signals.on('team', () => this.refresh());
       this.signals.on('conversation', () => this.refresh());
@@ -191,6 +196,7 @@
     // The call and the chat running (or ended and still shown).
     get call() { return this.calls ? this.calls.current : null; }
     get chat() { return this.chats.current; }
+    get waiting() { return this.waits ? this.waits.current : null; }
 
     t(key) {
       const s = this.session && this.session.strings;
@@ -258,6 +264,7 @@
         case 'ChatTyping': this.chats.typing(!!m.active); break;
         case 'ChatEnded': this.chats.chatEnded(m.reason || 'ended'); break;
         case 'MessageLeft': this.leave.left(m); break;
+        case 'WaitInfo': case 'WaitEnded': if (this.waits) this.waits.receive(m); break;
         case 'Rated': this.afterView.rated(m); break;
         case 'TranscriptSent': this.afterView.transcriptSent(m); break;
         case 'Error': this.onError(m); break;
@@ -335,7 +342,7 @@
       if (code !== 'unknown-agent' && code !== 'shutting-down') {
         console.warn('Frontdesk widget ' + this.id + ': ' + code + (m.text && m.text !== code ? ' (' + m.text + ')' : ''));
       }
-      const kind = CALL_ERR.indexOf(code) >= 0 ? 'call' : CHAT_ERR.indexOf(code) >= 0 ? 'chat'
+      const kind = CALL_ERR.indexOf(code) >= 0 ? 'call' : CHAT_ERR.indexOf(code) >= 0 ? 'chat' : WAIT_ERR.indexOf(code) >= 0 ? 'wait'
         : code === 'no-fallback' ? 'leave' : GENERIC.indexOf(code) >= 0 ? this.pending : '';
       if (kind && kind === this.pending) this.pending = '';
       // The gateway did not take the form's answers: ask them again.
@@ -348,6 +355,8 @@
         this.chats.refused(code, wait);
       } else if (kind === 'leave') {
         this.leave.left({ ok: false }, wait);
+      } else if (kind === 'wait' && this.waits) {
+        this.waits.refused(code);
       } else if (kind === 'after') {
         this.afterView.transcriptSent({ ok: false }, wait);
       }
@@ -360,6 +369,7 @@
       if (this.dead) return;
       this.mark('state', 'reconnecting');
       if (this.calls) this.calls.connectionLost();
+      if (this.waits) this.waits.connectionLost();
       this.chats.connectionLost();
       if (this.pending === 'leave') this.leave.left({ ok: false });
       this.pending = '';
@@ -424,6 +434,7 @@
       this.panel.addView('chat', this.chats.build(), this.chats);
       this.panel.addView('leave', this.leave.build(), this.leave);
       if (this.calls) this.panel.addView('call', this.calls.build(), this.calls);
+      if (this.waits) this.panel.addView('wait', this.waits.build(), this.waits);
       shadow.append(root);
       parent.append(host);
       this.mark('call', this.call ? this.call.state : 'idle');
@@ -433,7 +444,7 @@
         this.panel.show('chat');
         if (this.chat.expanded || type === 'pop') this.panel.expand(false);
       } else {
-        this.panel.show(this.call ? 'call' : 'home');
+        this.panel.show(this.call ? 'call' : this.waiting ? 'wait' : 'home');
       }
       if (type === 'pop') {
         this.panel.expand(false);
@@ -493,6 +504,7 @@
       if (this.active()) return;
       if (this.nameForm.pending()) this.nameForm.done(null);
       if (this.calls && this.calls.current) this.calls.clear();
+      if (this.waiting) this.waits.clear();
       if (this.chat) this.chats.clear();
       const panel = this.panel;
       const back = panel.opener;
@@ -515,7 +527,8 @@
 
     active() {
       const h = this.chat;
-      return this.calling() || !!(h && h.state !== 'ended');
+      const v = this.waiting;
+      return this.calling() || !!(h && h.state !== 'ended') || !!(v && v.state !== 'ended');
     }
 
     // --- reaching agents ---
@@ -524,7 +537,8 @@
     // key, see Team.blocker), or ''; evenOffline leaves the connection out.
     blocker(a, medium, evenOffline) {
       return this.team.blocker(a, medium, {
-        online: evenOffline || this.online(), time: Date.now(), canCall: canCall(), secure: !!win.isSecureContext
+        online: evenOffline || this.online(), time: Date.now(), canCall: canCall(), secure: !!win.isSecureContext,
+        turn: this.waits ? this.waits.turn : ''
       });
     }
 
@@ -552,6 +566,27 @@
       });
     }
 
+    // waitPart resolves to the WaitPart, loading it the first time.
+    waitPart() {
+      if (this.waits) return Promise.resolve(this.waits);
+      return loadPart(this.gateway, WAIT_PART).then((WaitPart) => {
+        if (!this.waits) {
+          this.waits = new WaitPart(this);
+          if (this.root) this.panel.addView('wait', this.waits.build(), this.waits);
+        }
+        return this.waits;
+      });
+    }
+
+    // waitFor lets the visitor wait in agent id's line for medium ('':
+    // what the agent and the browser can do).
+    waitFor(id, medium, from) {
+      this.waitPart().then((part) => part.start(id, medium, from), () => {
+        const a = this.team.get(id);
+        if (a) this.cards.explain(a, this.t('error'));
+      });
+    }
+
     // warmCallOn loads the call part when the visitor points at or tabs to
     // control b, so that the click finds it there.
     warmCallOn(b) {
@@ -560,13 +595,13 @@
       b.addEventListener('focus', warm);
     }
 
-    startCall(id, video, from) {
+    startCall(id, video, from, dest) {
       // Within the visitor's click: audio may start now, not later.
       sound();
       // Until the call part is there, the button says it is busy.
       const busy = !this.calls && from;
       if (busy) from.setAttribute('aria-busy', 'true');
-      this.callPart().then((part) => part.startCall(id, video, from), () => {
+      this.callPart().then((part) => part.startCall(id, video, from, dest), () => {
         const a = this.team.get(id);
         if (a) this.cards.explain(a, this.t('error'));
       }).finally(() => { if (busy) from.removeAttribute('aria-busy'); });
@@ -584,7 +619,10 @@
       const i = a.info;
       const way = this.contactWay(a);
       const from = this.homeView.contactButton;
-      if (way === 'call') this.startCall(a.id, false, from);
+      // The gateway rings whom "contact us" reaches, one after another.
+      const group = this.session.contactUs;
+      const g = group && this.team.get(group);
+      if (way === 'call') this.startCall(g ? g.id : a.id, false, from, group);
       else if (way === 'chat') this.chats.openChat(a.id, '', from);
       else if (i.email && has(i, 'email')) anchor('mailto:' + i.email).click();
       else if (i.phonenumber) anchor(telURL(i.phonenumber)).click();

@@ -269,6 +269,24 @@
     }
   };
 
+  // whenOf says when iso is, for an opening time, in the visitor's time
+  // zone (named): the time today, else with the weekday within a week,
+  // else with the date.
+  const whenOf = (iso, lang) => {
+    const d = new Date(iso);
+    if (isNaN(d)) return '';
+    const o = { hour: 'numeric', minute: '2-digit', timeZoneName: 'short' };
+    if (d.toDateString() !== new Date().toDateString()) {
+      o.weekday = 'long';
+      if (d - Date.now() > 6 * 864e5) Object.assign(o, { weekday: 'short', month: 'short', day: 'numeric' });
+    }
+    try {
+      return new Intl.DateTimeFormat(locale(lang), o).format(d);
+    } catch (e) {
+      return d.toString();
+    }
+  };
+
   // findLinks splits text into plain parts ({text}) and links ({text, href}):
   // http(s), mailto and tel URLs and www. addresses, without the punctuation
   // that ends a sentence. Nothing else becomes a link.

@@ -16,7 +16,7 @@
       const home = (this.el = el('div', 'home'));
       this.contactButton = this.popCallButton = this.empty = this.foot = null;
       if (w.type !== 'cards') {
-        this.empty = w.label(el('p', 'empty'), 'nobodyAvailable');
+        this.empty = el('p', 'empty');
         if (w.type === 'sidebar') {
           const cta = (this.contactButton = button('btn pri cta', 'chat', () => w.contact()));
           cta.why = el('span', 'sr');
@@ -72,6 +72,16 @@
       if (web) f.append(anchor(web, c.web.replace(/^https?:\/\//i, '').replace(/\/$/, ''), null, null, null, true));
     }
 
+    // nobodyText says why nobody can be reached: closed (and when the
+    // widget opens again), else nobody available.
+    nobodyText() {
+      const w = this.widget;
+      const m = w.session;
+      if (!m.closed) return w.t('nobodyAvailable');
+      const when = m.opens ? whenOf(m.opens, m.lang) : '';
+      return w.t('closedNow') + (when ? ' ' + fill(w.t('opensAt'), { time: when }) : '');
+    }
+
     // update follows availability and the connection: "leave a message"
     // only while nobody is available, the buttons with their reasons.
     update() {
@@ -80,12 +90,16 @@
       const online = w.team.anyAvailable();
       this.offer.hidden = online || !w.session.leaveMessage || w.type === 'pop';
       disable(this.leaveButton, w.online() ? '' : w.t('reconnecting'));
-      if (this.empty) this.empty.hidden = online;
+      const nobody = this.nobodyText();
+      if (this.empty) {
+        this.empty.hidden = online;
+        setText(this.empty, nobody);
+      }
       if (this.contactButton) {
         // With nobody there, leaving a message is the way (no dead button);
         // while reconnecting it waits, disabled with the reason.
         this.contactButton.hidden = w.online() && !online && !!w.session.leaveMessage;
-        disable(this.contactButton, !w.online() ? w.t('reconnecting') : online ? '' : w.t('nobodyAvailable'));
+        disable(this.contactButton, !w.online() ? w.t('reconnecting') : online ? '' : nobody);
         // The icon says what the button does: a call or a chat.
         setIcon(this.contactButton, w.contactWay() === 'chat' ? 'chat' : 'phone');
       }

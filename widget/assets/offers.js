@@ -32,6 +32,12 @@
       const other = (m) => w.team.sorted().find((x) => x !== a && can(x, m) && w.cards.cards.has(x.id) && !w.cards.cards.get(x.id).el.hidden);
       const offer = (ic, text, fn) => out.push(button('btn', ic, again(fn), text));
       const callable = canCall();
+      // The agent is busy: waiting in line for them comes first.
+      const ended = failed === 'call' ? w.call : w.chat;
+      const reason = ended ? ended.reason : '';
+      if (w.session.queue && (a.info.presence === 'busy' || ['busy', 'too-many-calls', 'agent-busy'].indexOf(reason) >= 0)) {
+        offer('clock', fill(w.t('waitFor'), { name: agentName(a) }), () => w.waitFor(id, failed === 'call' ? (video ? 'video' : 'voice') : 'chat'));
+      }
       if (failed === 'call') {
         if (can(a, 'voice') && callable) offer('retry', w.t(lost ? 'callAgain' : 'tryAgain'), () => w.startCall(id, !!video));
         if (can(a, 'chat')) offer('chat', fill(w.t('chatWith'), { name: agentName(a) }), () => w.chats.openChat(id));

@@ -100,8 +100,8 @@
       const w = this.widget;
       if (!w.session || !this.title) return;
       const view = this.view;
-      const conv = view === 'call' || view === 'chat';
-      const c = view === 'call' ? w.call : view === 'chat' ? w.chat : null;
+      const conv = view === 'call' || view === 'chat' || view === 'wait';
+      const c = view === 'call' ? w.call : view === 'chat' ? w.chat : view === 'wait' ? w.waiting : null;
       const a = c && w.team.get(c.agent);
       const name = a ? agentName(a) : (c && c.dn && view === 'chat' ? c.dn : '');
       setText(this.title, conv ? name : view === 'leave' ? w.t('leaveMessage') : w.type === 'pop' ? w.session.name || w.t('title') : w.t('title'));
@@ -122,7 +122,8 @@
     updateTeam() {
       const w = this.widget;
       if (!w.session || !this.faces) return;
-      const on = w.team.available().slice(0, 3);
+      // People, not hunt groups (whose members show on their own).
+      const on = w.team.available().filter((a) => !a.info.members).slice(0, 3);
       const sig = on.map((a) => a.id + a.url).join();
       if (sig !== this.faces.sig) {
         this.faces.sig = sig;

@@ -98,11 +98,14 @@
 
     // blocker says why agent a cannot be reached by medium now, as a
     // string key, or '': the widget is reconnecting, the agent is not
-    // available or in another chat, the browser cannot call.
+    // available or in another chat (unless it is this visitor's turn), the
+    // browser cannot call.
     blocker(a, medium, now) {
+      // now.turn: the agent is held for this visitor, who waited in line.
+      const turn = now.turn === a.id;
       if (!now.online) return 'reconnecting';
-      if (a.info.presence !== 'online') return 'unavailableReason';
-      if (medium === 'chat') return a.chatBusyUntil > now.time ? 'agentBusy' : '';
+      if (a.info.presence !== 'online' && !turn) return 'unavailableReason';
+      if (medium === 'chat') return a.chatBusyUntil > now.time && !turn ? 'agentBusy' : '';
       if (medium === 'voice' || medium === 'video') {
         if (!now.canCall) return now.secure ? 'noWebRTC' : 'insecure';
       }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { load } from './load.mjs';
 
-const h = load(['helpers'], ['fill', 'safeURL', 'findLinks', 'videoAnswered', 'clock', 'initials', 'endKey', 'telURL', 'timeOf', 'inTime', 'ratio', 'rgb']);
+const h = load(['helpers'], ['fill', 'safeURL', 'findLinks', 'videoAnswered', 'clock', 'initials', 'endKey', 'telURL', 'timeOf', 'inTime', 'whenOf', 'ratio', 'rgb']);
 
 test('fill puts values into placeholders and leaves unknown ones', () => {
   assert.equal(h.fill('Call {name}', { name: 'Ann' }), 'Call Ann');
@@ -58,4 +58,24 @@ test('contrast ratio (WCAG)', () => {
   assert.equal(Math.round(h.ratio([0, 0, 0], [255, 255, 255])), 21);
   assert.equal(JSON.stringify(h.rgb('rgb(1, 2, 3)')), '[1,2,3]');
   assert.equal(h.rgb('red'), null);
+});
+
+test('whenOf: an opening time in the visitor\'s zone, with the day unless it is today', () => {
+  const at = (days, hour) => {
+    const d = new Date();
+    d.setDate(d.getDate() + days);
+    d.setHours(hour, 30, 0, 0);
+    return d;
+  };
+  const zone = new Intl.DateTimeFormat('en-GB', { timeZoneName: 'short' }).formatToParts(at(0, 12)).find((p) => p.type === 'timeZoneName').value;
+  const today = h.whenOf(at(0, 23).toISOString(), 'en');
+  assert.match(today, /23:30/);
+  assert.ok(today.includes(zone), today + ' names the zone ' + zone);
+  const weekday = new Intl.DateTimeFormat('en-GB', { weekday: 'long' }).format(at(2, 9));
+  const soon = h.whenOf(at(2, 9).toISOString(), 'en');
+  assert.ok(soon.includes(weekday) && /09:30/.test(soon), soon);
+  const later = h.whenOf(at(20, 9).toISOString(), 'en');
+  const month = new Intl.DateTimeFormat('en-GB', { month: 'short' }).format(at(20, 9));
+  assert.ok(later.includes(month), later + ' names the month ' + month);
+  assert.equal(h.whenOf('not a time', 'en'), '');
 });
