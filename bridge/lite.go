@@ -166,16 +166,7 @@ func (a *liteAnswer) String() string {
 			b.WriteString("a=mid:" + v + "\r\n")
 		}
 		b.WriteString("a=" + a.dir.String() + "\r\na=rtcp-mux\r\n")
-		for _, f := range a.formats {
-			b.WriteString("a=rtpmap:" + strconv.Itoa(int(f.pt)) + " " + f.name + "/" + strconv.Itoa(int(f.clock)))
-			if f.channels > 1 {
-				b.WriteString("/" + strconv.Itoa(f.channels))
-			}
-			b.WriteString("\r\n")
-			if f.fmtp != "" {
-				b.WriteString("a=fmtp:" + strconv.Itoa(int(f.pt)) + " " + f.fmtp + "\r\n")
-			}
-		}
+		writeFormats(&b, a.formats)
 		ssrc := strconv.FormatUint(uint64(a.ssrc), 10)
 		b.WriteString("a=ssrc:" + ssrc + " cname:" + a.cname + "\r\n")
 		b.WriteString("a=ssrc:" + ssrc + " msid:" + a.cname + " audio\r\n")

@@ -39,16 +39,7 @@ func buildSDP(sessID, version uint64, addr netip.Addr, ms []outMedia) []byte {
 		if m.port == 0 {
 			continue
 		}
-		for _, f := range m.formats {
-			b.WriteString("a=rtpmap:" + strconv.Itoa(int(f.pt)) + " " + f.name + "/" + strconv.Itoa(int(f.clock)))
-			if f.channels > 1 {
-				b.WriteString("/" + strconv.Itoa(f.channels))
-			}
-			b.WriteString("\r\n")
-			if f.fmtp != "" {
-				b.WriteString("a=fmtp:" + strconv.Itoa(int(f.pt)) + " " + f.fmtp + "\r\n")
-			}
-		}
+		writeFormats(&b, m.formats)
 		if m.kind == "audio" {
 			b.WriteString("a=ptime:20\r\n")
 		}
@@ -111,4 +102,18 @@ func hasVoice(fs []format) bool {
 		}
 	}
 	return false
+}
+
+// writeFormats writes the rtpmap and fmtp lines of formats.
+func writeFormats(b *strings.Builder, formats []format) {
+	for _, f := range formats {
+		b.WriteString("a=rtpmap:" + strconv.Itoa(int(f.pt)) + " " + f.name + "/" + strconv.Itoa(int(f.clock)))
+		if f.channels > 1 {
+			b.WriteString("/" + strconv.Itoa(f.channels))
+		}
+		b.WriteString("\r\n")
+		if f.fmtp != "" {
+			b.WriteString("a=fmtp:" + strconv.Itoa(int(f.pt)) + " " + f.fmtp + "\r\n")
+		}
+	}
 }
