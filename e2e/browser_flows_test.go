@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bufio"
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -23,10 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/frontdesk-gw/frontdesk/internal/testbed"
@@ -89,9 +85,13 @@ func startFlowsEnv(t *testing.T) *browserEnv {
 // subscribes to subs presence and dialog packages in all.
 func startFlowsEnvWith(t *testing.T, config func(pbx, site string) string, subs float64) *browserEnv {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("chromium unavailable (run testbed/install.sh): %v", err)
-	}
+	return startFlowsEnvIn(t, engineChromium, config, subs)
+}
+
+// startFlowsEnvIn is startFlowsEnvWith with the tabs in engine.
+func startFlowsEnvIn(t *testing.T, engine string, config func(pbx, site string) string, subs float64) *browserEnv {
+	t.Helper()
+	checkEngine(t, engine)
 	if err := testbed.CheckBinaries(true); err != nil {
 		t.Fatalf("test bed unavailable (run testbed/install.sh): %v", err)
 	}
@@ -140,11 +140,7 @@ func startFlowsEnvWith(t *testing.T, config func(pbx, site string) string, subs 
 		return code == 200 && h["calls_enabled"] == true && s["registration"] == "registered" && s["subscriptions"] == subs && s["active"] == subs
 	})
 
-	opts := chromiumOptions(t.TempDir(), chromedp.WindowSize(1280, 800))
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	env.alloc = alloc
-	env.startBrowser()
+	env.startEngine(engine, nil)
 	return env
 }
 
@@ -210,7 +206,12 @@ func (env *browserEnv) cspFor(gw string) string {
 // TestBrowserFlows: a visitor calls, chats and leaves a message through the
 // widget's own UI.
 func TestBrowserFlows(t *testing.T) {
-	env := startFlowsEnv(t)
+	browserFlows(t, startFlowsEnv(t))
+}
+
+// browserFlows are the flow steps, the same in every engine (see
+// TestFirefoxFlows).
+func browserFlows(t *testing.T, env *browserEnv) {
 	ctx := ctxT(t, 10*time.Minute)
 
 	t.Run("a voice call through the UI connects and hangs up", func(t *testing.T) {
@@ -377,7 +378,7 @@ func TestBrowserFlows(t *testing.T) {
 
 		// Reload: the thread comes back and the chat resumes.
 		tb.eval(`window.__fdMark = 1`, nil)
-		tb.run("reload", 30*time.Second, chromedp.Reload())
+		tb.reload()
 		var mark int
 		tb.eval(`window.__fdMark || 0`, &mark)
 		if mark != 0 {
@@ -524,7 +525,7 @@ func TestBrowserFlows(t *testing.T) {
 		tab1.eval(`Object.fromEntries(Object.keys(sessionStorage).map((k) => [k, sessionStorage.getItem(k)]))`, &stored)
 		copied, _ := json.Marshal(stored)
 		tab2 := env.newTab(t)
-		tab2.run("copy the session storage", 10*time.Second, addInitScript(fmt.Sprintf(`if (!sessionStorage.length) { const s = %s; for (const k in s) sessionStorage.setItem(k, s[k]); }`, copied)))
+		tab2.preload("copy the session storage", (fmt.Sprintf(`if (!sessionStorage.length) { const s = %s; for (const k in s) sessionStorage.setItem(k, s[k]); }`, copied)))
 		tab2.open(env, "/side", flowSide)
 		tab2.flowWaitJS("the chat open in the second tab", fmt.Sprintf(`fdHost(%q).getAttribute('data-frontdesk-chat') === 'open'`, flowSide))
 		if th, want := tab2.flowThread(flowSide), []string{"me: " + question, "them: " + answerA}; !slices.Equal(th, want) {
@@ -609,15 +610,6 @@ func (tb *browserTab) flowThread(id string) []string {
 	var th []string
 	tb.eval(fmt.Sprintf(`Array.from(fd(%q).querySelectorAll('[role=log] .msg')).map((m) => (m.classList.contains('me') ? 'me: ' : 'them: ') + m.querySelector('.bub').lastChild.textContent)`, id), &th)
 	return th
-}
-
-// front brings the tab to the front (only the front tab renders frames).
-func (tb *browserTab) front() {
-	tb.t.Helper()
-	tb.run("bring tab to front", 10*time.Second, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, page.BringToFront, cdp.Empty{})
-		return err
-	}))
 }
 
 // flowCountMessages counts the MESSAGEs agent a received whose body

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -53,6 +52,41 @@ type browserEnv struct {
 	browser context.Context
 	bed     *testbed.Testbed
 	cut     *cutProxy // the way to the gateway of /states-cut, when a test starts one
+	// firefox, when set, is the browser tabs open in instead of Chromium
+	// (startBrowserEnvIn, startFlowsEnvIn).
+	firefox *firefoxBrowser
+}
+
+// The engines a browser test runs in.
+const (
+	engineChromium = "chromium"
+	engineFirefox  = "firefox"
+)
+
+// tabDriver is what a browserTab needs from a browser engine: Chromium
+// through chromedp (chromeTab), Firefox ESR through WebDriver BiDi
+// (firefoxTab in firefox_test.go). A step written against browserTab runs
+// in both.
+type tabDriver interface {
+	engine() string
+	// evaluate runs a JS expression (promises awaited) and returns its
+	// value as JSON.
+	evaluate(expr string, d time.Duration) ([]byte, error)
+	navigate(url string) error
+	reload() error
+	// preload runs src in every new document before the page's scripts.
+	preload(src string) error
+	// clickAt clicks the mouse at a point of the viewport.
+	clickAt(x, y float64) error
+	// press sends one key (chromedp/kb names) as keyboard events.
+	press(key string, opts ...chromedp.KeyOption) error
+	typeText(s string) error
+	// front brings the tab to the front (only the front tab renders
+	// frames).
+	front() error
+	// setViewport sets a desktop or phone screen, with reduced motion.
+	setViewport(w, h int64, mobile bool) error
+	screenshot() ([]byte, error)
 }
 
 // browserConfig is the gateway config of the browser tests: a business
@@ -93,9 +127,13 @@ func browserConfig(pbx, site string) string {
 // offline), the gateway, the site and a Chromium allocator.
 func startBrowserEnv(t *testing.T) *browserEnv {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("chromium unavailable (run testbed/install.sh): %v", err)
-	}
+	return startBrowserEnvIn(t, engineChromium)
+}
+
+// startBrowserEnvIn is startBrowserEnv with the tabs in engine.
+func startBrowserEnvIn(t *testing.T, engine string) *browserEnv {
+	t.Helper()
+	checkEngine(t, engine)
 	env := &browserEnv{t: t}
 	env.site = httptest.NewServer(http.HandlerFunc(env.servePage))
 	t.Cleanup(env.site.Close)
@@ -115,15 +153,40 @@ func startBrowserEnv(t *testing.T) *browserEnv {
 		return code == 200 && s["registration"] == "registered" && s["subscriptions"] == 6.0 && s["active"] == 6.0
 	})
 
-	// Chromium's profile goes into a fresh directory; it is removed after
-	// the browser exited (cleanups run last-registered first).
-	profile := t.TempDir()
+	env.startEngine(engine, nil)
+	return env
+}
+
+// checkEngine fails (never skips) when engine's browser is missing.
+func checkEngine(t *testing.T, engine string) {
+	t.Helper()
+	switch engine {
+	case engineChromium:
+		if _, err := os.Stat(chromiumPath); err != nil {
+			t.Fatalf("chromium unavailable (run testbed/install.sh): %v", err)
+		}
+	case engineFirefox:
+		firefoxCheck(t)
+	default:
+		t.Fatalf("unknown browser engine %q", engine)
+	}
+}
+
+// startEngine starts the browser the tabs open in, with a fresh profile
+// (removed after the browser exited: cleanups run last-registered first).
+// firefoxExtra changes firefoxPrefs.
+func (env *browserEnv) startEngine(engine string, firefoxExtra map[string]any) {
+	env.t.Helper()
+	if engine == engineFirefox {
+		env.firefox = startFirefox(env.t, firefoxExtra)
+		return
+	}
+	profile := env.t.TempDir()
 	opts := chromiumOptions(profile, chromedp.WindowSize(1280, 800))
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
+	env.t.Cleanup(cancel)
 	env.alloc = alloc
 	env.startBrowser()
-	return env
 }
 
 func (env *browserEnv) writeConfig(cfg string) {
@@ -245,6 +308,8 @@ func writeAgentPicture(t *testing.T, path string, top, bottom color.RGBA) {
 // browserTab is one browser tab with what it logged.
 type browserTab struct {
 	t   *testing.T
+	drv tabDriver
+	// ctx is the chromedp tab of a Chromium tab (run); nil in Firefox.
 	ctx context.Context
 	// viewport is what setViewport last set (screenshots comes back to it).
 	viewport viewport
@@ -284,9 +349,15 @@ func boundedStep(t *testing.T, what string, d time.Duration, f func() error) {
 // (window.__fdViolations).
 func (env *browserEnv) newTab(t *testing.T) *browserTab {
 	t.Helper()
+	if env.firefox != nil {
+		tb := &browserTab{t: t}
+		tb.drv = env.firefox.newTab(t, tb.log)
+		tb.watchViolations()
+		return tb
+	}
 	ctx, cancel := chromedp.NewContext(env.browser)
 	t.Cleanup(cancel)
-	tb := &browserTab{t: t, ctx: ctx}
+	tb := &browserTab{t: t, ctx: ctx, drv: chromeTab{ctx}}
 	var msgs iter.Seq2[chromedp.ConsoleMessage, error]
 	boundedStep(t, "open tab", 20*time.Second, func() error {
 		msgs = chromedp.Console(ctx)
@@ -313,15 +384,57 @@ func (env *browserEnv) newTab(t *testing.T) *browserTab {
 		}
 	}()
 	// Only the front tab renders frames (animations, transitions).
-	tb.run("bring tab to front", 10*time.Second, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, page.BringToFront, cdp.Empty{})
-		return err
-	}))
-	tb.run("watch CSP violations", 10*time.Second, addInitScript(`window.__fdViolations = [];
+	tb.front()
+	tb.watchViolations()
+	return tb
+}
+
+// watchViolations records securitypolicyviolation events in
+// window.__fdViolations of every document the tab loads.
+func (tb *browserTab) watchViolations() {
+	tb.t.Helper()
+	if err := tb.drv.preload(`window.__fdViolations = [];
 document.addEventListener('securitypolicyviolation', (e) => {
   window.__fdViolations.push(e.violatedDirective + ' ' + (e.blockedURI || '') + ' ' + (e.sourceFile || '') + ':' + (e.lineNumber || 0));
-});`))
-	return tb
+});`); err != nil {
+		tb.t.Fatalf("watch CSP violations: %v", err)
+	}
+}
+
+// engine is the tab's browser engine: engineChromium or engineFirefox.
+func (tb *browserTab) engine() string { return tb.drv.engine() }
+
+// front brings the tab to the front (only the front tab renders frames).
+func (tb *browserTab) front() {
+	tb.t.Helper()
+	if err := tb.drv.front(); err != nil {
+		tb.t.Fatalf("bring tab to front: %v", err)
+	}
+}
+
+// reload reloads the page, like the visitor's reload button.
+func (tb *browserTab) reload() {
+	tb.t.Helper()
+	if err := tb.drv.reload(); err != nil {
+		tb.t.Fatalf("reload: %v", err)
+	}
+}
+
+// preload runs src in every new document of the tab before the page's
+// scripts.
+func (tb *browserTab) preload(what, src string) {
+	tb.t.Helper()
+	if err := tb.drv.preload(src); err != nil {
+		tb.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// navigate loads url in the tab.
+func (tb *browserTab) navigate(url string) {
+	tb.t.Helper()
+	if err := tb.drv.navigate(url); err != nil {
+		tb.t.Fatalf("open %s: %v", url, err)
+	}
 }
 
 func (tb *browserTab) log(s string) {
@@ -337,9 +450,13 @@ func (tb *browserTab) logs() []string {
 	return append([]string(nil), tb.console...)
 }
 
-// run runs actions with a bound.
+// run runs chromedp actions with a bound (Chromium only: the steps
+// shared with Firefox use the browserTab methods).
 func (tb *browserTab) run(what string, d time.Duration, actions ...chromedp.Action[chromedp.Void]) {
 	tb.t.Helper()
+	if tb.ctx == nil {
+		tb.t.Fatalf("%s: a Chromium-only step in %s", what, tb.engine())
+	}
 	ctx, cancel := context.WithTimeout(tb.ctx, d)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
@@ -350,7 +467,7 @@ func (tb *browserTab) run(what string, d time.Duration, actions ...chromedp.Acti
 // open loads a page of the site and waits until every widget on it is ready.
 func (tb *browserTab) open(env *browserEnv, path string, widgets ...string) {
 	tb.t.Helper()
-	tb.run("open "+path, 20*time.Second, chromedp.Navigate(env.site.URL+path))
+	tb.navigate(env.site.URL + path)
 	for _, id := range widgets {
 		tb.waitAttr(id, "ready", "1")
 	}
@@ -381,9 +498,7 @@ func (tb *browserTab) eval(expr string, out any) {
 }
 
 func (tb *browserTab) evalRaw(expr string, d time.Duration) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(tb.ctx, d)
-	defer cancel()
-	return chromedp.Run(ctx, chromedp.Evaluate[[]byte]("(async () => { "+jsPrelude+" return ("+expr+"); })()", chromedp.EvalAwaitPromise))
+	return tb.drv.evaluate("(async () => { "+jsPrelude+" return ("+expr+"); })()", d)
 }
 
 // waitJS polls expr until it is truthy, returning how long that took.
@@ -452,7 +567,9 @@ func (tb *browserTab) click(id, sel string) {
   const hit = r.elementFromPoint(x, y);
   return still && x >= 0 && y >= 0 && x < innerWidth && y < innerHeight && document.elementFromPoint(x, y) === r.host && !!hit && n.contains(hit); })()`, id, sel), browserWait)
 	tb.eval(fmt.Sprintf(`(() => { const r = fd(%q).querySelector(%q).getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()`, id, sel), &box)
-	tb.run("click "+sel, 10*time.Second, chromedp.MouseClickXY(box[0], box[1]))
+	if err := tb.drv.clickAt(box[0], box[1]); err != nil {
+		tb.t.Fatalf("click %s: %v", sel, err)
+	}
 }
 
 // clickAction clicks an agent's action button: e.g. clickAction(w, "alice",
@@ -493,14 +610,18 @@ func (tb *browserTab) controls(id string) []string {
 // press sends one key (chromedp/kb names) as keyboard events.
 func (tb *browserTab) press(key string, opts ...chromedp.KeyOption) {
 	tb.t.Helper()
-	tb.run("press "+key, 5*time.Second, chromedp.KeyEvent(key, opts...))
+	if err := tb.drv.press(key, opts...); err != nil {
+		tb.t.Fatalf("press %q: %v", key, err)
+	}
 	time.Sleep(30 * time.Millisecond)
 }
 
 // typeText types s into the focused control, key by key.
 func (tb *browserTab) typeText(s string) {
 	tb.t.Helper()
-	tb.run("type text", 10*time.Second, chromedp.KeyEvent(s))
+	if err := tb.drv.typeText(s); err != nil {
+		tb.t.Fatalf("type text: %v", err)
+	}
 }
 
 // viewport is a screen size; mobile emulates a phone (touch, 2× pixels).
@@ -540,20 +661,9 @@ func (tb *browserTab) settle() {
 func (tb *browserTab) setViewport(w, h int64, mobile bool) {
 	tb.t.Helper()
 	tb.viewport = viewport{w: w, h: h, mobile: mobile}
-	acts := []chromedp.Action[chromedp.Void]{
-		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-				Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}},
-			})
-			return err
-		}),
+	if err := tb.drv.setViewport(w, h, mobile); err != nil {
+		tb.t.Fatalf("viewport: %v", err)
 	}
-	if mobile {
-		acts = append(acts, chromedp.EmulateViewport(w, h, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulateScale(2)))
-	} else {
-		acts = append(acts, chromedp.EmulateViewport(w, h, chromedp.EmulateScale(1)))
-	}
-	tb.run("viewport", 10*time.Second, acts...)
 }
 
 // screenshotDir is where screenshot writes: $FRONTDESK_SCREENSHOTS, else
@@ -570,9 +680,7 @@ func screenshotDir() string {
 // screenshot writes the visible page to screenshotDir()/name.
 func (tb *browserTab) screenshot(name string) {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
-	defer cancel()
-	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	buf, err := tb.drv.screenshot()
 	if err != nil {
 		tb.t.Fatalf("screenshot %s: %v", name, err)
 	}

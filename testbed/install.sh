@@ -4,7 +4,7 @@
 # package is already installed. Run as root or with sudo available.
 set -eu
 
-PACKAGES="kamailio kamailio-presence-modules kamailio-sqlite-modules kamailio-tls-modules baresip-core sip-tester sox sqlite3 chromium haproxy nginx libnginx-mod-stream coturn iproute2 iptables prometheus nats-server postfix janus gcc"
+PACKAGES="kamailio kamailio-presence-modules kamailio-sqlite-modules kamailio-tls-modules baresip-core sip-tester sox sqlite3 chromium firefox-esr haproxy nginx libnginx-mod-stream coturn iproute2 iptables prometheus nats-server postfix janus gcc"
 
 missing=""
 for p in $PACKAGES; do
