@@ -210,11 +210,17 @@ func TestBrowserFlows(t *testing.T) {
 }
 
 // browserFlows are the flow steps, the same in every engine (see
-// TestFirefoxFlows).
-func browserFlows(t *testing.T, env *browserEnv) {
+// TestFirefoxFlows); only names the flows to run (all when empty).
+func browserFlows(t *testing.T, env *browserEnv, only ...string) {
 	ctx := ctxT(t, 10*time.Minute)
+	// run runs the flow name unless only lists others.
+	run := func(name string, flow func(t *testing.T)) {
+		if len(only) == 0 || slices.Contains(only, name) {
+			t.Run(name, flow)
+		}
+	}
 
-	t.Run("a voice call through the UI connects and hangs up", func(t *testing.T) {
+	run("a voice call through the UI connects and hangs up", func(t *testing.T) {
 		alice := env.tbAgent("alice")
 		tb := env.newTab(t)
 		tb.open(env, "/call", flowCards)
@@ -320,7 +326,7 @@ func browserFlows(t *testing.T, env *browserEnv) {
 		tb.flowPageClean()
 	})
 
-	t.Run("chat round trip through the UI", func(t *testing.T) {
+	run("chat round trip through the UI", func(t *testing.T) {
 		bob := env.tbAgent("bob")
 		tb := env.newTab(t)
 		tb.open(env, "/side", flowSide)
@@ -434,7 +440,7 @@ func browserFlows(t *testing.T, env *browserEnv) {
 		tb.flowPageClean()
 	})
 
-	t.Run("nobody available: the widget offers to leave a message", func(t *testing.T) {
+	run("nobody available: the widget offers to leave a message", func(t *testing.T) {
 		bob, dora := env.tbAgent("bob"), env.tbAgent("dora")
 		tb := env.newTab(t)
 		tb.open(env, "/leave", flowLeave)
@@ -493,7 +499,7 @@ func browserFlows(t *testing.T, env *browserEnv) {
 		tb.flowPageClean()
 	})
 
-	t.Run("a chat resumed in a second tab moves there", func(t *testing.T) {
+	run("a chat resumed in a second tab moves there", func(t *testing.T) {
 		bob := env.tbAgent("bob")
 		endsBefore := flowCountMessages(t, bob, "[The visitor ended the chat")
 		tab1 := env.newTab(t)

@@ -36,10 +36,11 @@ fi
 export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
 go version
 go mod download
-# The accessibility checker the browser tests inject (axe-core) and the
+# The accessibility checker the browser tests inject (axe-core), the
+# WebDriver BiDi client that drives Firefox ESR (puppeteer-core), and the
 # widget script's linter (eslint), pinned in e2e/package-lock.json; Node
 # also runs the widget parts' unit tests.
-if [ ! -d e2e/node_modules/axe-core ] || [ ! -x e2e/node_modules/.bin/eslint ]; then
+if [ ! -d e2e/node_modules/axe-core ] || [ ! -d e2e/node_modules/puppeteer-core ] || [ ! -x e2e/node_modules/.bin/eslint ]; then
   if ! command -v npm >/dev/null 2>&1; then
     sudo_if_needed apt-get install -y -q npm
   fi
