@@ -157,8 +157,16 @@
   const off = (b) => b.getAttribute('aria-disabled') === 'true';
 
   // Styles go into the shadow root as a constructable stylesheet (shared by
-  // all widgets on the page), else as a <style> element.
+  // all widgets on the page; a strict CSP's style-src does not apply to it).
+  // Browsers without constructable stylesheets (Safari before 16.4) get a
+  // <style> element instead, which a page's style-src must then allow.
+  const constructable = typeof CSSStyleSheet === 'function' && 'replaceSync' in CSSStyleSheet.prototype &&
+    typeof win.ShadowRoot === 'function' && 'adoptedStyleSheets' in win.ShadowRoot.prototype;
   const adoptStyle = (root) => {
+    if (!constructable) {
+      root.append(el('style', null, STYLE));
+      return;
+    }
     try {
       if (!sheet) {
         const s = new CSSStyleSheet();
