@@ -77,7 +77,7 @@ func (e *Engine) NewCall(browserOffer string, opts CallOptions) (*Call, error) {
 		ctx: ctx, cancel: cancel,
 		ops: make(chan func()), pcEvents: make(chan webrtc.PeerConnectionState, 8),
 		loopDone: make(chan struct{}), done: make(chan struct{}),
-		rtcpEvery: defaultRTCPEvery,
+		rtcpEvery: e.rtcpEvery,
 	}
 	if e.sdes {
 		if c.sdes, err = newSDES(); err != nil {
