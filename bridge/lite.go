@@ -16,8 +16,7 @@ import (
 // pollPace is how often the lite stack's readers (the shared socket's and
 // the PBX poller) look for packets while not saturated. A wake-up then
 // serves every packet that arrived meanwhile instead of one; the price is
-// at most this much delay each way. Both sleep on the same grid
-// (webrtclite.UntilPace), so the runtime wakes once per pace for both.
+// at most this much delay each way.
 const pollPace = time.Millisecond
 
 // liteStack is the engine's calls.webrtc_stack lite: one shared socket per

@@ -128,12 +128,13 @@ func (p *pbxPoller) run() {
 				return
 			}
 		}
+		start := time.Now()
 		p.poll()
-		if now := time.Now(); !now.Before(p.nextSweep) {
-			p.sweep(now)
-			p.nextSweep = now.Add(timerSweep)
+		if !start.Before(p.nextSweep) {
+			p.sweep(start)
+			p.nextSweep = start.Add(timerSweep)
 		}
-		t.Reset(webrtclite.UntilPace(pollPace))
+		t.Reset(pollPace - time.Since(start))
 		select {
 		case <-t.C:
 		case <-p.wake:

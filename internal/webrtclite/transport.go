@@ -60,10 +60,9 @@ type Options struct {
 	// check to their selected pair (consent freshness, RFC 7675), from one
 	// loop for all of them.
 	Keepalive time.Duration
-	// Pace, when positive, makes the reader wait after a batch it did not
-	// fill until the next multiple of Pace on the process's pacing grid
-	// (UntilPace; Linux): one wake-up then serves several packets, for at
-	// most Pace of added delay, and every paced reader wakes at once.
+	// Pace, when positive, makes the reader wait this long between batches
+	// it did not fill (Linux): one wake-up then serves several packets, for
+	// at most Pace of added delay.
 	Pace time.Duration
 	Log  *slog.Logger
 }
@@ -178,11 +177,12 @@ func (t *Transport) read() {
 			}
 			continue // ICMP errors and the like
 		}
+		start := time.Now()
 		for i := range n {
 			t.receive(br.packet(i), br.from(i))
 		}
 		if pace != nil && n < readBatch {
-			pace.Reset(UntilPace(t.pace))
+			pace.Reset(t.pace - time.Since(start))
 			select {
 			case <-pace.C:
 			case <-t.closing:
@@ -325,16 +325,4 @@ func (t *Transport) unregister(s *Session) {
 func (t *Transport) writeTo(b []byte, to netip.AddrPort) error {
 	_, err := t.conn.WriteToUDPAddrPort(b, to)
 	return err
-}
-
-// paceEpoch is the origin of the pacing grid shared by every paced reader
-// of the process.
-var paceEpoch = time.Now()
-
-// UntilPace is how long until the next multiple of pace on a grid shared
-// by the whole process. Paced readers that sleep until then wake at the
-// same instants: the Go runtime serves all their timers with one wake-up
-// of its thread instead of one each.
-func UntilPace(pace time.Duration) time.Duration {
-	return pace - time.Since(paceEpoch)%pace
 }
