@@ -64,8 +64,12 @@ type Call struct {
 	lite     *liteLeg
 	liteDone <-chan struct{}
 	// polled is the audio RTP socket in the engine's PBX poller (lite
-	// calls on Linux); nil when a pbxRelay goroutine reads it.
+	// calls on Linux); nil when a pbxRelay goroutine reads it. The poller
+	// then also runs the call's timers (RTP timeout, RTCP reports).
 	polled *polledPBX
+	// watch is what the RTP timeout check needs, published by run after
+	// each operation; nil while not watched (no answer yet, or on hold).
+	watch atomic.Pointer[mediaWatch]
 
 	// Owned by run:
 	pc        *webrtc.PeerConnection
@@ -146,18 +150,29 @@ func (c *Call) do(f func() error) error {
 	}
 }
 
-// run owns the negotiation state, watches the PeerConnection and the RTP
-// timeout.
+// checkEvery is how often the RTP timeout is checked.
+func (c *Call) checkEvery() time.Duration {
+	return min(max(c.timeout/4, 10*time.Millisecond), time.Second)
+}
+
+// run owns the negotiation state and watches the PeerConnection. It checks
+// the RTP timeout itself unless the engine's PBX poller does (lite calls):
+// an idle lite call's run then sleeps until something happens to it.
 func (c *Call) run() {
 	defer close(c.loopDone)
-	tick := time.NewTicker(min(max(c.timeout/4, 10*time.Millisecond), time.Second))
-	defer tick.Stop()
+	var tickC <-chan time.Time
+	if c.polled == nil {
+		tick := time.NewTicker(c.checkEvery())
+		defer tick.Stop()
+		tickC = tick.C
+	}
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
 		case op := <-c.ops:
 			op()
+			c.publishWatch()
 		case st := <-c.pcEvents:
 			switch st {
 			case webrtc.PeerConnectionStateFailed:
@@ -168,17 +183,38 @@ func (c *Call) run() {
 		case <-c.liteDone:
 			c.liteDone = nil // seen; a closed channel is always ready
 			c.end(ErrBrowserClosed)
-		case <-tick.C:
+		case <-tickC:
 			c.checkTimeout()
 		}
 	}
 }
 
+// mediaWatch is the RTP timeout's baseline: since when media is expected,
+// and whether from the PBX too (final answer).
+type mediaWatch struct {
+	from  int64
+	final bool
+}
+
+// publishWatch makes the timeout baseline readable by the timeout check
+// (run only; it stores only when something changed).
+func (c *Call) publishWatch() {
+	var w *mediaWatch
+	if c.answered && !c.held {
+		w = &mediaWatch{from: c.mediaFrom, final: c.final}
+	}
+	if old := c.watch.Load(); (old == nil) != (w == nil) || (w != nil && *old != *w) {
+		c.watch.Store(w)
+	}
+}
+
 // checkTimeout ends the call when one side sent nothing for the timeout:
 // the browser once its answer exists, the PBX once the call is answered
-// (a 183 may legitimately carry no RTP). Hold pauses both.
+// (a 183 may legitimately carry no RTP). Hold pauses both. Safe on any
+// goroutine (run's ticker or the PBX poller).
 func (c *Call) checkTimeout() {
-	if !c.answered || c.held {
+	w := c.watch.Load()
+	if w == nil {
 		return
 	}
 	now := c.clock()
@@ -189,9 +225,9 @@ func (c *Call) checkTimeout() {
 	}
 	limit := int64(c.timeout)
 	switch {
-	case now-max(lastB, c.mediaFrom) > limit:
+	case now-max(lastB, w.from) > limit:
 		c.end(fmt.Errorf("no RTP from the browser for %s: %w", c.timeout, ErrRTPTimeout))
-	case c.final && now-max(lastP, c.mediaFrom) > limit:
+	case w.final && now-max(lastP, w.from) > limit:
 		c.end(fmt.Errorf("no RTP from the PBX for %s: %w", c.timeout, ErrRTPTimeout))
 	}
 }

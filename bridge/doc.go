@@ -38,7 +38,10 @@
 // millisecond with epoll and recvmmsg, runs that call's pbxRelay.handle and
 // writes through the session, which encrypts and sends on the shared
 // socket. Both readers pace themselves (one wake-up serves a millisecond of
-// packets) unless saturated; a call has no goroutine parked on its RTP. A DTMF event takes
+// packets) unless saturated; a call has no goroutine parked on its RTP. The poller also
+// runs every lite call's timers in one sweep each 10 ms (the RTP timeout
+// check, the RTCP reports to the PBX): an idle lite call has no ticker and
+// its own goroutine sleeps until signaling needs it. A DTMF event takes
 // the browser stream from the reader for its duration (an atomic owner
 // word: the reader then only counts voice), played by a driver goroutine
 // on its own clock. Video calls use pion as before.

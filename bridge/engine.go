@@ -40,6 +40,8 @@ type Engine struct {
 	lite *liteStack
 	// poller reads lite calls' RTP from the PBX (Linux); nil otherwise.
 	poller *pbxPoller
+	// rtcpEvery is the RTCP report interval toward the PBX.
+	rtcpEvery time.Duration
 }
 
 // engineOption adjusts an Engine before use; tests use it to keep ICE on
@@ -50,6 +52,7 @@ type engineSetup struct {
 	settings   *webrtc.SettingEngine
 	quarantine time.Duration
 	learnQuiet time.Duration
+	rtcpEvery  time.Duration
 }
 
 // NewEngine builds the Engine from the calls config. rtpHost is the local IP
@@ -87,7 +90,7 @@ func newEngine(cfg config.Calls, rtpHost string, log *slog.Logger, opts ...engin
 	if err != nil {
 		return nil, fmt.Errorf("calls.webrtc_ports: %w", err)
 	}
-	setup := engineSetup{settings: &webrtc.SettingEngine{}, quarantine: defaultQuarantine, learnQuiet: defaultLearnQuiet}
+	setup := engineSetup{settings: &webrtc.SettingEngine{}, quarantine: defaultQuarantine, learnQuiet: defaultLearnQuiet, rtcpEvery: defaultRTCPEvery}
 	se := setup.settings
 	if err := se.SetEphemeralUDPPortRange(uint16(wlo), uint16(whi)); err != nil {
 		return nil, fmt.Errorf("calls.webrtc_ports: %w", err)
@@ -123,13 +126,14 @@ func newEngine(cfg config.Calls, rtpHost string, log *slog.Logger, opts ...engin
 		timeout = config.DefaultRTPTimeout
 	}
 	e := &Engine{
-		api:     webrtc.NewAPI(webrtc.WithSettingEngine(*se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir)),
-		ports:   newPortAllocator(addr, rlo, rhi, setup.quarantine),
-		rtpAddr: addr,
-		sdpAddr: sdpAddr,
-		sdes:    cfg.SRTP == "sdes",
-		timeout: timeout,
-		log:     log,
+		api:       webrtc.NewAPI(webrtc.WithSettingEngine(*se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir)),
+		ports:     newPortAllocator(addr, rlo, rhi, setup.quarantine),
+		rtpAddr:   addr,
+		sdpAddr:   sdpAddr,
+		sdes:      cfg.SRTP == "sdes",
+		timeout:   timeout,
+		log:       log,
+		rtcpEvery: setup.rtcpEvery,
 	}
 	e.policy.learnQuiet = int64(setup.learnQuiet)
 	if err := e.SetCandidateNetworks(cfg.CandidateNetworks); err != nil {

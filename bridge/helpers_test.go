@@ -48,6 +48,8 @@ type engineCfg struct {
 	lite bool
 	// publicIP is calls.public_ip.
 	publicIP string
+	// rtcpEvery, when set, is the RTCP report interval toward the PBX.
+	rtcpEvery time.Duration
 }
 
 func testEngine(t testing.TB, ec engineCfg) *Engine {
@@ -75,6 +77,9 @@ func testEngine(t testing.TB, ec engineCfg) *Engine {
 		}
 		if ec.learnQuiet != 0 {
 			s.learnQuiet = ec.learnQuiet
+		}
+		if ec.rtcpEvery != 0 {
+			s.rtcpEvery = ec.rtcpEvery
 		}
 	})
 	if err != nil {

@@ -77,7 +77,7 @@ func (e *Engine) NewCall(browserOffer string, opts CallOptions) (*Call, error) {
 		ctx: ctx, cancel: cancel,
 		ops: make(chan func()), pcEvents: make(chan webrtc.PeerConnectionState, 8),
 		loopDone: make(chan struct{}), done: make(chan struct{}),
-		rtcpEvery: defaultRTCPEvery,
+		rtcpEvery: e.rtcpEvery,
 	}
 	if e.sdes {
 		if c.sdes, err = newSDES(); err != nil {
@@ -102,12 +102,12 @@ func (e *Engine) NewCall(browserOffer string, opts CallOptions) (*Call, error) {
 	}
 	c.audio = c.legs[0].s
 	c.sipOff = c.buildOffer(false)
-	go c.run()
 	for _, l := range c.legs {
 		r := newPBXRelay(l.s, c.clock)
 		if c.useLite() && e.poller != nil {
-			// The engine's poller reads it: no goroutine parked per call.
-			if c.polled, err = e.poller.add(l.s.pp.rtp, r); err == nil {
+			// The engine's poller reads it and runs the call's timers: no
+			// goroutine parked and no timer per call.
+			if c.polled, err = e.poller.add(l.s.pp.rtp, r, c); err == nil {
 				r = nil
 			}
 		}
@@ -115,8 +115,11 @@ func (e *Engine) NewCall(browserOffer string, opts CallOptions) (*Call, error) {
 			c.spawn(r.run)
 		}
 		c.spawn(func() { c.rtcpRead(l.s) })
-		c.spawn(func() { c.rtcpSend(l.s) })
+		if c.polled == nil {
+			c.spawn(func() { c.rtcpSend(l.s) })
+		}
 	}
+	go c.run() // after c.polled is known: it decides who checks the timeout
 	log.Debug("call created", "audio_port", c.audio.pp.port, "video", len(c.legs) > 1, "candidates_dropped", dropped)
 	return c, nil
 }

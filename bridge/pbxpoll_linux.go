@@ -15,7 +15,9 @@ import (
 // pbxPoller reads the PBX side (RTP) of every lite call on one goroutine:
 // it polls the calls' sockets (epoll, without waiting) once per pollPace
 // and hands each packet to the call's pbxRelay, which it then owns. A call
-// has no goroutine parked on its RTP socket.
+// has no goroutine parked on its RTP socket. The same loop runs the calls'
+// timers — the RTP timeout check and the RTCP reports to the PBX — in a
+// sweep every timerSweep, so an idle call wakes nothing of its own.
 type pbxPoller struct {
 	epfd int
 
@@ -28,16 +30,28 @@ type pbxPoller struct {
 	done    chan struct{}
 
 	// Owned by run.
-	byFD   map[int32]*polledPBX
-	events [256]unix.EpollEvent
-	batch  *webrtclite.FDBatch
+	byFD      map[int32]*polledPBX
+	events    [256]unix.EpollEvent
+	batch     *webrtclite.FDBatch
+	nextSweep time.Time
+	rtcpBuf   [maxPacket]byte
 }
+
+// timerSweep is how often the poller looks for calls whose timers are due;
+// a timer fires at most this late (the shortest RTP timeout check interval
+// is 10 ms).
+const timerSweep = 10 * time.Millisecond
 
 // polledPBX is one call's RTP socket in the poller.
 type polledPBX struct {
 	fd      int
 	relay   *pbxRelay
+	call    *Call
 	removed chan struct{} // closed once the poller let go of fd
+
+	// Owned by run: the call's timers.
+	nextCheck, nextReport time.Time
+	report                reportState
 }
 
 func newPBXPoller() (*pbxPoller, error) {
@@ -51,14 +65,14 @@ func newPBXPoller() (*pbxPoller, error) {
 	return p, nil
 }
 
-// add starts polling conn for r. The socket must stay open until remove
-// returned.
-func (p *pbxPoller) add(conn *net.UDPConn, r *pbxRelay) (*polledPBX, error) {
+// add starts polling conn for r, and running c's timers. The socket must
+// stay open until remove returned.
+func (p *pbxPoller) add(conn *net.UDPConn, r *pbxRelay, c *Call) (*polledPBX, error) {
 	rc, err := conn.SyscallConn()
 	if err != nil {
 		return nil, fmt.Errorf("PBX poller: %w", err)
 	}
-	pl := &polledPBX{relay: r, removed: make(chan struct{})}
+	pl := &polledPBX{relay: r, call: c, removed: make(chan struct{})}
 	if err := rc.Control(func(fd uintptr) { pl.fd = int(fd) }); err != nil {
 		return nil, fmt.Errorf("PBX poller: %w", err)
 	}
@@ -116,6 +130,10 @@ func (p *pbxPoller) run() {
 		}
 		start := time.Now()
 		p.poll()
+		if !start.Before(p.nextSweep) {
+			p.sweep(start)
+			p.nextSweep = start.Add(timerSweep)
+		}
 		t.Reset(pollPace - time.Since(start))
 		select {
 		case <-t.C:
@@ -136,10 +154,13 @@ func (p *pbxPoller) apply() {
 	p.adds, p.removes = nil, nil
 	p.changed.Store(false)
 	p.mu.Unlock()
+	now := time.Now()
 	for _, pl := range adds {
 		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(pl.fd)}
 		if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, pl.fd, &ev); err == nil {
 			p.byFD[int32(pl.fd)] = pl
+			pl.nextCheck = now.Add(pl.call.checkEvery())
+			pl.nextReport = now.Add(pl.call.rtcpEvery)
 		}
 	}
 	for _, pl := range removes {
@@ -173,6 +194,22 @@ func (p *pbxPoller) poll() {
 			for i := range got {
 				pl.relay.handle(p.batch.Packet(i), p.batch.From(i))
 			}
+		}
+	}
+}
+
+// sweep runs the timers that are due: each call's RTP timeout check and
+// its RTCP report to the PBX.
+func (p *pbxPoller) sweep(now time.Time) {
+	for _, pl := range p.byFD {
+		c := pl.call
+		if !now.Before(pl.nextCheck) {
+			c.checkTimeout()
+			pl.nextCheck = now.Add(c.checkEvery())
+		}
+		if !now.Before(pl.nextReport) {
+			c.sendReport(pl.relay.s, &pl.report, p.rtcpBuf[:0], false)
+			pl.nextReport = now.Add(c.rtcpEvery)
 		}
 	}
 }

@@ -15,7 +15,7 @@ type polledPBX struct{}
 
 func newPBXPoller() (*pbxPoller, error) { return nil, nil }
 
-func (*pbxPoller) add(*net.UDPConn, *pbxRelay) (*polledPBX, error) {
+func (*pbxPoller) add(*net.UDPConn, *pbxRelay, *Call) (*polledPBX, error) {
 	return nil, errors.New("no PBX poller on this system")
 }
 func (*pbxPoller) remove(*polledPBX) {}

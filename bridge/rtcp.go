@@ -94,7 +94,8 @@ func (c *Call) keyframeToBrowser(s *stream) {
 }
 
 // rtcpSend sends SR/RR to the PBX every rtcpEvery and PLI when the browser
-// asks for a keyframe. Ends with the call.
+// asks for a keyframe. Ends with the call. Lite calls have none: the PBX
+// poller sends their reports (sendReport) from its own loop.
 func (c *Call) rtcpSend(s *stream) {
 	t := time.NewTicker(c.rtcpEvery)
 	defer t.Stop()
@@ -109,35 +110,41 @@ func (c *Call) rtcpSend(s *stream) {
 		case <-s.keyframe:
 			pli = true
 		}
-		rt := s.route.Load()
-		if rt == nil || !rt.send {
-			continue
+		c.sendReport(s, &rep, buf, pli)
+	}
+}
+
+// sendReport sends one SR/RR (and a PLI when asked) to the PBX, into buf's
+// room. One goroutine per stream at a time (rep is its state).
+func (c *Call) sendReport(s *stream, rep *reportState, buf []byte, pli bool) {
+	rt := s.route.Load()
+	if rt == nil || !rt.send {
+		return
+	}
+	if l := s.latch.Load(); l == nil || l.gen != rt.gen {
+		// No RTP from the PBX on this route yet: nothing to report, and
+		// the SDP address may not be where the PBX really is.
+		return
+	}
+	pkts := []rtcp.Packet{rep.report(c, s, rt)}
+	if pli && !s.audio && s.recv.ssrc.Load() != 0 {
+		pkts = append(pkts, &rtcp.PictureLossIndication{SenderSSRC: s.sent.ssrc.Load(), MediaSSRC: s.recv.ssrc.Load()})
+	}
+	raw, err := rtcp.Marshal(pkts)
+	if err != nil {
+		return
+	}
+	if rt.keys != nil {
+		if raw, err = rt.keys.outRTCP.EncryptRTCP(buf[:0], raw, nil); err != nil {
+			return
 		}
-		if l := s.latch.Load(); l == nil || l.gen != rt.gen {
-			// No RTP from the PBX on this route yet: nothing to report, and
-			// the SDP address may not be where the PBX really is.
-			continue
-		}
-		pkts := []rtcp.Packet{rep.report(c, s, rt)}
-		if pli && !s.audio && s.recv.ssrc.Load() != 0 {
-			pkts = append(pkts, &rtcp.PictureLossIndication{SenderSSRC: s.sent.ssrc.Load(), MediaSSRC: s.recv.ssrc.Load()})
-		}
-		raw, err := rtcp.Marshal(pkts)
-		if err != nil {
-			continue
-		}
-		if rt.keys != nil {
-			if raw, err = rt.keys.outRTCP.EncryptRTCP(buf[:0], raw, nil); err != nil {
-				continue
-			}
-		}
-		dst := rt.remoteRTCP
-		if l := s.rtcpLatch.Load(); l != nil && l.gen == rt.gen {
-			dst = l.addr
-		}
-		if _, err := s.pp.rtcp.WriteToUDPAddrPort(raw, dst); err != nil {
-			c.log.Debug("RTCP to PBX", "err", err)
-		}
+	}
+	dst := rt.remoteRTCP
+	if l := s.rtcpLatch.Load(); l != nil && l.gen == rt.gen {
+		dst = l.addr
+	}
+	if _, err := s.pp.rtcp.WriteToUDPAddrPort(raw, dst); err != nil {
+		c.log.Debug("RTCP to PBX", "err", err)
 	}
 }
 
