@@ -105,10 +105,24 @@ type SIP struct {
 	TLSKey  string `yaml:"tls_key"`
 	// TLSInsecure skips verification of the PBX's TLS certificate (tests only).
 	TLSInsecure bool `yaml:"tls_insecure"`
+	// Transfer says whether an agent may pass a visitor's call on from the
+	// phone (REFER in the call's dialog) and to which hosts.
+	Transfer Transfer `yaml:"transfer"`
 
 	// ResolvedPassword is the password after reading Password, PasswordEnv or
 	// PasswordFile. It is never logged.
 	ResolvedPassword string `yaml:"-"`
+}
+
+// Transfer is the policy for transfers the PBX side asks for (REFER).
+type Transfer struct {
+	// Allow turns transfers on (default true).
+	Allow *bool `yaml:"allow"`
+	// Domains are the hosts (host or host:port) a transfer target's URI may
+	// name (default: sip.domain, the registrar's and the outbound proxy's
+	// hosts). Whatever the target, the new leg goes through the outbound
+	// proxy, else the registrar, like every call of the gateway.
+	Domains []string `yaml:"domains"`
 }
 
 // ResourceList is a resource list URI per event package: a sip: URI,

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -160,8 +161,22 @@ func (v *validator) sip(s *SIP) {
 			v.p.errf(indexPath(path+".trusted_sources", i), "%q is not an IP address, CIDR or host name", src)
 		}
 	}
+	for i, d := range s.Transfer.Domains {
+		if !isHostPort(d) {
+			v.p.errf(indexPath(path+".transfer.domains", i), "%q is not a host or host:port", d)
+		}
+	}
 	v.sipTLS(s)
 	v.password(s)
+}
+
+// isHostPort accepts a host name or IP address with an optional port.
+func isHostPort(s string) bool {
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		n, err := strconv.Atoi(p)
+		return err == nil && n > 0 && n <= 65535 && (isHost(h) || net.ParseIP(h) != nil)
+	}
+	return isHost(s) || net.ParseIP(s) != nil
 }
 
 // DefaultSubscribeRate is sip.subscribe_rate when unset.

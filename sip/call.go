@@ -38,6 +38,11 @@ type CallRequest struct {
 	// Alert-Info, each once, one line of at most 1024 bytes without control
 	// characters; Call refuses others with ErrBadHeader (call_headers.go).
 	Headers []Header
+	// Replaces, for the new leg of an attended transfer, names the dialog
+	// it replaces at the target (RFC 3891).
+	Replaces *Replaces
+	// ReferredBy is the transfer's Referred-By value (RFC 3892), passed on.
+	ReferredBy string
 }
 
 // CallEvents receives what happens in a leg. All methods are called on the
@@ -84,6 +89,8 @@ type Leg struct {
 	extra []sip.Header
 	// dialog is set once answered (call_handoff.go), read from any goroutine.
 	dialog atomic.Pointer[DialogID]
+	// peerName is who answered, from the 2xx (PeerName).
+	peerName atomic.Pointer[string]
 
 	inbox  chan inbound       // in-dialog requests from route
 	cmds   chan legCmd        // Hangup and SendDTMF
@@ -106,6 +113,7 @@ type legCmd struct {
 	digit   byte
 	dur     time.Duration
 	reoffer []byte        // a new offer of ours (Reinvite)
+	notify  *referNotify  // a transfer NOTIFY (NotifyTransfer)
 	reply   chan legReply // buffered
 }
 
@@ -134,6 +142,10 @@ func (u *UA) Call(ctx context.Context, req CallRequest, ev CallEvents) (*Leg, er
 		return nil, fmt.Errorf("call %s: events and an SDP offer are required", target.String())
 	}
 	extra, err := callHeaders(req.Headers)
+	if err != nil {
+		return nil, fmt.Errorf("call %s: %w", target.String(), err)
+	}
+	extra, err = transferHeaders(extra, req)
 	if err != nil {
 		return nil, fmt.Errorf("call %s: %w", target.String(), err)
 	}

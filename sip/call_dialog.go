@@ -31,7 +31,7 @@ func (l *Leg) requestSeq(method sip.RequestMethod, seq uint32) *sip.Request {
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: method})
 	switch method {
-	case sip.INVITE, sip.UPDATE, sip.ACK:
+	case sip.INVITE, sip.UPDATE, sip.ACK, sip.NOTIFY:
 		req.AppendHeader(l.u.contactHeader(l.s))
 	}
 	req.AppendHeader(sip.NewHeader("User-Agent", l.u.agent))

@@ -103,6 +103,8 @@ func (l *Leg) onRequest(in inbound) {
 		l.onUpdate(in)
 	case sip.INFO:
 		l.onInfo(in)
+	case sip.REFER:
+		l.onRefer(in)
 	default:
 		l.respond(in, sip.StatusMethodNotAllowed, "Method Not Allowed", nil, sip.NewHeader("Allow", allowed))
 	}

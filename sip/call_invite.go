@@ -86,6 +86,7 @@ func (l *Leg) onInviteResponse(res *sip.Response) {
 			return
 		}
 		st.phase = phaseConfirmed
+		l.notePeerName(res)
 		l.log.Info("sip call answered")
 		l.ev.Answered(sdpOf(res))
 		l.startSessionTimer(res)

@@ -78,6 +78,8 @@ type legState struct {
 	// reoffer is a Reinvite under way: our offer and who waits for the
 	// answer; the re-INVITE is the refresh transaction (call_timer.go).
 	reoffer *pendingReoffer
+	// refer is the transfer under way (refer.go).
+	refer *referState
 
 	cause  EndCause
 	code   int
@@ -206,6 +208,10 @@ func (l *Leg) onCmd(c legCmd) {
 			err = ErrLegEnded
 		}
 		c.reply <- legReply{err: err}
+		return
+	}
+	if c.notify != nil {
+		l.onNotifyCmd(c)
 		return
 	}
 	if c.reoffer != nil {

@@ -185,6 +185,22 @@
 // (hold, resume) in a re-INVITE and returns the answer; it travels as the
 // leg's refresh transaction, so it never crosses a session refresh.
 //
+// Transfers (refer.go, RFC 3515, RFC 3891, RFC 5589): a REFER in an
+// answered leg's dialog (so from a trusted source, with the dialog's tags)
+// is checked before anything is placed: exactly one Refer-To, a sip: or
+// sips: URI of at most 1 KiB without control characters, maddr or a method
+// other than INVITE; its only header used is an escaped Replaces (other
+// headers are never copied into the new INVITE); its host must be allowed
+// by sip.transfer (default: the SIP domain, the registrar's and the
+// outbound proxy's hosts). Refusals get 400 or 403 with a reason and the
+// call goes on; a second REFER while one is under way gets 491; CallEvents
+// without TransferEvents get 501. An accepted one gets 202 and a NOTIFY
+// (Event: refer;id=<CSeq>, message/sipfrag "SIP/2.0 100 Trying");
+// NotifyTransfer reports progress and the final status, which ends the
+// implicit subscription (Refer-Sub: false turns the NOTIFYs off).
+// CallRequest.Replaces and ReferredBy put those headers into a new leg's
+// INVITE; Leg.PeerName is who answered it (P-Asserted-Identity, else To).
+//
 // Options sends an OPTIONS to the registrar or to a user's address (the
 // doctor's reachability checks).
 //

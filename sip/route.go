@@ -7,7 +7,7 @@ import (
 )
 
 // allowed lists the methods the UA handles, for Allow headers.
-const allowed = "OPTIONS, NOTIFY, MESSAGE, INVITE, ACK, BYE, CANCEL, UPDATE, INFO"
+const allowed = "OPTIONS, NOTIFY, MESSAGE, INVITE, ACK, BYE, CANCEL, UPDATE, INFO, REFER"
 
 // route is the single entry point of requests from the network: the trust
 // check, then one case per method.
@@ -27,7 +27,7 @@ func (u *UA) route(req *sip.Request, tx sip.ServerTransaction) {
 		u.onNotify(req, tx)
 	case sip.MESSAGE:
 		u.onMessage(req, tx)
-	case sip.INVITE, sip.ACK, sip.BYE, sip.CANCEL, sip.UPDATE, sip.INFO:
+	case sip.INVITE, sip.ACK, sip.BYE, sip.CANCEL, sip.UPDATE, sip.INFO, sip.REFER:
 		u.onCallRequest(req, tx)
 	default:
 		u.respond(tx, req, sip.StatusMethodNotAllowed, "Method Not Allowed", sip.NewHeader("Allow", allowed))

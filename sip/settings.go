@@ -38,6 +38,8 @@ type settings struct {
 	refusedRetry  time.Duration
 	// lists are the resource list URIs by event (sip.resource_list).
 	lists map[Event]sip.Uri
+	// transfer is sip.transfer: which REFERs are honoured.
+	transfer transferPolicy
 }
 
 func parseSettings(c config.SIP) (settings, error) {
@@ -121,6 +123,9 @@ func parseSettings(c config.SIP) (settings, error) {
 			return s, fmt.Errorf("resource list for %s: %w", ev, err)
 		}
 		s.lists[ev] = uri
+	}
+	if s.transfer, err = parseTransferPolicy(c.Transfer.Allow, c.Transfer.Domains, s); err != nil {
+		return s, err
 	}
 	return s, nil
 }
