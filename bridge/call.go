@@ -75,6 +75,7 @@ type Call struct {
 	final     bool
 	held      bool
 	mediaFrom int64 // timeout baseline: answer or resume time
+	detached  bool  // the browser leg is gone; the PBX leg waits (Detach)
 }
 
 // leg is one media kind as negotiated on both sides.
@@ -159,10 +160,11 @@ func (c *Call) run() {
 		case op := <-c.ops:
 			op()
 		case st := <-c.pcEvents:
-			switch st {
-			case webrtc.PeerConnectionStateFailed:
+			switch {
+			case c.detached:
+			case st == webrtc.PeerConnectionStateFailed:
 				c.end(ErrICEFailed)
-			case webrtc.PeerConnectionStateClosed:
+			case st == webrtc.PeerConnectionStateClosed:
 				c.end(ErrBrowserClosed)
 			}
 		case <-c.liteDone:
@@ -178,7 +180,7 @@ func (c *Call) run() {
 // the browser once its answer exists, the PBX once the call is answered
 // (a 183 may legitimately carry no RTP). Hold pauses both.
 func (c *Call) checkTimeout() {
-	if !c.answered || c.held {
+	if !c.answered || c.held || c.detached {
 		return
 	}
 	now := c.clock()

@@ -2,7 +2,6 @@ package widget
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"sync"
 	"sync/atomic"
@@ -83,7 +82,7 @@ func (p *parkedCalls) take(token, widgetID, origin string) *callState {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pc, ok := p.calls[token]
-	if !ok || subtle.ConstantTimeCompare([]byte(pc.widgetID), []byte(widgetID)) != 1 || pc.origin != origin {
+	if !ok || pc.widgetID != widgetID || pc.origin != origin {
 		return nil
 	}
 	delete(p.calls, token)
