@@ -199,3 +199,11 @@ func (c *Call) rebind(l *leg, pairs []pairFormat) {
 	}
 	l.s.route.Store(&rt)
 }
+
+// Detach drops the call's browser leg and keeps its SIP leg, for the
+// visitor's next page (Call.Detach). Hangup still ends the call with BYE.
+func (c *Connection) Detach() error { return c.media.Detach() }
+
+// Reattach gives the call a new browser leg and returns its SDP answer
+// (Call.Reattach); the SIP dialog is not touched.
+func (c *Connection) Reattach(offer string) (string, error) { return c.media.Reattach(offer) }

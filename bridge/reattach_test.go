@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -107,5 +108,19 @@ func TestReattachRefusesOfferWithoutTheCallsCodec(t *testing.T) {
 	}
 	if _, err := es.call.Reattach(newBrowser(t, false).offer()); err != nil {
 		t.Errorf("Reattach after a refused one: %v", err)
+	}
+}
+
+// TestDetachKeepsTheCallPastTheRTPTimeout: while detached, neither the
+// closed PeerConnection nor the silence on both sides ends the call.
+func TestDetachKeepsTheCallPastTheRTPTimeout(t *testing.T) {
+	es := establish(t, testEngine(t, engineCfg{}), CallOptions{ID: "park", RTPTimeout: 50 * time.Millisecond}, nil)
+	if err := es.call.Detach(); err != nil {
+		t.Fatalf("Detach: %v", err)
+	}
+	select {
+	case <-es.call.Done():
+		t.Fatalf("a detached call ended: %v", es.call.Err())
+	case <-time.After(500 * time.Millisecond):
 	}
 }
