@@ -22,6 +22,9 @@ func (c *Call) answerBrowser(choices []*choice) (string, error) {
 	c.pc = pc
 	c.pcShared.Store(pc)
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if c.pcShared.Load() != pc {
+			return // a browser leg replaced by Reattach
+		}
 		select {
 		case c.pcEvents <- st:
 		default: // only terminal states matter and they come last
@@ -133,10 +136,12 @@ func (c *Call) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		c.log.Info("ignoring extra browser track", "kind", tr.Kind(), "ssrc", tr.SSRC())
 		return
 	}
-	ssrc, seq, ts := randomStart()
-	s.sent.ssrc.Store(ssrc)
-	r := newBrowserRelay(s, tr, c.clock, ssrc, seq, ts)
-	c.spawn(r.run)
+	r := c.browserRelayFor(s, tr)
+	s.relay.Store(r)
+	c.spawn(func() {
+		defer close(r.done)
+		r.run()
+	})
 }
 
 // readSenderRTCP drains RTCP the browser sends about our track (pion's

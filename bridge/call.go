@@ -79,6 +79,7 @@ type Call struct {
 	final     bool
 	held      bool
 	mediaFrom int64 // timeout baseline: answer or resume time
+	detached  bool  // the browser leg is gone; the PBX leg waits (Detach)
 }
 
 // leg is one media kind as negotiated on both sides.
@@ -174,10 +175,11 @@ func (c *Call) run() {
 			op()
 			c.publishWatch()
 		case st := <-c.pcEvents:
-			switch st {
-			case webrtc.PeerConnectionStateFailed:
+			switch {
+			case c.detached:
+			case st == webrtc.PeerConnectionStateFailed:
 				c.end(ErrICEFailed)
-			case webrtc.PeerConnectionStateClosed:
+			case st == webrtc.PeerConnectionStateClosed:
 				c.end(ErrBrowserClosed)
 			}
 		case <-c.liteDone:
@@ -200,7 +202,7 @@ type mediaWatch struct {
 // (run only; it stores only when something changed).
 func (c *Call) publishWatch() {
 	var w *mediaWatch
-	if c.answered && !c.held {
+	if c.answered && !c.held && !c.detached {
 		w = &mediaWatch{from: c.mediaFrom, final: c.final}
 	}
 	if old := c.watch.Load(); (old == nil) != (w == nil) || (w != nil && *old != *w) {

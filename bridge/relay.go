@@ -153,10 +153,12 @@ type browserRelay struct {
 	// wake is when the next DTMF packet is due on a lite call (no track
 	// whose read deadline would say it).
 	wake time.Time
+	// done is closed when run returns (pion calls), for Detach.
+	done chan struct{}
 }
 
 func newBrowserRelay(s *stream, track *webrtc.TrackRemote, clock func() int64, ssrc uint32, seq uint16, ts uint32) *browserRelay {
-	return &browserRelay{s: s, track: track, clock: clock, rw: newRewriter(s.audio, ssrc, seq, ts, clock())}
+	return &browserRelay{s: s, track: track, clock: clock, rw: newRewriter(s.audio, ssrc, seq, ts, clock()), done: make(chan struct{})}
 }
 
 // run reads from the browser's track until it ends.

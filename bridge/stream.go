@@ -88,6 +88,11 @@ type stream struct {
 	rtcpLatch atomic.Pointer[latch]
 	remote    atomic.Pointer[webrtc.TrackRemote]
 	dtmf      atomic.Pointer[dtmfJob]
+	// relay is the browser relay of the current browser leg (pion), and
+	// carried the rewriter a detached leg left: the next leg continues its
+	// SSRC, sequence and timestamps toward the PBX.
+	relay   atomic.Pointer[browserRelay]
+	carried atomic.Pointer[rewriter]
 	// keyframe asks the RTCP goroutine to send PLI to the PBX.
 	keyframe chan struct{}
 

@@ -309,10 +309,23 @@ type Calls struct {
 	RTPTimeout time.Duration `yaml:"rtp_timeout"`
 	// RingTimeout ends a call that is not answered in time (default 60s).
 	RingTimeout time.Duration `yaml:"ring_timeout"`
+	// ReattachGrace is how long a call's SIP leg is kept after the
+	// visitor's websocket is lost, for the next page of the site to
+	// re-attach to it (default 30s; 0 = off; at most 5m).
+	ReattachGrace *time.Duration `yaml:"reattach_grace"`
 	// MaxCalls bounds concurrent calls in total (default 100).
 	MaxCalls int `yaml:"max_calls"`
 	// MaxCallsPerAgent bounds concurrent calls to one agent (default 1).
 	MaxCallsPerAgent int `yaml:"max_calls_per_agent"`
+}
+
+// Reattach is calls.reattach_grace once validated: 0 when re-attaching is
+// off.
+func (c Calls) Reattach() time.Duration {
+	if c.ReattachGrace == nil {
+		return DefaultReattachGrace
+	}
+	return *c.ReattachGrace
 }
 
 // Chat configures chat between visitors and agents.

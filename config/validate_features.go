@@ -20,10 +20,14 @@ const (
 	DefaultChatPerMinute     = 20
 	DefaultChatPerAgent      = 1
 	DefaultResumeGrace       = 2 * time.Minute
-	DefaultChatSendTimeout   = 10 * time.Second
-	DefaultChatHandover      = 15 * time.Second
-	DefaultWebhookTimeout    = 10 * time.Second
-	DefaultWebhookAttempts   = 5
+	DefaultReattachGrace     = 30 * time.Second
+	// maxReattachGrace bounds how long a call's SIP leg waits for a page:
+	// the agent hears silence meanwhile.
+	maxReattachGrace       = 5 * time.Minute
+	DefaultChatSendTimeout = 10 * time.Second
+	DefaultChatHandover    = 15 * time.Second
+	DefaultWebhookTimeout  = 10 * time.Second
+	DefaultWebhookAttempts = 5
 )
 
 // PortRange parses "min-max" (inclusive, 1024..65535, at least 2 ports: RTP
@@ -104,6 +108,15 @@ func (v *validator) calls(c *Calls) {
 	}
 	v.duration(path+".rtp_timeout", &c.RTPTimeout, DefaultRTPTimeout, 5*time.Second)
 	v.duration(path+".ring_timeout", &c.RingTimeout, DefaultRingTimeout, 5*time.Second)
+	switch g := c.ReattachGrace; {
+	case g == nil:
+		d := DefaultReattachGrace
+		c.ReattachGrace = &d
+	case *g < 0:
+		v.p.errf(path+".reattach_grace", "%v is negative", *g)
+	case *g > maxReattachGrace:
+		v.p.errf(path+".reattach_grace", "%v is longer than %v", *g, maxReattachGrace)
+	}
 	v.count(path+".max_calls", &c.MaxCalls, DefaultMaxCalls)
 	v.count(path+".max_calls_per_agent", &c.MaxCallsPerAgent, DefaultMaxCallsPerAgent)
 }

@@ -19,7 +19,8 @@ func TestCallsAndChatDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Calls{WebRTCPorts: DefaultWebRTCPorts, RTPPorts: DefaultRTPPorts, SRTP: "off", WebRTCStack: "pion",
+	grace := DefaultReattachGrace
+	want := Calls{ReattachGrace: &grace, WebRTCPorts: DefaultWebRTCPorts, RTPPorts: DefaultRTPPorts, SRTP: "off", WebRTCStack: "pion",
 		RTPTimeout: DefaultRTPTimeout, RingTimeout: DefaultRingTimeout, MaxCalls: DefaultMaxCalls, MaxCallsPerAgent: 1}
 	if !reflect.DeepEqual(c.Calls, want) {
 		t.Errorf("calls = %+v, want %+v", c.Calls, want)
@@ -28,6 +29,18 @@ func TestCallsAndChatDefaults(t *testing.T) {
 		ReplyRouting: "agent", SendTimeout: 10 * time.Second, Handover: 15 * time.Second}
 	if c.Chat != wantChat {
 		t.Errorf("chat = %+v, want %+v", c.Chat, wantChat)
+	}
+}
+
+func TestReattachGraceOff(t *testing.T) {
+	for doc, want := range map[string]time.Duration{"": DefaultReattachGrace, "calls: {reattach_grace: 0s}\n": 0, "calls: {reattach_grace: 45s}\n": 45 * time.Second} {
+		c, _, err := Parse("f.yaml", []byte(featuresBase+doc), t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Calls.Reattach(); got != want {
+			t.Errorf("%q: reattach grace = %v, want %v", doc, got, want)
+		}
 	}
 }
 
@@ -47,6 +60,8 @@ func TestCallsChatFallbackProblems(t *testing.T) {
 		{name: "lite needs ips", yaml: "calls: {webrtc_stack: lite}\n", want: "calls.webrtc_stack: lite needs webrtc_ips"},
 		{name: "candidate networks", yaml: "calls: {candidate_networks: [127.0.0.0/8, 10.0.0.0/33, lan]}\n", want: "calls.candidate_networks[1]: \"10.0.0.0/33\" is not an IP address or CIDR"},
 		{name: "short timeout", yaml: "calls: {rtp_timeout: 1s}\n", want: "calls.rtp_timeout: 1s is shorter than 5s"},
+		{name: "negative reattach", yaml: "calls: {reattach_grace: -1s}\n", want: "calls.reattach_grace: -1s is negative"},
+		{name: "long reattach", yaml: "calls: {reattach_grace: 10m}\n", want: "calls.reattach_grace: 10m0s is longer than 5m0s"},
 		{name: "negative calls", yaml: "calls: {max_calls: -1}\n", want: "calls.max_calls: -1 is negative"},
 		{name: "routing", yaml: "chat: {reply_routing: guess}\n", want: "chat.reply_routing: \"guess\" is not one of agent, subaddress"},
 		{name: "several chats need subaddress", yaml: "chat: {max_per_agent: 3}\n", want: "needs reply_routing: subaddress"},
