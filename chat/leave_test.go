@@ -58,7 +58,6 @@ func verifyWebhook(hdr http.Header, body []byte, now time.Time) error {
 func newHook(t *testing.T, now func() time.Time, codes ...int) *hook {
 	h := &hook{}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := int(h.calls.Add(1))
 		body, _ := io.ReadAll(r.Body)
 		if r.Method != http.MethodPost || verifyWebhook(r.Header, body, now()) != nil ||
 			r.Header.Get("Content-Type") != "application/json" {
@@ -66,6 +65,8 @@ func newHook(t *testing.T, now func() time.Time, codes ...int) *hook {
 		}
 		h.body.Store(body)
 		h.header.Store(r.Header.Clone())
+		// Counted last: a test that sees the count sees the body too.
+		n := int(h.calls.Add(1))
 		w.WriteHeader(codes[min(n, len(codes))-1])
 	}))
 	t.Cleanup(h.srv.Close)

@@ -183,7 +183,12 @@ func demoCall(t *testing.T, visit func() *visitor, widgetID, agent string) {
 func demoChat(t *testing.T, visit func() *visitor, widgetID, agent string) {
 	t.Helper()
 	v := visit()
-	v.start(widgetID)
+	_, infos := v.start(widgetID)
+	// The call just before may still show the agent busy: chats go only to
+	// an agent shown online.
+	if infos[agent]["presence"] != "online" {
+		v.waitFor(agent+" online", 15*time.Second, infoOf(agent, "online"))
+	}
 	v.send(`{"mt":"ChatOpen","dest":"` + agent + `","dn":"Demo Visitor"}`)
 	m, _ := v.waitFor("ChatOpened", 20*time.Second, func(m map[string]any) bool { return m["mt"] == "ChatOpened" || m["mt"] == "Error" })
 	if m["mt"] == "Error" {

@@ -78,6 +78,8 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	closed atomic.Bool
+	// lifeMu orders session starts (wg.Add) before Close's wg.Wait.
+	lifeMu sync.Mutex
 	// drain is closed when the server starts draining: no new sessions,
 	// sessions without a call end, sessions with one end with it.
 	drain     chan struct{}
@@ -262,8 +264,16 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess := newSession(s, conn, ip, r.Header.Get("Origin"))
+	s.lifeMu.Lock()
+	if s.closed.Load() {
+		s.lifeMu.Unlock()
+		release()
+		conn.Close()
+		return
+	}
 	s.open.Add(1)
 	s.wg.Add(1)
+	s.lifeMu.Unlock()
 	go func() {
 		defer s.wg.Done()
 		defer release()
@@ -304,7 +314,10 @@ func (s *Server) Drain(ctx context.Context) {
 // Close ends every session (with a going-away close frame) and waits for
 // them. It is idempotent.
 func (s *Server) Close() {
-	if !s.closed.CompareAndSwap(false, true) {
+	s.lifeMu.Lock()
+	first := s.closed.CompareAndSwap(false, true)
+	s.lifeMu.Unlock()
+	if !first {
 		return
 	}
 	s.cancel()
