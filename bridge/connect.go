@@ -373,6 +373,9 @@ func (c *Connection) onHold(held bool) {
 		return
 	}
 	c.held = held
+	if c.xfer != nil {
+		return // the visitor sees the transfer; its outcome says the state
+	}
 	if held {
 		c.obs.State(StateHeld, "")
 	} else {
@@ -453,7 +456,7 @@ func (e legEvents) Ended(cause sip.EndCause, code int, reason string) {
 				e.c.onTransferEnded(cause, code, reason)
 			}
 			return // a leg the call left
-		case e.c.xfer != nil:
+		case e.c.xfer != nil && e.c.localReason == ReasonUnknown:
 			// The transferor hung up; the call waits for the new leg.
 			e.c.xfer.oldGone = true
 			e.c.log.Info("transferor's SIP leg ended", "cause", cause, "code", code)

@@ -313,9 +313,9 @@ func (c *Connection) endTransfer() {
 }
 
 // onLegDone: the current leg's Done closed. During a transfer the call
-// waits for the new leg.
+// waits for the new leg, unless we are ending it (end hangs up both).
 func (c *Connection) onLegDone() {
-	if c.xfer != nil {
+	if c.xfer != nil && c.localReason == ReasonUnknown {
 		c.xfer.oldGone = true
 		return
 	}
@@ -325,7 +325,7 @@ func (c *Connection) onLegDone() {
 // legDone is the channel run waits on for the current leg's end; nil once
 // the transferor's leg ended during a transfer (a closed channel would spin).
 func (c *Connection) legDone() <-chan struct{} {
-	if c.xfer != nil && c.xfer.oldGone {
+	if c.xfer != nil && c.xfer.oldGone && c.localReason == ReasonUnknown {
 		return nil
 	}
 	return c.leg.Done()
