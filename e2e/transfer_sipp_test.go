@@ -90,6 +90,7 @@ func TestTransferSipp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		rejected := e.metric(t, `frontdesk_rtp_rejected_packets_total{reason="source"}`)
 		p := e.phone(t, phoneOptions{ToneHz: transferVisitorHz})
 		p.dial("tblind", false)
 		p.expect("connected", callWait)
@@ -105,6 +106,15 @@ func TestTransferSipp(t *testing.T) {
 		p.waitTone("the target's microphone", transferTargetHz, 5*time.Second)
 		rec := cbNewRecording(t, target, before)
 		cbWaitRecordingHears(t, target, rec, transferVisitorHz)
+		// The target's media is the SDP's, trusted at once: had the relay
+		// stayed on the first agent's address, the target's packets would
+		// have been refused until the latch gave up on that silent address
+		// (a second of them). A few late echoes of the first agent may be.
+		n := e.metric(t, `frontdesk_rtp_rejected_packets_total{reason="source"}`) - rejected
+		t.Logf("%v packets refused from a foreign source during the transfer", n)
+		if n >= 10 {
+			t.Errorf("%v packets from a source that is not the PBX's during the transfer", n)
+		}
 		p.hangUp()
 		p.expectEnd("ended-by-visitor", callWait)
 		e.noCallsLeft(t)
