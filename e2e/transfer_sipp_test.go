@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,9 +79,29 @@ func (e *callEnv) waitSent(t *testing.T, prefix string) {
 	}
 }
 
+// waitSentContaining waits (bounded) until the gateway's SIP trace shows
+// it sent a message starting with prefix and holding text.
+func (e *callEnv) waitSentContaining(t *testing.T, prefix, text string) {
+	t.Helper()
+	deadline := time.Now().Add(callWait)
+	for {
+		for _, m := range e.gw.logLines() {
+			msg, _ := m["sip"].(string)
+			if m["msg"] == "sip trace" && m["dir"] == "out" && strings.HasPrefix(msg, prefix) && strings.Contains(msg, text) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway did not send %q with %q within %v", prefix, text, callWait)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func TestTransferSipp(t *testing.T) {
 	e := startMediaEnv(t, []string{"tblind", "tattend", "tconsult", "tforeign", "tfail", "tbusy"},
-		[]testbed.AgentSpec{{Name: "ttarget", Password: "ttarget-pw", AnswerCalls: true, Record: true}},
+		[]testbed.AgentSpec{{Name: "ttarget", Password: "ttarget-pw", AnswerCalls: true, Record: true},
+			{Name: "tbare", Password: "tbare-pw", AnswerCalls: true}},
 		"  ring_timeout: 8s\n  rtp_timeout: 5s\n", "")
 	target := e.tb.Agent("ttarget")
 
@@ -167,6 +188,33 @@ func TestTransferSipp(t *testing.T) {
 		if n := e.metric(t, `frontdesk_call_transfers_total{outcome="busy"}`); n != 1 {
 			t.Errorf("transfers counted as busy: %v, want 1", n)
 		}
+	})
+
+	t.Run("baresip's transfer command", func(t *testing.T) {
+		agent := e.tb.Agent("tbare")
+		before, err := target.Recordings()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := e.phone(t, phoneOptions{ToneHz: transferVisitorHz})
+		p.dial("tbare", false)
+		p.expectAnswer(callWait)
+		p.waitMedia()
+		p.waitTone("the agent's microphone", transferTargetHz, 5*time.Second)
+		if _, err := agent.Command(e.ctx, "transfer", target.URI()); err != nil {
+			t.Fatalf("baresip transfer: %v", err)
+		}
+		p.expect("transferring", callWait)
+		if m := p.expect("connected", callWait); m["reason"] != nil {
+			t.Fatalf("transfer failed: %v", m)
+		}
+		rec := cbNewRecording(t, target, before)
+		cbWaitRecordingHears(t, target, rec, transferVisitorHz)
+		e.waitSentContaining(t, "NOTIFY sip:tbare", "SIP/2.0 200 OK")
+		e.waitSent(t, "BYE sip:tbare")
+		p.hangUp()
+		p.expectEnd("ended-by-visitor", callWait)
+		e.noCallsLeft(t)
 	})
 
 	t.Run("foreign target: 403 and the call goes on", func(t *testing.T) {
