@@ -343,18 +343,24 @@ func (l *Leg) onRefer(in inbound) {
 	l.respond(in, sip.StatusAccepted, "Accepted", nil, hdrs...)
 	st.refer = rs
 	l.log.Info("sip transfer accepted", "target", t.Target, "attended", t.Replaces != nil)
-	l.sendReferNotify(100, "Trying", false)
+	l.sendReferNotify(100, "Trying", false, nil)
 }
 
 // sendReferNotify reports the new leg's progress to the transferor; final
-// ends the implicit subscription and the transfer.
-func (l *Leg) sendReferNotify(code int, reason string, final bool) {
+// ends the implicit subscription and the transfer. answered, when set, is
+// called once the NOTIFY was answered or given up on (at once when none is
+// sent).
+func (l *Leg) sendReferNotify(code int, reason string, final bool, answered func()) {
 	st := &l.st
 	rs := st.refer
 	if final {
 		st.refer = nil
 	}
+	if answered == nil {
+		answered = func() {}
+	}
 	if rs == nil || !rs.notify {
+		answered()
 		return
 	}
 	req := l.request(sip.NOTIFY)
@@ -369,11 +375,13 @@ func (l *Leg) sendReferNotify(code int, reason string, final bool) {
 	tx, err := l.u.startTx(context.Background(), req)
 	if err != nil {
 		l.log.Warn("sip transfer NOTIFY not sent", "error", err)
+		answered()
 		return
 	}
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
+		defer answered()
 		res, err := l.u.await(context.Background(), tx)
 		if err != nil {
 			l.log.Info("sip transfer NOTIFY unanswered", "error", err)
@@ -387,8 +395,10 @@ func (l *Leg) sendReferNotify(code int, reason string, final bool) {
 
 // NotifyTransfer reports the new leg's progress (a provisional status) or
 // outcome (final, code >= 200: the transfer is over and another REFER may
-// come) to the transferor in a NOTIFY. It returns once the NOTIFY is on
-// its way; ErrNoTransfer without a transfer under way.
+// come) to the transferor in a NOTIFY. It returns once a provisional
+// NOTIFY is on its way, and once a final one was answered (or its
+// transaction gave up, or ctx ended): a BYE sent after it cannot overtake
+// it on the way through the PBX. ErrNoTransfer without a transfer under way.
 func (l *Leg) NotifyTransfer(ctx context.Context, code int, reason string) error {
 	reply := make(chan legReply, 1)
 	select {
@@ -422,8 +432,13 @@ func (l *Leg) onNotifyCmd(c legCmd) {
 		c.reply <- legReply{err: ErrNoTransfer}
 		return
 	}
-	l.sendReferNotify(c.notify.code, c.notify.reason, c.notify.code >= 200)
-	c.reply <- legReply{}
+	if c.notify.code < 200 {
+		l.sendReferNotify(c.notify.code, c.notify.reason, false, nil)
+		c.reply <- legReply{}
+		return
+	}
+	// The reply channel is buffered: the answer does not wait for anyone.
+	l.sendReferNotify(c.notify.code, c.notify.reason, true, func() { c.reply <- legReply{} })
 }
 
 // transferHeaders adds the Replaces and Referred-By of a transfer's new leg
