@@ -99,6 +99,8 @@ type Connection struct {
 	remoteReason Reason    // what the SIP side said
 	nextID       uint64    // the last leg id given out
 	xfer         *transfer // the transfer under way
+	// lastNotify is closed once the latest transfer NOTIFY was answered.
+	lastNotify chan struct{}
 
 	// turns counts run's loop iterations: each must be an event. Tests read
 	// it to see that a finished call does not keep the loop turning.

@@ -167,7 +167,7 @@ func (c *Connection) onTransferProgress(code int) {
 	} else if code != 180 {
 		return
 	}
-	c.notifyTransferor(c.leg, code, reason)
+	c.notifyTransferor(c.leg, code, reason, nil)
 }
 
 // onTransferAnswered moves the call to the new leg.
@@ -192,22 +192,7 @@ func (c *Connection) onTransferAnswered(sdp []byte) {
 	c.media.e.transfers.add(TransferDone)
 	if !x.oldGone {
 		// NOTIFY first: the transferor's leg ends with the BYE.
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			if tl, ok := old.(transferLeg); ok {
-				ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
-				if err := tl.NotifyTransfer(ctx, 200, "OK"); err != nil {
-					c.log.Debug("transfer NOTIFY 200", "err", err)
-				}
-				cancel()
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), hangupTimeout)
-			defer cancel()
-			if err := old.Hangup(ctx); err != nil {
-				c.log.Debug("hang up transferor's leg", "err", err)
-			}
-		}()
+		c.notifyTransferor(old, 200, "OK", func() { c.hangupNow(old) })
 	}
 	party := ""
 	if tl, ok := x.leg.(transferLeg); ok {
@@ -262,7 +247,7 @@ func (c *Connection) transferFailed(outcome string, code int, reason string) {
 		return
 	}
 	_ = c.media.HoldTimeout(false)
-	c.notifyTransferor(c.leg, code, reason)
+	c.notifyTransferor(c.leg, code, reason, nil)
 	st := StateConnected
 	if c.held {
 		st = StateHeld
@@ -274,20 +259,30 @@ func (c *Connection) transferFailed(outcome string, code int, reason string) {
 	}
 }
 
-// notifyTransferor sends the transferor a NOTIFY about the new leg, in the
-// background: the SIP leg may be busy delivering an event to us.
-func (c *Connection) notifyTransferor(l sipLeg, code int, reason string) {
-	tl, ok := l.(transferLeg)
-	if !ok {
-		return
-	}
+// notifyTransferor sends the transferor a NOTIFY about the new leg, then
+// runs then (nil: nothing), in the background: the SIP leg may be busy
+// delivering an event to us. Each NOTIFY waits for the one before to be
+// answered, so none overtakes another through the PBX.
+func (c *Connection) notifyTransferor(l sipLeg, code int, reason string, then func()) {
+	prev := c.lastNotify
+	done := make(chan struct{})
+	c.lastNotify = done
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
-		defer cancel()
-		if err := tl.NotifyTransfer(ctx, code, reason); err != nil {
-			c.log.Debug("transfer NOTIFY", "code", code, "err", err)
+		defer close(done)
+		if prev != nil {
+			<-prev
+		}
+		if tl, ok := l.(transferLeg); ok {
+			ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
+			if err := tl.NotifyTransfer(ctx, code, reason); err != nil {
+				c.log.Debug("transfer NOTIFY", "code", code, "err", err)
+			}
+			cancel()
+		}
+		if then != nil {
+			then()
 		}
 	}()
 }
@@ -297,12 +292,17 @@ func (c *Connection) hangupLeg(l sipLeg) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), hangupTimeout)
-		defer cancel()
-		if err := l.Hangup(ctx); err != nil {
-			c.log.Debug("hang up SIP leg", "err", err)
-		}
+		c.hangupNow(l)
 	}()
+}
+
+// hangupNow ends a leg and waits (bounded) for it.
+func (c *Connection) hangupNow(l sipLeg) {
+	ctx, cancel := context.WithTimeout(context.Background(), hangupTimeout)
+	defer cancel()
+	if err := l.Hangup(ctx); err != nil {
+		c.log.Debug("hang up SIP leg", "err", err)
+	}
 }
 
 // endTransfer cancels the transfer under way when the call ends.

@@ -395,10 +395,10 @@ func (l *Leg) sendReferNotify(code int, reason string, final bool, answered func
 
 // NotifyTransfer reports the new leg's progress (a provisional status) or
 // outcome (final, code >= 200: the transfer is over and another REFER may
-// come) to the transferor in a NOTIFY. It returns once a provisional
-// NOTIFY is on its way, and once a final one was answered (or its
-// transaction gave up, or ctx ended): a BYE sent after it cannot overtake
-// it on the way through the PBX. ErrNoTransfer without a transfer under way.
+// come) to the transferor in a NOTIFY. It returns once the NOTIFY was
+// answered (or its transaction gave up, or ctx ended): the next NOTIFY, or
+// a BYE, sent after it cannot overtake it on the way through the PBX.
+// ErrNoTransfer without a transfer under way.
 func (l *Leg) NotifyTransfer(ctx context.Context, code int, reason string) error {
 	reply := make(chan legReply, 1)
 	select {
@@ -432,13 +432,8 @@ func (l *Leg) onNotifyCmd(c legCmd) {
 		c.reply <- legReply{err: ErrNoTransfer}
 		return
 	}
-	if c.notify.code < 200 {
-		l.sendReferNotify(c.notify.code, c.notify.reason, false, nil)
-		c.reply <- legReply{}
-		return
-	}
 	// The reply channel is buffered: the answer does not wait for anyone.
-	l.sendReferNotify(c.notify.code, c.notify.reason, true, func() { c.reply <- legReply{} })
+	l.sendReferNotify(c.notify.code, c.notify.reason, c.notify.code >= 200, func() { c.reply <- legReply{} })
 }
 
 // transferHeaders adds the Replaces and Referred-By of a transfer's new leg
