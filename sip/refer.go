@@ -349,7 +349,8 @@ func (l *Leg) onRefer(in inbound) {
 // sendReferNotify reports the new leg's progress to the transferor; final
 // ends the implicit subscription and the transfer. answered, when set, is
 // called once the NOTIFY was answered or given up on (at once when none is
-// sent).
+// sent). The request is built here, on the leg's goroutine, so CSeqs
+// follow the order of the calls.
 func (l *Leg) sendReferNotify(code int, reason string, final bool, answered func()) {
 	st := &l.st
 	rs := st.refer
@@ -372,16 +373,23 @@ func (l *Leg) sendReferNotify(code int, reason string, final bool, answered func
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
 	req.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
 	req.SetBody(sipfrag(code, reason))
-	tx, err := l.u.startTx(context.Background(), req)
-	if err != nil {
-		l.log.Warn("sip transfer NOTIFY not sent", "error", err)
-		answered()
-		return
-	}
+	// One NOTIFY at a time: each goes once the one before was answered, so
+	// a proxy relaying them in parallel cannot reorder them.
+	prev, sent := st.referSent, make(chan struct{})
+	st.referSent = sent
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
 		defer answered()
+		defer close(sent)
+		if prev != nil {
+			<-prev
+		}
+		tx, err := l.u.startTx(context.Background(), req)
+		if err != nil {
+			l.log.Warn("sip transfer NOTIFY not sent", "error", err)
+			return
+		}
 		res, err := l.u.await(context.Background(), tx)
 		if err != nil {
 			l.log.Info("sip transfer NOTIFY unanswered", "error", err)
