@@ -341,3 +341,42 @@ func TestTransferBeforeAnswerRefused(t *testing.T) {
 	default:
 	}
 }
+
+// TestTransferPausesTheRTPTimeout: while the target rings nobody may send
+// (the transferor held or left); once it answered, the timeout is back.
+func TestTransferPausesTheRTPTimeout(t *testing.T) {
+	// Paused right after the answer, before anyone could send.
+	e := testEngine(t, engineCfg{})
+	b := newBrowser(t, false)
+	c, err := e.NewCall(b.offer(), CallOptions{ID: "xfer-quiet", RTPTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("NewCall: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	alice := newPBX(t)
+	ans, err := c.SIPAnswer(pbxAnswer(alice.port(), "sendrecv", "0 PCMU/8000"), true)
+	if err != nil {
+		t.Fatalf("SIPAnswer: %v", err)
+	}
+	if err := c.HoldTimeout(true); err != nil {
+		t.Fatalf("HoldTimeout: %v", err)
+	}
+	b.accept(ans)
+	select {
+	case <-c.Done():
+		t.Fatalf("the call ended while the target rang: %v", c.Err())
+	case <-time.After(500 * time.Millisecond):
+	}
+	bob := newPBX(t)
+	if err := c.SIPTransferAnswer(pbxAnswer(bob.port(), "sendrecv", "0 PCMU/8000")); err != nil {
+		t.Fatalf("SIPTransferAnswer: %v", err)
+	}
+	select {
+	case <-c.Done():
+		if !errors.Is(c.Err(), ErrRTPTimeout) {
+			t.Errorf("ended with %v, want the RTP timeout", c.Err())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no RTP timeout after the transfer: silence is no longer noticed")
+	}
+}
