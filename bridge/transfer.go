@@ -173,6 +173,11 @@ func (c *Connection) onTransferProgress(code int) {
 // onTransferAnswered moves the call to the new leg.
 func (c *Connection) onTransferAnswered(sdp []byte) {
 	x := c.xfer
+	if c.localReason != ReasonUnknown {
+		// The call is ending (end hung this leg up already).
+		c.transferFailed(TransferAbandoned, 487, "Request Terminated")
+		return
+	}
 	if err := c.media.SIPTransferAnswer(sdp); err != nil {
 		c.log.Warn("transfer target's SDP unusable", "target", x.target, "err", err)
 		c.hangupLeg(x.leg)
