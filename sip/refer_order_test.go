@@ -50,7 +50,7 @@ func TestTransferNotifiesOneAtATime(t *testing.T) {
 			t.Fatalf("NOTIFY %q sent before the one before was answered", r.Body())
 		}
 	case <-returned:
-		t.Fatal("NotifyTransfer returned before its NOTIFY was sent")
+		t.Fatal("NotifyTransfer returned while the NOTIFY before was unanswered")
 	case <-time.After(300 * time.Millisecond):
 	}
 	release <- struct{}{}
