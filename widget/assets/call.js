@@ -72,7 +72,9 @@
         w.label(this.devicesButton, 'devices', 'aria-label');
         w.label(this.devicesButton, 'devices', 'title');
         this.popButton = button('rb', 'out', () => this.popOut());
-        w.label(this.popButton.lbl, 'popOut');
+        w.label(this.popButton.lbl, 'popOutShort');
+        w.label(this.popButton, 'popOut', 'aria-label');
+        w.label(this.popButton, 'popOut', 'title');
         this.hangupButton = button('rb end', 'phone', () => this.hangup());
         w.label(this.hangupButton.lbl, 'hangup');
         ctl.append(this.muteButton, this.cameraButton, this.shareButton, this.padButton, this.devicesButton, this.popButton, this.hangupButton);
