@@ -288,10 +288,6 @@
           case 'connected':
             this.ring(false);
             c.resuming = false;
-            if (typeof m.resume === 'string' && m.resume) {
-              c.token = m.resume;
-              this.keep();
-            }
             if (!c.tick) {
               c.t0 = c.t0 || Date.now();
               c.tick = setInterval(() => {
@@ -300,6 +296,10 @@
               }, 1000);
             }
             this.setCall('connected');
+            if (typeof m.resume === 'string' && m.resume) {
+              c.token = m.resume;
+              this.keep();
+            }
             break;
           case 'held':
             this.setCall('held');
