@@ -93,12 +93,15 @@ func startReattachEnv(t *testing.T) *raEnv {
 	mic := cbMakeTone(t, filepath.Join(tones, "mic-1000.wav"), 48000, cbMicHz, 120)
 	aliceTone := cbMakeTone(t, filepath.Join(tones, "alice-440.wav"), 8000, cbAliceHz, 120)
 	env.site = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		title, ok := map[string]string{"/shop": "Kettles", "/about": "About us"}[r.URL.Path]
+		title, ok := map[string]string{"/shop": "Kettles", "/about": "About us", "/shop-cut": "Kettles"}[r.URL.Path]
 		if !ok {
 			http.NotFound(w, r)
 			return
 		}
 		gw := env.gw.httpURL
+		if r.URL.Path == "/shop-cut" {
+			gw = env.cut.url() // through a proxy the test can cut
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>%s</title></head><body>
 <h1>%s</h1><p><a href="/shop">Shop</a> <a href="/about">About us</a></p><div data-frontdesk-cards="%s"></div>
@@ -157,10 +160,10 @@ func (env *raEnv) sipCounts() (invites, byes int) {
 	return strings.Count(log, "\nINVITE sip:"), strings.Count(log, "\nBYE sip:alice")
 }
 
-// placeCall opens /shop and calls alice through her card, as a visitor.
-func (env *raEnv) placeCall(t *testing.T, tb *browserTab) {
+// placeCall opens page and calls alice through her card, as a visitor.
+func (env *raEnv) placeCall(t *testing.T, tb *browserTab, page string) {
 	t.Helper()
-	tb.open(env.browserEnv, "/shop", raWidget)
+	tb.open(env.browserEnv, page, raWidget)
 	tb.waitJS("alice available", fmt.Sprintf(`fd(%q).querySelector(%q).getAttribute('data-presence') === 'online'`, raWidget, cardSel("alice")), flowWait)
 	tb.clickAction(raWidget, "alice", "call")
 	if tb.hostAttr(raWidget, "view") != "call" {
@@ -227,7 +230,7 @@ func TestCallSurvivesNavigationAndReload(t *testing.T) {
 	tb := env.newTab(t)
 	tb.preload("hold the microphone on request", raHoldMicJS)
 	before := cbRecordings(t, env.alice)
-	env.placeCall(t, tb)
+	env.placeCall(t, tb, "/shop")
 	rec := cbNewRecording(t, env.alice, before)
 	env.waitPageHears(t, tb, cbAliceHz)
 	heard := env.waitAliceHearsMore(t, rec, cbMicHz, 0)
@@ -297,7 +300,7 @@ func TestCallSurvivesNavigationAndReload(t *testing.T) {
 func TestParkedCallEndsAfterGrace(t *testing.T) {
 	env := startReattachEnv(t)
 	tb := env.newTab(t)
-	env.placeCall(t, tb)
+	env.placeCall(t, tb, "/shop")
 	env.waitPageHears(t, tb, cbAliceHz)
 	_, byes := env.sipCounts()
 	tb.navigate("about:blank") // the visitor leaves the site
@@ -309,4 +312,34 @@ func TestParkedCallEndsAfterGrace(t *testing.T) {
 	env.flowWaitMetric(t, "frontdesk_calls_parked_expired_total", 1)
 	env.flowWaitMetric(t, "frontdesk_calls_parked", 0)
 	env.flowWaitMetric(t, "frontdesk_calls", 0)
+}
+
+// TestCallSurvivesLostConnection: the visitor's network goes away for a
+// moment during a call; the page shows "Reconnecting…", connects again and
+// takes the call back with a new PeerConnection, without a BYE or a new
+// INVITE toward the PBX.
+func TestCallSurvivesLostConnection(t *testing.T) {
+	env := startReattachEnv(t)
+	env.cut = startCutProxy(t, strings.TrimPrefix(env.gw.httpURL, "http://"))
+	tb := env.newTab(t)
+	before := cbRecordings(t, env.alice)
+	env.placeCall(t, tb, "/shop-cut")
+	rec := cbNewRecording(t, env.alice, before)
+	env.waitPageHears(t, tb, cbAliceHz)
+	heard := env.waitAliceHearsMore(t, rec, cbMicHz, 0)
+	invites, byes := env.sipCounts()
+
+	env.cut.cut()
+	tb.waitAttr(raWidget, "call", "reconnecting")
+	env.flowWaitMetric(t, "frontdesk_calls_parked", 1)
+	env.cut.restore()
+	tb.flowWaitCall(raWidget, "connected")
+	env.flowWaitMetric(t, "frontdesk_calls_reattached_total", 1)
+	env.waitPageHears(t, tb, cbAliceHz)
+	env.waitAliceHearsMore(t, rec, cbMicHz, heard)
+	if inv, bye := env.sipCounts(); inv != invites || bye != byes {
+		t.Fatalf("after the lost connection: alice got %d INVITEs and %d BYEs, want %d and %d", inv, bye, invites, byes)
+	}
+	tb.click(raWidget, tb.flowButton(raWidget, ".ctl", "Hang up"))
+	flowWaitAgentLog(t, env.alice, "the BYE of the hang-up", func(string) bool { _, b := env.sipCounts(); return b == byes+1 })
 }
