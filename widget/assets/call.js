@@ -675,6 +675,7 @@
           return;
         }
         const c = this.begin({ agent: String(saved.agent), video: !!saved.video, dn: String(saved.dn || ''), state: '', token: saved.token, t0: +saved.started || Date.now(), tries: 0 });
+        setText(this.timer, clock(Date.now() - c.t0));
         w.panel.open('call');
         this.setCall('reconnecting');
         this.reattach(c);
