@@ -182,7 +182,12 @@ func (env *browserEnv) startEngine(engine string, firefoxExtra map[string]any) {
 		return
 	}
 	profile := env.t.TempDir()
-	opts := chromiumOptions(profile, chromedp.WindowSize(1280, 800))
+	// The fake microphone plays a steady cbMicHz, as Firefox's does.
+	mic := filepath.Join(env.t.TempDir(), "mic.wav")
+	if err := writeToneWAV(mic, 48000, cbMicHz, 30); err != nil {
+		env.t.Fatal(err)
+	}
+	opts := chromiumOptions(profile, chromedp.WindowSize(1280, 800), chromedp.Flag("use-file-for-fake-audio-capture", mic))
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	env.t.Cleanup(cancel)
 	env.alloc = alloc
