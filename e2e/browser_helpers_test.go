@@ -596,7 +596,9 @@ func (tb *browserTab) clickAction(id, agent, action string) {
 func (tb *browserTab) focused() string {
 	tb.t.Helper()
 	var s string
-	tb.eval(`(() => { const a = deepFocus(); if (!a) return ''; const r = a.getRootNode(); if (r && r.host) return r.host.getAttribute('data-frontdesk-host') + '|' + controlKey(a); return 'page|' + a.tagName + '#' + (a.textContent || '').trim(); })()`, &s)
+	// Firefox moves the focus on from the last control of the page to its
+	// own toolbar (the page keeps its activeElement): that is outside.
+	tb.eval(`(() => { if (!document.hasFocus()) return 'page|outside'; const a = deepFocus(); if (!a) return ''; const r = a.getRootNode(); if (r && r.host) return r.host.getAttribute('data-frontdesk-host') + '|' + controlKey(a); return 'page|' + a.tagName + '#' + (a.textContent || '').trim(); })()`, &s)
 	return s
 }
 
