@@ -359,7 +359,10 @@ func browserFlows(t *testing.T, env *browserEnv, only ...string) {
 		// the visitor's name; the page shows it delivered.
 		tb.waitJS("the message field has the focus", fmt.Sprintf(`(() => { const a = deepFocus(); return !!a && a.tagName === 'TEXTAREA' && a.getRootNode().host === fdHost(%q); })()`, flowSide), flowWait)
 		const question = "Hello Bob, is the blue kettle in stock?"
+		composingBefore := flowCountMessages(t, bob, "<state>active</state>")
 		tb.typeText(question)
+		// Typing tells the agent's phone (RFC 3994 isComposing).
+		flowWaitAgentMessages(t, bob, "an isComposing active from the visitor", "<state>active</state>", composingBefore+1)
 		// Enter as a keyboard sends it: a raw key-down, then its character.
 		tb.press(kb.Enter, flowRawKeyDown)
 		got := waitAgentMessage(t, bob, question)
@@ -373,11 +376,17 @@ func browserFlows(t *testing.T, env *browserEnv, only ...string) {
 
 		// The agent answers: the thread shows it; the visitor sees it, so
 		// nothing is unread.
+		// The agent types: the chat says so until the answer arrives.
+		if code, err := env.bed.SendMessageAs(ctx, "bob", "bob-pw", "frontdesk", "application/im-iscomposing+xml", []byte(flowComposing)); err != nil || code != 200 {
+			t.Fatalf("isComposing from bob: %d, %v", code, err)
+		}
+		tb.flowWaitJS("the agent typing shown", fmt.Sprintf(`(() => { const n = fd(%q).querySelector('.chatv .typ'); return shown(n) && n.textContent.endsWith('is typing…'); })()`, flowSide))
 		const answer1 = "Yes, three are left."
 		if err := bob.SendMessage(ctx, answer1); err != nil {
 			t.Fatal(err)
 		}
 		tb.flowWaitLog(flowSide, answer1)
+		tb.flowWaitJS("the typing note gone with the answer", fmt.Sprintf(`!shown(fd(%q).querySelector('.chatv .typ'))`, flowSide))
 		if n := tb.hostAttr(flowSide, "unread"); n != "0" {
 			t.Errorf("unread = %s while the visitor reads the chat", n)
 		}
@@ -630,6 +639,23 @@ func (tb *browserTab) flowThread(id string) []string {
 	var th []string
 	tb.eval(fmt.Sprintf(`Array.from(fd(%q).querySelectorAll('[role=log] .msg')).map((m) => (m.classList.contains('me') ? 'me: ' : 'them: ') + m.querySelector('.bub').lastChild.textContent)`, id), &th)
 	return th
+}
+
+// flowComposing is an agent's isComposing (RFC 3994): typing.
+const flowComposing = `<?xml version="1.0" encoding="UTF-8"?>
+<isComposing xmlns="urn:ietf:params:xml:ns:im-iscomposing"><state>active</state><contenttype>text/plain</contenttype><refresh>60</refresh></isComposing>`
+
+// flowWaitAgentMessages waits until agent a received n MESSAGEs whose body
+// contains text.
+func flowWaitAgentMessages(t *testing.T, a *testbed.Agent, what, text string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(flowWait)
+	for flowCountMessages(t, a, text) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("agent %s: no %s within %v", a.Name(), what, flowWait)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // flowCountMessages counts the MESSAGEs agent a received whose body
