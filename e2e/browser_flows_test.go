@@ -362,7 +362,7 @@ func browserFlows(t *testing.T, env *browserEnv, only ...string) {
 		composingBefore := flowCountMessages(t, bob, "<state>active</state>")
 		tb.typeText(question)
 		// Typing tells the agent's phone (RFC 3994 isComposing).
-		flowWaitAgentMessages(t, bob, "an isComposing active from the visitor", "<state>active</state>", composingBefore+1)
+		flowWaitAgentMessages(t, bob, "isComposing active from the visitor", "<state>active</state>", composingBefore+1)
 		// Enter as a keyboard sends it: a raw key-down, then its character.
 		tb.press(kb.Enter, flowRawKeyDown)
 		got := waitAgentMessage(t, bob, question)
