@@ -29,10 +29,10 @@ import (
 )
 
 // The flow tests use the widget as a visitor would, through its buttons and
-// forms in Chromium, on a site of another origin with a strict Content
-// Security Policy, against real baresip agents behind Kamailio: a voice
-// call, a chat that survives a page reload, and a message left when nobody
-// is available.
+// forms in Chromium and Firefox, on a site of another origin with a strict
+// Content Security Policy, against real baresip agents behind Kamailio: a
+// voice call with audio both ways, a chat with typing that survives a page
+// reload, and a message left when nobody is available.
 
 const (
 	flowCards = "f10ca11a5b8e4f61a3c4d5e6f7a8b9c0" // cards: alice takes calls and chats
