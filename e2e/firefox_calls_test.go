@@ -29,8 +29,9 @@ const (
 // TestFirefoxCalls runs the call flows of TestBrowserFlows in Firefox ESR:
 // a voice call through the widget's UI that carries audio both ways
 // (measured by frequency), a key on the keypad reaching the agent, hang-up
-// from the visitor and from the agent; and a video call whose agent's
-// picture plays. It needs network namespaces (root) and skips without.
+// from the visitor and from the agent; a video call whose agent's picture
+// plays; and a video call to a phone without video, shown as the audio
+// call it is. It needs network namespaces (root) and skips without.
 func TestFirefoxCalls(t *testing.T) {
 	requireNetns(t, "kamailio", "baresip")
 	firefoxCheck(t)
@@ -59,6 +60,7 @@ func firefoxCallsConfig(pbx, site string) string {
     name: Video
     agents:
       - {id: valerie, sip: valerie, name: Valerie Vance, media: [voice, video]}
+      - {id: alice, sip: alice, name: Alice Adams, media: [voice, video]} # her phone has no video
 `, flowVideo)
 }
 
@@ -68,6 +70,35 @@ func firefoxCallsSide(t *testing.T) {
 		testbed.AgentSpec{Name: "valerie", Password: "valerie-pw", AnswerCalls: true, Video: true, Record: true})
 	browserFlows(t, env, "a voice call through the UI connects and hangs up")
 	t.Run("a video call shows the agent's picture", func(t *testing.T) { flowVideoCall(t, env) })
+	t.Run("a video call to a phone without video is an audio call", func(t *testing.T) { flowVideoAudioOnly(t, env) })
+}
+
+// flowVideoAudioOnly: a video call to alice, whose phone takes no video:
+// the widget says it is an audio call, which carries audio; alice hangs up.
+func flowVideoAudioOnly(t *testing.T, env *browserEnv) {
+	alice := env.tbAgent("alice")
+	tb := env.newTab(t)
+	tb.open(env, "/w/"+flowVideo, flowVideo)
+	tb.waitJS("alice available", fmt.Sprintf(`fd(%q).querySelector(%q).getAttribute('data-presence') === 'online'`, flowVideo, cardSel("alice")), flowWait)
+	tb.clickAction(flowVideo, "alice", "video")
+	tb.waitAttr(flowVideo, "view", "name")
+	tb.typeText("Vera Visitor")
+	tb.press("\r")
+	tb.flowWaitCall(flowVideo, "connected")
+	tb.waitAttr(flowVideo, "call-audio-only", "1")
+	tb.flowWaitText(flowVideo, ".callv .note", "The other side answered without video, so this is an audio call.")
+	tb.flowWaitJS("the camera is off", fmt.Sprintf(`(() => { const v = fd(%q).querySelector('video.lv'); return !v.srcObject || v.srcObject.getVideoTracks().length === 0; })()`, flowVideo))
+	freq, _ := tb.flowWaitHears(flowVideo, flowAliceHz)
+	t.Logf("the visitor hears %.0f Hz", freq)
+	if err := alice.Hangup(ctxT(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	tb.flowWaitCall(flowVideo, "ended")
+	if r := tb.hostAttr(flowVideo, "call-reason"); r != "ended-by-agent" {
+		t.Errorf("call-reason %q, want ended-by-agent", r)
+	}
+	env.flowWaitMetric(t, "frontdesk_calls", 0)
+	tb.flowPageClean()
 }
 
 // flowVideoCall: a video call through the UI to an agent whose phone
