@@ -597,8 +597,13 @@ func (tb *browserTab) focused() string {
 	tb.t.Helper()
 	var s string
 	// Firefox moves the focus on from the last control of the page to its
-	// own toolbar (the page keeps its activeElement): that is outside.
-	tb.eval(`(() => { if (!document.hasFocus()) return 'page|outside'; const a = deepFocus(); if (!a) return ''; const r = a.getRootNode(); if (r && r.host) return r.host.getAttribute('data-frontdesk-host') + '|' + controlKey(a); return 'page|' + a.tagName + '#' + (a.textContent || '').trim(); })()`, &s)
+	// own toolbar, and the page keeps its activeElement: that is outside.
+	// (Chromium's tabs in the background have no focus either: not there.)
+	outside := ""
+	if tb.engine() == engineFirefox {
+		outside = `if (!document.hasFocus()) return 'page|outside'; `
+	}
+	tb.eval(`(() => { `+outside+`const a = deepFocus(); if (!a) return ''; const r = a.getRootNode(); if (r && r.host) return r.host.getAttribute('data-frontdesk-host') + '|' + controlKey(a); return 'page|' + a.tagName + '#' + (a.textContent || '').trim(); })()`, &s)
 	return s
 }
 
