@@ -207,3 +207,7 @@ func (c *Connection) Detach() error { return c.media.Detach() }
 // Reattach gives the call a new browser leg and returns its SDP answer
 // (Call.Reattach); the SIP dialog is not touched.
 func (c *Connection) Reattach(offer string) (string, error) { return c.media.Reattach(offer) }
+
+// Reattachable says whether the call's browser leg can be replaced: false
+// on the lite stack (set when the call is made, never changed).
+func (c *Connection) Reattachable() bool { return c.media.lite == nil }

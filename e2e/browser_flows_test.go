@@ -29,15 +29,17 @@ import (
 )
 
 // The flow tests use the widget as a visitor would, through its buttons and
-// forms in Chromium, on a site of another origin with a strict Content
-// Security Policy, against real baresip agents behind Kamailio: a voice
-// call, a chat that survives a page reload, and a message left when nobody
-// is available.
+// forms in Chromium and Firefox, on a site of another origin with a strict
+// Content Security Policy, against real baresip agents behind Kamailio: a
+// voice call with audio both ways, a chat with typing that survives a page
+// reload, and a message left when nobody is available.
 
 const (
 	flowCards = "f10ca11a5b8e4f61a3c4d5e6f7a8b9c0" // cards: alice takes calls and chats
 	flowSide  = "f10c4a75c6d7e8f9a0b1c2d3e4f5a6b7" // sidebar: chat with bob
 	flowLeave = "f10c1ea7e0f1a2b3c4d5e6f7a8b9c0d1" // sidebar with a fallback: carol and dora
+	// flowAliceHz is what alice's phone plays in calls: baresip's own sine.
+	flowAliceHz = 440
 	// flowWait bounds each wait for a call, a message or a state.
 	flowWait = 20 * time.Second
 )
@@ -88,8 +90,9 @@ func startFlowsEnvWith(t *testing.T, config func(pbx, site string) string, subs 
 	return startFlowsEnvIn(t, engineChromium, config, subs)
 }
 
-// startFlowsEnvIn is startFlowsEnvWith with the tabs in engine.
-func startFlowsEnvIn(t *testing.T, engine string, config func(pbx, site string) string, subs float64) *browserEnv {
+// startFlowsEnvIn is startFlowsEnvWith with the tabs in engine and more
+// agents in the test bed.
+func startFlowsEnvIn(t *testing.T, engine string, config func(pbx, site string) string, subs float64, more ...testbed.AgentSpec) *browserEnv {
 	t.Helper()
 	checkEngine(t, engine)
 	if err := testbed.CheckBinaries(true); err != nil {
@@ -103,12 +106,14 @@ func startFlowsEnvIn(t *testing.T, engine string, config func(pbx, site string) 
 	bed, err := testbed.Start(ctxT(t, 60*time.Second), testbed.Options{
 		Dir:   t.TempDir(),
 		Users: []testbed.User{{Name: "frontdesk", Password: gwPassword}},
-		Agents: []testbed.AgentSpec{
-			{Name: "alice", Password: "alice-pw", Presence: "online", AnswerCalls: true},
+		Agents: append([]testbed.AgentSpec{
+			// alice records what she hears: the call flow checks the
+			// visitor's microphone reaches her.
+			{Name: "alice", Password: "alice-pw", Presence: "online", AnswerCalls: true, Record: true},
 			{Name: "bob", Password: "bob-pw", Presence: "online"},
 			{Name: "carol", Password: "carol-pw", Presence: "offline"},
 			{Name: "dora", Password: "dora-pw", Presence: "online"},
-		},
+		}, more...),
 		Log: log,
 	})
 	if err != nil {
@@ -227,6 +232,7 @@ func browserFlows(t *testing.T, env *browserEnv, only ...string) {
 		tb.waitJS("alice available", fmt.Sprintf(`fd(%q).querySelector(%q).getAttribute('data-presence') === 'online'`, flowCards, cardSel("alice")), flowWait)
 		// Requests alice receives start with her contact, sip:alice-….
 		byesBefore := strings.Count(flowAgentLog(alice), "\nBYE sip:alice")
+		recsBefore := cbRecordings(t, alice)
 
 		// Call asks for the name; Enter in the name field starts the call.
 		tb.clickAction(flowCards, "alice", "call")
@@ -247,6 +253,13 @@ func browserFlows(t *testing.T, env *browserEnv, only ...string) {
 		if from := flowHeader(invite, "From"); !strings.Contains(from, "Vera Visitor") {
 			t.Errorf("the agent's INVITE has From %q, want the visitor's name", from)
 		}
+
+		// Audio both ways: the visitor hears alice's tone, alice hears the
+		// visitor's microphone.
+		freq, db := tb.flowWaitHears(flowCards, flowAliceHz)
+		t.Logf("the visitor hears %.0f Hz at %.0f dB", freq, db)
+		rec := cbNewRecording(t, alice, recsBefore)
+		cbWaitRecordingHears(t, alice, rec, cbMicHz)
 
 		// The connected view: its state in words, a running timer, and
 		// the controls.
@@ -291,6 +304,7 @@ func browserFlows(t *testing.T, env *browserEnv, only ...string) {
 		tb.flowWaitText(flowCards, ".callv .cst", "You ended the call.")
 		env.flowWaitMetric(t, "frontdesk_calls", 0)
 		flowWaitAgentLog(t, alice, "a BYE from the gateway", func(string) bool { return strings.Count(flowAgentLog(alice), "\nBYE sip:alice") > byesBefore })
+		cbCheckRecording(t, alice, rec, cbMicHz)
 
 		// Second call: the name is remembered; the agent hangs up.
 		tb.click(flowCards, tb.flowButton(flowCards, ".callv", "Close"))
@@ -345,7 +359,10 @@ func browserFlows(t *testing.T, env *browserEnv, only ...string) {
 		// the visitor's name; the page shows it delivered.
 		tb.waitJS("the message field has the focus", fmt.Sprintf(`(() => { const a = deepFocus(); return !!a && a.tagName === 'TEXTAREA' && a.getRootNode().host === fdHost(%q); })()`, flowSide), flowWait)
 		const question = "Hello Bob, is the blue kettle in stock?"
+		composingBefore := flowCountMessages(t, bob, "<state>active</state>")
 		tb.typeText(question)
+		// Typing tells the agent's phone (RFC 3994 isComposing).
+		flowWaitAgentMessages(t, bob, "isComposing active from the visitor", "<state>active</state>", composingBefore+1)
 		// Enter as a keyboard sends it: a raw key-down, then its character.
 		tb.press(kb.Enter, flowRawKeyDown)
 		got := waitAgentMessage(t, bob, question)
@@ -359,11 +376,17 @@ func browserFlows(t *testing.T, env *browserEnv, only ...string) {
 
 		// The agent answers: the thread shows it; the visitor sees it, so
 		// nothing is unread.
+		// The agent types: the chat says so until the answer arrives.
+		if code, err := env.bed.SendMessageAs(ctx, "bob", "bob-pw", "frontdesk", "application/im-iscomposing+xml", []byte(flowComposing)); err != nil || code != 200 {
+			t.Fatalf("isComposing from bob: %d, %v", code, err)
+		}
+		tb.flowWaitJS("the agent typing shown", fmt.Sprintf(`(() => { const n = fd(%q).querySelector('.chatv .typ'); return shown(n) && n.textContent.endsWith('is typing…'); })()`, flowSide))
 		const answer1 = "Yes, three are left."
 		if err := bob.SendMessage(ctx, answer1); err != nil {
 			t.Fatal(err)
 		}
 		tb.flowWaitLog(flowSide, answer1)
+		tb.flowWaitJS("the typing note gone with the answer", fmt.Sprintf(`!shown(fd(%q).querySelector('.chatv .typ'))`, flowSide))
 		if n := tb.hostAttr(flowSide, "unread"); n != "0" {
 			t.Errorf("unread = %s while the visitor reads the chat", n)
 		}
@@ -616,6 +639,23 @@ func (tb *browserTab) flowThread(id string) []string {
 	var th []string
 	tb.eval(fmt.Sprintf(`Array.from(fd(%q).querySelectorAll('[role=log] .msg')).map((m) => (m.classList.contains('me') ? 'me: ' : 'them: ') + m.querySelector('.bub').lastChild.textContent)`, id), &th)
 	return th
+}
+
+// flowComposing is an agent's isComposing (RFC 3994): typing.
+const flowComposing = `<?xml version="1.0" encoding="UTF-8"?>
+<isComposing xmlns="urn:ietf:params:xml:ns:im-iscomposing"><state>active</state><contenttype>text/plain</contenttype><refresh>60</refresh></isComposing>`
+
+// flowWaitAgentMessages waits until agent a received n MESSAGEs whose body
+// contains text.
+func flowWaitAgentMessages(t *testing.T, a *testbed.Agent, what, text string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(flowWait)
+	for flowCountMessages(t, a, text) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("agent %s: no %s within %v", a.Name(), what, flowWait)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // flowCountMessages counts the MESSAGEs agent a received whose body

@@ -182,7 +182,12 @@ func (env *browserEnv) startEngine(engine string, firefoxExtra map[string]any) {
 		return
 	}
 	profile := env.t.TempDir()
-	opts := chromiumOptions(profile, chromedp.WindowSize(1280, 800))
+	// The fake microphone plays a steady cbMicHz, as Firefox's does.
+	mic := filepath.Join(env.t.TempDir(), "mic.wav")
+	if err := writeToneWAV(mic, 48000, cbMicHz, 30); err != nil {
+		env.t.Fatal(err)
+	}
+	opts := chromiumOptions(profile, chromedp.WindowSize(1280, 800), chromedp.Flag("use-file-for-fake-audio-capture", mic))
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	env.t.Cleanup(cancel)
 	env.alloc = alloc
@@ -591,7 +596,14 @@ func (tb *browserTab) clickAction(id, agent, action string) {
 func (tb *browserTab) focused() string {
 	tb.t.Helper()
 	var s string
-	tb.eval(`(() => { const a = deepFocus(); if (!a) return ''; const r = a.getRootNode(); if (r && r.host) return r.host.getAttribute('data-frontdesk-host') + '|' + controlKey(a); return 'page|' + a.tagName + '#' + (a.textContent || '').trim(); })()`, &s)
+	// Firefox moves the focus on from the last control of the page to its
+	// own toolbar, and the page keeps its activeElement: that is outside.
+	// (Chromium's tabs in the background have no focus either: not there.)
+	outside := ""
+	if tb.engine() == engineFirefox {
+		outside = `if (!document.hasFocus()) return 'page|outside'; `
+	}
+	tb.eval(`(() => { `+outside+`const a = deepFocus(); if (!a) return ''; const r = a.getRootNode(); if (r && r.host) return r.host.getAttribute('data-frontdesk-host') + '|' + controlKey(a); return 'page|' + a.tagName + '#' + (a.textContent || '').trim(); })()`, &s)
 	return s
 }
 

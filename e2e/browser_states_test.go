@@ -23,7 +23,10 @@ import (
 const statesWidget = "f10c57a7e5d6e8f9a0b1c2d3e4f5a6b7"
 
 func statesConfig(pbx, site string) string {
-	return "# frontdesk browser state test config\n" + gatewayHead(pbx, site) + fmt.Sprintf(`widgets:
+	// Calls are not kept for a next page (calls.reattach_grace off): the
+	// lost connection's call ends, as calls that cannot be kept do
+	// (call_reattach_test.go has those that are).
+	return "# frontdesk browser state test config\n" + gatewayHeadWith(pbx, site, "  reattach_grace: 0s\n", "") + fmt.Sprintf(`widgets:
   - id: %s
     type: sidebar
     name: Example shop

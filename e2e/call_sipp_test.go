@@ -53,6 +53,7 @@ calls:
   candidate_networks: [127.0.0.0/8] # and visitors' ICE candidates on this host are probed
   ring_timeout: 8s
   rtp_timeout: 5s
+  reattach_grace: 1s # a dropped websocket's call waits this long for its page
   max_calls_per_agent: 1
 widgets:
   - id: %s
@@ -385,7 +386,7 @@ func TestCallSipp(t *testing.T) {
 		e.noCallsLeft(t)
 	})
 
-	t.Run("websocket dropped mid-call: BYE", func(t *testing.T) {
+	t.Run("websocket dropped mid-call: BYE after the grace", func(t *testing.T) {
 		a := e.sippAgent(t, "drop", "call-answer.xml", true)
 		p := e.phone(t, phoneOptions{})
 		p.dial("drop", false)

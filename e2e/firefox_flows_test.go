@@ -2,28 +2,22 @@
 
 package e2e
 
-import (
-	"flag"
-	"testing"
-)
+import "testing"
 
 // TestFirefoxFlows runs the visitor flows of TestBrowserFlows, the same
 // steps, in Firefox ESR: a chat with a reload resume and a move to a second
 // tab, and a message left when nobody is available, on the strict-CSP page
-// (flowPageClean: no CSP violations, no console errors).
-//
-// The voice call flow is not among them yet: Firefox ESR here gathers no
-// loopback ICE candidate (media.peerconnection.ice.loopback notwithstanding;
-// only the machine's own interface address), so its media never reaches
-// the gateway's 127.0.0.1 candidate; the call connects in SIP and the agent
-// hears nothing. Run it with -run 'TestFirefoxFlows' -args -firefox-call.
+// (flowPageClean: no CSP violations, no console errors). The voice call
+// runs in TestFirefoxCalls, inside a network namespace.
 func TestFirefoxFlows(t *testing.T) {
-	flows := []string{"chat round trip through the UI", "nobody available: the widget offers to leave a message", "a chat resumed in a second tab moves there"}
-	if *firefoxCall {
-		flows = append(flows, "a voice call through the UI connects and hangs up")
-	}
-	browserFlows(t, startFlowsEnvIn(t, engineFirefox, flowsConfig, 8), flows...)
+	browserFlows(t, startFlowsEnvIn(t, engineFirefox, flowsConfig, 8),
+		"chat round trip through the UI", "nobody available: the widget offers to leave a message", "a chat resumed in a second tab moves there")
 }
 
-// firefoxCall adds the voice call flow to TestFirefoxFlows.
-var firefoxCall = flag.Bool("firefox-call", false, "TestFirefoxFlows: run the voice call flow too")
+// TestFirefoxWidgets runs the steps of TestBrowserWidgets shared by the
+// engines in Firefox ESR: both widget types render with the configured
+// style, the keyboard reaches every control, axe-core finds nothing
+// serious, and a presence change redraws a card.
+func TestFirefoxWidgets(t *testing.T) {
+	browserWidgetFlows(t, startBrowserEnvIn(t, engineFirefox))
+}

@@ -52,7 +52,13 @@ func firefoxPrefs() map[string]any {
 		"media.peerconnection.ice.no_host":                  false,
 		"media.peerconnection.ice.obfuscate_host_addresses": false,
 		"media.peerconnection.ice.proxy_only":               false,
-		"ui.prefersReducedMotion":                           1,
+		// The flows measure the call's audio with WebAudio: allowed without
+		// a gesture, and running on a machine without a sound device (the
+		// mock backend; the real one would leave AudioContexts suspended).
+		"media.autoplay.default":         0,
+		"media.autoplay.block-webaudio":  false,
+		"media.cubeb.force_mock_context": true,
+		"ui.prefersReducedMotion":        1,
 		// Background network off.
 		"app.update.enabled":                              false,
 		"app.update.auto":                                 false,

@@ -35,6 +35,8 @@ var insideParts = map[string]func(t *testing.T){
 	"turn-gateway": turnGatewaySide,
 	"turn-visitor": turnVisitorSide,
 	"nat-public":   natPublicSide,
+	// TestFirefoxCalls
+	"firefox-calls": firefoxCallsSide,
 	// TestDebianPackage
 	"package-serve": packageServeSide,
 }

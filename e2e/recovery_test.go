@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -213,12 +214,25 @@ func waitPresence(t *testing.T, v *visitor, timeout time.Duration, presence stri
 		if left <= 0 {
 			t.Fatalf("presence %s not seen within %v for %v", presence, timeout, missing)
 		}
-		m, _ := v.waitFor("presence "+presence, left, func(m map[string]any) bool {
+		m, _ := v.waitFor(fmt.Sprintf("presence %s at %d agents (%s)", presence, len(missing), someOf(missing)), left, func(m map[string]any) bool {
 			id, _ := m["id"].(string)
 			return m["mt"] == "Info" && missing[id] && m["presence"] == presence
 		})
 		delete(missing, m["id"].(string))
 	}
+}
+
+// someOf names up to five keys of set, for a failure message.
+func someOf(set map[string]bool) string {
+	var names []string
+	for k := range set {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	if len(names) > 5 {
+		return strings.Join(names[:5], ", ") + ", …"
+	}
+	return strings.Join(names, ", ")
 }
 
 // waitRegistered waits until Kamailio reaches the gateway's registration

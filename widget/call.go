@@ -26,13 +26,16 @@ type callState struct {
 	name    string
 	video   bool
 	release func() // frees the call-limit slots, once
-	conn    *bridge.Connection
+	conn    callConn
 	context callContext // what the agent learns besides the name
 	// connected: the agent answered, so the visitor may rate the call.
 	connected bool
 	// hunt is set for a call to a group: its members are tried one at a
 	// time (hunt.go); agent and release are the current member's.
 	hunt *hunt
+	// hold is the session the call's events go to, which changes when a
+	// new page resumes it (reattach.go).
+	hold callHolder
 }
 
 // callObserver hands a connection's progress to its session.
@@ -42,8 +45,9 @@ type callObserver struct {
 }
 
 func (o callObserver) State(st bridge.State, answer string) {
-	o.s.mail.post(func() error {
-		if o.s.call != o.cs {
+	s := o.cs.hold.session(o.s)
+	s.mail.post(func() error {
+		if s.call != o.cs {
 			return nil
 		}
 		o.cs.connected = o.cs.connected || st == bridge.StateConnected
@@ -51,19 +55,26 @@ func (o callObserver) State(st bridge.State, answer string) {
 		if answer != "" {
 			m.Cmd, m.SDP = "SELECT", answer
 		}
-		return o.s.writeJSON(m)
+		if st == bridge.StateConnected {
+			m.Resume = s.resumeToken(o.cs)
+		}
+		return s.writeJSON(m)
 	})
 }
 
 func (o callObserver) Ended(r bridge.Reason) {
 	o.cs.release()
-	o.s.mail.post(func() error {
-		if o.s.call != o.cs {
+	s, parked := o.cs.hold.end(o.s)
+	if parked != "" {
+		s.srv.parked.drop(parked, o.cs)
+	}
+	s.mail.post(func() error {
+		if s.call != o.cs {
 			return nil
 		}
-		o.s.call = nil
-		o.s.callEnded(o.cs)
-		return o.s.writeJSON(callInfoMsg{MT: mtCallInfo, State: string(bridge.StateTerminated), Reason: string(r)})
+		s.call = nil
+		s.callEnded(o.cs)
+		return s.writeJSON(callInfoMsg{MT: mtCallInfo, State: string(bridge.StateTerminated), Reason: string(r)})
 	})
 }
 
@@ -78,7 +89,7 @@ func (s *session) handleCall(m inbound) (ErrorCode, error) {
 	case mtChannels:
 		return s.placeCall(m)
 	case mtCallResume:
-		return s.callResume()
+		return s.callResume(m)
 	}
 	if s.call == nil {
 		return CodeNoCall, fmt.Errorf("%s without a call", m.MT)
@@ -216,6 +227,9 @@ func (s *session) endCall(code ErrorCode) {
 		cs.release()
 		return
 	}
+	if code == CodeUnknown && s.park(cs) {
+		return // the visitor's next page may take it back
+	}
 	reason := bridge.ReasonByVisitor
 	if code == CodeShuttingDown {
 		reason = bridge.ReasonShuttingDown
@@ -223,17 +237,21 @@ func (s *session) endCall(code ErrorCode) {
 	cs.conn.Hangup(reason)
 }
 
-// reasonLost ends a call the widget had on a connection that is gone: a
-// call's media is bound to the gateway (node) that carried it and to the
-// websocket, so it never survives them.
+// reasonLost answers CallResume for a call that is gone: it was not kept
+// (a group call, the lite stack, re-attaching off), its grace ran out, its
+// token was used or is another widget's, or the page came back to another
+// gateway node.
 const reasonLost = "lost"
 
 // callResume answers a widget that had a call when its connection was
-// lost: the call is over (the PBX leg was ended), and the widget may offer
-// to call again.
-func (s *session) callResume() (ErrorCode, error) {
+// lost: with the call's resume token it re-attaches it (resumeCall);
+// without one the call is over, and the widget may offer to call again.
+func (s *session) callResume(m inbound) (ErrorCode, error) {
 	if s.call != nil {
 		return CodeCallInProgress, errors.New("a call is running on this connection")
+	}
+	if m.Token != "" {
+		return s.resumeCall(m)
 	}
 	return CodeUnknown, s.writeJSON(callInfoMsg{MT: mtCallInfo, State: string(bridge.StateTerminated), Reason: reasonLost})
 }

@@ -311,10 +311,10 @@ func (o huntObserver) Ended(r bridge.Reason) {
 
 // connect places cs's call to agent a with the browser's offer, ringing
 // at most ringTime.
-func (s *session) connect(cs *callState, a *config.Agent, offer string, ringTime time.Duration, obs bridge.Observer) (*bridge.Connection, error) {
+func (s *session) connect(cs *callState, a *config.Agent, offer string, ringTime time.Duration, obs bridge.Observer) (callConn, error) {
 	ctx, cancel := context.WithTimeout(s.srv.ctx, connectTimeout)
 	defer cancel()
-	conn, err := s.srv.opts.Calls.Connect(ctx, bridge.DialRequest{
+	conn, err := s.srv.dialCall(ctx, bridge.DialRequest{
 		ID:           s.label,
 		Target:       a.URI,
 		DisplayName:  cs.name,

@@ -18,8 +18,9 @@ import (
 // expire function given to park runs (it hangs the call up) on the timer's
 // goroutine, exactly once, unless take came first.
 type parkedCalls struct {
-	mu    sync.Mutex
-	calls map[string]*parkedCall
+	mu     sync.Mutex
+	calls  map[string]*parkedCall
+	closed bool // closeAll ran: nothing is parked any more
 
 	reattached atomic.Uint64 // calls taken back by a new page
 	expired    atomic.Uint64 // calls whose grace ran out
@@ -46,15 +47,15 @@ func newResumeToken() string {
 }
 
 // park keeps cs for grace under token, for a page of widgetID at origin.
-// It reports false (and keeps nothing) when the table is full or token is
-// already in use.
+// It reports false (and keeps nothing) when the table is full, token is
+// already in use, or closeAll ran.
 func (p *parkedCalls) park(token, widgetID, origin string, cs *callState, grace time.Duration, expire func(*callState)) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.calls == nil {
 		p.calls = make(map[string]*parkedCall)
 	}
-	if _, taken := p.calls[token]; taken || len(p.calls) >= maxParked || token == "" {
+	if _, taken := p.calls[token]; taken || len(p.calls) >= maxParked || token == "" || p.closed {
 		return false
 	}
 	pc := &parkedCall{widgetID: widgetID, origin: origin, call: cs}
@@ -107,4 +108,19 @@ func (p *parkedCalls) len() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.calls)
+}
+
+// closeAll removes every parked call, counting none, returns them, and
+// refuses to park from now on (the gateway drains or closes).
+func (p *parkedCalls) closeAll() []*callState {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	out := make([]*callState, 0, len(p.calls))
+	for token, pc := range p.calls {
+		pc.timer.Stop()
+		delete(p.calls, token)
+		out = append(out, pc.call)
+	}
+	return out
 }

@@ -162,7 +162,7 @@ const (
 	maxSDP      = 32 << 10 // a browser's SDP offer, bytes
 	maxLangs    = 16       // Start's lang entries kept
 	maxClientID = 64       // the widget's id of a ChatSend or LeaveMessage, bytes
-	maxToken    = 128      // a chat resume token, bytes
+	maxToken    = 128      // a chat or call resume token, bytes
 	dtmfDigits  = "0123456789*#ABCD"
 	// maxSeq is the largest chat event number a widget may name: what a
 	// JavaScript number holds exactly.
@@ -190,7 +190,14 @@ func decodeInbound(data []byte) (inbound, ErrorCode, error) {
 		if m.ID == "" {
 			return m, CodeBadJSON, refusal("GetPicture needs an id")
 		}
-	case mtPing, mtClearCall, mtChatClose, mtCallResume, mtWaitCancel:
+	case mtPing, mtClearCall, mtChatClose, mtWaitCancel:
+	case mtCallResume:
+		if len(m.Token) > maxToken {
+			return m, CodeBadJSON, refusal("CallResume token must be at most %d bytes", maxToken)
+		}
+		if m.Token != "" && (m.SDP == "" || len(m.SDP) > maxSDP) {
+			return m, CodeBadJSON, refusal("CallResume with a token needs an sdp of at most %d bytes", maxSDP)
+		}
 	case mtCreateCall, mtChatOpen:
 		if m.Dest == "" {
 			return m, CodeBadJSON, refusal("%s needs a dest", m.MT)
@@ -385,6 +392,9 @@ type callInfoMsg struct {
 	Cmd    string `json:"cmd,omitempty"`
 	SDP    string `json:"sdp,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Resume is the token a new page's CallResume takes the call back
+	// with (state connected; absent when the call cannot be resumed).
+	Resume string `json:"resume,omitempty"`
 }
 
 type chatOpenedMsg struct {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/frontdesk-gw/frontdesk/bridge"
 	"github.com/frontdesk-gw/frontdesk/chat"
 	"github.com/frontdesk-gw/frontdesk/config"
 	"github.com/frontdesk-gw/frontdesk/internal/clientaddr"
@@ -95,6 +96,11 @@ type Server struct {
 	hoursKick  chan struct{}
 	// lines are the visitors waiting for busy agents.
 	lines waitLines
+	// parked are the calls waiting for their visitor's next page
+	// (reattach.go).
+	parked parkedCalls
+	// dial places calls instead of Options.Calls (tests); nil: Calls.
+	dial func(context.Context, bridge.DialRequest, bridge.Observer) (callConn, error)
 }
 
 // cfgState is a config with the version the server numbered it with.
@@ -300,6 +306,7 @@ func (s *Server) Drain(ctx context.Context) {
 		close(s.drain)
 		s.stopDrain()
 	})
+	s.hangUpParked() // no page can come back to a draining gateway
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for s.open.Load() > 0 {
@@ -321,6 +328,7 @@ func (s *Server) Close() {
 		return
 	}
 	s.cancel()
+	s.hangUpParked()
 	s.wg.Wait()
 }
 

@@ -7,20 +7,28 @@ import "github.com/frontdesk-gw/frontdesk/bridge"
 // name, or back in the state before, with reason transfer-failed.
 
 func (o callObserver) Transferred(party string) {
-	o.s.mail.post(func() error {
-		if o.s.call != o.cs {
+	s := o.cs.hold.session(o.s) // the page that took the call over, if one did
+	s.mail.post(func() error {
+		if s.call != o.cs {
 			return nil
 		}
-		return o.s.writeJSON(transferredMsg(party))
+		m := transferredMsg(party)
+		m.Resume = s.resumeToken(o.cs)
+		return s.writeJSON(m)
 	})
 }
 
 func (o callObserver) TransferFailed(st bridge.State) {
-	o.s.mail.post(func() error {
-		if o.s.call != o.cs {
+	s := o.cs.hold.session(o.s)
+	s.mail.post(func() error {
+		if s.call != o.cs {
 			return nil
 		}
-		return o.s.writeJSON(transferFailedMsg(st))
+		m := transferFailedMsg(st)
+		if st == bridge.StateConnected {
+			m.Resume = s.resumeToken(o.cs)
+		}
+		return s.writeJSON(m)
 	})
 }
 

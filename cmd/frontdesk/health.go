@@ -303,6 +303,15 @@ func (g *gateway) metrics() *prometheus.Registry {
 	gauge("frontdesk_waiting", "Visitors waiting in line for a busy agent on this node.", func() float64 {
 		return float64(g.web.Waiting())
 	})
+	gauge("frontdesk_calls_parked", "Calls waiting for their visitor's next page (calls.reattach_grace).", func() float64 {
+		return float64(g.web.ParkedCalls())
+	})
+	counter("frontdesk_calls_reattached_total", "Parked calls a new page of their visitor took back.", func() float64 {
+		return float64(g.web.ReattachedCalls())
+	})
+	counter("frontdesk_calls_parked_expired_total", "Parked calls hung up because their visitor did not come back in time.", func() float64 {
+		return float64(g.web.ExpiredParkedCalls())
+	})
 	counter("frontdesk_sip_notifies_total", "NOTIFY requests received for subscriptions.", func() float64 {
 		return float64(g.notifies.Load())
 	})

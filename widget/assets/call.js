@@ -11,7 +11,7 @@
   frontdesk.definePart((shared) => {
     const {
       win, doc, nav, el, button, setIcon, setText, fill, focus, sound, tone, stopAll, clock, endKey,
-      videoAnswered, gathered, canCall, showFace, agentName, emit, updateGuard
+      videoAnswered, gathered, canCall, showFace, agentName, emit
     } = shared;
 
     const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
@@ -22,6 +22,9 @@
     const NORMAL_END = ['ended-by-visitor', 'ended-by-agent', 'popped-out'];
     // Local reasons and their words (the gateway's: endKey).
     const LOCAL_END = { insecure: 'insecure', 'no-webrtc': 'noWebRTC', 'media-denied': 'mediaDenied', 'no-microphone': 'noMicrophone', unavailable: 'unavailableReason' };
+    // How old a stored call may be for the next page to ask for it: the
+    // longest calls.reattach_grace.
+    const KEPT_FOR = 5 * 60 * 1000;
 
     // CallPart is the call view and the call it shows: WebRTC toward the
     // gateway, who is called (their picture, ringing, on hold), the
@@ -59,6 +62,11 @@
         this.timer = el('p', 'tmr');
         this.timer.setAttribute('role', 'timer');
         this.note = el('p', 'note');
+        // The browser would not play the call's audio without a click on
+        // this page (a resumed call).
+        this.tapButton = button('btn', null, () => this.tapAudio());
+        w.label(this.tapButton.lbl, 'tapAudio');
+        this.tapButton.hidden = true;
         this.heldNote = w.label(el('p', 'note'), 'heldNote');
         const ctl = (this.controls = el('div', 'ctl'));
         this.muteButton = button('rb', 'mic', () => this.mute());
@@ -72,7 +80,9 @@
         w.label(this.devicesButton, 'devices', 'aria-label');
         w.label(this.devicesButton, 'devices', 'title');
         this.popButton = button('rb', 'out', () => this.popOut());
-        w.label(this.popButton.lbl, 'popOut');
+        w.label(this.popButton.lbl, 'popOutShort');
+        w.label(this.popButton, 'popOut', 'aria-label');
+        w.label(this.popButton, 'popOut', 'title');
         this.hangupButton = button('rb end', 'phone', () => this.hangup());
         w.label(this.hangupButton.lbl, 'hangup');
         ctl.append(this.muteButton, this.cameraButton, this.shareButton, this.padButton, this.devicesButton, this.popButton, this.hangupButton);
@@ -111,7 +121,7 @@
         }
         // The rating of an answered call, when the widget asks (AfterView).
         this.afterBox = el('div');
-        v.append(who, vids, this.status, this.timer, this.note, this.heldNote, this.digits, ctl, pad, devs, this.alternatives, this.afterBox, after);
+        v.append(who, vids, this.status, this.timer, this.note, this.tapButton, this.heldNote, this.digits, ctl, pad, devs, this.alternatives, this.afterBox, after);
         return v;
       }
 
@@ -129,7 +139,6 @@
         this.widget.mark('call', state);
         this.callUI();
         this.widget.signals.emit('conversation');
-        updateGuard();
         emit('call', { widget: this.widget.id, agent: c.agent, state, reason: c.reason || '', video: c.video });
       }
 
@@ -186,24 +195,7 @@
         c.video = !!c.cam;
         let pc;
         try {
-          pc = c.pc = new RTCPeerConnection({ iceServers: (w.ice && Array.isArray(w.ice.iceServers)) ? w.ice.iceServers : [] });
-          c.audioSender = pc.addTrack(c.mic, stream);
-          if (c.cam) c.videoSender = pc.addTrack(c.cam, stream);
-          pc.addEventListener('track', (e) => {
-            const s = (e.streams && e.streams[0]) || new MediaStream([e.track]);
-            if (this.remoteVideo.srcObject !== s) this.remoteVideo.srcObject = s;
-            this.remoteVideo.play().catch(() => {});
-          });
-          pc.addEventListener('connectionstatechange', () => {
-            if (pc.connectionState === 'failed' && this.current === c && c.state !== 'ended') {
-              w.send({ mt: 'ClearCall' });
-              this.endCall('media-failed');
-            }
-          });
-          this.preview();
-          this.callUI();
-          await pc.setLocalDescription(await pc.createOffer());
-          await gathered(pc, 3000);
+          pc = await this.offer(c, stream);
         } catch (e) {
           if (this.current === c && c.state !== 'ended') this.endCall('failed');
           return;
@@ -217,6 +209,31 @@
         w.pending = 'call';
         w.send({ mt: 'CreateCall', dest: c.dest, dn, video: c.video });
         w.send({ mt: 'Channels', cmd: 'PROPOSAL', sdp: pc.localDescription.sdp });
+      }
+
+      // offer makes c's PeerConnection with stream's tracks and its
+      // offer, candidates gathered.
+      async offer(c, stream) {
+        const w = this.widget;
+        const pc = (c.pc = new RTCPeerConnection({ iceServers: (w.ice && Array.isArray(w.ice.iceServers)) ? w.ice.iceServers : [] }));
+        c.audioSender = pc.addTrack(c.mic, stream);
+        if (c.cam) c.videoSender = pc.addTrack(c.cam, stream);
+        pc.addEventListener('track', (e) => {
+          const s = (e.streams && e.streams[0]) || new MediaStream([e.track]);
+          if (this.remoteVideo.srcObject !== s) this.remoteVideo.srcObject = s;
+          this.remoteVideo.play().then(() => { this.tapButton.hidden = true; }, () => { this.tapButton.hidden = false; });
+        });
+        pc.addEventListener('connectionstatechange', () => {
+          if (pc.connectionState === 'failed' && this.current === c && c.pc === pc && c.state !== 'ended') {
+            w.send({ mt: 'ClearCall' });
+            this.endCall('media-failed');
+          }
+        });
+        this.preview();
+        this.callUI();
+        await pc.setLocalDescription(await pc.createOffer());
+        await gathered(pc, 3000);
+        return pc;
       }
 
       // begin makes c the current call, with a clean view.
@@ -239,6 +256,8 @@
           this.lost();
           return;
         }
+        // A call resumed after the visitor hung up: end it.
+        if (m.resume && c && c.resuming && c.state === 'ended') w.send({ mt: 'ClearCall' });
         if (!c || !c.sent || c.state === 'ended') return;
         if (w.pending === 'call') w.pending = '';
         if (m.cmd === 'SELECT' && typeof m.sdp === 'string' && m.sdp && !c.answered) {
@@ -274,14 +293,19 @@
             break;
           case 'connected':
             this.ring(false);
-            if (!c.t0) {
-              c.t0 = Date.now();
+            c.resuming = false;
+            if (!c.tick) {
+              c.t0 = c.t0 || Date.now();
               c.tick = setInterval(() => {
                 setText(this.timer, clock(Date.now() - c.t0));
                 if (!w.panel.opened) w.signals.emit('tick');
               }, 1000);
             }
             this.setCall('connected');
+            if (typeof m.resume === 'string' && m.resume) {
+              c.token = m.resume;
+              this.keep();
+            }
             break;
           case 'held':
             this.setCall('held');
@@ -304,12 +328,21 @@
         this.endCall(code === 'agent-unavailable' ? 'unavailable' : code === 'agent-busy' ? 'busy' : code === 'too-many-calls' || code === 'retry-later' ? code : 'failed');
       }
 
-      // connectionLost: the gateway ends the call with its websocket. A
-      // call the gateway knew of is asked after on the next connection
-      // (resume).
+      // connectionLost: the gateway keeps an answered call that has a
+      // token for the next connection (reattach); it ends any other call
+      // with its websocket, and one it knew of is asked after on the next
+      // connection (resume).
       connectionLost() {
         const c = this.current;
         if (!c || c.state === 'ended') return;
+        if (c.token && (c.state === 'connected' || c.state === 'held')) {
+          // The gateway keeps the call a while: take it back once
+          // connected again, with a new PeerConnection.
+          if (c.pc) c.pc.close();
+          c.reattach = true;
+          this.setCall('reconnecting');
+          return;
+        }
         c.resume = !!c.sent;
         this.endCall('connection-lost');
       }
@@ -319,6 +352,7 @@
       // CallInfo with reason lost (see lost).
       resume() {
         const c = this.current;
+        if (c && c.reattach && c.state !== 'ended') this.reattach(c);
         if (!c || !c.resume) return;
         c.resume = false;
         c.resuming = true;
@@ -331,6 +365,7 @@
       lost() {
         const c = this.current;
         if (!c || !c.resuming) return;
+        if (c.state !== 'ended') this.endCall('lost');
         c.resuming = false;
         c.reason = 'lost';
         c.offerFor = c.agent;
@@ -396,6 +431,8 @@
           try { c.pc.close(); } catch (e) { /* closed */ }
         }
         stopAll(c.mic, c.cam, c.scr);
+        if (c.token) w.keepCall(null);
+        this.tapButton.hidden = true;
         this.remoteVideo.srcObject = null;
         this.localVideo.srcObject = null;
         if (w.pending === 'call') w.pending = '';
@@ -412,7 +449,7 @@
       hangup() {
         const c = this.current;
         if (!c || c.state === 'ended') return;
-        if (c.sent) this.widget.send({ mt: 'ClearCall' });
+        if (c.sent && !c.resuming && !c.reattach) this.widget.send({ mt: 'ClearCall' });
         this.endCall('ended-by-visitor');
       }
 
@@ -422,7 +459,7 @@
         if (c.state !== 'ended') {
           // After the first member of a group, the call tries the next.
           if (c.tries > 1 && (c.state === 'trying' || c.state === 'ringing')) return w.t('tryingNext');
-          return w.t(c.state === 'ringing' ? 'ringing' : c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : c.state === 'transferring' ? 'transferring' : 'connecting');
+          return w.t(c.state === 'ringing' ? 'ringing' : c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : c.state === 'transferring' ? 'transferring' : c.state === 'reconnecting' ? 'callReconnecting' : 'connecting');
         }
         const r = c.reason;
         if (r === 'retry-later') return fill(w.t('endRetryLater'), { seconds: c.retryAfter || 1 });
@@ -434,7 +471,7 @@
         const c = this.current;
         if (!c || !w.session || !this.status) return;
         const ended = c.state === 'ended';
-        const running = !ended && !!c.pc;
+        const running = !ended && !!c.pc && c.state !== 'reconnecting';
         const text = this.words(c);
         setText(this.status, text);
         const a = w.team.get(c.agent);
@@ -630,6 +667,63 @@
         try { popup.opener = null; } catch (e) { /* cross-origin already */ }
         if (c.sent) w.send({ mt: 'ClearCall' });
         this.endCall('popped-out');
+      }
+
+      // keep stores the running call for the next page of this tab (the
+      // gateway keeps it calls.reattach_grace under its token).
+      keep() {
+        const c = this.current;
+        if (!c || !c.token || c.state === 'ended') return;
+        this.widget.keepCall({ token: c.token, agent: c.agent, video: !!c.video, dn: c.dn, started: c.t0, at: Date.now() });
+      }
+
+      // restore shows the call an earlier page kept as reconnecting and
+      // asks the gateway for it.
+      restore(saved) {
+        const w = this.widget;
+        if (!saved || typeof saved.token !== 'string' || !(Date.now() - saved.at < KEPT_FOR) || (this.current && this.current.state !== 'ended')) {
+          w.keepCall(null);
+          return;
+        }
+        const c = this.begin({ agent: String(saved.agent), video: !!saved.video, dn: String(saved.dn || ''), state: '', token: saved.token, t0: +saved.started || Date.now(), tries: 0 });
+        setText(this.timer, clock(Date.now() - c.t0));
+        w.panel.open('call');
+        this.setCall('reconnecting');
+        this.reattach(c);
+      }
+
+      // reattach gives call c a new PeerConnection and sends its offer with
+      // the call's token (CallResume); the answer is a connected CallInfo,
+      // or reason lost.
+      async reattach(c) {
+        const w = this.widget;
+        c.reattach = false;
+        c.resuming = true;
+        let stream = null;
+        try {
+          if (!c.mic || c.mic.readyState === 'ended') {
+            stream = await nav.mediaDevices.getUserMedia({ audio: true, video: c.video });
+            c.mic = stream.getAudioTracks()[0];
+            c.cam = stream.getVideoTracks()[0] || null;
+          } else {
+            stream = new MediaStream([c.mic, c.cam].filter(Boolean));
+          }
+          if (this.current !== c || c.state === 'ended') throw new Error('gone');
+          await this.offer(c, stream);
+        } catch (e) {
+          if (stream && this.current !== c) stopAll(...stream.getTracks());
+          if (this.current === c && c.state !== 'ended') this.endCall('failed');
+          return;
+        }
+        if (this.current !== c || c.state === 'ended') return;
+        c.sent = true;
+        c.answered = false;
+        w.send({ mt: 'CallResume', token: c.token, sdp: c.pc.localDescription.sdp });
+      }
+
+      // tapAudio plays the call's audio on the visitor's click.
+      tapAudio() {
+        this.remoteVideo.play().then(() => { this.tapButton.hidden = true; }, () => {});
       }
     }
 

@@ -93,24 +93,7 @@
   // The helpers the call part (loaded later, see loadPart) uses.
   const shared = {
     win, doc, nav, el, button, icon, setIcon, setText, fill, focus, sound, tone, stopAll, clock, endKey,
-    videoAnswered, gathered, canCall, showFace, agentName, emit, updateGuard: () => updateGuard(), chime, has
-  };
-
-  // The page asks before it is left while a call runs (a call does not
-  // survive a reload yet); a chat does, so it never asks.
-  const guard = (e) => {
-    e.preventDefault();
-    e.returnValue = '';
-  };
-  let guarded = false;
-  const updateGuard = () => {
-    let busy = false;
-    live.forEach((w) => { if (w.calling()) busy = true; });
-    if (busy !== guarded) {
-      guarded = busy;
-      if (busy) win.addEventListener('beforeunload', guard);
-      else win.removeEventListener('beforeunload', guard);
-    }
+    videoAnswered, gathered, canCall, showFace, agentName, emit, chime, has
   };
 
   // Widget is one widget on the page. It holds the parts (Connection, Team,
@@ -150,6 +133,8 @@
       this.calls = null; // the CallPart, once loaded (callPart)
       this.waits = null; // the WaitPart, once loaded (waitPart)
       this.chats.restore(storage.load('chat:' + id));
+      // A call of an earlier page of this tab, resumed once connected.
+      this.savedCall = storage.load('call:' + id);
       this.signals.on('team', () => this.refresh());
       this.signals.on('conversation', () => this.refresh());
       this.signals.on('connection', () => this.refresh());
@@ -293,7 +278,22 @@
       if (fresh) {
         this.chats.resume();
         if (this.calls) this.calls.resume();
+        if (this.savedCall) this.restoreCall();
       }
+    }
+
+    // restoreCall takes back the call an earlier page of this tab had: the
+    // gateway keeps it a while for the next page (CallPart.restore).
+    restoreCall() {
+      const saved = this.savedCall;
+      this.savedCall = null;
+      this.callPart().then((part) => part.restore(saved), () => this.keepCall(null));
+    }
+
+    // keepCall stores what the next page needs to resume the call (null:
+    // nothing).
+    keepCall(saved) {
+      storage.save('call:' + this.id, saved);
     }
 
     onInfo(m) {
@@ -362,8 +362,8 @@
       }
     }
 
-    // lost ends what cannot survive a lost connection: the gateway ends the
-    // call (the next connection asks after it); a chat waits to be resumed.
+    // lost ends what cannot survive a lost connection: a call the gateway
+    // keeps and a chat wait to be resumed on the next connection.
     lost() {
       this.welcomed = false;
       if (this.dead) return;
@@ -389,7 +389,6 @@
       live.delete(this.id);
       widgets.delete(this.id);
       gone.add(this.id);
-      updateGuard();
       emit('removed', { widget: this.id, code });
     }
 
@@ -702,6 +701,8 @@
   win.addEventListener('online', () => live.forEach((w) => w.connection.retryNow()));
   // Leave the back/forward cache with no open socket; reconnect on return.
   win.addEventListener('pagehide', (e) => {
+    // A running call is resumed by the next page: it counts from now.
+    live.forEach((w) => { if (w.calls) w.calls.keep(); });
     if (e.persisted) live.forEach((w) => w.connection.pause());
   });
   win.addEventListener('pageshow', (e) => {
