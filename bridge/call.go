@@ -80,6 +80,8 @@ type Call struct {
 	held      bool
 	mediaFrom int64 // timeout baseline: answer or resume time
 	detached  bool  // the browser leg is gone; the PBX leg waits (Detach)
+	// transferring: a transfer's new leg rings; no RTP timeout (HoldTimeout).
+	transferring bool
 }
 
 // leg is one media kind as negotiated on both sides.
@@ -202,7 +204,7 @@ type mediaWatch struct {
 // (run only; it stores only when something changed).
 func (c *Call) publishWatch() {
 	var w *mediaWatch
-	if c.answered && !c.held && !c.detached {
+	if c.answered && !c.held && !c.detached && !c.transferring {
 		w = &mediaWatch{from: c.mediaFrom, final: c.final}
 	}
 	if old := c.watch.Load(); (old == nil) != (w == nil) || (w != nil && *old != *w) {

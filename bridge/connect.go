@@ -78,16 +78,29 @@ type Connection struct {
 	dtmfCtx  context.Context
 	stopDTMF context.CancelFunc
 	dtmfDone chan struct{}
-	// cancelSetup ends the SIP leg's setup context once the call is over.
-	cancelSetup context.CancelFunc
+	// cancelSetup ends the SIP leg's setup context once the call is over;
+	// extraCancels those of legs a transfer added.
+	cancelSetup  context.CancelFunc
+	extraCancels []context.CancelFunc
+	// For transfers (transfer.go): how to place a leg, and the first
+	// INVITE's name, headers and ring timeout for the new one.
+	dial        dialFunc
+	template    sip.CallRequest
+	ringTimeout time.Duration
+	// legID names the current leg's events; other ids are a transfer's.
+	legID atomic.Uint64
 
 	// Owned by run.
 	answered     bool // 2xx received
 	answerSent   bool // the browser has its SDP answer
 	held         bool
 	legEnded     bool
-	localReason  Reason // why we ended it, when we did
-	remoteReason Reason // what the SIP side said
+	localReason  Reason    // why we ended it, when we did
+	remoteReason Reason    // what the SIP side said
+	nextID       uint64    // the last leg id given out
+	xfer         *transfer // the transfer under way
+	// lastNotify is closed once the latest transfer NOTIFY was answered.
+	lastNotify chan struct{}
 
 	// turns counts run's loop iterations: each must be an event. Tests read
 	// it to see that a finished call does not keep the loop turning.
@@ -104,12 +117,15 @@ func (e *Engine) Connect(ctx context.Context, d Dialer, req DialRequest, obs Obs
 		return nil, fmt.Errorf("call %s: %w", req.ID, err)
 	}
 	c := newConnection(log, obs, media)
+	c.dial = dialerFunc(d)
+	c.template = sip.CallRequest{DisplayName: req.DisplayName, Headers: req.Headers}
+	c.ringTimeout = req.RingTimeout
 	// The SIP leg's context bounds its setup until the answer; the
 	// connection ends it (ring timeout, hangup), not the caller's ctx, which
 	// only bounds this function.
 	setup, cancelSetup := context.WithCancel(context.WithoutCancel(ctx))
 	c.cancelSetup = cancelSetup
-	leg, err := d.Call(setup, sip.CallRequest{Target: req.Target, DisplayName: req.DisplayName, Headers: req.Headers, SDP: media.SIPOffer()}, legEvents{c})
+	leg, err := d.Call(setup, sip.CallRequest{Target: req.Target, DisplayName: req.DisplayName, Headers: req.Headers, SDP: media.SIPOffer()}, legEvents{c: c})
 	if err != nil {
 		cancelSetup()
 		_ = media.Close()
@@ -214,7 +230,7 @@ func (c *Connection) post(fn func()) bool {
 // then, so nothing is left half-open.
 func (c *Connection) run(ringTimeout time.Duration) {
 	defer close(c.done)
-	defer c.cancelSetup()
+	defer c.releaseSetup()
 	go c.playDTMF()
 	if ringTimeout <= 0 {
 		ringTimeout = 60 * time.Second
@@ -243,8 +259,8 @@ func (c *Connection) run(ringTimeout time.Duration) {
 			} else {
 				c.end(ReasonMediaFailed)
 			}
-		case <-c.leg.Done():
-			c.legEnded = true
+		case <-c.legDone():
+			c.onLegDone()
 		}
 	}
 	// The leg's own Ended event may still be queued: it carries the reason.
@@ -281,6 +297,7 @@ func (c *Connection) end(r Reason) {
 	c.log.Info("ending call", "reason", r)
 	c.stopDTMF() // keys still queued are not sent
 	_ = c.media.Close()
+	c.endTransfer()
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -358,6 +375,9 @@ func (c *Connection) onHold(held bool) {
 		return
 	}
 	c.held = held
+	if c.xfer != nil {
+		return // the visitor sees the transfer; its outcome says the state
+	}
 	if held {
 		c.obs.State(StateHeld, "")
 	} else {
@@ -365,20 +385,46 @@ func (c *Connection) onHold(held bool) {
 	}
 }
 
-// legEvents adapts the SIP leg's events to the connection's goroutine.
-type legEvents struct{ c *Connection }
+// releaseSetup ends the setup contexts of every leg the call placed.
+func (c *Connection) releaseSetup() {
+	c.cancelSetup()
+	for _, cancel := range c.extraCancels {
+		cancel()
+	}
+	if c.xfer != nil {
+		c.xfer.cancel()
+	}
+}
+
+// legEvents adapts a SIP leg's events to the connection's goroutine; id
+// tells the current leg from a transfer's (transfer.go).
+type legEvents struct {
+	c  *Connection
+	id uint64
+}
 
 func (e legEvents) Progress(code int, sdp []byte) {
+	if !e.current() {
+		e.transferEvent(func() { e.c.onTransferProgress(code) })
+		return
+	}
 	e.c.post(func() { e.c.onProgress(code, sdp) })
 }
 
 func (e legEvents) Answered(sdp []byte) {
+	if !e.current() {
+		e.transferEvent(func() { e.c.onTransferAnswered(sdp) })
+		return
+	}
 	e.c.post(func() { e.c.onAnswered(sdp) })
 }
 
 // Reoffer answers at once from the media (the PBX waits for it) and tells run
 // about hold.
 func (e legEvents) Reoffer(sdp []byte) ([]byte, error) {
+	if !e.current() {
+		return nil, errors.New("re-offer on a leg the call is not on")
+	}
 	answer, err := e.c.media.SIPReoffer(sdp)
 	if err != nil {
 		return nil, fmt.Errorf("answer re-offer: %w", err)
@@ -391,6 +437,9 @@ func (e legEvents) Reoffer(sdp []byte) ([]byte, error) {
 func (e legEvents) OfferRequest() []byte { return e.c.media.SIPLocalOffer() }
 
 func (e legEvents) Reanswer(sdp []byte) {
+	if !e.current() {
+		return
+	}
 	if err := e.c.media.SIPReanswer(sdp); err != nil {
 		e.c.log.Warn("PBX answer to our re-offer unusable", "err", err)
 		e.c.post(func() { e.c.end(ReasonFailed) })
@@ -403,6 +452,18 @@ func (e legEvents) DTMF(digit byte, d time.Duration) {
 
 func (e legEvents) Ended(cause sip.EndCause, code int, reason string) {
 	e.c.post(func() {
+		switch {
+		case e.id != e.c.legID.Load():
+			if x := e.c.xfer; x != nil && x.id == e.id {
+				e.c.onTransferEnded(cause, code, reason)
+			}
+			return // a leg the call left
+		case e.c.xfer != nil && e.c.localReason == ReasonUnknown:
+			// The transferor hung up; the call waits for the new leg.
+			e.c.xfer.oldGone = true
+			e.c.log.Info("transferor's SIP leg ended", "cause", cause, "code", code)
+			return
+		}
 		e.c.legEnded = true
 		e.c.remoteReason = reasonOf(cause)
 		e.c.log.Info("SIP leg ended", "cause", cause, "code", code, "reason", reason)

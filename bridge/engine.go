@@ -42,6 +42,8 @@ type Engine struct {
 	poller *pbxPoller
 	// rtcpEvery is the RTCP report interval toward the PBX.
 	rtcpEvery time.Duration
+	// transfers counts transfers by outcome (transfer.go).
+	transfers transferCounters
 }
 
 // engineOption adjusts an Engine before use; tests use it to keep ICE on

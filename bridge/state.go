@@ -6,12 +6,15 @@ import "fmt"
 type State string
 
 const (
-	StateUnknown    State = ""
-	StateAlerting   State = "alerting"
-	StateEarly      State = "early"
-	StateConnected  State = "connected"
-	StateHeld       State = "held"
-	StateTerminated State = "terminated"
+	StateUnknown   State = ""
+	StateAlerting  State = "alerting"
+	StateEarly     State = "early"
+	StateConnected State = "connected"
+	StateHeld      State = "held"
+	// StateTransferring: the agent transferred the call; the new party's
+	// phone rings (transfer.go).
+	StateTransferring State = "transferring"
+	StateTerminated   State = "terminated"
 )
 
 // Reason says why a connection ended, in the Widget-API's words.
@@ -31,14 +34,17 @@ const (
 	ReasonMediaFailed   Reason = "media-failed"
 	ReasonTooManyCalls  Reason = "too-many-calls"
 	ReasonShuttingDown  Reason = "shutting-down"
+	// ReasonTransferFailed: the agent hung up after transferring the call,
+	// and the transfer target did not take it.
+	ReasonTransferFailed Reason = "transfer-failed"
 )
 
-var states = []State{StateAlerting, StateEarly, StateConnected, StateHeld, StateTerminated}
+var states = []State{StateAlerting, StateEarly, StateConnected, StateHeld, StateTransferring, StateTerminated}
 
 // Reasons lists every reason, for documentation checks.
 var Reasons = []Reason{ReasonBusy, ReasonDeclined, ReasonNoAnswer, ReasonUnavailable, ReasonNoCommonCodec,
 	ReasonFailed, ReasonByAgent, ReasonByVisitor, ReasonMediaTimeout, ReasonMediaFailed, ReasonTooManyCalls,
-	ReasonShuttingDown}
+	ReasonShuttingDown, ReasonTransferFailed}
 
 func (s State) String() string  { return string(s) }
 func (r Reason) String() string { return string(r) }

@@ -80,6 +80,8 @@ type legState struct {
 	reoffer *pendingReoffer
 	// refer is the transfer under way (refer.go).
 	refer *referState
+	// referSent is closed once the latest transfer NOTIFY was answered.
+	referSent chan struct{}
 
 	cause  EndCause
 	code   int

@@ -343,18 +343,25 @@ func (l *Leg) onRefer(in inbound) {
 	l.respond(in, sip.StatusAccepted, "Accepted", nil, hdrs...)
 	st.refer = rs
 	l.log.Info("sip transfer accepted", "target", t.Target, "attended", t.Replaces != nil)
-	l.sendReferNotify(100, "Trying", false)
+	l.sendReferNotify(100, "Trying", false, nil)
 }
 
 // sendReferNotify reports the new leg's progress to the transferor; final
-// ends the implicit subscription and the transfer.
-func (l *Leg) sendReferNotify(code int, reason string, final bool) {
+// ends the implicit subscription and the transfer. answered, when set, is
+// called once the NOTIFY was answered or given up on (at once when none is
+// sent). The request is built here, on the leg's goroutine, so CSeqs
+// follow the order of the calls.
+func (l *Leg) sendReferNotify(code int, reason string, final bool, answered func()) {
 	st := &l.st
 	rs := st.refer
 	if final {
 		st.refer = nil
 	}
+	if answered == nil {
+		answered = func() {}
+	}
 	if rs == nil || !rs.notify {
+		answered()
 		return
 	}
 	req := l.request(sip.NOTIFY)
@@ -366,14 +373,23 @@ func (l *Leg) sendReferNotify(code int, reason string, final bool) {
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
 	req.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
 	req.SetBody(sipfrag(code, reason))
-	tx, err := l.u.startTx(context.Background(), req)
-	if err != nil {
-		l.log.Warn("sip transfer NOTIFY not sent", "error", err)
-		return
-	}
+	// One NOTIFY at a time: each goes once the one before was answered, so
+	// a proxy relaying them in parallel cannot reorder them.
+	prev, sent := st.referSent, make(chan struct{})
+	st.referSent = sent
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
+		defer answered()
+		defer close(sent)
+		if prev != nil {
+			<-prev
+		}
+		tx, err := l.u.startTx(context.Background(), req)
+		if err != nil {
+			l.log.Warn("sip transfer NOTIFY not sent", "error", err)
+			return
+		}
 		res, err := l.u.await(context.Background(), tx)
 		if err != nil {
 			l.log.Info("sip transfer NOTIFY unanswered", "error", err)
@@ -387,8 +403,10 @@ func (l *Leg) sendReferNotify(code int, reason string, final bool) {
 
 // NotifyTransfer reports the new leg's progress (a provisional status) or
 // outcome (final, code >= 200: the transfer is over and another REFER may
-// come) to the transferor in a NOTIFY. It returns once the NOTIFY is on
-// its way; ErrNoTransfer without a transfer under way.
+// come) to the transferor in a NOTIFY. It returns once the NOTIFY was
+// answered (or its transaction gave up, or ctx ended): the next NOTIFY, or
+// a BYE, sent after it cannot overtake it on the way through the PBX.
+// ErrNoTransfer without a transfer under way.
 func (l *Leg) NotifyTransfer(ctx context.Context, code int, reason string) error {
 	reply := make(chan legReply, 1)
 	select {
@@ -422,8 +440,8 @@ func (l *Leg) onNotifyCmd(c legCmd) {
 		c.reply <- legReply{err: ErrNoTransfer}
 		return
 	}
-	l.sendReferNotify(c.notify.code, c.notify.reason, c.notify.code >= 200)
-	c.reply <- legReply{}
+	// The reply channel is buffered: the answer does not wait for anyone.
+	l.sendReferNotify(c.notify.code, c.notify.reason, c.notify.code >= 200, func() { c.reply <- legReply{} })
 }
 
 // transferHeaders adds the Replaces and Referred-By of a transfer's new leg

@@ -385,7 +385,10 @@ type callInfoMsg struct {
 	MT    string `json:"mt"`
 	State string `json:"state"`
 	// Dest is the member a group call rings now (state trying).
-	Dest   string `json:"dest,omitempty"`
+	Dest string `json:"dest,omitempty"`
+	// Party is who took a transferred call (state connected), when the
+	// PBX named them.
+	Party  string `json:"party,omitempty"`
 	Cmd    string `json:"cmd,omitempty"`
 	SDP    string `json:"sdp,omitempty"`
 	Reason string `json:"reason,omitempty"`

@@ -362,6 +362,15 @@ func (g *gateway) metrics() *prometheus.Registry {
 			}, func() float64 { return float64(f(g.media.Rejected())) }))
 		}
 	}
+	if g.media != nil {
+		for _, outcome := range bridge.TransferOutcomes {
+			r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name:        "frontdesk_call_transfers_total",
+				Help:        "Calls the agent's side transferred (REFER), by outcome: transferred, or why the target did not take the call.",
+				ConstLabels: prometheus.Labels{"outcome": outcome},
+			}, func() float64 { return float64(g.media.Transfers(outcome)) }))
+		}
+	}
 	g.clusterMetrics(r)
 	if g.watcher != nil {
 		counter("frontdesk_config_reloads_total", "Successful config reloads.", func() float64 {

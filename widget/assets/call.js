@@ -270,6 +270,10 @@
             }
           });
         }
+        // After a transfer: who took the call, or that it stayed here.
+        if (typeof m.party === 'string' && m.party) c.party = m.party;
+        if (m.reason === 'transfer-failed' && m.state !== 'terminated') setText(this.note, w.t('transferFailed'));
+        else if (c.state === 'transferring') setText(this.note, '');
         switch (m.state) {
           case 'trying':
             // A group call rings this member now; after the first, the
@@ -305,6 +309,10 @@
             break;
           case 'held':
             this.setCall('held');
+            break;
+          case 'transferring':
+            // The agent passes the call on: the timer runs on.
+            this.setCall('transferring');
             break;
           case 'terminated':
             this.endCall(m.reason || 'failed');
@@ -451,7 +459,7 @@
         if (c.state !== 'ended') {
           // After the first member of a group, the call tries the next.
           if (c.tries > 1 && (c.state === 'trying' || c.state === 'ringing')) return w.t('tryingNext');
-          return w.t(c.state === 'ringing' ? 'ringing' : c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : c.state === 'reconnecting' ? 'callReconnecting' : 'connecting');
+          return w.t(c.state === 'ringing' ? 'ringing' : c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : c.state === 'transferring' ? 'transferring' : c.state === 'reconnecting' ? 'callReconnecting' : 'connecting');
         }
         const r = c.reason;
         if (r === 'retry-later') return fill(w.t('endRetryLater'), { seconds: c.retryAfter || 1 });
@@ -467,8 +475,9 @@
         const text = this.words(c);
         setText(this.status, text);
         const a = w.team.get(c.agent);
-        const name = a ? agentName(a) : '';
-        showFace(this.face, name, a ? a.url : '');
+        // A transferred call shows the new party's name (initials only).
+        const name = c.party || (a ? agentName(a) : '');
+        showFace(this.face, name, a && !c.party ? a.url : '');
         setText(this.name, name);
         // While the agent's phone rings the picture pulses; on hold it
         // dims; in a video call the video takes its place.

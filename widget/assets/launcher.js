@@ -108,7 +108,7 @@
       const anyone = w.team.anyAvailable();
       let text = w.t('contactUs');
       if (calling) {
-        text = w.t(c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : c.state === 'ringing' ? 'ringing' : 'connecting');
+        text = w.t(c.state === 'connected' ? 'connected' : c.state === 'held' ? 'onHold' : c.state === 'ringing' ? 'ringing' : c.state === 'transferring' ? 'transferring' : 'connecting');
         if (c.t0) text += ' · ' + clock(Date.now() - c.t0);
       } else if (h && h.state !== 'ended') {
         text = w.t('chat') + (h.dn ? ': ' + h.dn : '');
