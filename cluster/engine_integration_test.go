@@ -140,9 +140,21 @@ func TestLeasesOneHolderEach(t *testing.T) {
 	ts := testTargets(10)
 	var nodes []*testNode
 	for _, name := range []string{"a", "b", "c"} {
-		n := startNode(t, ns.URL(), name)
+		nodes = append(nodes, startNode(t, ns.URL(), name))
+	}
+	// Targets only once every node sees the others: a free lease goes to
+	// its preferred node among the live ones, so a node that is not seen
+	// yet would be left without any (renewals keep leases where they are).
+	waitFor(t, "every node sees three", 3*testTTL, func() bool {
+		for _, n := range nodes {
+			if st := n.e.Status(); !st.Connected || st.Nodes != 3 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, n := range nodes {
 		n.e.SetTargets(ts)
-		nodes = append(nodes, n)
 	}
 	waitFor(t, "every target subscribed by exactly one node", 3*testTTL, func() bool { return exactlyOnce(nodes, ts) })
 	for _, n := range nodes {
