@@ -78,9 +78,10 @@ func (e *Engine) Transfers(outcome string) uint64 {
 // it the observer hears State(StateConnected) or State(StateHeld) again.
 type TransferObserver interface {
 	Observer
-	// Transferred: the call is connected to the transfer target; party is
-	// its display name ("" when the PBX named nobody).
-	Transferred(party string)
+	// Transferred: the call is connected to the transfer target (the
+	// Refer-To URI); party is its display name ("" when the PBX named
+	// nobody).
+	Transferred(party, target string)
 	// TransferFailed: the target did not take the call; the visitor is
 	// still with the first agent, the call in state st (connected, held).
 	TransferFailed(st State)
@@ -205,7 +206,7 @@ func (c *Connection) onTransferAnswered(sdp []byte) {
 	}
 	c.log.Info("call transferred", "target", x.target, "party", party)
 	if to, ok := c.obs.(TransferObserver); ok {
-		to.Transferred(party)
+		to.Transferred(party, x.target)
 	} else {
 		c.obs.State(StateConnected, "")
 	}

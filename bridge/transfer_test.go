@@ -38,7 +38,7 @@ type transferObserver struct {
 	failed      []State
 }
 
-func (o *transferObserver) Transferred(party string) {
+func (o *transferObserver) Transferred(party, _ string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.transferred = append(o.transferred, party)

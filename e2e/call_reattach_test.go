@@ -35,14 +35,14 @@ const (
 	raGrace = "5s"
 )
 
-func reattachConfig(pbx, site string) string {
+func reattachConfig(pbx, site, moreAgents string) string {
 	return gatewayHeadWith(pbx, site, "  reattach_grace: "+raGrace+"\n", "") + fmt.Sprintf(`widgets:
   - id: %s
     type: cards
     name: Our team
     agents:
       - {id: alice, sip: alice, name: Alice Adams, media: [voice]}
-`, raWidget)
+%s`, raWidget, moreAgents)
 }
 
 // raHoldMicJS, run in every document of the tab, holds getUserMedia while
@@ -83,9 +83,19 @@ const raHearJS = `(() => {
 type raEnv struct {
 	*browserEnv
 	alice *testbed.Agent
+	// tones holds the tone files; extra agents of a test play theirs from it.
+	tones string
 }
 
 func startReattachEnv(t *testing.T) *raEnv {
+	t.Helper()
+	return startReattachEnvWith(t, nil, "")
+}
+
+// startReattachEnvWith is startReattachEnv with more agents on the PBX,
+// made by extra from the tone directory, and widgetAgents, lines of the
+// widget's agents after alice (each one subscribed to).
+func startReattachEnvWith(t *testing.T, extra func(tones string) []testbed.AgentSpec, widgetAgents string) *raEnv {
 	t.Helper()
 	cbCheckPrereqs(t)
 	env := &browserEnv{t: t}
@@ -109,11 +119,15 @@ func startReattachEnv(t *testing.T) *raEnv {
 	}))
 	t.Cleanup(env.site.Close)
 
+	var more []testbed.AgentSpec
+	if extra != nil {
+		more = extra(tones)
+	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	bed, err := testbed.Start(ctxT(t, 60*time.Second), testbed.Options{
 		Dir:    t.TempDir(),
 		Users:  []testbed.User{{Name: "frontdesk", Password: gwPassword}},
-		Agents: []testbed.AgentSpec{{Name: "alice", Password: "alice-pw", Presence: "online", AnswerCalls: true, ToneFile: aliceTone, Record: true}},
+		Agents: append([]testbed.AgentSpec{{Name: "alice", Password: "alice-pw", Presence: "online", AnswerCalls: true, ToneFile: aliceTone, Record: true}}, more...),
 		Log:    log,
 	})
 	if err != nil {
@@ -132,11 +146,12 @@ func startReattachEnv(t *testing.T) *raEnv {
 	})
 	t.Setenv("FD_E2E_PASSWORD", gwPassword)
 	env.cfgPath = filepath.Join(t.TempDir(), "frontdesk.yaml")
-	env.writeConfig(reattachConfig(bed.Addr(), env.site.URL))
+	env.writeConfig(reattachConfig(bed.Addr(), env.site.URL, widgetAgents))
+	subs := 2.0 * float64(1+strings.Count(widgetAgents, "\n"))
 	env.gw = startGateway(t, env.cfgPath)
 	env.gw.waitHealth("registered, alice subscribed", 20*time.Second, func(code int, h map[string]any) bool {
 		s, _ := h["sip"].(map[string]any)
-		return code == 200 && h["calls_enabled"] == true && s["subscriptions"] == 2.0 && s["active"] == 2.0
+		return code == 200 && h["calls_enabled"] == true && s["subscriptions"] == subs && s["active"] == subs
 	})
 	opts := chromiumOptions(t.TempDir(), chromedp.WindowSize(1280, 800),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
@@ -151,7 +166,7 @@ func startReattachEnv(t *testing.T) *raEnv {
 			alice = a
 		}
 	}
-	return &raEnv{browserEnv: env, alice: alice}
+	return &raEnv{browserEnv: env, alice: alice, tones: tones}
 }
 
 // sipCounts counts the INVITEs and BYEs alice received (re-INVITEs too).

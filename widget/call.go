@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/frontdesk-gw/frontdesk/bridge"
@@ -36,6 +37,9 @@ type callState struct {
 	// hold is the session the call's events go to, which changes when a
 	// new page resumes it (reattach.go).
 	hold callHolder
+	// party is who took the call after a transfer, for the next page that
+	// resumes it; written by one session, read by the next.
+	party atomic.Pointer[string]
 }
 
 // callObserver hands a connection's progress to its session.

@@ -386,8 +386,9 @@ type callInfoMsg struct {
 	State string `json:"state"`
 	// Dest is the member a group call rings now (state trying).
 	Dest string `json:"dest,omitempty"`
-	// Party is who took a transferred call (state connected), when the
-	// PBX named them.
+	// Party is who took a transferred call (state connected): the PBX's
+	// display name or the configured agent the target is; also in the
+	// CallResume answer of a transferred call.
 	Party  string `json:"party,omitempty"`
 	Cmd    string `json:"cmd,omitempty"`
 	SDP    string `json:"sdp,omitempty"`

@@ -167,7 +167,11 @@ func (s *session) resumeCall(m inbound) (ErrorCode, error) {
 	s.call = cs
 	h.token = newResumeToken()
 	s.srv.log.Info("call re-attached", "session", s.label, "agent", cs.agent.ID)
-	if err := s.writeJSON(callInfoMsg{MT: mtCallInfo, State: string(bridge.StateConnected), Cmd: "SELECT", SDP: answer, Resume: h.token}); err != nil {
+	resumed := callInfoMsg{MT: mtCallInfo, State: string(bridge.StateConnected), Cmd: "SELECT", SDP: answer, Resume: h.token}
+	if p := cs.party.Load(); p != nil {
+		resumed.Party = *p
+	}
+	if err := s.writeJSON(resumed); err != nil {
 		return CodeUnknown, fmt.Errorf("answer CallResume: %w", err)
 	}
 	return CodeUnknown, nil

@@ -2,10 +2,12 @@ package widget
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // eslintBin is ESLint as e2e/package.json pins it (npm ci --prefix e2e;
@@ -48,7 +50,10 @@ func TestWidgetPartsUnit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("node missing (scripts/setup.sh installs it): %v", err)
 	}
-	out, err := exec.Command(node, "--test", "jstest").CombinedOutput()
+	// Bounded: a test that leaves a timer running keeps node alive.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, node, "--test", "--test-timeout=30000", "jstest").CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test widget/jstest: %v\n%s", err, out)
 	}

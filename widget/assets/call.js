@@ -270,8 +270,16 @@
             }
           });
         }
-        // After a transfer: who took the call, or that it stayed here.
-        if (typeof m.party === 'string' && m.party) c.party = m.party;
+        // After a transfer: who took the call (a name, or nobody named:
+        // never still the agent who passed it on), or that it stayed here.
+        if (c.state === 'transferring' && m.state === 'connected' && m.reason !== 'transfer-failed') {
+          c.transferred = true;
+          c.party = '';
+        }
+        if (typeof m.party === 'string' && m.party) {
+          c.party = m.party;
+          c.transferred = true; // also when a resumed call was transferred before
+        }
         if (m.reason === 'transfer-failed' && m.state !== 'terminated') setText(this.note, w.t('transferFailed'));
         else if (c.state === 'transferring') setText(this.note, '');
         switch (m.state) {
@@ -476,8 +484,8 @@
         setText(this.status, text);
         const a = w.team.get(c.agent);
         // A transferred call shows the new party's name (initials only).
-        const name = c.party || (a ? agentName(a) : '');
-        showFace(this.face, name, a && !c.party ? a.url : '');
+        const name = c.transferred ? c.party : a ? agentName(a) : '';
+        showFace(this.face, name, a && !c.transferred ? a.url : '');
         setText(this.name, name);
         // While the agent's phone rings the picture pulses; on hold it
         // dims; in a video call the video takes its place.

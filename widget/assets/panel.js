@@ -102,8 +102,9 @@
       const view = this.view;
       const conv = view === 'call' || view === 'chat' || view === 'wait';
       const c = view === 'call' ? w.call : view === 'chat' ? w.chat : view === 'wait' ? w.waiting : null;
-      const a = c && w.team.get(c.agent);
-      const name = a ? agentName(a) : (c && c.dn && view === 'chat' ? c.dn : '');
+      // After a transfer the call is with whom the gateway named, if anyone.
+      const a = c && !c.transferred && w.team.get(c.agent);
+      const name = c && c.transferred ? c.party : a ? agentName(a) : (c && c.dn && view === 'chat' ? c.dn : '');
       setText(this.title, conv ? name : view === 'leave' ? w.t('leaveMessage') : w.type === 'pop' ? w.session.name || w.t('title') : w.t('title'));
       this.face.hidden = !conv || !name;
       if (conv && name) showFace(this.face, name, a ? a.url : '');

@@ -77,3 +77,24 @@ test('a transfer that did not go through says so and stays with the agent', () =
   assert.equal(s.marks.call, 'ended');
   assert.equal(s.calls.status.textContent, 'endTransferFailed');
 });
+
+test('a transfer to someone nobody named no longer shows the agent who passed the call on', () => {
+  const s = setup();
+  connected(s);
+  assert.equal(s.calls.name.textContent, 'Alice Adams');
+  s.calls.callInfo({ mt: 'CallInfo', state: 'transferring' });
+  s.calls.callInfo({ mt: 'CallInfo', state: 'connected' });
+  assert.equal(s.marks.call, 'connected');
+  assert.equal(s.calls.name.textContent, '');
+  assert.equal(s.calls.current.transferred, true);
+  s.calls.hangup(); // ends the call's timer
+});
+
+test('a resumed call that was transferred names the party from its first CallInfo', () => {
+  const s = setup();
+  connected(s);
+  s.calls.callInfo({ mt: 'CallInfo', state: 'connected', party: 'Bob Brown' });
+  assert.equal(s.calls.name.textContent, 'Bob Brown');
+  assert.equal(s.calls.current.transferred, true);
+  s.calls.hangup(); // ends the call's timer
+});
