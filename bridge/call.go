@@ -30,7 +30,11 @@ type Call struct {
 	id      string
 	log     *slog.Logger
 	timeout time.Duration
-	epoch   time.Time
+	// closeSettle is how long an answered call outlives its browser leg's
+	// PeerConnection closing, so that the session can still detach it
+	// (0: it ends at once).
+	closeSettle time.Duration
+	epoch       time.Time
 
 	offer  string     // the browser's SDP offer
 	legs   []*leg     // audio first, then video when used
@@ -169,6 +173,13 @@ func (c *Call) run() {
 		defer tick.Stop()
 		tickC = tick.C
 	}
+	// A page that reloads or navigates closes its PeerConnection and its
+	// websocket at about the same time; the call waits closeSettle for the
+	// session to detach it (see reattach.go) before it ends.
+	settle := time.NewTimer(time.Hour)
+	settle.Stop()
+	defer settle.Stop()
+	var settleErr error
 	for {
 		select {
 		case <-c.ctx.Done():
@@ -176,14 +187,33 @@ func (c *Call) run() {
 		case op := <-c.ops:
 			op()
 			c.publishWatch()
+			if c.detached && settleErr != nil {
+				settle.Stop()
+				settleErr = nil
+			}
 		case st := <-c.pcEvents:
+			var err error
 			switch {
 			case c.detached:
 			case st == webrtc.PeerConnectionStateFailed:
-				c.end(ErrICEFailed)
+				err = ErrICEFailed
 			case st == webrtc.PeerConnectionStateClosed:
-				c.end(ErrBrowserClosed)
+				err = ErrBrowserClosed
 			}
+			switch {
+			case err == nil || settleErr != nil:
+			case c.answered && c.closeSettle > 0:
+				settleErr = err
+				settle.Reset(c.closeSettle)
+				c.log.Debug("browser leg closed; the call waits to be detached", "reason", err, "for", c.closeSettle)
+			default:
+				c.end(err)
+			}
+		case <-settle.C:
+			if settleErr != nil && !c.detached {
+				c.end(settleErr)
+			}
+			settleErr = nil
 		case <-c.liteDone:
 			c.liteDone = nil // seen; a closed channel is always ready
 			c.end(ErrBrowserClosed)

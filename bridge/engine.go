@@ -31,9 +31,12 @@ type Engine struct {
 	sdpAddr netip.Addr
 	sdes    bool
 	timeout time.Duration
-	log     *slog.Logger
-	closed  atomic.Bool
-	policy  sourcePolicy
+	// closeSettle is Call.closeSettle: closeSettleTime while calls may be
+	// re-attached (calls.reattach_grace), else 0.
+	closeSettle time.Duration
+	log         *slog.Logger
+	closed      atomic.Bool
+	policy      sourcePolicy
 	// candidates says which browser ICE candidates are probed.
 	candidates atomic.Pointer[candidatePolicy]
 	// lite carries voice calls when calls.webrtc_stack is lite; nil on pion.
@@ -56,6 +59,11 @@ type engineSetup struct {
 	learnQuiet time.Duration
 	rtcpEvery  time.Duration
 }
+
+// closeSettleTime is how long an answered call outlives its browser leg
+// while calls may be re-attached: the websocket of a page going away
+// reaches the session within this on a loaded host.
+const closeSettleTime = 2 * time.Second
 
 // NewEngine builds the Engine from the calls config. rtpHost is the local IP
 // used for RTP toward the PBX when cfg.RTPAddress is empty.
@@ -128,13 +136,19 @@ func newEngine(cfg config.Calls, rtpHost string, log *slog.Logger, opts ...engin
 		timeout = config.DefaultRTPTimeout
 	}
 	e := &Engine{
-		api:       webrtc.NewAPI(webrtc.WithSettingEngine(*se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir)),
-		ports:     newPortAllocator(addr, rlo, rhi, setup.quarantine),
-		rtpAddr:   addr,
-		sdpAddr:   sdpAddr,
-		sdes:      cfg.SRTP == "sdes",
-		timeout:   timeout,
-		log:       log,
+		api:     webrtc.NewAPI(webrtc.WithSettingEngine(*se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir)),
+		ports:   newPortAllocator(addr, rlo, rhi, setup.quarantine),
+		rtpAddr: addr,
+		sdpAddr: sdpAddr,
+		sdes:    cfg.SRTP == "sdes",
+		timeout: timeout,
+		log:     log,
+		closeSettle: func() time.Duration {
+			if cfg.Reattach() > 0 {
+				return closeSettleTime
+			}
+			return 0
+		}(),
 		rtcpEvery: setup.rtcpEvery,
 	}
 	e.policy.learnQuiet = int64(setup.learnQuiet)

@@ -72,7 +72,7 @@ func (e *Engine) NewCall(browserOffer string, opts CallOptions) (*Call, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Call{
-		e: e, id: opts.ID, log: log, timeout: timeout, epoch: time.Now(),
+		e: e, id: opts.ID, log: log, timeout: timeout, closeSettle: e.closeSettle, epoch: time.Now(),
 		offer: string(filtered), sessID: rand.Uint64() >> 2,
 		ctx: ctx, cancel: cancel,
 		ops: make(chan func()), pcEvents: make(chan webrtc.PeerConnectionState, 8),

@@ -139,3 +139,48 @@ func skipLite(t *testing.T, c *Call) {
 		t.Skip("the lite stack does not re-attach")
 	}
 }
+
+// TestClosedBrowserLegWaitsForDetach: a page that goes away closes its
+// PeerConnection about when its websocket closes; the answered call waits
+// closeSettle for the session to detach it rather than ending at once,
+// and ends with ErrBrowserClosed when nobody does.
+func TestClosedBrowserLegWaitsForDetach(t *testing.T) {
+	const settle = time.Second
+	e := testEngine(t, engineCfg{})
+	e.closeSettle = settle
+	t.Run("detached in time", func(t *testing.T) {
+		es := establish(t, e, CallOptions{ID: "settle-detach"}, nil)
+		skipLite(t, es.call)
+		if err := es.b.pc.Close(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-es.call.Done():
+			t.Fatalf("the call ended as its browser leg closed: %v", es.call.Err())
+		case <-time.After(settle / 5):
+		}
+		if err := es.call.Detach(); err != nil {
+			t.Fatalf("Detach after the browser leg closed: %v", err)
+		}
+		select {
+		case <-es.call.Done():
+			t.Fatalf("a detached call ended: %v", es.call.Err())
+		case <-time.After(2 * settle):
+		}
+	})
+	t.Run("nobody detaches", func(t *testing.T) {
+		es := establish(t, e, CallOptions{ID: "settle-end"}, nil)
+		skipLite(t, es.call)
+		if err := es.b.pc.Close(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-es.call.Done():
+			if !errors.Is(es.call.Err(), ErrBrowserClosed) {
+				t.Errorf("the call ended with %v, want ErrBrowserClosed", es.call.Err())
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the call outlived its closed browser leg")
+		}
+	})
+}
