@@ -102,34 +102,15 @@ func startFlowsEnvIn(t *testing.T, engine string, config func(pbx, site string) 
 	env.site = httptest.NewServer(http.HandlerFunc(env.serveFlowPage))
 	t.Cleanup(env.site.Close)
 
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	bed, err := testbed.Start(ctxT(t, 60*time.Second), testbed.Options{
-		Dir:   t.TempDir(),
-		Users: []testbed.User{{Name: "frontdesk", Password: gwPassword}},
-		Agents: append([]testbed.AgentSpec{
-			// alice records what she hears: the call flow checks the
-			// visitor's microphone reaches her.
-			{Name: "alice", Password: "alice-pw", Presence: "online", AnswerCalls: true, Record: true},
-			{Name: "bob", Password: "bob-pw", Presence: "online"},
-			{Name: "carol", Password: "carol-pw", Presence: "offline"},
-			{Name: "dora", Password: "dora-pw", Presence: "online"},
-		}, more...),
-		Log: log,
-	})
-	if err != nil {
-		t.Fatalf("start test bed: %v", err)
-	}
-	env.bed = bed
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, a := range bed.Agents() {
-				t.Logf("--- tail of %s ---\n%s", a.LogPath(), flowTail(flowAgentLog(a), 60))
-			}
-		}
-		if err := bed.Close(); err != nil {
-			t.Logf("close test bed: %v", err)
-		}
-	})
+	env.bed = startAgentsBed(t, append([]testbed.AgentSpec{
+		// alice records what she hears: the call flow checks the
+		// visitor's microphone reaches her.
+		{Name: "alice", Password: "alice-pw", Presence: "online", AnswerCalls: true, Record: true},
+		{Name: "bob", Password: "bob-pw", Presence: "online"},
+		{Name: "carol", Password: "carol-pw", Presence: "offline"},
+		{Name: "dora", Password: "dora-pw", Presence: "online"},
+	}, more...))
+	bed := env.bed
 
 	t.Setenv("FD_E2E_PASSWORD", gwPassword)
 	dir := t.TempDir()
@@ -877,4 +858,31 @@ func flowTail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// startAgentsBed starts Kamailio and baresip agents for a browser test; a
+// failed test logs the tail of every agent's output.
+func startAgentsBed(t *testing.T, agents []testbed.AgentSpec) *testbed.Testbed {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	bed, err := testbed.Start(ctxT(t, 60*time.Second), testbed.Options{
+		Dir:    t.TempDir(),
+		Users:  []testbed.User{{Name: "frontdesk", Password: gwPassword}},
+		Agents: agents,
+		Log:    log,
+	})
+	if err != nil {
+		t.Fatalf("start test bed: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, a := range bed.Agents() {
+				t.Logf("--- tail of %s ---\n%s", a.LogPath(), flowTail(flowAgentLog(a), 80))
+			}
+		}
+		if err := bed.Close(); err != nil {
+			t.Logf("close test bed: %v", err)
+		}
+	})
+	return bed
 }

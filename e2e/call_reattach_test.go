@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -123,27 +122,8 @@ func startReattachEnvWith(t *testing.T, extra func(tones string) []testbed.Agent
 	if extra != nil {
 		more = extra(tones)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	bed, err := testbed.Start(ctxT(t, 60*time.Second), testbed.Options{
-		Dir:    t.TempDir(),
-		Users:  []testbed.User{{Name: "frontdesk", Password: gwPassword}},
-		Agents: append([]testbed.AgentSpec{{Name: "alice", Password: "alice-pw", Presence: "online", AnswerCalls: true, ToneFile: aliceTone, Record: true}}, more...),
-		Log:    log,
-	})
-	if err != nil {
-		t.Fatalf("start test bed: %v", err)
-	}
+	bed := startAgentsBed(t, append([]testbed.AgentSpec{{Name: "alice", Password: "alice-pw", Presence: "online", AnswerCalls: true, ToneFile: aliceTone, Record: true}}, more...))
 	env.bed = bed
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, a := range bed.Agents() {
-				t.Logf("--- tail of %s ---\n%s", a.LogPath(), flowTail(flowAgentLog(a), 80))
-			}
-		}
-		if err := bed.Close(); err != nil {
-			t.Logf("close test bed: %v", err)
-		}
-	})
 	t.Setenv("FD_E2E_PASSWORD", gwPassword)
 	env.cfgPath = filepath.Join(t.TempDir(), "frontdesk.yaml")
 	env.writeConfig(reattachConfig(bed.Addr(), env.site.URL, widgetAgents))

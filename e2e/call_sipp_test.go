@@ -105,22 +105,23 @@ type agentPhone struct {
 	messages string // sipp's message trace
 }
 
-// sippAgent starts scenario for agent. echo makes sipp send back the RTP it
-// receives (-rtp_echo).
-func (e *callEnv) sippAgent(t *testing.T, agent, scenario string, echo bool) *agentPhone {
+// sippAgent starts scenario for agent, with extra sipp arguments (-key
+// ...). echo makes sipp send back the RTP it receives (-rtp_echo).
+func (e *callEnv) sippAgent(t *testing.T, agent, scenario string, echo bool, extra ...string) *agentPhone {
 	t.Helper()
-	return e.sippAgentRun(t, agent, scenario, echo, sippRun{calls: 1, timeout: 60 * time.Second})
+	return e.sippAgentRun(t, agent, scenario, echo, sippRun{calls: 1, timeout: 60 * time.Second}, extra...)
 }
 
-// sippAgentRun is sippAgent for run.calls calls.
-func (e *callEnv) sippAgentRun(t *testing.T, agent, scenario string, echo bool, run sippRun) *agentPhone {
+// sippAgentRun is sippAgent for run.calls calls, with extra sipp
+// arguments (-key ...).
+func (e *callEnv) sippAgentRun(t *testing.T, agent, scenario string, echo bool, run sippRun, extra ...string) *agentPhone {
 	t.Helper()
 	msgs := filepath.Join(t.TempDir(), "messages.log")
 	args := []string{"-s", agent, "-mi", "127.0.0.1", "-mp", strconv.Itoa(freeMediaPort(t)), "-trace_msg", "-message_file", msgs}
 	if echo {
 		args = append(args, "-rtp_echo")
 	}
-	uas := startSippRun(t, scenario, run, args...)
+	uas := startSippRun(t, scenario, run, append(args, extra...)...)
 	a := &agentPhone{uas: uas, messages: msgs}
 	if err := e.tb.Register(e.ctx, agent, agent+"-pw", uas.addr(), 120); err != nil {
 		t.Fatal(err)

@@ -3,10 +3,6 @@
 package e2e
 
 import (
-	"context"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,31 +24,6 @@ const (
 	// replaces, escaped for a Refer-To URI.
 	consultReplaces = "consult-1%40frontdesk.test%3Bto-tag%3Dct1%3Bfrom-tag%3Dcf1"
 )
-
-// sippAgentArgs is sippAgent with extra sipp arguments (-key ...).
-func (e *callEnv) sippAgentArgs(t *testing.T, agent, scenario string, echo bool, extra ...string) *agentPhone {
-	t.Helper()
-	msgs := filepath.Join(t.TempDir(), "messages.log")
-	args := []string{"-s", agent, "-mi", "127.0.0.1", "-mp", strconv.Itoa(freeMediaPort(t)), "-trace_msg", "-message_file", msgs}
-	if echo {
-		args = append(args, "-rtp_echo")
-	}
-	uas := startSippRun(t, scenario, sippRun{calls: 1, timeout: 60 * time.Second}, append(args, extra...)...)
-	a := &agentPhone{uas: uas, messages: msgs}
-	if err := e.tb.Register(e.ctx, agent, agent+"-pw", uas.addr(), 120); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := e.tb.Register(context.Background(), agent, agent+"-pw", uas.addr(), 0); err != nil {
-			t.Errorf("unregister %s: %v", agent, err)
-		}
-		if t.Failed() {
-			data, _ := os.ReadFile(msgs)
-			t.Logf("sipp %s messages:\n%s", scenario, data)
-		}
-	})
-	return a
-}
 
 // waitTone waits (bounded) until the visitor hears mostly hz.
 func (p *phone) waitTone(what string, hz float64, timeout time.Duration) {
@@ -106,7 +77,7 @@ func TestTransferSipp(t *testing.T) {
 	target := e.tb.Agent("ttarget")
 
 	t.Run("blind: media moves to the target, NOTIFY 200 and BYE to the transferor", func(t *testing.T) {
-		a := e.sippAgentArgs(t, "tblind", "transfer-refer.xml", true, "-key", "refer_to", "<"+target.URI()+">")
+		a := e.sippAgent(t, "tblind", "transfer-refer.xml", true, "-key", "refer_to", "<"+target.URI()+">")
 		before, err := target.Recordings()
 		if err != nil {
 			t.Fatal(err)
@@ -145,7 +116,7 @@ func TestTransferSipp(t *testing.T) {
 	})
 
 	t.Run("attended: the target gets Replaces and takes the call by name", func(t *testing.T) {
-		a := e.sippAgentArgs(t, "tattend", "transfer-refer.xml", true,
+		a := e.sippAgent(t, "tattend", "transfer-refer.xml", true,
 			"-key", "refer_to", "<sip:tconsult@frontdesk.test?Replaces="+consultReplaces+">")
 		c := e.sippAgent(t, "tconsult", "transfer-target.xml", true)
 		p := e.phone(t, phoneOptions{})
@@ -168,7 +139,7 @@ func TestTransferSipp(t *testing.T) {
 	})
 
 	t.Run("target busy: NOTIFY 486, the visitor stays with the first agent", func(t *testing.T) {
-		a := e.sippAgentArgs(t, "tfail", "transfer-refer-busy.xml", true, "-key", "refer_to", "<sip:tbusy@frontdesk.test>")
+		a := e.sippAgent(t, "tfail", "transfer-refer-busy.xml", true, "-key", "refer_to", "<sip:tbusy@frontdesk.test>")
 		b := e.sippAgent(t, "tbusy", "call-busy.xml", false)
 		p := e.phone(t, phoneOptions{})
 		p.dial("tfail", false)

@@ -84,3 +84,60 @@ test('reason lost ends nothing that runs: only the call asked after takes it', (
   s.calls.callInfo({ mt: 'CallInfo', state: 'terminated', reason: 'lost' });
   assert.equal(s.marks['call-reason'], 'ended-by-visitor');
 });
+
+// Transfers as the visitor sees them (CallInfo transferring).
+test('a transfer shows that the visitor is being transferred, keeps the timer and hang-up, then names the new party', () => {
+  const s = setup();
+  connected(s);
+  const t0 = s.calls.current.t0;
+  assert.ok(t0);
+  s.calls.callInfo({ mt: 'CallInfo', state: 'transferring' });
+  assert.equal(s.marks.call, 'transferring');
+  assert.equal(s.calls.status.textContent, 'transferring');
+  assert.equal(s.calls.current.t0, t0);
+  assert.equal(s.calls.timer.hidden, false);
+  assert.equal(s.calls.hangupButton.hidden, false);
+  assert.equal(s.calls.controls.hidden, false);
+  s.calls.callInfo({ mt: 'CallInfo', state: 'connected', party: 'Bob Support' });
+  assert.equal(s.marks.call, 'connected');
+  assert.equal(s.calls.name.textContent, 'Bob Support');
+  assert.equal(s.calls.current.t0, t0);
+  s.calls.hangup();
+  assert.deepEqual(s.sent.map((m) => m.mt), ['ClearCall']);
+});
+
+test('a transfer that did not go through says so and stays with the agent', () => {
+  const s = setup();
+  connected(s);
+  s.calls.callInfo({ mt: 'CallInfo', state: 'transferring' });
+  s.calls.callInfo({ mt: 'CallInfo', state: 'connected', reason: 'transfer-failed' });
+  assert.equal(s.marks.call, 'connected');
+  assert.equal(s.calls.note.textContent, 'transferFailed');
+  assert.equal(s.calls.name.textContent, 'Alice Adams');
+  // The agent hung up meanwhile: the call ends with the reason's words.
+  s.calls.callInfo({ mt: 'CallInfo', state: 'transferring' });
+  s.calls.callInfo({ mt: 'CallInfo', state: 'terminated', reason: 'transfer-failed' });
+  assert.equal(s.marks.call, 'ended');
+  assert.equal(s.calls.status.textContent, 'endTransferFailed');
+});
+
+test('a transfer to someone nobody named no longer shows the agent who passed the call on', () => {
+  const s = setup();
+  connected(s);
+  assert.equal(s.calls.name.textContent, 'Alice Adams');
+  s.calls.callInfo({ mt: 'CallInfo', state: 'transferring' });
+  s.calls.callInfo({ mt: 'CallInfo', state: 'connected' });
+  assert.equal(s.marks.call, 'connected');
+  assert.equal(s.calls.name.textContent, '');
+  assert.equal(s.calls.current.transferred, true);
+  s.calls.hangup(); // ends the call's timer
+});
+
+test('a resumed call that was transferred names the party from its first CallInfo', () => {
+  const s = setup();
+  connected(s);
+  s.calls.callInfo({ mt: 'CallInfo', state: 'connected', party: 'Bob Brown' });
+  assert.equal(s.calls.name.textContent, 'Bob Brown');
+  assert.equal(s.calls.current.transferred, true);
+  s.calls.hangup(); // ends the call's timer
+});
