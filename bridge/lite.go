@@ -27,8 +27,9 @@ type liteStack struct {
 }
 
 // newLiteStack listens on each of cfg.WebRTCIPs at port; public_ip, when
-// set, is what the first one announces (a 1:1 NAT).
-func newLiteStack(cfg config.Calls, port int, loopbackOnly bool) (*liteStack, error) {
+// set, is what the first one announces (a 1:1 NAT). The driver, when not
+// nil, reads the sockets (the PBX poller: one loop for both directions).
+func newLiteStack(cfg config.Calls, port int, loopbackOnly bool, driver webrtclite.Driver) (*liteStack, error) {
 	var allow func(netip.Addr) bool
 	if loopbackOnly {
 		allow = func(a netip.Addr) bool { return a.IsLoopback() }
@@ -40,7 +41,7 @@ func newLiteStack(cfg config.Calls, port int, loopbackOnly bool) (*liteStack, er
 			_ = ls.close()
 			return nil, fmt.Errorf("calls.webrtc_ips: %q is not an IP address", s)
 		}
-		t, err := webrtclite.Listen(webrtclite.Options{Listen: netip.AddrPortFrom(ip, uint16(port)), Allow: allow, Pace: pollPace})
+		t, err := webrtclite.Listen(webrtclite.Options{Listen: netip.AddrPortFrom(ip, uint16(port)), Allow: allow, Pace: pollPace, Driver: driver})
 		if err != nil {
 			_ = ls.close()
 			return nil, fmt.Errorf("calls.webrtc_stack lite: %w", err)

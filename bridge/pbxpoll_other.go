@@ -5,6 +5,8 @@ package bridge
 import (
 	"errors"
 	"net"
+
+	"github.com/frontdesk-gw/frontdesk/internal/webrtclite"
 )
 
 // pbxPoller is Linux's poller of lite calls' PBX sockets; elsewhere each
@@ -20,3 +22,4 @@ func (*pbxPoller) add(*net.UDPConn, *pbxRelay, *Call) (*polledPBX, error) {
 }
 func (*pbxPoller) remove(*polledPBX) {}
 func (*pbxPoller) close() error      { return nil }
+func (*pbxPoller) driver() webrtclite.Driver { return nil }

@@ -17,5 +17,6 @@ type batchReader struct{}
 func newBatchReader(syscall.RawConn) *batchReader { return nil }
 
 func (*batchReader) next() (int, error)      { return 0, nil }
+func (*batchReader) poll() (int, error)      { return 0, nil }
 func (*batchReader) packet(int) []byte       { return nil }
 func (*batchReader) from(int) netip.AddrPort { return netip.AddrPort{} }

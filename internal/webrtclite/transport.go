@@ -42,7 +42,12 @@ type Transport struct {
 	kaDone    chan struct{}         // the keepalive loop ended
 	closeOnce sync.Once
 
-	// Owned by the reader goroutine.
+	// driver, when set, reads the socket through driven instead of a
+	// reader goroutine.
+	driver Driver
+	driven *batchReader
+
+	// Owned by the reader goroutine (or the driver's).
 	byAddr map[netip.AddrPort]*Session
 	buf    [maxDatagram]byte
 	dec    [maxDatagram]byte
@@ -64,7 +69,10 @@ type Options struct {
 	// it did not fill (Linux): one wake-up then serves several packets, for
 	// at most Pace of added delay.
 	Pace time.Duration
-	Log  *slog.Logger
+	// Driver, when set, reads the socket in its own rounds (Linux; elsewhere,
+	// or when it declines, the transport keeps its reader goroutine).
+	Driver Driver
+	Log    *slog.Logger
 }
 
 // Listen opens the shared socket and starts its reader.
@@ -97,7 +105,9 @@ func Listen(o Options) (*Transport, error) {
 		byUfrag: map[string]*Session{}, byTxn: map[[12]byte]*Session{}, clients: map[*Session]struct{}{},
 		byAddr: map[netip.AddrPort]*Session{}, done: make(chan struct{}), closing: make(chan struct{}), kaDone: make(chan struct{}),
 	}
-	go t.read()
+	if !t.drive(o.Driver) {
+		go t.read()
+	}
 	if o.Keepalive > 0 {
 		go t.keepalive(o.Keepalive)
 	} else {
@@ -120,10 +130,36 @@ func (t *Transport) Close() error {
 	t.closeOnce.Do(func() {
 		close(t.closing)
 		<-t.kaDone
+		if t.driver != nil {
+			t.driver.Remove(t) // before the socket closes
+			close(t.done)
+		}
 		err = t.conn.Close()
 		<-t.done
 	})
 	return err
+}
+
+// drive hands the socket to d, when there is one and the system reads in
+// batches; false leaves it to the reader goroutine.
+func (t *Transport) drive(d Driver) bool {
+	if d == nil {
+		return false
+	}
+	rc, err := t.conn.SyscallConn()
+	if err != nil {
+		return false
+	}
+	if t.driven = newBatchReader(rc); t.driven == nil {
+		return false
+	}
+	if err := d.Add(t); err != nil {
+		t.log.Warn("shared socket keeps its own reader", "err", err)
+		t.driven = nil
+		return false
+	}
+	t.driver = d
+	return true
 }
 
 // keepalive repeats a check on every controlling session's selected pair.
