@@ -1,0 +1,173 @@
+package webrtclite
+
+import (
+	"context"
+	"net/netip"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// roundDriver is a Driver for tests: one goroutine calls ReadRound on its
+// transport every millisecond until the transport removes itself.
+type roundDriver struct {
+	mu      sync.Mutex
+	t       *Transport
+	paused  bool
+	stop    chan struct{}
+	done    chan struct{}
+	removed bool
+}
+
+func newRoundDriver() *roundDriver {
+	return &roundDriver{stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+func (d *roundDriver) Add(t *Transport) error {
+	d.t = t
+	go d.run()
+	return nil
+}
+
+func (d *roundDriver) Remove(*Transport) {
+	close(d.stop)
+	<-d.done
+	d.mu.Lock()
+	d.removed = true
+	d.mu.Unlock()
+}
+
+func (d *roundDriver) run() {
+	defer close(d.done)
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-time.After(time.Millisecond):
+		}
+		d.mu.Lock()
+		if !d.paused {
+			for {
+				if _, full, err := d.t.ReadRound(); err != nil || !full {
+					break
+				}
+			}
+		}
+		d.mu.Unlock()
+	}
+}
+
+// pause stops the rounds, so that the test may call ReadRound itself.
+func (d *roundDriver) pause() {
+	d.mu.Lock()
+	d.paused = true
+	d.mu.Unlock()
+}
+
+// TestDrivenTransport: a transport given a Driver has no reader goroutine
+// of its own; the driver's ReadRound calls carry ICE, DTLS and SRTP, a
+// round allocates nothing per packet, and Close removes the transport from
+// its driver before the socket closes.
+func TestDrivenTransport(t *testing.T) {
+	d := newRoundDriver()
+	st, err := Listen(Options{Listen: loopback, Driver: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if st.driver == nil {
+		t.Fatal("the transport did not take its driver")
+	}
+	ct := listen(t, 100*time.Millisecond)
+	atCli, atSrv := &sink{}, &sink{}
+	var got int
+	var counting sync.Mutex
+	cli, err := ct.NewSession(Config{Role: Controlling, OnRTP: atCli.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := st.NewSession(Config{Role: Lite, OnRTP: func(p []byte) {
+		counting.Lock()
+		got++
+		first := got <= 20
+		counting.Unlock()
+		if first { // the allocation-free part below only counts
+			atSrv.add(p)
+		}
+	}, Peer: Peer{DTLSServer: true, Ufrag: cli.LocalUfrag(), Pwd: cli.LocalPwd(), Fingerprint: "sha-256 " + ct.Fingerprint()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli.SetPeer(Peer{Ufrag: srv.LocalUfrag(), Pwd: srv.LocalPwd(), Fingerprint: "sha-256 " + st.Fingerprint(),
+		Candidates: []netip.AddrPort{st.LocalAddr()}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() { errs <- srv.Connect(ctx) }()
+	go func() { errs <- cli.Connect(ctx) }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("connect: %v", err)
+		}
+	}
+	defer func() { _ = cli.Close(); _ = srv.Close() }()
+
+	stack := make([]byte, 1<<20)
+	stack = stack[:runtime.Stack(stack, true)]
+	if n := strings.Count(string(stack), "webrtclite.(*Transport).read("); n != 1 {
+		t.Errorf("%d transport reader goroutines, want 1 (the client's; the driven server has none)", n)
+	}
+	for i := range 20 {
+		if err := cli.WriteRTP(rtpPacket(t, uint16(i))); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.WriteRTP(rtpPacket(t, uint16(100+i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "20 packets each way", func() bool { return atCli.len() == 20 && atSrv.len() == 20 })
+
+	d.pause()
+	counting.Lock()
+	before := got
+	counting.Unlock()
+	pkts := make([][]byte, 201)
+	for i := range pkts {
+		pkts[i] = rtpPacket(t, uint16(1000+i))
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := cli.WriteRTP(pkts[i]); err != nil {
+			t.Fatal(err)
+		}
+		i++
+		for n := 0; n == 0; { // loopback delivers at once; bounded by the test's timeout otherwise
+			if n, _, err = st.ReadRound(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	counting.Lock()
+	handled := got - before
+	counting.Unlock()
+	if handled != 201 {
+		t.Errorf("ReadRound handed %d of 201 packets to the session", handled)
+	}
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per packet through ReadRound", allocs)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	removed := d.removed
+	d.mu.Unlock()
+	if !removed {
+		t.Error("Close did not remove the transport from its driver")
+	}
+	if _, _, err := st.ReadRound(); err == nil {
+		t.Error("ReadRound after Close: no error")
+	}
+}
