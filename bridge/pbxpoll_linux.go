@@ -29,10 +29,10 @@ type pbxPoller struct {
 	removes       []*polledPBX
 	sharedAdds    []*webrtclite.Transport
 	sharedRemoves []*polledShared
-	changed atomic.Bool
-	wake    chan struct{} // one slot: registrations while idle
-	stop    chan struct{}
-	done    chan struct{}
+	changed       atomic.Bool
+	wake          chan struct{} // one slot: registrations while idle
+	stop          chan struct{}
+	done          chan struct{}
 
 	// Owned by run.
 	shared    []*polledShared
