@@ -265,6 +265,9 @@ func (p *pbxPoller) poll() {
 			}
 		}
 	}
+	for _, ps := range p.shared {
+		_ = ps.t.Flush() // what the relays queued toward browsers; a refused datagram is a lost packet
+	}
 }
 
 // sweep runs the timers that are due: each call's RTP timeout check and

@@ -2,6 +2,7 @@ package webrtclite
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"syscall"
 )
@@ -36,6 +37,46 @@ func (t *Transport) ReadRound() (n int, full bool, err error) {
 		t.receive(t.driven.packet(i), t.driven.from(i))
 	}
 	return n, n == readBatch, nil
+}
+
+// QueueRTP is WriteRTP for code on the driver's goroutine: the packet is
+// encrypted into the transport's outgoing batch, which the driver's Flush
+// sends with one system call (sendmmsg) for every session's packets of a
+// round. On a transport without a driver it is WriteRTP. No allocation.
+func (s *Session) QueueRTP(pkt []byte) error {
+	w := s.t.out
+	if w == nil {
+		return s.WriteRTP(pkt)
+	}
+	k, to := s.keys.Load(), s.remote.Load()
+	if k == nil || to == nil {
+		return errNotConnected
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if w.full() {
+		if err := s.t.Flush(); err != nil && errors.Is(err, net.ErrClosed) {
+			return err
+		}
+	}
+	out, err := k.localRTP.EncryptRTP(w.slot(), pkt, &s.rtpOut.hdr)
+	if err != nil {
+		return fmt.Errorf("SRTP: %w", err)
+	}
+	return w.add(out, *to)
+}
+
+// Flush sends the packets QueueRTP collected. The driver calls it at the
+// end of each round, on its goroutine.
+func (t *Transport) Flush() error {
+	if t.out == nil {
+		return nil
+	}
+	if err := t.out.flush(); err != nil {
+		return fmt.Errorf("send batch: %w", err)
+	}
+	return nil
 }
 
 // SyscallConn is the shared socket's raw connection.

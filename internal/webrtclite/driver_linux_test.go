@@ -6,8 +6,11 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pion/rtp"
 )
 
 // roundDriver is a Driver for tests: one goroutine calls ReadRound on its
@@ -84,7 +87,13 @@ func TestDrivenTransport(t *testing.T) {
 	atCli, atSrv := &sink{}, &sink{}
 	var got int
 	var counting sync.Mutex
-	cli, err := ct.NewSession(Config{Role: Controlling, OnRTP: atCli.add})
+	var cliKeep atomic.Bool // the client's handler copies packets only while set: the allocation checks count every goroutine
+	cliKeep.Store(true)
+	cli, err := ct.NewSession(Config{Role: Controlling, OnRTP: func(p []byte) {
+		if cliKeep.Load() {
+			atCli.add(p)
+		}
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,6 +167,49 @@ func TestDrivenTransport(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("%.1f allocations per packet through ReadRound", allocs)
 	}
+
+	// The test is the driver now: queued packets go out with Flush (and
+	// when the batch fills), in order, without allocating.
+	atCliBefore := atCli.len()
+	for i := range writeBatch + 6 {
+		if err := srv.QueueRTP(rtpPacket(t, uint16(3000+i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the queued packets at the client", func() bool { return atCli.len() == atCliBefore+writeBatch+6 })
+	atCli.mu.Lock()
+	for i, raw := range atCli.pkts[atCliBefore:] {
+		var p rtp.Packet
+		if err := p.Unmarshal(raw); err != nil || p.SequenceNumber != uint16(3000+i) {
+			t.Errorf("queued packet %d arrived as %+v (err %v)", i, p.Header, err)
+			break
+		}
+	}
+	atCli.mu.Unlock()
+	cliKeep.Store(false)
+	out := make([][]byte, 201)
+	for i := range out {
+		out[i] = rtpPacket(t, uint16(4000+i))
+	}
+	i = 0
+	allocs = testing.AllocsPerRun(200, func() {
+		if err := srv.QueueRTP(out[i]); err != nil {
+			t.Fatal(err)
+		}
+		i++
+		if i%5 == 0 {
+			if err := st.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per packet through QueueRTP and Flush", allocs)
+	}
+
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,7 @@ type Transport struct {
 	// reader goroutine.
 	driver Driver
 	driven *batchReader
+	out    *batchWriter // the driver's outgoing batch (QueueRTP, Flush)
 
 	// Owned by the reader goroutine (or the driver's).
 	byAddr map[netip.AddrPort]*Session
@@ -153,9 +154,10 @@ func (t *Transport) drive(d Driver) bool {
 	if t.driven = newBatchReader(rc); t.driven == nil {
 		return false
 	}
+	t.out = newBatchWriter(rc, !t.local.Addr().Unmap().Is4())
 	if err := d.Add(t); err != nil {
 		t.log.Warn("shared socket keeps its own reader", "err", err)
-		t.driven = nil
+		t.driven, t.out = nil, nil
 		return false
 	}
 	t.driver = d
