@@ -8,6 +8,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// batchesSupported: recvmmsg and sendmmsg exist here.
+const batchesSupported = true
+
 // readBatch is how many datagrams one recvmmsg takes at most.
 const readBatch = 32
 

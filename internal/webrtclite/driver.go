@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"syscall"
 )
 
 // A Driver reads transports' sockets from a loop of its own instead of a
@@ -78,6 +77,3 @@ func (t *Transport) Flush() error {
 	}
 	return nil
 }
-
-// SyscallConn is the shared socket's raw connection.
-func (t *Transport) SyscallConn() (syscall.RawConn, error) { return t.conn.SyscallConn() }

@@ -209,6 +209,16 @@ func TestDrivenTransport(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("%.1f allocations per packet through QueueRTP and Flush", allocs)
 	}
+	i = 0
+	allocs = testing.AllocsPerRun(200, func() {
+		if err := srv.WriteRTP(out[i]); err != nil { // the driven socket's own sendto
+			t.Fatal(err)
+		}
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per packet through WriteRTP on the driven socket", allocs)
+	}
 
 	if err := st.Close(); err != nil {
 		t.Fatal(err)

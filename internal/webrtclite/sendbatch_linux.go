@@ -1,7 +1,6 @@
 package webrtclite
 
 import (
-	"errors"
 	"net/netip"
 	"syscall"
 	"unsafe"
@@ -51,23 +50,11 @@ func (w *batchWriter) add(b []byte, to netip.AddrPort) error {
 		return nil
 	}
 	i := w.n
-	sa := &w.names[i]
-	a := to.Addr()
-	port := [2]byte{byte(to.Port() >> 8), byte(to.Port())}
-	if w.v6 {
-		*sa = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: a.As16()}
-		*(*[2]byte)(unsafe.Pointer(&sa.Port)) = port
-		w.msgs[i].hdr.Namelen = unix.SizeofSockaddrInet6
-	} else {
-		a = a.Unmap()
-		if !a.Is4() {
-			return errors.New("webrtclite: IPv6 destination on an IPv4 socket")
-		}
-		in := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
-		*in = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: a.As4()}
-		*(*[2]byte)(unsafe.Pointer(&in.Port)) = port
-		w.msgs[i].hdr.Namelen = unix.SizeofSockaddrInet4
+	n, err := putSockaddr(&w.names[i], to, w.v6)
+	if err != nil {
+		return err
 	}
+	w.msgs[i].hdr.Namelen = n
 	w.iovs[i].Base = &b[0]
 	w.iovs[i].SetLen(len(b))
 	w.n++

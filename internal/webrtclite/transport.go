@@ -47,6 +47,7 @@ type Transport struct {
 	driver Driver
 	driven *batchReader
 	out    *batchWriter // the driver's outgoing batch (QueueRTP, Flush)
+	raw    *rawSocket   // the socket, out of Go's netpoller, when driven
 
 	// Owned by the reader goroutine (or the driver's).
 	byAddr map[netip.AddrPort]*Session
@@ -106,7 +107,12 @@ func Listen(o Options) (*Transport, error) {
 		byUfrag: map[string]*Session{}, byTxn: map[[12]byte]*Session{}, clients: map[*Session]struct{}{},
 		byAddr: map[netip.AddrPort]*Session{}, done: make(chan struct{}), closing: make(chan struct{}), kaDone: make(chan struct{}),
 	}
-	if !t.drive(o.Driver) {
+	driven, err := t.drive(o.Driver)
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("listen %s: %w", o.Listen, err)
+	}
+	if !driven {
 		go t.read()
 	}
 	if o.Keepalive > 0 {
@@ -134,6 +140,8 @@ func (t *Transport) Close() error {
 		if t.driver != nil {
 			t.driver.Remove(t) // before the socket closes
 			close(t.done)
+			err = t.raw.close()
+			return
 		}
 		err = t.conn.Close()
 		<-t.done
@@ -142,26 +150,24 @@ func (t *Transport) Close() error {
 }
 
 // drive hands the socket to d, when there is one and the system reads in
-// batches; false leaves it to the reader goroutine.
-func (t *Transport) drive(d Driver) bool {
-	if d == nil {
-		return false
+// batches (Linux); false leaves it to the reader goroutine. A driven socket
+// leaves Go's netpoller (rawSocket).
+func (t *Transport) drive(d Driver) (bool, error) {
+	if d == nil || !batchesSupported {
+		return false, nil
 	}
-	rc, err := t.conn.SyscallConn()
+	v6 := !t.local.Addr().Unmap().Is4()
+	raw, err := detachSocket(t.conn, v6)
 	if err != nil {
-		return false
+		return false, fmt.Errorf("driven socket: %w", err)
 	}
-	if t.driven = newBatchReader(rc); t.driven == nil {
-		return false
-	}
-	t.out = newBatchWriter(rc, !t.local.Addr().Unmap().Is4())
+	t.raw, t.driven, t.out = raw, newBatchReader(raw), newBatchWriter(raw, v6)
 	if err := d.Add(t); err != nil {
-		t.log.Warn("shared socket keeps its own reader", "err", err)
-		t.driven, t.out = nil, nil
-		return false
+		_ = raw.close()
+		return false, fmt.Errorf("driven socket: %w", err)
 	}
 	t.driver = d
-	return true
+	return true, nil
 }
 
 // keepalive repeats a check on every controlling session's selected pair.
@@ -361,6 +367,9 @@ func (t *Transport) unregister(s *Session) {
 
 // writeTo sends one datagram on the shared socket.
 func (t *Transport) writeTo(b []byte, to netip.AddrPort) error {
+	if t.raw != nil {
+		return t.raw.sendto(b, to)
+	}
 	_, err := t.conn.WriteToUDPAddrPort(b, to)
 	return err
 }
