@@ -3,7 +3,9 @@ package webrtclite
 import (
 	"context"
 	"net/netip"
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"golang.org/x/sys/unix"
 )
 
 // roundDriver is a Driver for tests: one goroutine calls ReadRound on its
@@ -232,4 +235,71 @@ func TestDrivenTransport(t *testing.T) {
 	if _, _, err := st.ReadRound(); err == nil {
 		t.Error("ReadRound after Close: no error")
 	}
+}
+
+// TestDrivenSocketLeavesNetpoller: a driven transport's socket is in no
+// epoll set of the process (Go's netpoller would wake the runtime on each
+// datagram that arrives between the driver's rounds), while an ordinary
+// transport's socket is.
+func TestDrivenSocketLeavesNetpoller(t *testing.T) {
+	d := newRoundDriver()
+	driven, err := Listen(Options{Listen: loopback, Driver: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer driven.Close()
+	plain := listen(t, 0)
+	rc, err := plain.conn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plainIno uint64
+	if err := rc.Control(func(fd uintptr) { plainIno = socketInode(t, int(fd)) }); err != nil {
+		t.Fatal(err)
+	}
+	polled := polledInodes(t)
+	if !polled[plainIno] {
+		t.Fatalf("the check is blind: the ordinary transport's socket (inode %x) is in no epoll set", plainIno)
+	}
+	if ino := socketInode(t, driven.raw.fd); polled[ino] {
+		t.Errorf("the driven transport's socket (inode %x) is still in an epoll set (Go's netpoller)", ino)
+	}
+}
+
+func socketInode(t *testing.T, fd int) uint64 {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
+}
+
+// polledInodes lists the inodes of every file in an epoll set of this
+// process (/proc/self/fdinfo of each eventpoll descriptor: "ino:" in hex).
+func polledInodes(t *testing.T) map[uint64]bool {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc:", err)
+	}
+	inodes := map[uint64]bool{}
+	for _, e := range fds {
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err != nil || target != "anon_inode:[eventpoll]" {
+			continue
+		}
+		info, err := os.ReadFile("/proc/self/fdinfo/" + e.Name())
+		if err != nil {
+			continue
+		}
+		for _, field := range strings.Fields(string(info)) {
+			if hex, ok := strings.CutPrefix(field, "ino:"); ok && hex != "" {
+				if v, err := strconv.ParseUint(hex, 16, 64); err == nil {
+					inodes[v] = true
+				}
+			}
+		}
+	}
+	return inodes
 }
