@@ -66,7 +66,7 @@ func (c *Call) answerBrowserLite(choices []*choice) (string, error) {
 	c.liteDone = sess.Done()
 	outSSRC, _, _ := randomStart()
 	s.track.mime = ch.pairs[0].browser.mimeType(l.kind)
-	s.track.bound.Store(&trackBinding{w: &liteWriter{sess: sess}, ssrc: outSSRC})
+	s.track.bound.Store(&trackBinding{w: &liteWriter{sess: sess, queue: c.polled != nil}, ssrc: outSSRC})
 
 	parsed, err := parseSDP([]byte(c.offer))
 	if err != nil {

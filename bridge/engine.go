@@ -156,11 +156,11 @@ func newEngine(cfg config.Calls, rtpHost string, log *slog.Logger, opts ...engin
 		return nil, err
 	}
 	if cfg.WebRTCStack == "lite" {
-		if e.lite, err = newLiteStack(cfg, wlo, loopbackOnlyIPs(cfg.WebRTCIPs)); err != nil {
+		if e.poller, err = newPBXPoller(); err != nil {
 			return nil, err
 		}
-		if e.poller, err = newPBXPoller(); err != nil {
-			_ = e.lite.close()
+		if e.lite, err = newLiteStack(cfg, wlo, loopbackOnlyIPs(cfg.WebRTCIPs), e.poller.driver()); err != nil {
+			_ = e.poller.close()
 			return nil, err
 		}
 	}

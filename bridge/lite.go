@@ -13,10 +13,11 @@ import (
 	"github.com/pion/sdp/v3"
 )
 
-// pollPace is how often the lite stack's readers (the shared socket's and
-// the PBX poller) look for packets while not saturated. A wake-up then
-// serves every packet that arrived meanwhile instead of one; the price is
-// at most this much delay each way.
+// pollPace is how often the lite stack's reader (the PBX poller, which on
+// Linux reads the shared sockets too; elsewhere each shared socket's own
+// reader) looks for packets while not saturated. A wake-up then serves
+// every packet that arrived meanwhile instead of one; the price is at most
+// this much delay each way.
 const pollPace = time.Millisecond
 
 // liteStack is the engine's calls.webrtc_stack lite: one shared socket per
@@ -27,8 +28,9 @@ type liteStack struct {
 }
 
 // newLiteStack listens on each of cfg.WebRTCIPs at port; public_ip, when
-// set, is what the first one announces (a 1:1 NAT).
-func newLiteStack(cfg config.Calls, port int, loopbackOnly bool) (*liteStack, error) {
+// set, is what the first one announces (a 1:1 NAT). The driver, when not
+// nil, reads the sockets (the PBX poller: one loop for both directions).
+func newLiteStack(cfg config.Calls, port int, loopbackOnly bool, driver webrtclite.Driver) (*liteStack, error) {
 	var allow func(netip.Addr) bool
 	if loopbackOnly {
 		allow = func(a netip.Addr) bool { return a.IsLoopback() }
@@ -40,7 +42,7 @@ func newLiteStack(cfg config.Calls, port int, loopbackOnly bool) (*liteStack, er
 			_ = ls.close()
 			return nil, fmt.Errorf("calls.webrtc_ips: %q is not an IP address", s)
 		}
-		t, err := webrtclite.Listen(webrtclite.Options{Listen: netip.AddrPortFrom(ip, uint16(port)), Allow: allow, Pace: pollPace})
+		t, err := webrtclite.Listen(webrtclite.Options{Listen: netip.AddrPortFrom(ip, uint16(port)), Allow: allow, Pace: pollPace, Driver: driver})
 		if err != nil {
 			_ = ls.close()
 			return nil, fmt.Errorf("calls.webrtc_stack lite: %w", err)
@@ -177,10 +179,21 @@ func (a *liteAnswer) String() string {
 
 // liteWriter is the PBX -> browser track's writer on a lite call: it
 // marshals the packet into its own buffer and hands it to the session,
-// which encrypts and sends. Used by the PBX relay goroutine only.
+// which encrypts and sends. Used by the PBX relay goroutine only. queue:
+// that is the PBX poller, which drives the session's transport, so the
+// packet joins the round's batch for the shared socket (sent at the end of
+// the round) instead of a system call of its own.
 type liteWriter struct {
-	sess *webrtclite.Session
-	buf  [maxPacket]byte
+	sess  *webrtclite.Session
+	queue bool
+	buf   [maxPacket]byte
+}
+
+func (w *liteWriter) send(b []byte) error {
+	if w.queue {
+		return w.sess.QueueRTP(b)
+	}
+	return w.sess.WriteRTP(b)
 }
 
 func (w *liteWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
@@ -192,11 +205,11 @@ func (w *liteWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 		return 0, fmt.Errorf("RTP packet of %d bytes is too large", n+len(payload))
 	}
 	n += copy(w.buf[n:], payload)
-	return n, w.sess.WriteRTP(w.buf[:n])
+	return n, w.send(w.buf[:n])
 }
 
 func (w *liteWriter) Write(b []byte) (int, error) {
-	if err := w.sess.WriteRTP(b); err != nil {
+	if err := w.send(b); err != nil {
 		return 0, err
 	}
 	return len(b), nil

@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -12,24 +11,31 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pbxPoller reads the PBX side (RTP) of every lite call on one goroutine:
-// it polls the calls' sockets (epoll, without waiting) once per pollPace
-// and hands each packet to the call's pbxRelay, which it then owns. A call
-// has no goroutine parked on its RTP socket. The same loop runs the calls'
-// timers — the RTP timeout check and the RTCP reports to the PBX — in a
-// sweep every timerSweep, so an idle call wakes nothing of its own.
+// pbxPoller is the lite stack's one media loop: once per pollPace it reads
+// the shared browser-facing sockets (webrtclite transports it drives:
+// browser -> PBX) and polls every lite call's PBX socket (epoll, without
+// waiting: PBX -> browser), handing each packet to the call's pbxRelay,
+// which it then owns. So the process wakes once per pace for both
+// directions, and a call has no goroutine parked on its RTP socket. The
+// same loop runs the calls' timers — the RTP timeout check and the RTCP
+// reports to the PBX — in a sweep every timerSweep, so an idle call wakes
+// nothing of its own. Without calls it sleeps: the shared sockets serve
+// calls only, and their datagrams wait in the kernel until one exists.
 type pbxPoller struct {
 	epfd int
 
-	mu      sync.Mutex
-	adds    []*polledPBX
-	removes []*polledPBX
-	changed atomic.Bool
-	wake    chan struct{} // one slot: registrations while idle
-	stop    chan struct{}
-	done    chan struct{}
+	mu            sync.Mutex
+	adds          []*polledPBX
+	removes       []*polledPBX
+	sharedAdds    []*webrtclite.Transport
+	sharedRemoves []*polledShared
+	changed       atomic.Bool
+	wake          chan struct{} // one slot: registrations while idle
+	stop          chan struct{}
+	done          chan struct{}
 
 	// Owned by run.
+	shared    []*polledShared
 	byFD      map[int32]*polledPBX
 	events    [256]unix.EpollEvent
 	batch     *webrtclite.FDBatch
@@ -41,6 +47,16 @@ type pbxPoller struct {
 // a timer fires at most this late (the shortest RTP timeout check interval
 // is 10 ms).
 const timerSweep = 10 * time.Millisecond
+
+// sharedBatches bounds the batches a round takes from one shared socket,
+// so that a flood there leaves the PBX side its turn.
+const sharedBatches = 16
+
+// polledShared is a shared browser-facing socket the poller reads.
+type polledShared struct {
+	t       *webrtclite.Transport
+	removed chan struct{} // closed once the poller let go of it
+}
 
 // polledPBX is one call's RTP socket in the poller.
 type polledPBX struct {
@@ -82,6 +98,38 @@ func (p *pbxPoller) add(conn *net.UDPConn, r *pbxRelay, c *Call) (*polledPBX, er
 	p.changed.Store(true)
 	p.kick()
 	return pl, nil
+}
+
+// Add makes the poller read t's socket (webrtclite.Driver).
+func (p *pbxPoller) Add(t *webrtclite.Transport) error {
+	p.mu.Lock()
+	p.sharedAdds = append(p.sharedAdds, t)
+	p.mu.Unlock()
+	p.changed.Store(true)
+	p.kick()
+	return nil
+}
+
+// Remove returns once the poller no longer reads t (webrtclite.Driver).
+func (p *pbxPoller) Remove(t *webrtclite.Transport) {
+	ps := &polledShared{t: t, removed: make(chan struct{})}
+	p.mu.Lock()
+	p.sharedRemoves = append(p.sharedRemoves, ps)
+	p.mu.Unlock()
+	p.changed.Store(true)
+	p.kick()
+	select {
+	case <-ps.removed:
+	case <-p.done:
+	}
+}
+
+// driver is what the lite stack's transports are driven by.
+func (p *pbxPoller) driver() webrtclite.Driver {
+	if p == nil {
+		return nil
+	}
+	return p
 }
 
 // remove stops polling and waits until the poller no longer uses the
@@ -151,9 +199,22 @@ func (p *pbxPoller) run() {
 func (p *pbxPoller) apply() {
 	p.mu.Lock()
 	adds, removes := p.adds, p.removes
-	p.adds, p.removes = nil, nil
+	sharedAdds, sharedRemoves := p.sharedAdds, p.sharedRemoves
+	p.adds, p.removes, p.sharedAdds, p.sharedRemoves = nil, nil, nil, nil
 	p.changed.Store(false)
 	p.mu.Unlock()
+	for _, t := range sharedAdds {
+		p.shared = append(p.shared, &polledShared{t: t})
+	}
+	for _, r := range sharedRemoves {
+		for i, ps := range p.shared {
+			if ps.t == r.t {
+				p.shared = append(p.shared[:i], p.shared[i+1:]...)
+				break
+			}
+		}
+		close(r.removed)
+	}
 	now := time.Now()
 	for _, pl := range adds {
 		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(pl.fd)}
@@ -172,14 +233,19 @@ func (p *pbxPoller) apply() {
 	}
 }
 
-// poll reads every socket that has packets, until it has none.
+// poll reads what waits on the shared sockets and on every PBX socket
+// that has packets.
 func (p *pbxPoller) poll() {
+	for _, ps := range p.shared {
+		for range sharedBatches {
+			if _, full, err := ps.t.ReadRound(); err != nil || !full {
+				break // drained, or closed (its Remove is on the way)
+			}
+		}
+	}
 	n, err := unix.EpollWait(p.epfd, p.events[:], 0)
 	if err != nil {
-		if errors.Is(err, unix.EINTR) {
-			return
-		}
-		return
+		return // EINTR: next round
 	}
 	for _, ev := range p.events[:n] {
 		pl := p.byFD[ev.Fd]
@@ -188,13 +254,19 @@ func (p *pbxPoller) poll() {
 		}
 		for {
 			got, err := p.batch.Read(pl.fd)
-			if err != nil || got == 0 {
-				break // drained, or an ICMP-induced error: next round
+			if err != nil {
+				break // an ICMP-induced error: next round
 			}
 			for i := range got {
 				pl.relay.handle(p.batch.Packet(i), p.batch.From(i))
 			}
+			if got < webrtclite.ReadBatch {
+				break // drained: epoll reports the socket again when more came
+			}
 		}
+	}
+	for _, ps := range p.shared {
+		_ = ps.t.Flush() // what the relays queued toward browsers; a refused datagram is a lost packet
 	}
 }
 

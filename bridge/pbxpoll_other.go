@@ -5,6 +5,8 @@ package bridge
 import (
 	"errors"
 	"net"
+
+	"github.com/frontdesk-gw/frontdesk/internal/webrtclite"
 )
 
 // pbxPoller is Linux's poller of lite calls' PBX sockets; elsewhere each
@@ -18,5 +20,6 @@ func newPBXPoller() (*pbxPoller, error) { return nil, nil }
 func (*pbxPoller) add(*net.UDPConn, *pbxRelay, *Call) (*polledPBX, error) {
 	return nil, errors.New("no PBX poller on this system")
 }
-func (*pbxPoller) remove(*polledPBX) {}
-func (*pbxPoller) close() error      { return nil }
+func (*pbxPoller) remove(*polledPBX)         {}
+func (*pbxPoller) close() error              { return nil }
+func (*pbxPoller) driver() webrtclite.Driver { return nil }

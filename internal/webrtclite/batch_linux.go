@@ -8,8 +8,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// batchesSupported: recvmmsg and sendmmsg exist here.
+const batchesSupported = true
+
 // readBatch is how many datagrams one recvmmsg takes at most.
 const readBatch = 32
+
+// ReadBatch is how many datagrams an FDBatch.Read takes at most: fewer
+// means the socket had no more.
+const ReadBatch = readBatch
 
 // mmsghdr is struct mmsghdr (<sys/socket.h>): a msghdr and the length
 // received into it.
@@ -32,6 +39,7 @@ type batchReader struct {
 	got   int
 	errno syscall.Errno
 	read  func(fd uintptr) bool // r.recv, bound once
+	now   func(fd uintptr)      // r.recv without waiting, bound once
 }
 
 func newBatchReader(rc syscall.RawConn) *batchReader {
@@ -50,6 +58,7 @@ func (r *batchReader) init() {
 		r.msgs[i].hdr.SetIovlen(1)
 	}
 	r.read = r.recv
+	r.now = func(fd uintptr) { r.recv(fd) }
 }
 
 // recv is one non-blocking recvmmsg; false asks the poller to wait.
@@ -75,6 +84,20 @@ func (r *batchReader) next() (int, error) {
 		return 0, r.errno
 	}
 	return r.got, nil
+}
+
+// poll is next without waiting: 0 when nothing is there.
+func (r *batchReader) poll() (int, error) {
+	if err := r.rc.Control(r.now); err != nil {
+		return 0, err
+	}
+	switch r.errno {
+	case 0:
+		return r.got, nil
+	case unix.EAGAIN, unix.EINTR:
+		return 0, nil
+	}
+	return 0, r.errno
 }
 
 func (r *batchReader) packet(i int) []byte { return r.bufs[i][:r.msgs[i].n] }

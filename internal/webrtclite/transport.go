@@ -42,7 +42,14 @@ type Transport struct {
 	kaDone    chan struct{}         // the keepalive loop ended
 	closeOnce sync.Once
 
-	// Owned by the reader goroutine.
+	// driver, when set, reads the socket through driven instead of a
+	// reader goroutine.
+	driver Driver
+	driven *batchReader
+	out    *batchWriter // the driver's outgoing batch (QueueRTP, Flush)
+	raw    *rawSocket   // the socket, out of Go's netpoller, when driven
+
+	// Owned by the reader goroutine (or the driver's).
 	byAddr map[netip.AddrPort]*Session
 	buf    [maxDatagram]byte
 	dec    [maxDatagram]byte
@@ -64,7 +71,10 @@ type Options struct {
 	// it did not fill (Linux): one wake-up then serves several packets, for
 	// at most Pace of added delay.
 	Pace time.Duration
-	Log  *slog.Logger
+	// Driver, when set, reads the socket in its own rounds (Linux; elsewhere,
+	// or when it declines, the transport keeps its reader goroutine).
+	Driver Driver
+	Log    *slog.Logger
 }
 
 // Listen opens the shared socket and starts its reader.
@@ -97,7 +107,14 @@ func Listen(o Options) (*Transport, error) {
 		byUfrag: map[string]*Session{}, byTxn: map[[12]byte]*Session{}, clients: map[*Session]struct{}{},
 		byAddr: map[netip.AddrPort]*Session{}, done: make(chan struct{}), closing: make(chan struct{}), kaDone: make(chan struct{}),
 	}
-	go t.read()
+	driven, err := t.drive(o.Driver)
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("listen %s: %w", o.Listen, err)
+	}
+	if !driven {
+		go t.read()
+	}
 	if o.Keepalive > 0 {
 		go t.keepalive(o.Keepalive)
 	} else {
@@ -120,10 +137,37 @@ func (t *Transport) Close() error {
 	t.closeOnce.Do(func() {
 		close(t.closing)
 		<-t.kaDone
+		if t.driver != nil {
+			t.driver.Remove(t) // before the socket closes
+			close(t.done)
+			err = t.raw.close()
+			return
+		}
 		err = t.conn.Close()
 		<-t.done
 	})
 	return err
+}
+
+// drive hands the socket to d, when there is one and the system reads in
+// batches (Linux); false leaves it to the reader goroutine. A driven socket
+// leaves Go's netpoller (rawSocket).
+func (t *Transport) drive(d Driver) (bool, error) {
+	if d == nil || !batchesSupported {
+		return false, nil
+	}
+	v6 := !t.local.Addr().Unmap().Is4()
+	raw, err := detachSocket(t.conn, v6)
+	if err != nil {
+		return false, fmt.Errorf("driven socket: %w", err)
+	}
+	t.raw, t.driven, t.out = raw, newBatchReader(raw), newBatchWriter(raw, v6)
+	if err := d.Add(t); err != nil {
+		_ = raw.close()
+		return false, fmt.Errorf("driven socket: %w", err)
+	}
+	t.driver = d
+	return true, nil
 }
 
 // keepalive repeats a check on every controlling session's selected pair.
@@ -323,6 +367,9 @@ func (t *Transport) unregister(s *Session) {
 
 // writeTo sends one datagram on the shared socket.
 func (t *Transport) writeTo(b []byte, to netip.AddrPort) error {
+	if t.raw != nil {
+		return t.raw.sendto(b, to)
+	}
 	_, err := t.conn.WriteToUDPAddrPort(b, to)
 	return err
 }
