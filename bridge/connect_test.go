@@ -142,7 +142,9 @@ func TestEndedCallDoesNotSpin(t *testing.T) {
 		}
 		<-done
 	}
-	if extra := c.turns.Load() - before; extra > events+1 {
+	// A spinning loop turns thousands of times; a few late notices of the
+	// ended media (PeerConnection state changes) may still arrive.
+	if extra := c.turns.Load() - before; extra > events+5 {
 		t.Errorf("the loop turned %d times for %d events while waiting for the BYE's answer", extra, events)
 	}
 	leg.end()
