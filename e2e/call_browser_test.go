@@ -112,7 +112,15 @@ func (env *callBrowserEnv) startGatewayStack(t *testing.T, transport, stack stri
 	t.Helper()
 	t.Setenv("FD_E2E_PASSWORD", gwPassword)
 	cfgPath := filepath.Join(t.TempDir(), "frontdesk.yaml")
-	writeConfig(t, cfgPath, callBrowserConfig(env.bed.Addr(), transport, stack, env.site.URL))
+	cfg := callBrowserConfig(env.bed.Addr(), transport, stack, env.site.URL)
+	if stack == "lite" {
+		// The lite stack binds the first port of webrtc_ports: one free
+		// now, not the default a gateway of another test (or suite) may
+		// still hold.
+		base := freeUDPPort(t)
+		cfg = strings.Replace(cfg, "  webrtc_stack: lite\n", fmt.Sprintf("  webrtc_stack: lite\n  webrtc_ports: %d-%d\n", base, min(base+199, 65535)), 1)
+	}
+	writeConfig(t, cfgPath, cfg)
 	gw := startGateway(t, cfgPath)
 	gw.waitHealth("registered, presence and dialog of three agents subscribed", 20*time.Second, func(code int, h map[string]any) bool {
 		s, _ := h["sip"].(map[string]any)
