@@ -3,8 +3,10 @@ package bridge
 import (
 	"net"
 	"net/netip"
+	"runtime"
 	"testing"
 
+	"github.com/frontdesk-gw/frontdesk/internal/webrtclite"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -40,7 +42,21 @@ func benchStream(b testing.TB) (*stream, netip.AddrPort, func()) {
 	rt.toPBX[0], rt.toBrowser[0] = 0, 0
 	rt.toPBX[126], rt.toBrowser[101] = 101, 126
 	s.route.Store(rt)
-	return s, rt.remote, func() { _ = a.put(pp); _ = sink.Close(); <-done }
+	return s, rt.remote, func() { _ = a.put(s.pp); _ = sink.Close(); <-done }
+}
+
+// detachRTP takes s's RTP socket out of Go's netpoller as the PBX poller
+// does for a lite call (Linux); elsewhere it stays a net.UDPConn.
+func detachRTP(tb testing.TB, s *stream) {
+	tb.Helper()
+	raw, err := webrtclite.DetachUDP(s.pp.rtp)
+	if err != nil {
+		if runtime.GOOS == "linux" {
+			tb.Fatal(err)
+		}
+		return
+	}
+	s.pp.rtp, s.pp.raw = nil, raw
 }
 
 func benchPacket() []byte {
@@ -53,6 +69,20 @@ func benchPacket() []byte {
 func BenchmarkRelayBrowserToPBX(b *testing.B) {
 	s, _, stop := benchStream(b)
 	defer stop()
+	benchBrowserToPBX(b, s)
+}
+
+// BenchmarkRelayBrowserToPBXRaw: the same from a socket out of Go's
+// netpoller (a lite call's on Linux: sendto without the netpoller's
+// bookkeeping).
+func BenchmarkRelayBrowserToPBXRaw(b *testing.B) {
+	s, _, stop := benchStream(b)
+	defer stop()
+	detachRTP(b, s)
+	benchBrowserToPBX(b, s)
+}
+
+func benchBrowserToPBX(b *testing.B, s *stream) {
 	r := newBrowserRelay(s, nil, func() int64 { return 0 }, 7, 100, 1000)
 	pkt := benchPacket()
 	b.ReportAllocs()

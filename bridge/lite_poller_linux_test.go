@@ -2,9 +2,13 @@ package bridge
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestLiteSharedSocketInPoller: the engine's PBX poller also reads the
@@ -39,4 +43,97 @@ func TestLiteSharedSocketInPoller(t *testing.T) {
 			return len(e.poller.removes) == 0 && !e.poller.changed.Load()
 		})
 	}
+}
+
+// TestLitePBXSocketLeavesNetpoller: a polled lite call's PBX RTP socket is
+// in the poller's epoll set and in no other of the process (Go's netpoller
+// would wake the runtime for each datagram from the PBX), while its RTCP
+// socket, which a goroutine reads, stays in the netpoller; media crosses
+// both ways on it, and Close closes it.
+func TestLitePBXSocketLeavesNetpoller(t *testing.T) {
+	e := testEngine(t, engineCfg{lite: true})
+	if e.poller == nil {
+		t.Skip("no PBX poller on this system")
+	}
+	es := establish(t, e, CallOptions{ID: "raw-pbx"}, nil)
+	pp := es.call.audio.pp
+	if pp.raw == nil || pp.rtp != nil {
+		t.Fatal("the polled call's RTP socket is still a net.UDPConn")
+	}
+	rtpIno := fdInode(t, pp.raw.FD())
+	rc, err := pp.rtcp.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rtcpIno uint64
+	if err := rc.Control(func(fd uintptr) { rtcpIno = fdInode(t, int(fd)) }); err != nil {
+		t.Fatal(err)
+	}
+	gw := gwAddr(t, es.gw)
+	for i := range 10 {
+		es.b.send(0, uint16(i), uint32(i)*160, make([]byte, 160))
+		es.p.sendTo(gw, 0, 42, uint16(i), uint32(i)*160, make([]byte, 160))
+	}
+	eventually(t, "browser packets at the PBX", func() bool { return len(es.p.received()) >= 10 })
+	eventually(t, "PBX packets at the browser", func() bool { return len(es.b.received()) >= 10 })
+
+	inPoller, elsewhere := epollInodes(t, e.poller.epfd)
+	if !inPoller[rtpIno] {
+		t.Fatalf("the check is blind: the RTP socket (inode %x) is not in the poller's epoll set", rtpIno)
+	}
+	if !elsewhere[rtcpIno] {
+		t.Fatalf("the check is blind: the RTCP socket (inode %x) is in no other epoll set", rtcpIno)
+	}
+	if elsewhere[rtpIno] {
+		t.Errorf("the RTP socket (inode %x) is still in another epoll set (Go's netpoller)", rtpIno)
+	}
+	if err := es.call.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := pp.raw.SendTo([]byte{0}, gw); err == nil {
+		t.Error("the raw RTP socket still sends after Close")
+	}
+}
+
+func fdInode(t *testing.T, fd int) uint64 {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
+}
+
+// epollInodes lists the inodes of the files in the epoll set epfd and in
+// every other epoll set of this process (/proc/self/fdinfo of each
+// eventpoll descriptor: "ino:" in hex).
+func epollInodes(t *testing.T, epfd int) (in, others map[uint64]bool) {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc:", err)
+	}
+	in, others = map[uint64]bool{}, map[uint64]bool{}
+	for _, e := range fds {
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err != nil || target != "anon_inode:[eventpoll]" {
+			continue
+		}
+		info, err := os.ReadFile("/proc/self/fdinfo/" + e.Name())
+		if err != nil {
+			continue
+		}
+		set := others
+		if e.Name() == strconv.Itoa(epfd) {
+			set = in
+		}
+		for _, field := range strings.Fields(string(info)) {
+			if hex, ok := strings.CutPrefix(field, "ino:"); ok && hex != "" {
+				if v, err := strconv.ParseUint(hex, 16, 64); err == nil {
+					set[v] = true
+				}
+			}
+		}
+	}
+	return in, others
 }

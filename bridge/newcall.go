@@ -107,7 +107,7 @@ func (e *Engine) NewCall(browserOffer string, opts CallOptions) (*Call, error) {
 		if c.useLite() && e.poller != nil {
 			// The engine's poller reads it and runs the call's timers: no
 			// goroutine parked and no timer per call.
-			if c.polled, err = e.poller.add(l.s.pp.rtp, r, c); err == nil {
+			if c.polled, err = e.poller.add(&l.s.pp, r, c); err == nil {
 				r = nil
 			}
 		}

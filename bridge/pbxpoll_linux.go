@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"fmt"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,17 +80,18 @@ func newPBXPoller() (*pbxPoller, error) {
 	return p, nil
 }
 
-// add starts polling conn for r, and running c's timers. The socket must
-// stay open until remove returned.
-func (p *pbxPoller) add(conn *net.UDPConn, r *pbxRelay, c *Call) (*polledPBX, error) {
-	rc, err := conn.SyscallConn()
+// add starts polling pp's RTP socket for r, and running c's timers. The
+// socket leaves Go's netpoller first (pp.raw replaces pp.rtp): nobody
+// waits on it there, yet each datagram from the PBX would wake the
+// runtime's sleeping thread. The socket must stay open until remove
+// returned: the poller reads its descriptor without the socket's lock.
+func (p *pbxPoller) add(pp *portPair, r *pbxRelay, c *Call) (*polledPBX, error) {
+	raw, err := webrtclite.DetachUDP(pp.rtp)
 	if err != nil {
 		return nil, fmt.Errorf("PBX poller: %w", err)
 	}
-	pl := &polledPBX{relay: r, call: c, removed: make(chan struct{})}
-	if err := rc.Control(func(fd uintptr) { pl.fd = int(fd) }); err != nil {
-		return nil, fmt.Errorf("PBX poller: %w", err)
-	}
+	pp.rtp, pp.raw = nil, raw
+	pl := &polledPBX{fd: raw.FD(), relay: r, call: c, removed: make(chan struct{})}
 	p.mu.Lock()
 	p.adds = append(p.adds, pl)
 	p.mu.Unlock()

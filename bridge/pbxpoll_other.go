@@ -4,7 +4,6 @@ package bridge
 
 import (
 	"errors"
-	"net"
 
 	"github.com/frontdesk-gw/frontdesk/internal/webrtclite"
 )
@@ -17,7 +16,7 @@ type polledPBX struct{}
 
 func newPBXPoller() (*pbxPoller, error) { return nil, nil }
 
-func (*pbxPoller) add(*net.UDPConn, *pbxRelay, *Call) (*polledPBX, error) {
+func (*pbxPoller) add(*portPair, *pbxRelay, *Call) (*polledPBX, error) {
 	return nil, errors.New("no PBX poller on this system")
 }
 func (*pbxPoller) remove(*polledPBX)         {}

@@ -6,12 +6,28 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/frontdesk-gw/frontdesk/internal/webrtclite"
 )
 
 // portPair is an even RTP port and the odd RTCP port above it, bound.
+// When the PBX poller reads the RTP socket (lite calls, Linux) it is raw
+// instead of rtp: the same socket out of Go's netpoller, which would
+// otherwise wake the runtime for every datagram from the PBX.
 type portPair struct {
 	rtp, rtcp *net.UDPConn
+	raw       *webrtclite.RawSocket
 	port      int // the RTP port
+}
+
+// writeRTP sends one RTP datagram from the pair's RTP port, without
+// waiting on a raw socket (a full buffer drops it). No allocation.
+func (pp *portPair) writeRTP(b []byte, to netip.AddrPort) error {
+	if pp.raw != nil {
+		return pp.raw.SendTo(b, to)
+	}
+	_, err := pp.rtp.WriteToUDPAddrPort(b, to)
+	return err
 }
 
 // portAllocator hands out RTP/RTCP port pairs from a range. Released pairs
@@ -79,10 +95,16 @@ func (a *portAllocator) bind(port int) (portPair, error) {
 
 // put closes the pair's sockets and quarantines the port.
 func (a *portAllocator) put(pp portPair) error {
-	if pp.rtp == nil {
+	if pp.rtcp == nil {
 		return nil
 	}
-	err1, err2 := pp.rtp.Close(), pp.rtcp.Close()
+	var err1 error
+	if pp.raw != nil {
+		err1 = pp.raw.Close() // waits for a send under way
+	} else {
+		err1 = pp.rtp.Close()
+	}
+	err2 := pp.rtcp.Close()
 	a.mu.Lock()
 	a.free = append(a.free, freePair{port: pp.port, notBefore: a.now().Add(a.quarantine)})
 	a.mu.Unlock()

@@ -221,7 +221,7 @@ func (b *browserRelay) send(rt *route, pkt []byte, now int64) {
 		}
 		pkt = out
 	}
-	if _, err := s.pp.rtp.WriteToUDPAddrPort(pkt, s.dest(rt)); err != nil {
+	if err := s.pp.writeRTP(pkt, s.dest(rt)); err != nil {
 		s.dropped.Add(1)
 		return
 	}

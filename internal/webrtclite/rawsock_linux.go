@@ -11,7 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rawSocket is a driven transport's socket kept out of Go's netpoller.
+// RawSocket is a UDP socket kept out of Go's netpoller: a driven
+// transport's, or (DetachUDP) a lite call's PBX RTP socket that the
+// bridge's PBX poller reads.
 // Nobody waits on it there (the driver reads it without waiting), yet Go's
 // edge-triggered registration would wake the runtime's sleeping thread on
 // every datagram that arrives between two rounds: one wake-up per burst of
@@ -19,7 +21,7 @@ import (
 // the descriptor, the original closed, which takes it out of the netpoller),
 // used with system calls that never wait; the lock keeps the descriptor
 // from being closed (and its number reused) under a call.
-type rawSocket struct {
+type RawSocket struct {
 	mu     sync.RWMutex
 	fd     int
 	closed bool
@@ -27,7 +29,7 @@ type rawSocket struct {
 }
 
 // detachSocket moves conn's socket out of Go's netpoller; conn is closed.
-func detachSocket(conn *net.UDPConn, v6 bool) (*rawSocket, error) {
+func detachSocket(conn *net.UDPConn, v6 bool) (*RawSocket, error) {
 	rc, err := conn.SyscallConn()
 	if err != nil {
 		return nil, err
@@ -44,13 +46,37 @@ func detachSocket(conn *net.UDPConn, v6 bool) (*rawSocket, error) {
 		_ = unix.Close(fd)
 		return nil, err
 	}
-	return &rawSocket{fd: fd, v6: v6}, nil
+	return &RawSocket{fd: fd, v6: v6}, nil
 }
 
-// Control, Read and Write make a rawSocket a syscall.RawConn for the batch
+// DetachUDP moves conn's socket out of Go's netpoller for a caller that
+// reads it from an epoll loop of its own (FD); conn is closed, also on
+// most errors. Sends are SendTo.
+func DetachUDP(conn *net.UDPConn) (*RawSocket, error) {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var domain int
+	var domErr error
+	if err := rc.Control(func(s uintptr) { domain, domErr = unix.GetsockoptInt(int(s), unix.SOL_SOCKET, unix.SO_DOMAIN) }); err != nil {
+		return nil, err
+	}
+	if domErr != nil {
+		return nil, fmt.Errorf("socket family: %w", domErr)
+	}
+	return detachSocket(conn, domain == unix.AF_INET6)
+}
+
+// FD is the descriptor, for reads that never wait (recvmmsg with
+// MSG_DONTWAIT) from an epoll loop. It is valid until Close: the caller
+// must not call Close while it uses it.
+func (s *RawSocket) FD() int { return s.fd }
+
+// Control, Read and Write make a RawSocket a syscall.RawConn for the batch
 // reader and writer. Read and Write never wait: f's false (EAGAIN) is an
 // error.
-func (s *rawSocket) Control(f func(fd uintptr)) error {
+func (s *RawSocket) Control(f func(fd uintptr)) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
@@ -60,11 +86,11 @@ func (s *rawSocket) Control(f func(fd uintptr)) error {
 	return nil
 }
 
-func (s *rawSocket) Read(f func(fd uintptr) bool) error { return s.do(f) }
+func (s *RawSocket) Read(f func(fd uintptr) bool) error { return s.do(f) }
 
-func (s *rawSocket) Write(f func(fd uintptr) bool) error { return s.do(f) }
+func (s *RawSocket) Write(f func(fd uintptr) bool) error { return s.do(f) }
 
-func (s *rawSocket) do(f func(fd uintptr) bool) error {
+func (s *RawSocket) do(f func(fd uintptr) bool) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
@@ -76,11 +102,11 @@ func (s *rawSocket) do(f func(fd uintptr) bool) error {
 	return nil
 }
 
-var _ syscall.RawConn = (*rawSocket)(nil)
+var _ syscall.RawConn = (*RawSocket)(nil)
 
 // sendto sends one datagram without waiting (a full socket buffer drops
 // it). No allocation.
-func (s *rawSocket) sendto(b []byte, to netip.AddrPort) error {
+func (s *RawSocket) SendTo(b []byte, to netip.AddrPort) error {
 	if len(b) == 0 {
 		return nil
 	}
@@ -102,7 +128,7 @@ func (s *rawSocket) sendto(b []byte, to netip.AddrPort) error {
 	return nil
 }
 
-func (s *rawSocket) close() error {
+func (s *RawSocket) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -8,22 +8,29 @@ import (
 	"net/netip"
 )
 
-// rawSocket is Linux's socket outside Go's netpoller; never made here.
-type rawSocket struct{}
+// RawSocket is Linux's socket outside Go's netpoller; never made here.
+type RawSocket struct{}
 
-func detachSocket(*net.UDPConn, bool) (*rawSocket, error) {
+func detachSocket(*net.UDPConn, bool) (*RawSocket, error) {
 	return nil, errors.New("no driven sockets on this system")
 }
 
-func (*rawSocket) sendto([]byte, netip.AddrPort) error {
-	return errors.New("no driven sockets on this system")
+// DetachUDP is Linux's; elsewhere sockets stay in Go's netpoller.
+func DetachUDP(*net.UDPConn) (*RawSocket, error) {
+	return nil, errors.New("no driven sockets on this system")
 }
-func (*rawSocket) close() error { return nil }
 
-func (*rawSocket) Control(func(uintptr)) error { return errors.New("no driven sockets on this system") }
-func (*rawSocket) Read(func(uintptr) bool) error {
+func (*RawSocket) FD() int { return -1 }
+
+func (*RawSocket) SendTo([]byte, netip.AddrPort) error {
 	return errors.New("no driven sockets on this system")
 }
-func (*rawSocket) Write(func(uintptr) bool) error {
+func (*RawSocket) Close() error { return nil }
+
+func (*RawSocket) Control(func(uintptr)) error { return errors.New("no driven sockets on this system") }
+func (*RawSocket) Read(func(uintptr) bool) error {
+	return errors.New("no driven sockets on this system")
+}
+func (*RawSocket) Write(func(uintptr) bool) error {
 	return errors.New("no driven sockets on this system")
 }

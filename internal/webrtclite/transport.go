@@ -47,7 +47,7 @@ type Transport struct {
 	driver Driver
 	driven *batchReader
 	out    *batchWriter // the driver's outgoing batch (QueueRTP, Flush)
-	raw    *rawSocket   // the socket, out of Go's netpoller, when driven
+	raw    *RawSocket   // the socket, out of Go's netpoller, when driven
 
 	// Owned by the reader goroutine (or the driver's).
 	byAddr map[netip.AddrPort]*Session
@@ -140,7 +140,7 @@ func (t *Transport) Close() error {
 		if t.driver != nil {
 			t.driver.Remove(t) // before the socket closes
 			close(t.done)
-			err = t.raw.close()
+			err = t.raw.Close()
 			return
 		}
 		err = t.conn.Close()
@@ -151,7 +151,7 @@ func (t *Transport) Close() error {
 
 // drive hands the socket to d, when there is one and the system reads in
 // batches (Linux); false leaves it to the reader goroutine. A driven socket
-// leaves Go's netpoller (rawSocket).
+// leaves Go's netpoller (RawSocket).
 func (t *Transport) drive(d Driver) (bool, error) {
 	if d == nil || !batchesSupported {
 		return false, nil
@@ -163,7 +163,7 @@ func (t *Transport) drive(d Driver) (bool, error) {
 	}
 	t.raw, t.driven, t.out = raw, newBatchReader(raw), newBatchWriter(raw, v6)
 	if err := d.Add(t); err != nil {
-		_ = raw.close()
+		_ = raw.Close()
 		return false, fmt.Errorf("driven socket: %w", err)
 	}
 	t.driver = d
@@ -368,7 +368,7 @@ func (t *Transport) unregister(s *Session) {
 // writeTo sends one datagram on the shared socket.
 func (t *Transport) writeTo(b []byte, to netip.AddrPort) error {
 	if t.raw != nil {
-		return t.raw.sendto(b, to)
+		return t.raw.SendTo(b, to)
 	}
 	_, err := t.conn.WriteToUDPAddrPort(b, to)
 	return err
