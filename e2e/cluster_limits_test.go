@@ -68,6 +68,9 @@ func TestClusterLimits(t *testing.T) {
 		select {
 		case m := <-c.msgs:
 			if m["mt"] == "Error" && m["code"] == "too-many-calls" {
+				// Not yet; ask again at a pace below the session's
+				// message rate limit (10 a second).
+				time.Sleep(250 * time.Millisecond)
 				return false
 			}
 			t.Fatalf("unexpected %v", m)
