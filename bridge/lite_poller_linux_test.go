@@ -2,13 +2,13 @@ package bridge
 
 import (
 	"fmt"
-	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/frontdesk-gw/frontdesk/internal/epollset"
 )
 
 // TestLiteSharedSocketInPoller: the engine's PBX poller also reads the
@@ -104,36 +104,12 @@ func fdInode(t *testing.T, fd int) uint64 {
 	return st.Ino
 }
 
-// epollInodes lists the inodes of the files in the epoll set epfd and in
-// every other epoll set of this process (/proc/self/fdinfo of each
-// eventpoll descriptor: "ino:" in hex).
+// epollInodes is epollset.Inodes; without /proc the test is skipped.
 func epollInodes(t *testing.T, epfd int) (in, others map[uint64]bool) {
 	t.Helper()
-	fds, err := os.ReadDir("/proc/self/fd")
+	in, others, err := epollset.Inodes(epfd)
 	if err != nil {
 		t.Skip("no /proc:", err)
-	}
-	in, others = map[uint64]bool{}, map[uint64]bool{}
-	for _, e := range fds {
-		target, err := os.Readlink("/proc/self/fd/" + e.Name())
-		if err != nil || target != "anon_inode:[eventpoll]" {
-			continue
-		}
-		info, err := os.ReadFile("/proc/self/fdinfo/" + e.Name())
-		if err != nil {
-			continue
-		}
-		set := others
-		if e.Name() == strconv.Itoa(epfd) {
-			set = in
-		}
-		for _, field := range strings.Fields(string(info)) {
-			if hex, ok := strings.CutPrefix(field, "ino:"); ok && hex != "" {
-				if v, err := strconv.ParseUint(hex, 16, 64); err == nil {
-					set[v] = true
-				}
-			}
-		}
 	}
 	return in, others
 }

@@ -3,9 +3,7 @@ package webrtclite
 import (
 	"context"
 	"net/netip"
-	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +12,8 @@ import (
 
 	"github.com/pion/rtp"
 	"golang.org/x/sys/unix"
+
+	"github.com/frontdesk-gw/frontdesk/internal/epollset"
 )
 
 // roundDriver is a Driver for tests: one goroutine calls ReadRound on its
@@ -276,30 +276,12 @@ func socketInode(t *testing.T, fd int) uint64 {
 }
 
 // polledInodes lists the inodes of every file in an epoll set of this
-// process (/proc/self/fdinfo of each eventpoll descriptor: "ino:" in hex).
+// process (epollset.Inodes); without /proc the test is skipped.
 func polledInodes(t *testing.T) map[uint64]bool {
 	t.Helper()
-	fds, err := os.ReadDir("/proc/self/fd")
+	_, all, err := epollset.Inodes(-1)
 	if err != nil {
 		t.Skip("no /proc:", err)
 	}
-	inodes := map[uint64]bool{}
-	for _, e := range fds {
-		target, err := os.Readlink("/proc/self/fd/" + e.Name())
-		if err != nil || target != "anon_inode:[eventpoll]" {
-			continue
-		}
-		info, err := os.ReadFile("/proc/self/fdinfo/" + e.Name())
-		if err != nil {
-			continue
-		}
-		for _, field := range strings.Fields(string(info)) {
-			if hex, ok := strings.CutPrefix(field, "ino:"); ok && hex != "" {
-				if v, err := strconv.ParseUint(hex, 16, 64); err == nil {
-					inodes[v] = true
-				}
-			}
-		}
-	}
-	return inodes
+	return all
 }
