@@ -90,12 +90,9 @@ func TestResourceListOnKamailio(t *testing.T) {
 
 	var without, with map[string]int
 	var latWithout, latWith listLatency
-	t.Run("per-agent subscriptions", func(t *testing.T) {
-		without, latWithout = run(t, "")
-		if without["presence"] < len(watched) || without["dialog"] < len(watched) {
-			t.Errorf("Kamailio saw %v initial SUBSCRIBEs, want at least %d per event", without, len(watched))
-		}
-	})
+	// The list first, on a fresh Kamailio: right after the per-agent
+	// gateway's 402 unsubscribes its rls module, whose tables are in
+	// db_text, has been seen to leave some members without state.
 	t.Run("resource list", func(t *testing.T) {
 		with, latWith = run(t, "  resource_list: agents\n")
 		// The list's two, and the outsider's own two.
@@ -110,6 +107,12 @@ func TestResourceListOnKamailio(t *testing.T) {
 		}
 		if latWith.fromPublish.max > 2*time.Second {
 			t.Errorf("PUBLISH to Info up to %v with the list, want within 2 s (1 s of batching at the PBX)", latWith.fromPublish.max)
+		}
+	})
+	t.Run("per-agent subscriptions", func(t *testing.T) {
+		without, latWithout = run(t, "")
+		if without["presence"] < len(watched) || without["dialog"] < len(watched) {
+			t.Errorf("Kamailio saw %v initial SUBSCRIBEs, want at least %d per event", without, len(watched))
 		}
 	})
 	t.Logf("%d agents (+1 outside the list): initial SUBSCRIBEs seen by Kamailio without a list %v, with the list %v", listAgents, without, with)
