@@ -118,8 +118,12 @@
 // refusal of the list is not a refusal of the agents' packages. List
 // NOTIFYs are taken in any CSeq order: each resource keeps the state of the
 // highest RLMI version that named it, and a version still missing a grace
-// after a later one makes the UA refresh the list for full state. List
-// bodies are bounded at 1 MiB (others at 64 KiB), 4096 parts and resources,
+// after a later one makes the UA refresh the list for full state. Wanted
+// members the list holds but has sent no state of make it refresh the list
+// too, 5 s after the full state settled, then at doubling waits up to 5
+// minutes while some still have none (a busy Kamailio rls has been seen to
+// drop members' states; on a refresh it sends them again). List bodies are
+// bounded at 1 MiB (others at 64 KiB), 4096 parts and resources,
 // sub-lists three deep. A list counts once for sip.subscribe_rate and is
 // renewed as one after a PBX restart. Status.Lists shows each list's state
 // and members.

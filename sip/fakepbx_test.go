@@ -277,7 +277,8 @@ func runUA(t *testing.T, cfg config.SIP, h Handler, opts Options, requestTimeout
 		linger: 50 * time.Millisecond, minRefresh: 10 * time.Millisecond, minSE: time.Second,
 		keepaliveTimeout: 300 * time.Millisecond, keepaliveRetry: 20 * time.Millisecond, keepaliveFailures: 2,
 		renewSpacing: 5 * time.Millisecond, renewWindow: 100 * time.Millisecond,
-		listGrace: 200 * time.Millisecond, listFirstNotify: 500 * time.Millisecond}
+		listGrace: 200 * time.Millisecond, listFirstNotify: 500 * time.Millisecond,
+		listStateless: 300 * time.Millisecond, listStatelessMax: time.Second}
 	for _, f := range tune {
 		f(&u.tm)
 	}

@@ -159,11 +159,16 @@ type listVersions struct {
 	full     int                     // version of the latest full-state NOTIFY, -1 before one
 	resource map[string]resourceSeen // by address key
 	missing  map[int]bool            // versions below max not seen yet (at most maxMissing)
+
+	// stateless checks, while wanted members have had no state, that they
+	// get one (watchStatelessLocked).
+	stateless *time.Timer
 }
 
 type resourceSeen struct {
 	version int
 	gone    bool // its instance was terminated
+	stated  bool // some NOTIFY carried an instance of it
 }
 
 // maxMissing bounds the versions a list dialog waits for.
@@ -229,12 +234,13 @@ func (u *UA) onListNotifyLocked(d *dialog, req *sip.Request, st subState, n *eve
 		if key == "" {
 			continue
 		}
-		if seen, ok := lv.resource[key]; ok && seen.version > n.Version {
+		seen := lv.resource[key]
+		if seen.version > n.Version {
 			continue // a later NOTIFY already said more of it
 		}
 		in, ok := chooseInstance(r.Instances)
 		gone := ok && in.State == eventlist.StateTerminated
-		lv.resource[key] = resourceSeen{version: n.Version, gone: gone}
+		lv.resource[key] = resourceSeen{version: n.Version, gone: gone, stated: ok || seen.stated}
 		if gone {
 			// The list server's own subscription to it ended: on its own
 			// it may still work (or be refused for itself).
@@ -397,6 +403,9 @@ func (u *UA) settleList(sub *subscription, gen uint64) {
 		}
 	}
 	l.members, l.waiting = members, false
+	if d.list.stateless == nil {
+		u.watchStatelessLocked(sub, d, u.tm.listStateless)
+	}
 	removed := u.reconcileLocked()
 	n := len(members)
 	u.mu.Unlock()
@@ -407,6 +416,49 @@ func (u *UA) settleList(sub *subscription, gen uint64) {
 	for _, t := range append(dropped, removed...) {
 		u.drain(t)
 	}
+}
+
+// watchStatelessLocked checks, wait from now, that every wanted member of
+// the list in d has had a state; while some have none, the list is
+// refreshed and the check repeats, its wait doubled up to
+// timing.listStatelessMax. A busy Kamailio rls has been seen to mark
+// members' states as sent without sending them; on a refresh it renews its
+// own subscriptions to the members, and their states come again (RFC 4662
+// servers may send full state instead). A member the list server never
+// learns of costs a refresh every few minutes. The caller holds u.mu.
+func (u *UA) watchStatelessLocked(sub *subscription, d *dialog, wait time.Duration) {
+	lv := d.list
+	lv.stateless = time.AfterFunc(wait, func() {
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		n := 0
+		if u.lists[sub.list.event] == sub && sub.d == d && !u.stopping {
+			n = u.statelessMembersLocked(sub.list, lv)
+		}
+		if n == 0 {
+			lv.stateless = nil
+			return
+		}
+		u.log.Info("sip resource list members still without state; refreshing the list",
+			"list", sub.t.URI, "without_state", n, "after", wait)
+		select {
+		case sub.list.refreshNow <- struct{}{}:
+		default:
+		}
+		u.watchStatelessLocked(sub, d, min(2*wait, u.tm.listStatelessMax))
+	})
+}
+
+// statelessMembersLocked counts the wanted Targets the list l holds of
+// which lv has had no state. The caller holds u.mu.
+func (u *UA) statelessMembersLocked(l *listState, lv *listVersions) int {
+	n := 0
+	for t, key := range u.wanted {
+		if t.Event == l.event && l.members[key] && !lv.resource[key].stated {
+			n++
+		}
+	}
+	return n
 }
 
 // listStatusLocked describes the list subscriptions. The caller holds u.mu.

@@ -301,3 +301,45 @@ func TestResourceListMatchesByUser(t *testing.T) {
 		t.Errorf("lists %+v, own SUBSCRIBEs %v", st.Lists, p.counts.got)
 	}
 }
+
+// TestResourceListAsksAgainForMissingState: a member the full state names
+// without any instance, and of which no state comes after, makes the UA
+// refresh the list for full state (a busy Kamailio rls loses members'
+// states so); once every member has a state the asking stops.
+func TestResourceListAsksAgainForMissingState(t *testing.T) {
+	p := newListPBX(t)
+	rec := newRecorder()
+	u, _ := startUA(t, p.fakePBX, rec, withList, Options{})
+	u.SetSubscriptions([]Target{{URI: "sip:alice@example.test", Event: EventPresence}, {URI: "sip:bob@example.test", Event: EventPresence}})
+	sub := waitFor(t, p.listSubs, "list SUBSCRIBE", func(*sip.Request) bool { return true })
+
+	n := &eventlist.Notification{URI: listURI, Version: 1, FullState: true, Resources: []eventlist.Resource{
+		{URI: "sip:alice@example.test", Instances: []eventlist.Instance{{ID: "i1", State: eventlist.StateActive,
+			ContentType: "application/pidf+xml", Body: pidfOf("alice", "open")}}},
+		{URI: "sip:bob@example.test"}, // named, no state yet
+	}}
+	ct, body := n.Marshal("v1")
+	if code := p.notify(sub, "notifier", 1, "active;expires=60", ct, string(body)); code != 200 {
+		t.Fatalf("list NOTIFY answered %d", code)
+	}
+	waitFor(t, rec.notes, "alice's state", func(n Notification) bool { return n.Target.URI == "sip:alice@example.test" })
+	refresh := waitFor(t, p.listSubs, "a refresh for bob's state", func(*sip.Request) bool { return true })
+	if tag, _ := refresh.To().Params.Get("tag"); tag != "notifier" || *refresh.CallID() != *sub.CallID() {
+		t.Errorf("refresh %s not in the list's dialog", refresh.StartLine())
+	}
+
+	ct, b := listNotify(2, true, "alice", "bob")
+	if code := p.notify(sub, "notifier", 2, "active;expires=60", ct, b); code != 200 {
+		t.Fatalf("full state NOTIFY answered %d", code)
+	}
+	waitFor(t, rec.notes, "bob's state", func(n Notification) bool { return n.Target.URI == "sip:bob@example.test" })
+	// Past the longest wait (listStatelessMax in tests): asked no more.
+	select {
+	case again := <-p.listSubs:
+		t.Errorf("list SUBSCRIBE %s after every member had a state", again.StartLine())
+	case <-time.After(1500 * time.Millisecond):
+	}
+	if p.counts.count("alice presence")+p.counts.count("bob presence") != 0 {
+		t.Errorf("own SUBSCRIBEs %v, want none", p.counts.got)
+	}
+}

@@ -54,6 +54,11 @@ type timing struct {
 	// listFirstNotify bounds the wait for the first full-state NOTIFY
 	// after a list SUBSCRIBE was accepted.
 	listFirstNotify time.Duration
+	// listStateless is how long after a full state settled the list's
+	// wanted members may stay without any state before full state is
+	// asked for again; the wait doubles up to listStatelessMax while some
+	// still have none.
+	listStateless, listStatelessMax time.Duration
 }
 
 func defaultTiming() timing {
@@ -72,8 +77,10 @@ func defaultTiming() timing {
 		renewSpacing:      50 * time.Millisecond,
 		renewWindow:       10 * time.Second,
 
-		listGrace:       2 * time.Second,
-		listFirstNotify: 10 * time.Second,
+		listGrace:        2 * time.Second,
+		listFirstNotify:  10 * time.Second,
+		listStateless:    5 * time.Second,
+		listStatelessMax: 5 * time.Minute,
 	}
 }
 
