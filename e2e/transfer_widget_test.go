@@ -28,6 +28,9 @@ func TestTransferThroughWidget(t *testing.T) {
 	bobBefore := cbRecordings(t, bob)
 	env.placeCall(t, tb, "/shop")
 	env.waitPageHears(t, tb, cbAliceHz)
+	// The answered call's setup is timed once, in both parts.
+	env.flowWaitMetric(t, `frontdesk_call_setup_seconds_count{part="gateway"}`, 1)
+	env.flowWaitMetric(t, `frontdesk_call_setup_seconds_count{part="pbx"}`, 1)
 
 	if _, err := env.alice.Command(ctxT(t, cbWait), "transfer", bob.URI()); err != nil {
 		t.Fatalf("alice's transfer command: %v", err)
@@ -67,6 +70,8 @@ func TestTransferThroughWidget(t *testing.T) {
 		t.Errorf("after the transfer the call view names %q and its head %q, want Bob Brown", title, head)
 	}
 	env.flowWaitMetric(t, `frontdesk_call_transfers_total{outcome="transferred"}`, 1)
+	// Bob's answer is not a second setup.
+	env.flowWaitMetric(t, `frontdesk_call_setup_seconds_count{part="pbx"}`, 1)
 
 	tb.click(raWidget, tb.flowButton(raWidget, ".ctl", "Hang up"))
 	tb.flowWaitCall(raWidget, "ended")

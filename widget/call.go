@@ -40,6 +40,9 @@ type callState struct {
 	// party is who took the call after a transfer, for the next page that
 	// resumes it; written by one session, read by the next.
 	party atomic.Pointer[string]
+	// placing and placed time the gateway's part of setting the call up:
+	// Channels taken, INVITE sent (Options.CallSetup); zero for a group.
+	placing, placed time.Time
 }
 
 // callObserver hands a connection's progress to its session.
@@ -50,10 +53,12 @@ type callObserver struct {
 
 func (o callObserver) State(st bridge.State, answer string) {
 	s := o.cs.hold.session(o.s)
+	at := time.Now()
 	s.mail.post(func() error {
 		if s.call != o.cs {
 			return nil
 		}
+		first := st == bridge.StateConnected && !o.cs.connected
 		o.cs.connected = o.cs.connected || st == bridge.StateConnected
 		m := callInfoMsg{MT: mtCallInfo, State: string(st)}
 		if answer != "" {
@@ -62,7 +67,11 @@ func (o callObserver) State(st bridge.State, answer string) {
 		if st == bridge.StateConnected {
 			m.Resume = s.resumeToken(o.cs)
 		}
-		return s.writeJSON(m)
+		err := s.writeJSON(m)
+		if first && err == nil && !o.cs.placed.IsZero() && s.srv.opts.CallSetup != nil {
+			s.srv.opts.CallSetup(o.cs.placed.Sub(o.cs.placing)+time.Since(at), at.Sub(o.cs.placed))
+		}
+		return err
 	})
 }
 
@@ -204,6 +213,7 @@ func (s *session) placeCall(m inbound) (ErrorCode, error) {
 		cs.hunt.offer = m.SDP
 		return CodeUnknown, s.nextAttempt(cs)
 	}
+	cs.placing = time.Now()
 	s.announceCall(cs.context)
 	conn, err := s.connect(cs, &cs.agent, m.SDP, s.srv.state.Load().cfg.Calls.RingTimeout, callObserver{s: s, cs: cs})
 	if err != nil {
@@ -216,7 +226,7 @@ func (s *session) placeCall(m inbound) (ErrorCode, error) {
 		s.srv.log.Info("call not placed", "session", s.label, "agent", cs.agent.ID, "err", err)
 		return CodeUnknown, s.writeJSON(callInfoMsg{MT: mtCallInfo, State: string(bridge.StateTerminated), Reason: string(reason)})
 	}
-	cs.conn = conn
+	cs.conn, cs.placed = conn, time.Now()
 	return CodeUnknown, nil
 }
 

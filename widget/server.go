@@ -53,6 +53,12 @@ type Options struct {
 	Cluster ClusterLimits
 	// Mail sends chat transcripts; default mailer.SMTP, the configured server.
 	Mail Mailer
+	// CallSetup, if set, hears once per answered call how long setting it
+	// up took: own is the gateway's part (the visitor's Channels to the
+	// INVITE sent, and the answer to CallInfo connected written), answer
+	// the PBX's (INVITE sent to answered, ringing included). Calls to a
+	// group are not timed.
+	CallSetup func(own, answer time.Duration)
 }
 
 // Server serves the Widget-API and the widget's web assets.

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/frontdesk-gw/frontdesk/admin"
 	"github.com/frontdesk-gw/frontdesk/bridge"
 	"github.com/frontdesk-gw/frontdesk/chat"
@@ -50,6 +52,8 @@ type gateway struct {
 	cfg      atomic.Pointer[config.Config]
 	notifies atomic.Uint64
 	badBody  atomic.Uint64
+	// callSetup times answered calls' setup (widget.Options.CallSetup).
+	callSetup *prometheus.HistogramVec
 
 	// watcher is nil when serving the embedded config.
 	watcher *config.Watcher
@@ -119,6 +123,7 @@ func newGateway(cfg *config.Config, opts gatewayOptions) (*gateway, error) {
 	if g.cert, err = loadCert(cfg.HTTP, opts.Logger.With("component", "tls")); err != nil {
 		return nil, err
 	}
+	g.callSetup = newCallSetupHistogram()
 	webOpts := widget.Options{
 		Logger:       opts.Logger.With("component", "widget"),
 		Availability: g.store,
@@ -126,6 +131,10 @@ func newGateway(cfg *config.Config, opts gatewayOptions) (*gateway, error) {
 		Chat:         g.chat,
 		Calls:        calls,
 		ClientAddr:   g.clientAddr,
+		CallSetup: func(own, answer time.Duration) {
+			g.callSetup.WithLabelValues("gateway").Observe(own.Seconds())
+			g.callSetup.WithLabelValues("pbx").Observe(answer.Seconds())
+		},
 	}
 	if g.cluster != nil {
 		webOpts.Cluster = g.cluster
