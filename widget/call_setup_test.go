@@ -17,14 +17,7 @@ func TestCallSetupTimed(t *testing.T) {
 	f.srv.opts.CallSetup = func(own, answer time.Duration) { got <- setup{own, answer} }
 	c := f.dial(testOrigin)
 	c.start()
-	c.send(`{"mt":"CreateCall","dest":"voiceonly","dn":"Vera"}`)
-	c.send(`{"mt":"Channels","cmd":"PROPOSAL","sdp":"v=0 offer"}`)
-	var conn *fakeConn
-	select {
-	case conn = <-placed:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no call placed")
-	}
+	conn := placedCall(t, c, placed)
 	const ringing = 50 * time.Millisecond
 	time.Sleep(ringing)
 	conn.obs.State(bridge.StateConnected, "v=0 answer")

@@ -82,18 +82,25 @@ func reattachFixture(t *testing.T, grace string, lite bool) (*fixture, chan *fak
 	return f, placed
 }
 
+// placedCall places a call to voiceonly on c and returns it, unanswered.
+func placedCall(t *testing.T, c *client, placed chan *fakeConn) *fakeConn {
+	t.Helper()
+	c.send(`{"mt":"CreateCall","dest":"voiceonly","dn":"Vera"}`)
+	c.send(`{"mt":"Channels","cmd":"PROPOSAL","sdp":"v=0 first page"}`)
+	select {
+	case conn := <-placed:
+		return conn
+	case <-time.After(5 * time.Second):
+		t.Fatal("no call placed")
+		return nil
+	}
+}
+
 // answeredCall places a call on c and answers it; it returns the call and
 // the resume token of the connected CallInfo.
 func answeredCall(t *testing.T, c *client, placed chan *fakeConn) (*fakeConn, string) {
 	t.Helper()
-	c.send(`{"mt":"CreateCall","dest":"voiceonly","dn":"Vera"}`)
-	c.send(`{"mt":"Channels","cmd":"PROPOSAL","sdp":"v=0 first page"}`)
-	var conn *fakeConn
-	select {
-	case conn = <-placed:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no call placed")
-	}
+	conn := placedCall(t, c, placed)
 	conn.obs.State(bridge.StateConnected, "v=0 first answer")
 	m := c.next("CallInfo")
 	if m["state"] != "connected" || m["sdp"] != "v=0 first answer" {
