@@ -250,7 +250,6 @@ func boolFloat(b bool) float64 {
 	return 0
 }
 
-// metrics builds the Prometheus registry; every value is read when scraped.
 // newCallSetupHistogram is frontdesk_call_setup_seconds: per answered call
 // the gateway's own part of its setup (part="gateway": the visitor's
 // Channels to the INVITE sent, and the answer to CallInfo connected
@@ -263,6 +262,7 @@ func newCallSetupHistogram() *prometheus.HistogramVec {
 	}, []string{"part"})
 }
 
+// metrics builds the Prometheus registry; every value is read when scraped.
 func (g *gateway) metrics() *prometheus.Registry {
 	r := prometheus.NewRegistry()
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
